@@ -1,0 +1,38 @@
+// The one interface the lifecycle uses for cgroups; drivers for v1, v2 and hybrid hosts sit behind it.
+import type { CgroupMountSource } from '../plan/build.js';
+
+export type CgroupLayoutKind = 'v1' | 'v2' | 'hybrid';
+
+/** Resource statistics in runc's `events --stats` shape (types.Stats), fields present when known. */
+export type CgroupStats = Record<string, unknown>;
+
+export interface CgroupManager {
+  readonly kind: CgroupLayoutKind;
+  /** The container's cgroup directory per hierarchy name ("memory", "cpu", ..., "unified" or "" for v2). */
+  readonly paths: Record<string, string>;
+  /** Make the directories (and enable v2 controllers up the path). Fails when a cgroup exists and
+   *  already holds processes, unless shared. */
+  create(): void;
+  /** Write every linux.resources field present (and the device rules); throws naming the field. */
+  apply(resources: unknown): void;
+  /** Move a process into every hierarchy. */
+  join(pid: number): void;
+  /** Pids in the container's cgroup (every process, not only the init). */
+  pids(): number[];
+  freeze(): void;
+  thaw(): void;
+  isFrozen(): boolean;
+  stats(): CgroupStats;
+  /** What a `cgroup` mount inside the container shows (see plan/build.ts). */
+  mountSources(): CgroupMountSource[];
+  /** Remove the directories (kills nothing; retries while the kernel still lists exiting tasks). */
+  destroy(): void;
+}
+
+export interface CgroupManagerOptions {
+  /** linux.cgroupsPath (absolute or relative) or undefined for the default `/runt/<id>`. */
+  cgroupsPath?: string;
+  id: string;
+  /** Root of the cgroup mounts, default /sys/fs/cgroup (tests point it at a fake cgroupfs). */
+  mountRoot?: string;
+}

@@ -1,0 +1,80 @@
+// Typed access to the C++ addon (csrc/). The addon holds mechanism only: no policy lives there.
+import { createRequire } from 'node:module';
+import type { SpawnConfig } from './plan/steps.js';
+
+export interface ChildMessage {
+  /** MSG.* from plan/steps.ts; 0 means end of file (the child exec'd or died). */
+  type: number;
+  step: number;
+  errno: number;
+  /** MSG_PID: the pid; MSG_SYNC: the tag; MSG_FD: the tag. */
+  pid: number;
+  usec: number;
+  text: string;
+  /** Fd received with SCM_RIGHTS (MSG_PID: pidfd; MSG_FD: the fd), else -1. */
+  fd: number;
+}
+
+export interface ExitStatus {
+  /** Exit code, or null when killed by a signal. */
+  code: number | null;
+  /** Signal number, or null when it exited. */
+  signal: number | null;
+}
+
+export interface SpawnResult {
+  pid: number;
+  pidfd: number;
+  /** The parent's end of the SOCK_SEQPACKET sync socket (CLOEXEC, non-blocking). */
+  sock: number;
+}
+
+export interface Native {
+  /** Prepare the steps as C structures, clone3 with cfg.cloneFlags | CLONE_PIDFD, return at once. */
+  spawn(cfg: SpawnConfig): SpawnResult;
+  /** Non-blocking receive of one message; null when nothing is waiting. */
+  recv(sock: number): ChildMessage | null;
+  /** Answer a sync point; payload (UTF-8, up to 64 KiB) is stored in the child's slot. */
+  ack(sock: number, payload?: string): void;
+  abort(sock: number): void;
+  /** Resolves once fd is readable (or has hung up). One-shot; uses the event loop (uv_poll). */
+  whenReadable(fd: number): Promise<void>;
+  /** waitid(P_PIDFD, WEXITED | WNOHANG): null while the process runs. */
+  waitPidfd(pidfd: number): ExitStatus | null;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  close(fd: number): void;
+  mkfifo(path: string, mode: number): void;
+  /** flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)); false when busy and !wait. */
+  flock(fd: number, wait: boolean): boolean;
+  /** prctl(PR_SET_CHILD_SUBREAPER, 1) on the runtime process. */
+  setSubreaper(): void;
+  /** Connect to a unix socket path and send fd with SCM_RIGHTS (the OCI console socket). */
+  sendFd(socketPath: string, fd: number, name: string): void;
+  /** Compile an OCI linux.seccomp object to a BPF program (struct sock_filter array). */
+  compileSeccomp(seccomp: unknown): Uint8Array;
+  /** Clear O_NONBLOCK on fd. */
+  setBlocking(fd: number): void;
+}
+
+const require = createRequire(import.meta.url);
+
+let loaded: Native | undefined;
+
+export function native(): Native {
+  if (!loaded) {
+    // dist/src/native.js → ../../build/Release; src/native.ts (tsx) → ../build/Release
+    const candidates = ['../../build/Release/runt.node', '../build/Release/runt.node'];
+    let lastError: unknown;
+    for (const c of candidates) {
+      try {
+        loaded = require(c) as Native;
+        break;
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    if (!loaded) throw lastError;
+  }
+  return loaded;
+}

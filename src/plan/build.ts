@@ -1,0 +1,317 @@
+// The planner: an OCI spec becomes the ordered list of steps the container's init carries out.
+// Everything here is policy and pure computation (no I/O but reading the bundle's bind sources);
+// `runt explain` prints exactly what this returns.
+import { statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Spec } from '../spec/types.js';
+import { CLONE, NAMESPACES, JOIN_ORDER, MS, PR, FS_MAGIC, RLIMITS, S_IF, capNumber } from './constants.js';
+import { parseMountOptions, BIND_REMOUNT_FLAGS } from './mount-options.js';
+import type { Step, SpawnConfig, MountStep } from './steps.js';
+import { SYNC_TAG } from './steps.js';
+import { PlanError } from '../errors.js';
+
+/** One cgroup hierarchy as a `cgroup` mount inside the container should show it. */
+export interface CgroupMountSource {
+  /** Directory name under the cgroup mount ("cpu", "systemd", "unified"); "" for a pure v2 host. */
+  name: string;
+  fstype: 'cgroup' | 'cgroup2';
+  /** Mount data for a cgroup v1 mount: "cpu,cpuacct" or "none,name=systemd". */
+  data: string;
+  /** The container's own cgroup directory in this hierarchy on the host (bind source). */
+  hostDir: string;
+}
+
+export interface PlanContext {
+  bundle: string;
+  rootfs: string;
+  /** Fd of the exec fifo the init parks on (-1 when only explaining). */
+  execFifoFd: number;
+  /** Namespace type → fd of the namespace file given by `path` (-1 when only explaining). */
+  nsFds: Record<string, number>;
+  noPivot: boolean;
+  preserveFds: number;
+  trace: boolean;
+  cgroupMounts: CgroupMountSource[];
+  /** BPF program from linux.seccomp, compiled by the caller (undefined: no seccomp). */
+  seccompFilter?: Uint8Array;
+  seccompFlags?: number;
+  /** Highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap). */
+  lastCap: number;
+  stdio?: [number, number, number];
+}
+
+export interface Plan extends SpawnConfig {
+  /** Namespaces the init creates, by OCI type. */
+  newNamespaces: string[];
+  /** Whether a user namespace is created (the runtime writes the id maps at SYNC_TAG.INIT). */
+  newUserNamespace: boolean;
+}
+
+const DEFAULT_DEVICES = [
+  { path: '/dev/null', major: 1, minor: 3 },
+  { path: '/dev/zero', major: 1, minor: 5 },
+  { path: '/dev/full', major: 1, minor: 7 },
+  { path: '/dev/random', major: 1, minor: 8 },
+  { path: '/dev/urandom', major: 1, minor: 9 },
+  { path: '/dev/tty', major: 5, minor: 0 },
+];
+
+const DEV_SYMLINKS: Array<[string, string]> = [
+  ['/proc/self/fd', '/dev/fd'],
+  ['/proc/self/fd/0', '/dev/stdin'],
+  ['/proc/self/fd/1', '/dev/stdout'],
+  ['/proc/self/fd/2', '/dev/stderr'],
+  ['pts/ptmx', '/dev/ptmx'],
+];
+
+export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
+  const steps: Step[] = [];
+  const linux = spec.linux ?? {};
+  const namespaces = linux.namespaces ?? [];
+  const fieldOf = (type: string) => `linux.namespaces[${namespaces.findIndex((n) => n.type === type)}]`;
+  const has = (type: string) => namespaces.some((n) => n.type === type);
+  const newNs = namespaces.filter((n) => !n.path).map((n) => n.type);
+  const joined = namespaces.filter((n) => n.path);
+  const newUser = newNs.includes('user');
+
+  if (!has('mount')) throw new PlanError('linux.namespaces', 'a mount namespace is required');
+  if (joined.some((n) => n.type === 'mount')) {
+    throw new PlanError(fieldOf('mount'), 'joining an existing mount namespace by path is not supported for create');
+  }
+
+  // 1. Namespaces. With nothing to join, clone3 creates them all at once (the fast path); the cgroup
+  //    namespace always waits until the runtime has placed the process in its cgroups.
+  let cloneFlags = 0;
+  const flagsOf = (types: string[]) => types.reduce((f, t) => f | NAMESPACES[t].flag, 0);
+  const laterNew = newNs.filter((t) => t === 'cgroup');
+  if (joined.length === 0) {
+    cloneFlags = flagsOf(newNs.filter((t) => t !== 'cgroup'));
+  } else {
+    for (const type of JOIN_ORDER) {
+      const ns = joined.find((n) => n.type === type);
+      if (!ns) continue;
+      steps.push({
+        op: 'setns', fd: ctx.nsFds[type] ?? -1, nstype: NAMESPACES[type].flag, name: ns.path!,
+        field: fieldOf(type), why: `join the existing ${type} namespace`,
+      });
+    }
+    const unshareNow = newNs.filter((t) => t !== 'cgroup');
+    if (unshareNow.length > 0) {
+      steps.push({ op: 'unshare', flags: flagsOf(unshareNow), field: 'linux.namespaces', why: `create ${unshareNow.join(', ')} namespaces` });
+    }
+    if (has('pid')) {
+      steps.push({ op: 'fork', flags: 0, field: fieldOf('pid'), why: 'a PID namespace applies to children only: fork so the init is inside it' });
+    }
+  }
+
+  steps.push({
+    op: 'sync', tag: SYNC_TAG.INIT, slot: 0, field: 'linux.cgroupsPath',
+    why: 'runtime writes uid/gid maps, places the process in its cgroups, sets oom_score_adj',
+  });
+  if (laterNew.length) {
+    steps.push({ op: 'unshare', flags: CLONE.NEWCGROUP, field: fieldOf('cgroup'), why: 'cgroup namespace rooted at the container cgroup' });
+  }
+
+  // 2. The root filesystem and the mounts, made in the new mount namespace before pivot_root.
+  const propagation = linux.rootfsPropagation ? propagationFlag(linux.rootfsPropagation) : MS.SLAVE | MS.REC;
+  steps.push({ op: 'mount', source: null, target: '/', fstype: null, flags: propagation | (propagation & MS.REC ? 0 : MS.REC), data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation', why: 'stop mount events propagating back to the host' });
+  steps.push({ op: 'mount', source: ctx.rootfs, target: ctx.rootfs, fstype: null, flags: MS.BIND | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'root.path', why: 'pivot_root needs the rootfs to be a mount point' });
+  steps.push({ op: 'openRoot', path: ctx.rootfs, field: 'root.path', why: 'every later path is resolved inside this directory' });
+
+  (spec.mounts ?? []).forEach((m, i) => steps.push(...planMount(m, i, ctx, newUser, newNs.includes('cgroup'))));
+  steps.push(...planDevices(spec, newUser));
+
+  const hooks = spec.hooks ?? {};
+  if ((hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0) {
+    steps.push({ op: 'sync', tag: SYNC_TAG.CREATE_RUNTIME, field: 'hooks.createRuntime', why: 'runtime runs prestart and createRuntime hooks' });
+  }
+  (hooks.createContainer ?? []).forEach((h, i) => steps.push({
+    op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 0,
+    field: `hooks.createContainer[${i}]`, why: 'runs in the container namespaces before pivot_root',
+  }));
+
+  steps.push(ctx.noPivot
+    ? { op: 'moveRoot', field: 'root.path', why: '--no-pivot: move the rootfs over / and chroot' }
+    : { op: 'pivotRoot', field: 'root.path', why: 'make the rootfs / and detach the old root' });
+
+  // 3. After pivot_root: paths are now the container's own.
+  (linux.maskedPaths ?? []).forEach((p, i) => steps.push({ op: 'mask', path: p, field: `linux.maskedPaths[${i}]` }));
+  (linux.readonlyPaths ?? []).forEach((p, i) => {
+    const field = `linux.readonlyPaths[${i}]`;
+    steps.push({ op: 'mount', source: p, sourceInRoot: true, target: p, targetInRoot: true, fstype: null, flags: MS.BIND | MS.REC, data: null, mkdir: 'none', optional: true, field });
+    steps.push({ op: 'mount', source: null, target: p, targetInRoot: true, fstype: null, flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, data: null, mkdir: 'none', optional: true, keepFlags: true, field });
+  });
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    steps.push({ op: 'writeFile', path: `/proc/sys/${key.replace(/\./g, '/')}`, data: String(value), field: `linux.sysctl["${key}"]` });
+  }
+  if (spec.hostname !== undefined && spec.hostname !== '') steps.push({ op: 'sethostname', name: spec.hostname, field: 'hostname' });
+  if (spec.domainname !== undefined && spec.domainname !== '') steps.push({ op: 'setdomainname', name: spec.domainname, field: 'domainname' });
+  if (spec.root?.readonly) {
+    steps.push({ op: 'mount', source: null, target: '/', targetInRoot: true, fstype: null, flags: MS.BIND | MS.REMOUNT | MS.RDONLY, data: null, mkdir: 'none', keepFlags: true, field: 'root.readonly' });
+  }
+
+  // 4. The process: terminal, limits, identity, capabilities, then park until `start`, then exec.
+  steps.push(...planProcess(spec, ctx));
+
+  return {
+    cloneFlags,
+    stdio: ctx.stdio ?? [-1, -1, -1],
+    preserveFds: ctx.preserveFds,
+    trace: ctx.trace,
+    pdeathSig: 0,
+    steps,
+    newNamespaces: newNs,
+    newUserNamespace: newUser,
+  };
+}
+
+function propagationFlag(name: string): number {
+  const table: Record<string, number> = {
+    private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
+    shared: MS.SHARED, rshared: MS.SHARED | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+  };
+  const f = table[name];
+  if (f === undefined) throw new PlanError('linux.rootfsPropagation', `unknown propagation "${name}"`);
+  return f;
+}
+
+type SpecMount = NonNullable<Spec['mounts']>[number];
+
+function planMount(m: SpecMount, i: number, ctx: PlanContext, newUser: boolean, newCgroupNs: boolean): Step[] {
+  const field = `mounts[${i}]`;
+  const opts = parseMountOptions(m.options ?? []);
+  const type = m.type ?? (opts.flags & MS.BIND ? 'bind' : undefined);
+  const isBind = type === 'bind' || (opts.flags & MS.BIND) !== 0;
+  const steps: Step[] = [];
+  const base = { targetInRoot: true, field } as const;
+
+  if (type === 'cgroup' || type === 'cgroup2') return planCgroupMount(m, i, opts.flags, ctx, newCgroupNs);
+
+  if (isBind) {
+    const source = isAbsolute(m.source ?? '') ? m.source! : resolve(ctx.bundle, m.source ?? '');
+    let isDir: boolean;
+    try {
+      isDir = statSync(source).isDirectory();
+    } catch {
+      throw new PlanError(`${field}.source`, `bind source "${source}" does not exist`);
+    }
+    const bindFlags = MS.BIND | (opts.flags & MS.REC);
+    steps.push({ op: 'mount', source, target: m.destination, fstype: null, flags: bindFlags, data: null, mkdir: isDir ? 'dir' : 'file', ...base, why: 'bind mount' });
+    const remount = opts.flags & BIND_REMOUNT_FLAGS;
+    if (remount) {
+      steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: MS.BIND | MS.REMOUNT | remount | (opts.flags & MS.REC), data: null, mkdir: 'none', keepFlags: newUser, ...base, why: 'bind flags only apply through a remount' });
+    }
+  } else {
+    if (!type) throw new PlanError(`${field}.type`, 'a mount that is not a bind needs a type');
+    const flags = opts.flags & ~(MS.BIND | MS.REC);
+    const step: MountStep = { op: 'mount', source: m.source ?? type, target: m.destination, fstype: type, flags, data: opts.data || null, mkdir: 'dir', ...base };
+    if (type === 'proc') step.expectFs = FS_MAGIC.PROC;
+    if (type === 'sysfs') step.expectFs = FS_MAGIC.SYSFS;
+    steps.push(step);
+  }
+  for (const p of opts.propagation) {
+    steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: p, data: null, mkdir: 'none', ...base, why: 'mount propagation' });
+  }
+  return steps;
+}
+
+function planCgroupMount(m: SpecMount, i: number, flags: number, ctx: PlanContext, newCgroupNs: boolean): Step[] {
+  const field = `mounts[${i}]`;
+  const steps: Step[] = [];
+  const mflags = flags & ~(MS.BIND | MS.REC);
+  const pure = ctx.cgroupMounts.length === 1 && ctx.cgroupMounts[0].name === '';
+  const mountOne = (c: CgroupMountSource, target: string, f: number) => {
+    if (newCgroupNs) {
+      steps.push({ op: 'mount', source: c.fstype, target, fstype: c.fstype, flags: f, data: c.fstype === 'cgroup' ? c.data : null, mkdir: 'dir', targetInRoot: true, field, why: `cgroup hierarchy ${c.name || 'v2'} (cgroup namespace)` });
+    } else {
+      steps.push({ op: 'mount', source: c.hostDir, target, fstype: null, flags: MS.BIND, data: null, mkdir: 'dir', targetInRoot: true, field, why: `the container's own cgroup in ${c.name || 'v2'}` });
+      if (f & BIND_REMOUNT_FLAGS) steps.push({ op: 'mount', source: null, target, fstype: null, flags: MS.BIND | MS.REMOUNT | (f & BIND_REMOUNT_FLAGS), data: null, mkdir: 'none', targetInRoot: true, field });
+    }
+  };
+  if (pure) {
+    mountOne(ctx.cgroupMounts[0], m.destination, mflags);
+    return steps;
+  }
+  steps.push({ op: 'mount', source: 'tmpfs', target: m.destination, fstype: 'tmpfs', flags: mflags & ~MS.RDONLY, data: 'mode=755', mkdir: 'dir', targetInRoot: true, field, why: 'a tmpfs holding one directory per v1 hierarchy' });
+  for (const c of ctx.cgroupMounts) mountOne(c, join(m.destination, c.name), mflags);
+  if (mflags & MS.RDONLY) {
+    steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: MS.REMOUNT | mflags, data: 'mode=755', mkdir: 'none', targetInRoot: true, field, why: 'read-only once the hierarchies are in place' });
+  }
+  return steps;
+}
+
+function planDevices(spec: Spec, newUser: boolean): Step[] {
+  const steps: Step[] = [];
+  const devices = (spec.linux?.devices ?? []).map((d, i) => ({ ...d, field: `linux.devices[${i}]` }));
+  const listed = new Set(devices.map((d) => d.path));
+  const all = [
+    ...DEFAULT_DEVICES.filter((d) => !listed.has(d.path)).map((d) => ({ ...d, type: 'c', fileMode: 0o666, uid: 0, gid: 0, field: 'linux.devices (default)' })),
+    ...devices,
+  ];
+  for (const d of all) {
+    if (newUser) {
+      // mknod is not allowed in a user namespace: bind the host's node instead.
+      steps.push({ op: 'mount', source: d.path, target: d.path, fstype: null, flags: MS.BIND, data: null, targetInRoot: true, mkdir: 'file', field: d.field, why: 'bind the host device (no mknod in a user namespace)' });
+      continue;
+    }
+    const kind = d.type === 'b' ? S_IF.BLK : d.type === 'p' ? S_IF.FIFO : S_IF.CHR;
+    steps.push({
+      op: 'mknod', path: d.path, mode: kind | ((d.fileMode ?? 0o666) & 0o7777), major: d.major ?? 0, minor: d.minor ?? 0,
+      uid: d.uid ?? 0, gid: d.gid ?? 0, field: d.field,
+    });
+  }
+  for (const [target, path] of DEV_SYMLINKS) steps.push({ op: 'symlink', target, path, field: 'linux (default /dev links)' });
+  return steps;
+}
+
+function capList(names: string[] | undefined): number[] {
+  return (names ?? []).map(capNumber).filter((n) => n >= 0);
+}
+
+function planProcess(spec: Spec, ctx: PlanContext): Step[] {
+  const p = spec.process;
+  if (!p) throw new PlanError('process', 'is required to create a container');
+  const steps: Step[] = [];
+  const caps = p.capabilities ?? {};
+  const env = p.env ?? [];
+  const searchPath = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+  if (p.terminal) {
+    steps.push({ op: 'terminal', rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0, field: 'process.terminal', why: 'pty from the container devpts; master goes to the console socket' });
+  } else {
+    steps.push({ op: 'setsid', field: 'process', why: 'the init leads its own session' });
+  }
+  (p.rlimits ?? []).forEach((r, i) => steps.push({ op: 'setrlimit', resource: RLIMITS[r.type], soft: limitValue(r.soft), hard: limitValue(r.hard), field: `process.rlimits[${i}]` }));
+
+  const seccompEarly = ctx.seccompFilter && !p.noNewPrivileges;
+  if (seccompEarly) steps.push({ op: 'seccomp', filter: ctx.seccompFilter!, flags: ctx.seccompFlags ?? 0, field: 'linux.seccomp', why: 'without no_new_privs the filter needs CAP_SYS_ADMIN, so load it before capabilities drop' });
+
+  steps.push({ op: 'capBounding', keep: capList(caps.bounding), lastCap: ctx.lastCap, field: 'process.capabilities.bounding' });
+  steps.push({ op: 'prctl', option: PR.SET_KEEPCAPS, arg2: 1, field: 'process.user', why: 'keep permitted capabilities across setresuid' });
+  steps.push({ op: 'setgroups', gids: p.user.additionalGids ?? [], field: 'process.user.additionalGids' });
+  steps.push({ op: 'setresgid', gid: p.user.gid, field: 'process.user.gid' });
+  steps.push({ op: 'setresuid', uid: p.user.uid, field: 'process.user.uid' });
+  steps.push({ op: 'prctl', option: PR.SET_KEEPCAPS, arg2: 0, field: 'process.user' });
+  steps.push({
+    op: 'capset', effective: capList(caps.effective), permitted: capList(caps.permitted), inheritable: capList(caps.inheritable),
+    field: 'process.capabilities',
+  });
+  steps.push({ op: 'ambient', caps: capList(caps.ambient), field: 'process.capabilities.ambient' });
+  if (p.user.umask !== undefined) steps.push({ op: 'umask', mask: p.user.umask, field: 'process.user.umask' });
+  steps.push({ op: 'chdir', path: p.cwd, field: 'process.cwd' });
+  if (p.noNewPrivileges) steps.push({ op: 'prctl', option: PR.SET_NO_NEW_PRIVS, arg2: 1, field: 'process.noNewPrivileges' });
+  steps.push({ op: 'resolveExec', name: p.args![0], searchPath, field: 'process.args[0]', why: 'a missing executable fails create, not start' });
+  steps.push({ op: 'park', fd: ctx.execFifoFd, field: 'runtime (create/start)', why: 'wait on the exec fifo until `start`' });
+  (spec.hooks?.startContainer ?? []).forEach((h, i) => steps.push({
+    op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 0,
+    field: `hooks.startContainer[${i}]`,
+  }));
+  if (ctx.seccompFilter && !seccompEarly) steps.push({ op: 'seccomp', filter: ctx.seccompFilter, flags: ctx.seccompFlags ?? 0, field: 'linux.seccomp', why: 'as late as possible, just before exec' });
+  steps.push({ op: 'exec', name: p.args![0], args: p.args!, env, searchPath, preserveFds: ctx.preserveFds, field: 'process.args' });
+  return steps;
+}
+
+/** rlimit values beyond 2^53 (RLIM_INFINITY is 2^64-1) become -1, which the addon reads as infinity. */
+function limitValue(v: number): number {
+  return v >= Number.MAX_SAFE_INTEGER ? -1 : v;
+}

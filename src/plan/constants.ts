@@ -1,0 +1,88 @@
+// Kernel constants the planner needs (values from the Linux UAPI headers, x86-64 and all arches alike).
+
+export const CLONE = {
+  NEWTIME: 0x00000080,
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+/** OCI namespace type → clone flag and the name of its /proc/PID/ns entry. */
+export const NAMESPACES: Record<string, { flag: number; proc: string }> = {
+  user: { flag: CLONE.NEWUSER, proc: 'user' },
+  pid: { flag: CLONE.NEWPID, proc: 'pid' },
+  network: { flag: CLONE.NEWNET, proc: 'net' },
+  ipc: { flag: CLONE.NEWIPC, proc: 'ipc' },
+  uts: { flag: CLONE.NEWUTS, proc: 'uts' },
+  mount: { flag: CLONE.NEWNS, proc: 'mnt' },
+  cgroup: { flag: CLONE.NEWCGROUP, proc: 'cgroup' },
+  time: { flag: CLONE.NEWTIME, proc: 'time' },
+};
+
+/** Order in which namespaces given by path are joined: user first (it grants the rights to join
+ *  the others), mount last (it changes what paths mean). */
+export const JOIN_ORDER = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
+
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  SYNCHRONOUS: 16,
+  REMOUNT: 32,
+  MANDLOCK: 64,
+  DIRSYNC: 128,
+  NOSYMFOLLOW: 256,
+  NOATIME: 1024,
+  NODIRATIME: 2048,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  SILENT: 32768,
+  UNBINDABLE: 1 << 17,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+  RELATIME: 1 << 21,
+  STRICTATIME: 1 << 24,
+  LAZYTIME: 1 << 25,
+} as const;
+
+export const PR = {
+  SET_PDEATHSIG: 1,
+  SET_DUMPABLE: 4,
+  SET_KEEPCAPS: 8,
+  SET_NO_NEW_PRIVS: 38,
+} as const;
+
+export const FS_MAGIC = {
+  PROC: 0x9fa0,
+  SYSFS: 0x62656572,
+} as const;
+
+export const CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
+  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+] as const;
+
+export function capNumber(name: string): number {
+  return (CAPABILITIES as readonly string[]).indexOf(name);
+}
+
+export const RLIMITS: Record<string, number> = {
+  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+};
+
+export const S_IF = { CHR: 0o020000, BLK: 0o060000, FIFO: 0o010000 } as const;

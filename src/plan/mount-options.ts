@@ -1,0 +1,63 @@
+// OCI mount options → mount(2) flags, propagation flags and the data string, as runc reads them.
+import { MS } from './constants.js';
+
+export interface ParsedMountOptions {
+  /** Flags for the mount itself (MS_RDONLY, MS_NOSUID, ..., MS_BIND, MS_REC). */
+  flags: number;
+  /** Propagation changes applied after the mount, in order (each MS_PRIVATE etc., maybe | MS_REC). */
+  propagation: number[];
+  /** Filesystem-specific options passed as data ("mode=755,size=65536k"). */
+  data: string;
+  /** runt/crun/podman extensions that change how the mount is made. */
+  extensions: Set<string>;
+}
+
+const SET: Record<string, number> = {
+  ro: MS.RDONLY, nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC, sync: MS.SYNCHRONOUS,
+  remount: MS.REMOUNT, mand: MS.MANDLOCK, dirsync: MS.DIRSYNC, noatime: MS.NOATIME,
+  nodiratime: MS.NODIRATIME, bind: MS.BIND, rbind: MS.BIND | MS.REC, relatime: MS.RELATIME,
+  strictatime: MS.STRICTATIME, lazytime: MS.LAZYTIME, silent: MS.SILENT, nosymfollow: MS.NOSYMFOLLOW,
+};
+
+const CLEAR: Record<string, number> = {
+  rw: MS.RDONLY, suid: MS.NOSUID, dev: MS.NODEV, exec: MS.NOEXEC, async: MS.SYNCHRONOUS,
+  nomand: MS.MANDLOCK, atime: MS.NOATIME, diratime: MS.NODIRATIME, norelatime: MS.RELATIME,
+  nostrictatime: MS.STRICTATIME, nolazytime: MS.LAZYTIME, loud: MS.SILENT, symfollow: MS.NOSYMFOLLOW,
+};
+
+export const PROPAGATION: Record<string, number> = {
+  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC,
+  shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
+  unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+/** Options that are not for the kernel; accepted and handled (or knowingly ignored) by the planner. */
+const EXTENSIONS = new Set(['tmpcopyup', 'notmpcopyup', 'copy-symlink', 'idmap', 'ridmap', 'z', 'Z', 'U']);
+
+export function parseMountOptions(options: readonly string[] = []): ParsedMountOptions {
+  let flags = 0;
+  const propagation: number[] = [];
+  const data: string[] = [];
+  const extensions = new Set<string>();
+  for (const opt of options) {
+    if (opt in SET) flags |= SET[opt];
+    else if (opt in CLEAR) flags &= ~CLEAR[opt];
+    else if (opt in PROPAGATION) propagation.push(PROPAGATION[opt]);
+    else if (EXTENSIONS.has(opt)) extensions.add(opt);
+    else if (opt === 'defaults') continue;
+    else data.push(opt);
+  }
+  return { flags, propagation, data: data.join(','), extensions };
+}
+
+/** Flags that can change on a bind mount only through a second, MS_REMOUNT|MS_BIND, mount. */
+export const BIND_REMOUNT_FLAGS =
+  MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME | MS.RELATIME | MS.STRICTATIME | MS.NOSYMFOLLOW;
+
+export function flagNames(flags: number): string[] {
+  const names: string[] = [];
+  const all: Record<string, number> = { ...MS };
+  for (const [name, bit] of Object.entries(all)) if (flags & bit) names.push(`MS_${name}`);
+  return names;
+}
