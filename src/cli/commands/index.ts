@@ -1,0 +1,11 @@
+// Every subcommand, one file each.
+import { createCommand } from './create.js';
+import { deleteCommand } from './delete.js';
+import { killCommand } from './kill.js';
+import { listCommand } from './list.js';
+import { runCommand } from './run.js';
+import { specCommand } from './spec.js';
+import { startCommand } from './start.js';
+import { stateCommand } from './state.js';
+
+export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand];

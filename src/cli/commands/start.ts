@@ -1,0 +1,11 @@
+import type { CommandModule } from 'yargs';
+import { cliRuntime, type GlobalArgs } from '../global.js';
+
+export const startCommand: CommandModule<GlobalArgs, GlobalArgs & { id: string }> = {
+  command: 'start <id>',
+  describe: 'let a created container run its process',
+  builder: (y) => y.positional('id', { type: 'string', demandOption: true }) as never,
+  handler: async (argv) => {
+    await cliRuntime(argv).start(argv.id);
+  },
+};

@@ -1,0 +1,29 @@
+// Options every command accepts (runc's global flags) and the objects built from them.
+import { createLogger, type Logger } from '../log.js';
+import { Runtime } from '../runtime.js';
+import { DEFAULT_ROOT } from '../state/store.js';
+
+export interface GlobalArgs {
+  root: string;
+  log?: string;
+  'log-format': 'text' | 'json';
+  debug: boolean;
+  'systemd-cgroup': boolean;
+}
+
+let logger: Logger | undefined;
+
+export function cliLogger(argv?: Partial<GlobalArgs>): Logger {
+  if (!logger || argv) logger = createLogger({ file: argv?.log, format: argv?.['log-format'] ?? 'text', debug: argv?.debug ?? false });
+  return logger;
+}
+
+export function cliRuntime(argv: GlobalArgs): Runtime {
+  if (argv['systemd-cgroup']) throw new Error('--systemd-cgroup is not supported yet: use cgroupfs paths in linux.cgroupsPath');
+  return new Runtime({ root: argv.root ?? DEFAULT_ROOT, logger: cliLogger() });
+}
+
+/** Print one line to stdout without buffering surprises. */
+export function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}

@@ -1,0 +1,282 @@
+// `create`: from a bundle to a parked init. The parent/child handshake (see docs/ARCHITECTURE.md):
+//
+//   runtime                                   init (clone3 child, runs the plan's steps)
+//   claim id, write state (creating), cgroups
+//   mkfifo exec.fifo, compile seccomp, plan
+//   spawn ─────────────────────────────────▶  [setns…, unshare, fork → MSG_PID + pidfd]
+//                             ◀── MSG_SYNC INIT
+//   id maps, cgroup.procs, oom_score_adj
+//   ACK (state JSON for in-container hooks) ─▶  mounts, devices
+//                             ◀── MSG_SYNC CREATE_RUNTIME (only with hooks)
+//   prestart + createRuntime hooks, ACK ────▶  createContainer hooks, pivot_root, …, user, caps
+//                             ◀── MSG_PARKED   blocks on exec.fifo
+//   state: created, pid file; exit
+//
+// Any MSG_ERROR (step, errno, text) or an early EOF ends in cleanup: the init is killed, cgroups and
+// the state directory removed.
+import { closeSync, constants as fsc, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { constants as osc } from 'node:os';
+import type { Spec, State } from '../spec/types.js';
+import { loadBundleSpec, rootfsPath } from '../spec/load.js';
+import { validateSpec } from '../spec/validate.js';
+import { buildPlan, type Plan } from '../plan/build.js';
+import { MSG, SYNC_TAG, FD_TAG } from '../plan/steps.js';
+import { native, type ChildMessage } from '../native.js';
+import { createCgroupManager } from '../cgroups/index.js';
+import type { CgroupManager } from '../cgroups/manager.js';
+import { runHooks } from '../hooks.js';
+import { RuntError, StepError } from '../errors.js';
+import { readProcStat } from '../state/process.js';
+import type { SavedState } from '../state/store.js';
+import type { RuntimeContext } from './context.js';
+
+export interface CreateOptions {
+  /** Bundle directory (default: cwd). Ignored for the rootfs when `spec` is given with an absolute root.path. */
+  bundle?: string;
+  /** An already parsed spec instead of <bundle>/config.json. */
+  spec?: Spec;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  /** Report each step as it runs (time in microseconds). */
+  trace?: boolean;
+  onTrace?: (event: TraceEvent) => void;
+  /** Parent fds that become the container's stdin, stdout, stderr (-1: inherit runt's). */
+  stdio?: [number, number, number];
+  /** Receives the pty master when process.terminal is true and no console socket is given. */
+  onTerminal?: (masterFd: number) => void;
+}
+
+export interface TraceEvent {
+  index: number;
+  op: string;
+  field: string;
+  usec: number;
+  /** errno name when the step failed. */
+  error?: string;
+}
+
+export interface CreatedInit {
+  pid: number;
+  /** pidfd of the init; the init is this process's child (clone3, or CLONE_PARENT after a fork step). */
+  pidfd: number;
+  saved: SavedState;
+}
+
+const ERRNO_NAMES = new Map(Object.entries(osc.errno as Record<string, number>).map(([k, v]) => [v, k]));
+export const errnoName = (n: number) => (n ? ERRNO_NAMES.get(n) ?? `errno ${n}` : '');
+
+export async function createContainer(ctx: RuntimeContext, id: string, opts: CreateOptions = {}): Promise<CreatedInit> {
+  const bundle = resolve(opts.bundle ?? '.');
+  const spec = opts.spec ? validateSpec(opts.spec) : loadBundleSpec(bundle);
+  const rootfs = rootfsPath(bundle, spec);
+  if (spec.process?.terminal && !opts.consoleSocket && !opts.onTerminal) {
+    throw new RuntError('EINVALID_ARGUMENT', 'process.terminal: true needs --console-socket (or a terminal handler)');
+  }
+  const n = native();
+  const lock = ctx.store.claim(id);
+  const saved: SavedState = {
+    ociVersion: spec.ociVersion, id, pid: 0, pidStartTime: 0, bundle, rootfs, created: new Date().toISOString(),
+    annotations: spec.annotations ?? {}, creating: true, started: false, cgroupPaths: {}, spec,
+  };
+  const openFds: number[] = [];
+  let cgroup: CgroupManager | undefined;
+  let child: { pid: number; pidfd: number; sock: number } | undefined;
+  let initPid = 0;
+  let initPidfd = -1;
+  try {
+    cgroup = createCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id });
+    saved.cgroupPaths = cgroup.paths;
+    ctx.store.write(saved);
+    cgroup.create();
+    cgroup.apply(spec.linux?.resources ?? {});
+
+    const fifo = ctx.store.fifoPath(id);
+    n.mkfifo(fifo, 0o600);
+    const fifoFd = openSync(fifo, fsc.O_RDWR);
+    openFds.push(fifoFd);
+    const nsFds: Record<string, number> = {};
+    for (const ns of spec.linux?.namespaces ?? []) {
+      if (!ns.path) continue;
+      try {
+        nsFds[ns.type] = openSync(ns.path, 'r');
+      } catch (e) {
+        throw new RuntError('EINVALID_SPEC', `linux.namespaces: cannot open ${ns.type} namespace "${ns.path}": ${(e as NodeJS.ErrnoException).code}`);
+      }
+      openFds.push(nsFds[ns.type]);
+    }
+    const preserveFds = opts.preserveFds ?? 0;
+    const specForPlan = withActivationEnv(spec, preserveFds);
+    const plan = buildPlan(specForPlan, {
+      bundle, rootfs, execFifoFd: fifoFd, nsFds, noPivot: opts.noPivot ?? false, preserveFds,
+      trace: opts.trace ?? false, cgroupMounts: cgroup.mountSources(),
+      seccompFilter: spec.linux?.seccomp ? n.compileSeccomp(spec.linux.seccomp) : undefined,
+      seccompFlags: 0,
+      lastCap: lastCap(), stdio: opts.stdio,
+    });
+
+    child = n.spawn(plan);
+    initPid = child.pid;
+    initPidfd = child.pidfd;
+    saved.pid = initPid;
+    ctx.store.write(saved);
+
+    const failure = await handshake(ctx, id, spec, plan, child.sock, opts, {
+      onPid: (pid, pidfd) => { initPid = pid; initPidfd = pidfd; saved.pid = pid; ctx.store.write(saved); },
+      cgroup,
+      initPid: () => initPid,
+    });
+    if (failure) throw failure;
+
+    if (initPidfd !== child.pidfd) await reap(child.pidfd); // the intermediate of a fork step
+    saved.pid = initPid;
+    saved.pidStartTime = readProcStat(initPid)?.startTime ?? 0;
+    saved.creating = false;
+    ctx.store.write(saved);
+    if (opts.pidFile) writePidFile(opts.pidFile, initPid);
+    n.close(child.sock);
+    return { pid: initPid, pidfd: initPidfd, saved };
+  } catch (e) {
+    if (child) {
+      for (const fd of new Set([child.pidfd, initPidfd])) {
+        if (fd < 0) continue;
+        try { n.pidfdSendSignal(fd, osc.signals.SIGKILL); } catch { /* already gone */ }
+        await reap(fd);
+      }
+      n.close(child.sock);
+    }
+    try { cgroup?.destroy(); } catch (err) { ctx.log.warn(`cleanup: ${(err as Error).message}`); }
+    ctx.store.remove(id);
+    throw e;
+  } finally {
+    for (const fd of openFds) closeSync(fd);
+    lock.release();
+  }
+}
+
+interface HandshakeHooks {
+  onPid(pid: number, pidfd: number): void;
+  cgroup: CgroupManager;
+  initPid(): number;
+}
+
+/** Runs the parent's side of the protocol until the init parks. Returns the error that ended it, if any. */
+async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan, sock: number, opts: CreateOptions, h: HandshakeHooks): Promise<Error | undefined> {
+  const n = native();
+  const state = (status: State['status']): State => ({ ociVersion: spec.ociVersion, id, status, pid: h.initPid(), bundle: resolve(opts.bundle ?? '.'), annotations: spec.annotations ?? {} });
+  let stepError: Error | undefined;
+  let lastStart = 0;
+  for (;;) {
+    const msg: ChildMessage | null = n.recv(sock);
+    if (!msg) {
+      await n.whenReadable(sock);
+      continue;
+    }
+    switch (msg.type) {
+      case 0:
+        return stepError ?? new RuntError('EINIT_DIED', 'container init exited before it was ready');
+      case MSG.ERROR: {
+        const step = plan.steps[msg.step];
+        opts.onTrace?.({ index: msg.step, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errnoName(msg.errno) || 'failed' });
+        stepError = new StepError(msg.step, step?.field ?? `step ${msg.step}`, msg.errno, errnoName(msg.errno), msg.text || step?.op || 'failed');
+        break;
+      }
+      case MSG.PID:
+        h.onPid(msg.pid, msg.fd);
+        break;
+      case MSG.TRACE: {
+        const step = plan.steps[msg.step];
+        opts.onTrace?.({ index: msg.step, op: step.op, field: step.field, usec: Number(msg.usec) - lastStart });
+        break;
+      }
+      case MSG.SYNC:
+        try {
+          if (msg.pid === SYNC_TAG.INIT) {
+            setupFromOutside(spec, h.initPid(), h.cgroup, plan.newUserNamespace);
+            n.ack(sock, JSON.stringify(state('creating')));
+          } else if (msg.pid === SYNC_TAG.CREATE_RUNTIME) {
+            await runHooks(spec.hooks, 'prestart', state('creating'));
+            await runHooks(spec.hooks, 'createRuntime', state('creating'));
+            n.ack(sock);
+          } else {
+            n.abort(sock);
+            return new RuntError('EPROTO', `unknown sync tag ${msg.pid}`);
+          }
+        } catch (e) {
+          n.abort(sock);
+          return e as Error;
+        }
+        break;
+      case MSG.FD:
+        if (msg.pid === FD_TAG.TERMINAL) {
+          try {
+            if (opts.consoleSocket) n.sendFd(opts.consoleSocket, msg.fd, 'pty');
+            else opts.onTerminal?.(msg.fd);
+          } catch (e) {
+            n.close(msg.fd);
+            return new RuntError('ECONSOLE', `--console-socket ${opts.consoleSocket}: ${(e as Error).message}`);
+          }
+          if (opts.consoleSocket) n.close(msg.fd);
+        } else if (msg.fd >= 0) {
+          n.close(msg.fd);
+        }
+        break;
+      case MSG.PARKED:
+        return stepError;
+      default:
+        return new RuntError('EPROTO', `unexpected message ${msg.type} from the container init`);
+    }
+    lastStart = 0;
+  }
+}
+
+/** What only the runtime can do for the init: id maps, cgroup membership, oom_score_adj. */
+function setupFromOutside(spec: Spec, pid: number, cgroup: CgroupManager, newUser: boolean): void {
+  const linux = spec.linux ?? {};
+  if (newUser) {
+    const fmt = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
+      (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n');
+    if (linux.uidMappings?.length) writeFileSync(`/proc/${pid}/uid_map`, fmt(linux.uidMappings));
+    if (linux.gidMappings?.length) writeFileSync(`/proc/${pid}/gid_map`, fmt(linux.gidMappings));
+  }
+  cgroup.join(pid);
+  if (spec.process?.oomScoreAdj !== undefined) writeFileSync(`/proc/${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
+}
+
+/** With --preserve-fds the passed sockets follow the systemd activation protocol. */
+function withActivationEnv(spec: Spec, preserveFds: number): Spec {
+  if (!preserveFds || !spec.process) return spec;
+  const env = (spec.process.env ?? []).filter((e) => !e.startsWith('LISTEN_FDS=') && !e.startsWith('LISTEN_PID='));
+  env.push(`LISTEN_FDS=${preserveFds}`);
+  if (spec.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path)) env.push('LISTEN_PID=1');
+  return { ...spec, process: { ...spec.process, env } };
+}
+
+let cachedLastCap: number | undefined;
+function lastCap(): number {
+  cachedLastCap ??= Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+  return cachedLastCap;
+}
+
+export function writePidFile(path: string, pid: number): void {
+  const abs = resolve(path);
+  const tmp = join(dirname(abs), `.${process.pid}.pid.tmp`);
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, abs);
+}
+
+/** Wait for a process we are the parent of to end, and collect it. */
+export async function reap(pidfd: number): Promise<{ code: number | null; signal: number | null }> {
+  const n = native();
+  for (;;) {
+    const st = n.waitPidfd(pidfd);
+    if (st) {
+      n.close(pidfd);
+      return st;
+    }
+    await n.whenReadable(pidfd);
+  }
+}

@@ -1,0 +1,32 @@
+// A container's status is derived, never stored: from the init's /proc entry, the exec fifo and the freezer.
+import { existsSync } from 'node:fs';
+import type { ContainerStatus, State } from '../spec/types.js';
+import { isAlive } from '../state/process.js';
+import type { SavedState, StateStore } from '../state/store.js';
+import { openCgroupManager } from '../cgroups/index.js';
+
+export function statusOf(store: StateStore, saved: SavedState | null): ContainerStatus {
+  if (!saved || saved.pid === 0) return saved?.creating ? 'creating' : 'stopped';
+  if (!isAlive(saved.pid, saved.pidStartTime)) return 'stopped';
+  if (saved.creating) return 'creating';
+  if (!saved.started && existsSync(store.fifoPath(saved.id))) return 'created';
+  try {
+    if (openCgroupManager(saved.cgroupPaths).isFrozen()) return 'paused';
+  } catch {
+    // No freezer available: a container that cannot be paused is not paused.
+  }
+  return 'running';
+}
+
+/** The OCI state document (runtime.md), with runc's extra `paused` status. */
+export function ociState(saved: SavedState, status: ContainerStatus): State {
+  const state: State = {
+    ociVersion: saved.ociVersion,
+    id: saved.id,
+    status,
+    pid: status === 'stopped' ? 0 : saved.pid,
+    bundle: saved.bundle,
+  };
+  if (saved.annotations && Object.keys(saved.annotations).length) state.annotations = saved.annotations;
+  return state;
+}
