@@ -35,4 +35,8 @@ export interface CgroupManagerOptions {
   id: string;
   /** Root of the cgroup mounts, default /sys/fs/cgroup (tests point it at a fake cgroupfs). */
   mountRoot?: string;
+  /** Text of /proc/self/mountinfo to use instead of reading it (tests). */
+  mountinfo?: string;
+  /** Text of /proc/self/cgroup to use instead of reading it (relative cgroupsPath; tests). */
+  selfCgroup?: string;
 }

@@ -1,0 +1,109 @@
+// Small synchronous helpers for reading and writing cgroupfs files and directories.
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CgroupError } from '../errors.js';
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+export function sleepMs(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException)?.code ?? String(e);
+}
+
+export function isErrno(e: unknown, code: string): boolean {
+  return (e as NodeJS.ErrnoException)?.code === code;
+}
+
+export function readCgroupFile(dir: string, file: string): string {
+  const path = join(dir, file);
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new CgroupError(`${path}: ${errCode(e)}`);
+  }
+}
+
+export function tryReadCgroupFile(dir: string, file: string): string | undefined {
+  try {
+    return readFileSync(join(dir, file), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write one value in a single write(2), as cgroupfs expects; the file must exist (no O_CREAT). */
+export function writeCgroupFile(dir: string, file: string, value: string, field?: string): void {
+  const path = join(dir, file);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
+  } catch (e) {
+    throw new CgroupError(`${field ? `${field}: ` : ''}${path}: ${errCode(e)}`);
+  }
+  try {
+    writeSync(fd, value);
+  } catch (e) {
+    throw new CgroupError(`${field ? `${field}: ` : ''}writing "${value}" to ${path}: ${errCode(e)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Pids listed in cgroup.procs of dir and every cgroup below it. */
+export function pidsBelow(dir: string, into = new Set<number>()): Set<number> {
+  const procs = tryReadCgroupFile(dir, 'cgroup.procs');
+  if (procs === undefined) return into;
+  for (const l of procs.split('\n')) if (l) into.add(Number(l));
+  for (const e of readdirSafe(dir)) if (e.isDirectory()) pidsBelow(join(dir, e.name), into);
+  return into;
+}
+
+function readdirSafe(dir: string) {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+export function holdsProcesses(dir: string): boolean {
+  const procs = tryReadCgroupFile(dir, 'cgroup.procs');
+  return procs !== undefined && procs.length > 0;
+}
+
+/** mkdir every missing level from `top` (exclusive, must exist) down to `dir`; returns the created
+ *  directories, top-most first. `onCreate` runs right after each one is made. */
+export function mkdirLevels(top: string, dir: string, onCreate?: (d: string) => void): string[] {
+  const missing: string[] = [];
+  for (let d = dir; d !== top && d.startsWith(top) && !existsSync(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST')) throw new CgroupError(`creating cgroup ${d}: ${errCode(e)}`);
+    }
+    onCreate?.(d);
+  }
+  return missing;
+}
+
+/** rmdir a cgroup and any cgroups below it, children first. The kernel refuses (EBUSY) while exiting
+ *  tasks are still listed, so retry a few times with growing sleeps. */
+export function removeCgroup(dir: string): void {
+  for (const e of readdirSafe(dir)) if (e.isDirectory()) removeCgroup(join(dir, e.name));
+  let delay = 2;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return;
+      if (!isErrno(e, 'EBUSY') || attempt >= 8) throw new CgroupError(`removing cgroup ${dir}: ${errCode(e)}`);
+    }
+    sleepMs(delay);
+    delay = Math.min(delay * 2, 100);
+  }
+}

@@ -1,0 +1,75 @@
+// Entry point of the cgroup layer: pick the driver for the host's layout and place the container's cgroup.
+import { readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { CgroupError } from '../errors.js';
+import { type CgroupLayout, detectLayout, type LayoutSource, ownV1Path, parseProcCgroup } from './layout.js';
+import type { CgroupManager, CgroupManagerOptions } from './manager.js';
+import { V1Manager, type V1Dir } from './v1.js';
+import { V2Manager } from './v2.js';
+
+export type { CgroupLayoutKind, CgroupManager, CgroupManagerOptions, CgroupStats } from './manager.js';
+export { type CgroupLayout, detectLayout, parseMountinfo, type V1Hierarchy } from './layout.js';
+
+/** Where the container's cgroup sits below the mountpoint of a hierarchy whose mount shows
+ *  `mountRootCgroup`, given the runtime's own cgroup there. Absolute paths are taken from the
+ *  hierarchy root; relative ones from the runtime's own cgroup (as runc does). */
+export function cgroupBelowMount(cgroupsPath: string, ownCgroup: string | undefined, mountRootCgroup: string): string {
+  if (cgroupsPath.startsWith('/')) return posix.join('/', cgroupsPath);
+  let base = ownCgroup ?? '/';
+  // In a cgroup namespace or a bind of a sub-tree, the mount shows `mountRootCgroup`, not the root.
+  if (mountRootCgroup !== '/') base = base.startsWith(mountRootCgroup) ? base.slice(mountRootCgroup.length) || '/' : '/';
+  return posix.join('/', base, posix.join('/', cgroupsPath));
+}
+
+function checkCgroupsPath(p: string): void {
+  if (p === '' || p.includes('\0')) throw new CgroupError(`linux.cgroupsPath: invalid path ${JSON.stringify(p)}`);
+  if (posix.join('/', p) === '/') throw new CgroupError('linux.cgroupsPath: must not be the cgroup root');
+}
+
+export function createCgroupManager(opts: CgroupManagerOptions): CgroupManager {
+  const cgroupsPath = opts.cgroupsPath ?? `/runt/${opts.id}`;
+  checkCgroupsPath(cgroupsPath);
+  const layout = detectLayout({ mountinfo: opts.mountinfo, mountRoot: opts.mountRoot });
+  const own = cgroupsPath.startsWith('/')
+    ? new Map<string, string>()
+    : parseProcCgroup(opts.selfCgroup ?? readFileSync('/proc/self/cgroup', 'utf8'));
+  const place = (mountpoint: string, root: string, ownPath: string | undefined) =>
+    join(mountpoint, cgroupBelowMount(cgroupsPath, ownPath, root));
+
+  if (layout.kind === 'v2') {
+    const u = layout.unified!;
+    return new V2Manager(u.mountpoint, place(u.mountpoint, u.root, own.get('')));
+  }
+  const dirs: V1Dir[] = layout.v1.map((h) => ({
+    name: h.name,
+    subsystems: h.subsystems,
+    mountpoint: h.mountpoint,
+    dir: place(h.mountpoint, h.root, ownV1Path(own, h)),
+  }));
+  const u = layout.unified;
+  return new V1Manager(dirs, u && { mountpoint: u.mountpoint, dir: place(u.mountpoint, u.root, own.get('')) });
+}
+
+/** Re-open the manager of an existing container from its saved `manager.paths` (the state file). */
+export function openCgroupManager(paths: Record<string, string>, src: LayoutSource = {}): CgroupManager {
+  const layout: CgroupLayout = detectLayout(src);
+  if ('' in paths) {
+    const mp = layout.unified?.mountpoint;
+    if (!mp || !paths[''].startsWith(mp)) throw new CgroupError(`cgroup ${paths['']} is not in the cgroup2 mount`);
+    return new V2Manager(mp, paths['']);
+  }
+  const dirs: V1Dir[] = [];
+  let unified: { mountpoint: string; dir: string } | undefined;
+  for (const [name, dir] of Object.entries(paths)) {
+    if (name === 'unified') {
+      if (layout.unified) unified = { mountpoint: layout.unified.mountpoint, dir };
+      continue;
+    }
+    const h = layout.v1.find((x) => x.name === name);
+    // A hierarchy that is no longer mounted keeps its saved directory so destroy() can still try.
+    dirs.push(h
+      ? { name, subsystems: h.subsystems, mountpoint: h.mountpoint, dir }
+      : { name, subsystems: name.split(',').map((s) => (s === 'systemd' ? 'name=systemd' : s)), mountpoint: join(layout.mountRoot, name), dir });
+  }
+  return new V1Manager(dirs, unified);
+}

@@ -1,0 +1,149 @@
+// The cgroup v1 driver: one directory per mounted hierarchy, plus the cgroup2 one on a hybrid host.
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CgroupError } from '../errors.js';
+import type { CgroupMountSource } from '../plan/build.js';
+import {
+  holdsProcesses, mkdirLevels, pidsBelow, readCgroupFile, removeCgroup, sleepMs, tryReadCgroupFile, writeCgroupFile,
+} from './fs.js';
+import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
+import { applyV1Resources } from './v1-resources.js';
+import { v1Stats } from './stats.js';
+
+export interface V1Dir {
+  /** Directory name under the mount root ("cpu", "systemd"). */
+  name: string;
+  subsystems: string[];
+  mountpoint: string;
+  /** The container's cgroup in this hierarchy. */
+  dir: string;
+}
+
+export interface UnifiedDir {
+  mountpoint: string;
+  dir: string;
+}
+
+const FREEZE_TIMEOUT_MS = 2000;
+
+export class V1Manager implements CgroupManager {
+  readonly kind: CgroupLayoutKind;
+  readonly paths: Record<string, string>;
+
+  constructor(readonly hierarchies: V1Dir[], readonly unified?: UnifiedDir) {
+    this.kind = unified ? 'hybrid' : 'v1';
+    this.paths = Object.fromEntries(hierarchies.map((h) => [h.name, h.dir]));
+    if (unified) this.paths.unified = unified.dir;
+  }
+
+  /** The container's directory in the hierarchy holding `subsystem`, if that hierarchy is mounted. */
+  dirOf(subsystem: string): string | undefined {
+    return this.hierarchies.find((h) => h.subsystems.includes(subsystem))?.dir;
+  }
+
+  private allDirs(): Array<{ top: string; dir: string; cpuset: boolean }> {
+    const dirs = this.hierarchies.map((h) => ({ top: h.mountpoint, dir: h.dir, cpuset: h.subsystems.includes('cpuset') }));
+    if (this.unified) dirs.push({ top: this.unified.mountpoint, dir: this.unified.dir, cpuset: false });
+    return dirs;
+  }
+
+  create(): void {
+    const dirs = this.allDirs();
+    for (const { dir } of dirs) {
+      if (holdsProcesses(dir)) throw new CgroupError(`cgroup ${dir} already exists and holds processes`);
+    }
+    const created: string[] = [];
+    try {
+      for (const { top, dir, cpuset } of dirs) {
+        created.push(...mkdirLevels(top, dir, cpuset ? inheritCpuset : undefined));
+      }
+    } catch (e) {
+      for (const d of created.reverse()) {
+        try {
+          removeCgroup(d);
+        } catch { /* best effort: the original error matters */ }
+      }
+      throw e;
+    }
+  }
+
+  apply(resources: unknown): void {
+    applyV1Resources(this, resources);
+  }
+
+  join(pid: number): void {
+    for (const { dir } of this.allDirs()) writeCgroupFile(dir, 'cgroup.procs', String(pid));
+  }
+
+  pids(): number[] {
+    const all = new Set<number>();
+    for (const { dir } of this.allDirs()) pidsBelow(dir, all);
+    return [...all].sort((a, b) => a - b);
+  }
+
+  private freezerDir(): string {
+    const dir = this.dirOf('freezer');
+    if (!dir) throw new CgroupError('the freezer cgroup hierarchy is not mounted');
+    return dir;
+  }
+
+  freeze(): void {
+    const dir = this.freezerDir();
+    const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+    // Writing FROZEN starts freezing; the state stays FREEZING until every task has stopped,
+    // and rewriting FROZEN retries tasks that were busy the first time.
+    for (;;) {
+      writeCgroupFile(dir, 'freezer.state', 'FROZEN');
+      if (readCgroupFile(dir, 'freezer.state') === 'FROZEN') return;
+      if (Date.now() > deadline) {
+        writeCgroupFile(dir, 'freezer.state', 'THAWED');
+        throw new CgroupError(`cgroup ${dir} did not freeze within ${FREEZE_TIMEOUT_MS} ms`);
+      }
+      sleepMs(1);
+    }
+  }
+
+  thaw(): void {
+    writeCgroupFile(this.freezerDir(), 'freezer.state', 'THAWED');
+  }
+
+  isFrozen(): boolean {
+    const dir = this.dirOf('freezer');
+    return dir !== undefined && tryReadCgroupFile(dir, 'freezer.state') === 'FROZEN';
+  }
+
+  stats(): CgroupStats {
+    return v1Stats(this);
+  }
+
+  mountSources(): CgroupMountSource[] {
+    const out: CgroupMountSource[] = this.hierarchies.map((h) => ({
+      name: h.name,
+      fstype: 'cgroup',
+      data: h.subsystems.every((s) => s.startsWith('name=')) ? ['none', ...h.subsystems].join(',') : h.subsystems.join(','),
+      hostDir: h.dir,
+    }));
+    if (this.unified) out.push({ name: 'unified', fstype: 'cgroup2', data: '', hostDir: this.unified.dir });
+    return out;
+  }
+
+  destroy(): void {
+    let first: unknown;
+    for (const { dir } of this.allDirs()) {
+      try {
+        if (existsSync(dir)) removeCgroup(dir);
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first) throw first;
+  }
+}
+
+/** A new cpuset cgroup starts with empty cpus and mems, and no task can join it until they are set:
+ *  copy them from the parent. */
+function inheritCpuset(dir: string): void {
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    if (tryReadCgroupFile(dir, file) === '') writeCgroupFile(dir, file, readCgroupFile(dirname(dir), file));
+  }
+}

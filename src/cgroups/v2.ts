@@ -1,0 +1,106 @@
+// The cgroup v2 driver: one directory in the unified hierarchy.
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CgroupError } from '../errors.js';
+import type { CgroupMountSource } from '../plan/build.js';
+import { holdsProcesses, mkdirLevels, pidsBelow, removeCgroup, sleepMs, tryReadCgroupFile, writeCgroupFile } from './fs.js';
+import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
+import { applyV2Resources } from './v2-resources.js';
+import { v2Stats } from './stats.js';
+
+const FREEZE_TIMEOUT_MS = 2000;
+
+export class V2Manager implements CgroupManager {
+  readonly kind: CgroupLayoutKind = 'v2';
+  readonly paths: Record<string, string>;
+
+  constructor(readonly mountpoint: string, readonly dir: string) {
+    this.paths = { '': dir };
+  }
+
+  create(): void {
+    if (holdsProcesses(this.dir)) throw new CgroupError(`cgroup ${this.dir} already exists and holds processes`);
+    // Controllers must be enabled in subtree_control of every ancestor for their files to show up
+    // in the container's cgroup.
+    const levels: string[] = [];
+    for (let d = dirname(this.dir); d.startsWith(this.mountpoint); d = dirname(d)) {
+      levels.unshift(d);
+      if (d === this.mountpoint) break;
+    }
+    for (const d of levels) if (existsSync(d)) enableControllers(d);
+    mkdirLevels(this.mountpoint, this.dir, (made) => {
+      if (made !== this.dir) enableControllers(made);
+    });
+  }
+
+  apply(resources: unknown): void {
+    applyV2Resources(this.dir, resources);
+  }
+
+  join(pid: number): void {
+    writeCgroupFile(this.dir, 'cgroup.procs', String(pid));
+  }
+
+  pids(): number[] {
+    return [...pidsBelow(this.dir)].sort((a, b) => a - b);
+  }
+
+  freeze(): void {
+    this.setFrozen(true);
+  }
+
+  thaw(): void {
+    this.setFrozen(false);
+  }
+
+  private setFrozen(frozen: boolean): void {
+    if (!existsSync(`${this.dir}/cgroup.freeze`)) {
+      throw new CgroupError(`${this.dir}/cgroup.freeze: missing (the cgroup v2 freezer needs Linux 5.2)`);
+    }
+    writeCgroupFile(this.dir, 'cgroup.freeze', frozen ? '1' : '0');
+    const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+    while (this.eventsFrozen() !== frozen) {
+      if (Date.now() > deadline) {
+        if (frozen) writeCgroupFile(this.dir, 'cgroup.freeze', '0');
+        throw new CgroupError(`cgroup ${this.dir} did not ${frozen ? 'freeze' : 'thaw'} within ${FREEZE_TIMEOUT_MS} ms`);
+      }
+      sleepMs(1);
+    }
+  }
+
+  private eventsFrozen(): boolean {
+    return /^frozen 1$/m.test(tryReadCgroupFile(this.dir, 'cgroup.events') ?? '');
+  }
+
+  isFrozen(): boolean {
+    return tryReadCgroupFile(this.dir, 'cgroup.freeze') === '1' && this.eventsFrozen();
+  }
+
+  stats(): CgroupStats {
+    return v2Stats(this.dir);
+  }
+
+  mountSources(): CgroupMountSource[] {
+    return [{ name: '', fstype: 'cgroup2', data: '', hostDir: this.dir }];
+  }
+
+  destroy(): void {
+    if (existsSync(this.dir)) removeCgroup(this.dir);
+  }
+}
+
+/** Enable in dir's cgroup.subtree_control every controller dir has. One at a time: a controller the
+ *  kernel refuses here (e.g. a threaded subtree, or processes in a non-root cgroup) must not keep
+ *  the others off. */
+export function enableControllers(dir: string): void {
+  const available = (tryReadCgroupFile(dir, 'cgroup.controllers') ?? '').split(/\s+/).filter(Boolean);
+  const enabled = new Set((tryReadCgroupFile(dir, 'cgroup.subtree_control') ?? '').split(/\s+/));
+  for (const c of available) {
+    if (enabled.has(c)) continue;
+    try {
+      writeCgroupFile(dir, 'cgroup.subtree_control', `+${c}`);
+    } catch (e) {
+      if (!(e instanceof CgroupError)) throw e;
+    }
+  }
+}
