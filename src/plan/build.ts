@@ -296,7 +296,10 @@ function planProcess(spec: Spec, ctx: PlanContext): Step[] {
     op: 'capset', effective: capList(caps.effective), permitted: capList(caps.permitted), inheritable: capList(caps.inheritable),
     field: 'process.capabilities',
   });
-  steps.push({ op: 'ambient', caps: capList(caps.ambient), field: 'process.capabilities.ambient' });
+  // The kernel raises an ambient capability only when it is permitted and inheritable; runc ignores
+  // the EPERM for the others, so they are left out here (configs from `runc spec` list such caps).
+  const raisable = new Set(capList(caps.inheritable).filter((c) => capList(caps.permitted).includes(c)));
+  steps.push({ op: 'ambient', caps: capList(caps.ambient).filter((c) => raisable.has(c)), field: 'process.capabilities.ambient' });
   if (p.user.umask !== undefined) steps.push({ op: 'umask', mask: p.user.umask, field: 'process.user.umask' });
   steps.push({ op: 'chdir', path: p.cwd, field: 'process.cwd' });
   if (p.noNewPrivileges) steps.push({ op: 'prctl', option: PR.SET_NO_NEW_PRIVS, arg2: 1, field: 'process.noNewPrivileges' });
