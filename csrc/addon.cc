@@ -1,0 +1,30 @@
+// Registers the addon's functions (see the Native interface in src/native.ts).
+#include <napi.h>
+
+#include "exports.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace runt;
+  exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
+  exports.Set("ack", Napi::Function::New(env, Ack, "ack"));
+  exports.Set("abort", Napi::Function::New(env, Abort, "abort"));
+  exports.Set("whenReadable", Napi::Function::New(env, WhenReadable, "whenReadable"));
+  exports.Set("waitPidfd", Napi::Function::New(env, WaitPidfd, "waitPidfd"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("setSubreaper", Napi::Function::New(env, SetSubreaper, "setSubreaper"));
+  exports.Set("sendFd", Napi::Function::New(env, SendFdToSocket, "sendFd"));
+  exports.Set("compileSeccomp", Napi::Function::New(env, CompileSeccomp, "compileSeccomp"));
+  exports.Set("setBlocking", Napi::Function::New(env, SetBlocking, "setBlocking"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(runt, Init)

@@ -1,0 +1,337 @@
+// Filesystem steps of the child: mounts, the root switch, masks, device nodes, symlinks and
+// file writes. "In root" paths go through openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) so
+// that no symlink in the image can lead outside of it. Async-signal-safe code only.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "executor.h"
+
+namespace runt::child {
+
+int OpenInRoot(int root, const char* path, uint64_t flags, uint64_t mode) {
+  open_how how = {};
+  how.flags = flags | O_CLOEXEC;
+  how.mode = mode;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  if (!*path) path = ".";
+  return static_cast<int>(syscall(SYS_openat2, root, path, &how, sizeof how));
+}
+
+namespace {
+
+// Creates the missing components of `path` in root: directories 0755 on the way, the last one as
+// a directory or an empty file with `mode`. Each parent is resolved afresh in root, so a
+// component that is a symlink is followed only inside root. Existing components are fine.
+bool CreateInRoot(Executor& ex, int root, const char* path, MkdirMode kind, mode_t mode) {
+  char buf[PATH_MAX];
+  if (!sigsafe::CopyString(buf, sizeof buf, path)) {
+    ex.Fail(ENAMETOOLONG).Add("create ").Add(path);
+    return false;
+  }
+  FdGuard parentOwned;
+  int parent = root;
+  size_t i = 0;
+  for (;;) {
+    while (buf[i] == '/') i++;
+    if (!buf[i]) return true;
+    size_t start = i;
+    while (buf[i] && buf[i] != '/') i++;
+    size_t end = i;
+    size_t next = end;
+    while (buf[next] == '/') next++;
+    bool last = !buf[next];
+    char saved = buf[end];
+    buf[end] = '\0';
+    const char* name = buf + start;
+    if (last && kind == MkdirMode::File) {
+      int fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+      if (fd >= 0) close(fd);
+      else if (errno != EEXIST) {
+        ex.Fail(errno).Add("create ").Add(path);
+        return false;
+      }
+      return true;
+    }
+    if (mkdirat(parent, name, last ? mode : 0755) < 0 && errno != EEXIST) {
+      ex.Fail(errno).Add("mkdir ").Add(buf);
+      return false;
+    }
+    if (last) return true;
+    int fd = OpenInRoot(root, buf, O_PATH | O_DIRECTORY);
+    if (fd < 0) {
+      ex.Fail(errno).Add("open ").Add(buf);
+      return false;
+    }
+    parentOwned.Reset(fd);
+    parent = fd;
+    buf[end] = saved;
+  }
+}
+
+// Opens `path` in root as O_PATH; when missing and `kind` allows it, creates it first.
+// Returns -1 with ex.Fail set; ex.err == ENOENT means the path is missing.
+int OpenOrCreateInRoot(Executor& ex, int root, const char* path, MkdirMode kind, mode_t mode) {
+  int fd = OpenInRoot(root, path, O_PATH);
+  if (fd < 0 && errno == ENOENT && kind != MkdirMode::None) {
+    if (!CreateInRoot(ex, root, path, kind, mode)) return -1;
+    fd = OpenInRoot(root, path, O_PATH);
+  }
+  if (fd < 0) ex.Fail(errno).Add("open ").Add(path).Add(" in root");
+  return fd;
+}
+
+// Splits `path` into its parent directory (opened in root, created 0755 if missing) and its
+// last component, copied into `name`.
+int OpenParentInRoot(Executor& ex, const char* path, char (&name)[NAME_MAX + 1]) {
+  int root = ex.Root();
+  if (root < 0) return -1;
+  char buf[PATH_MAX];
+  if (!sigsafe::CopyString(buf, sizeof buf, path)) {
+    ex.Fail(ENAMETOOLONG).Add(path);
+    return -1;
+  }
+  size_t len = strlen(buf);
+  while (len > 1 && buf[len - 1] == '/') buf[--len] = '\0';
+  char* slash = strrchr(buf, '/');
+  const char* base = slash ? slash + 1 : buf;
+  if (!*base || !sigsafe::CopyString(name, sizeof name, base)) {
+    ex.Fail(EINVAL).Add("bad path ").Add(path);
+    return -1;
+  }
+  if (slash) *slash = '\0';
+  else buf[0] = '\0';
+  return OpenOrCreateInRoot(ex, root, buf, MkdirMode::Dir, 0755);
+}
+
+// statfs flags that a bind remount in a user namespace must keep (ST_* → MS_*).
+unsigned long LockedFlags(const char* target, unsigned long requested) {
+  struct statfs st;
+  if (statfs(target, &st) < 0) return 0;
+  unsigned long out = 0;
+  if (st.f_flags & ST_NOSUID) out |= MS_NOSUID;
+  if (st.f_flags & ST_NODEV) out |= MS_NODEV;
+  if (st.f_flags & ST_NOEXEC) out |= MS_NOEXEC;
+  // Only one atime mode can be asked for; keep the current one unless the step names its own.
+  if (!(requested & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME))) {
+    if (st.f_flags & ST_NOATIME) out |= MS_NOATIME;
+    if (st.f_flags & ST_RELATIME) out |= MS_RELATIME;
+  }
+  if (st.f_flags & ST_NODIRATIME) out |= MS_NODIRATIME;
+  return out;
+}
+
+bool ExistsOutsideRoot(const char* path) {
+  int fd = open(path, O_PATH | O_CLOEXEC);
+  if (fd < 0) return errno != ENOENT;
+  close(fd);
+  return true;
+}
+
+Text& MountFailure(Executor& ex, int err, const MountArgs& a) {
+  return ex.Fail(err).Add("mount ").Add(a.source ? a.source : a.fstype ? a.fstype : "none").Add(" on ").Add(a.target);
+}
+
+}  // namespace
+
+bool StepMount(Executor& ex, const MountArgs& a) {
+  int root = -1;
+  if (a.targetInRoot || a.sourceInRoot) {
+    root = ex.Root();
+    if (root < 0) return false;
+  }
+
+  FdGuard targetFd;
+  sigsafe::FdPath targetPath;
+  const char* target = a.target;
+  if (a.targetInRoot) {
+    targetFd.Reset(OpenOrCreateInRoot(ex, root, a.target, a.mkdir, a.mode));
+    if (targetFd.get() < 0) return ex.err == ENOENT && a.optional;
+    targetPath = sigsafe::FdPath(targetFd.get());
+    target = targetPath.path;
+  } else if (a.optional && !ExistsOutsideRoot(a.target)) {
+    return true;
+  }
+
+  FdGuard sourceFd;
+  sigsafe::FdPath sourcePath;
+  const char* source = a.source;
+  if (a.sourceInRoot) {
+    sourceFd.Reset(OpenInRoot(root, a.source, O_PATH));
+    if (sourceFd.get() < 0) {
+      if (errno == ENOENT && a.optional) return true;
+      MountFailure(ex, errno, a).Add(": source");
+      return false;
+    }
+    sourcePath = sigsafe::FdPath(sourceFd.get());
+    source = sourcePath.path;
+  } else if (a.optional && (a.flags & MS_BIND) && a.source && !ExistsOutsideRoot(a.source)) {
+    return true;
+  }
+
+  unsigned long flags = a.flags;
+  if (a.keepFlags) flags |= LockedFlags(target, flags);
+  if (mount(source, target, a.fstype, flags, a.data) < 0) {
+    MountFailure(ex, errno, a);
+    return false;
+  }
+
+  if (a.hasExpectFs) {
+    // A fresh lookup: the old fd still points at what was there before the mount.
+    FdGuard mounted(a.targetInRoot ? OpenInRoot(root, a.target, O_PATH) : open(a.target, O_PATH | O_CLOEXEC));
+    struct statfs st;
+    if (mounted.get() < 0 || fstatfs(mounted.get(), &st) < 0) {
+      MountFailure(ex, errno, a).Add(": statfs");
+      return false;
+    }
+    if (static_cast<uint32_t>(st.f_type) != static_cast<uint32_t>(a.expectFs)) {
+      MountFailure(ex, EXDEV, a).Add(": unexpected filesystem type");
+      return false;
+    }
+  }
+  return true;
+}
+
+bool StepOpenRoot(Executor& ex, const PathArgs& a) {
+  int fd = open(a.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    ex.Fail(errno).Add("open root ").Add(a.path);
+    return false;
+  }
+  return ex.SetRoot(fd);
+}
+
+bool StepPivotRoot(Executor& ex) {
+  int root = ex.Root();
+  if (root < 0) return false;
+  if (fchdir(root) < 0) {
+    ex.Fail(errno).Add("fchdir to the new root");
+    return false;
+  }
+  // Stack the old root under the new one, then detach it: no directory for put_old is needed.
+  if (syscall(SYS_pivot_root, ".", ".") < 0) {
+    ex.Fail(errno).Add("pivot_root");
+    return false;
+  }
+  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+    ex.Fail(errno).Add("make the old root rslave");
+    return false;
+  }
+  if (umount2(".", MNT_DETACH) < 0) {
+    ex.Fail(errno).Add("detach the old root");
+    return false;
+  }
+  if (chdir("/") < 0) {
+    ex.Fail(errno).Add("chdir /");
+    return false;
+  }
+  return ex.SetRoot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
+bool StepMoveRoot(Executor& ex) {
+  int root = ex.Root();
+  if (root < 0) return false;
+  if (fchdir(root) < 0) {
+    ex.Fail(errno).Add("fchdir to the new root");
+    return false;
+  }
+  if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) {
+    ex.Fail(errno).Add("move the new root to /");
+    return false;
+  }
+  if (chroot(".") < 0) {
+    ex.Fail(errno).Add("chroot");
+    return false;
+  }
+  if (chdir("/") < 0) {
+    ex.Fail(errno).Add("chdir /");
+    return false;
+  }
+  return ex.SetRoot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
+bool StepMask(Executor& ex, const PathArgs& a) {
+  int root = ex.Root();
+  if (root < 0) return false;
+  FdGuard fd(OpenInRoot(root, a.path, O_PATH));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return true;
+    ex.Fail(errno).Add("mask ").Add(a.path);
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd.get(), &st) < 0) {
+    ex.Fail(errno).Add("mask ").Add(a.path);
+    return false;
+  }
+  sigsafe::FdPath target(fd.get());
+  int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", target.path, "tmpfs", MS_RDONLY, nullptr)
+                               : mount("/dev/null", target.path, nullptr, MS_BIND, nullptr);
+  if (rc < 0) {
+    ex.Fail(errno).Add("mask ").Add(a.path);
+    return false;
+  }
+  return true;
+}
+
+bool StepMknod(Executor& ex, const MknodArgs& a) {
+  char name[NAME_MAX + 1];
+  FdGuard parent(OpenParentInRoot(ex, a.path, name));
+  if (parent.get() < 0) return false;
+  if (mknodat(parent.get(), name, a.mode, makedev(a.major, a.minor)) < 0) {
+    if (errno == EEXIST) return true;
+    ex.Fail(errno).Add("mknod ").Add(a.path);
+    return false;
+  }
+  if (fchownat(parent.get(), name, a.uid, a.gid, AT_SYMLINK_NOFOLLOW) < 0) {
+    ex.Fail(errno).Add("chown ").Add(a.path);
+    return false;
+  }
+  if (fchmodat(parent.get(), name, a.mode & 07777, 0) < 0) {
+    ex.Fail(errno).Add("chmod ").Add(a.path);
+    return false;
+  }
+  return true;
+}
+
+bool StepSymlink(Executor& ex, const SymlinkArgs& a) {
+  char name[NAME_MAX + 1];
+  FdGuard parent(OpenParentInRoot(ex, a.path, name));
+  if (parent.get() < 0) return false;
+  if (symlinkat(a.target, parent.get(), name) < 0 && errno != EEXIST) {
+    ex.Fail(errno).Add("symlink ").Add(a.path);
+    return false;
+  }
+  return true;
+}
+
+bool StepWriteFile(Executor& ex, const WriteFileArgs& a) {
+  int root = ex.Root();
+  if (root < 0) return false;
+  FdGuard fd(OpenInRoot(root, a.path, O_WRONLY | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    ex.Fail(errno).Add("open ").Add(a.path);
+    return false;
+  }
+  size_t done = 0;
+  while (done < a.len) {
+    ssize_t n = write(fd.get(), a.data + done, a.len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ex.Fail(n < 0 ? errno : EIO).Add("write ").Add(a.path);
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace runt::child

@@ -1,0 +1,24 @@
+// The functions addon.cc registers (the Native interface of src/native.ts).
+#pragma once
+
+#include <napi.h>
+
+namespace runt {
+
+Napi::Value Spawn(const Napi::CallbackInfo& info);                // spawn.cc
+Napi::Value Recv(const Napi::CallbackInfo& info);                 // channel.cc
+Napi::Value Ack(const Napi::CallbackInfo& info);                  // channel.cc
+Napi::Value Abort(const Napi::CallbackInfo& info);                // channel.cc
+Napi::Value WhenReadable(const Napi::CallbackInfo& info);         // poll.cc
+Napi::Value WaitPidfd(const Napi::CallbackInfo& info);            // process.cc
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info);            // process.cc
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info);      // process.cc
+Napi::Value Close(const Napi::CallbackInfo& info);                // process.cc
+Napi::Value Mkfifo(const Napi::CallbackInfo& info);               // process.cc
+Napi::Value Flock(const Napi::CallbackInfo& info);                // process.cc
+Napi::Value SetSubreaper(const Napi::CallbackInfo& info);         // process.cc
+Napi::Value SetBlocking(const Napi::CallbackInfo& info);          // process.cc
+Napi::Value SendFdToSocket(const Napi::CallbackInfo& info);       // fdpass.cc
+Napi::Value CompileSeccomp(const Napi::CallbackInfo& info);       // seccomp.cc
+
+}  // namespace runt

@@ -1,0 +1,118 @@
+// The plan as plain C structures. Built in the parent from the JS SpawnConfig before clone3; the
+// child reads (and, for fd renumbering, rewrites) its own copy-on-write copy. Every pointer points
+// into storage owned by the Plan, so nothing in the child needs to allocate.
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <napi.h>
+
+namespace runt {
+
+enum class Op : uint8_t {
+  Sync, Setns, Unshare, Fork, Mount, OpenRoot, PivotRoot, MoveRoot, Mask, Mknod, Symlink,
+  WriteFile, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
+  Setgroups, Setresgid, Setresuid, Umask, Chdir, Setsid, Terminal, Hook, ResolveExec, Park,
+  Seccomp, Exec,
+};
+
+enum class MkdirMode : uint8_t { None, Dir, File };
+
+struct SyncArgs { int tag; int slot; /* -1: payload discarded */ };
+struct SetnsArgs { int fd; int nstype; const char* name; };
+struct UnshareArgs { int flags; };
+struct ForkArgs { uint64_t flags; };
+struct MountArgs {
+  const char* source;  // may be null
+  const char* target;
+  const char* fstype;  // may be null
+  const char* data;    // may be null
+  unsigned long flags;
+  bool targetInRoot;
+  bool sourceInRoot;
+  bool optional;
+  bool keepFlags;
+  MkdirMode mkdir;
+  mode_t mode;
+  bool hasExpectFs;
+  int64_t expectFs;
+};
+struct PathArgs { const char* path; };  // openRoot, mask, chdir
+struct MknodArgs { const char* path; mode_t mode; unsigned major; unsigned minor; uid_t uid; gid_t gid; };
+struct SymlinkArgs { const char* target; const char* path; };
+struct WriteFileArgs { const char* path; const char* data; size_t len; };
+struct NameArgs { const char* name; size_t len; };  // sethostname, setdomainname
+struct RlimitArgs { int resource; uint64_t soft; uint64_t hard; };
+struct PrctlArgs { int option; unsigned long arg2; };
+struct CapBoundingArgs { uint64_t keep; int lastCap; };
+struct CapsetArgs { uint64_t effective; uint64_t permitted; uint64_t inheritable; };
+struct AmbientArgs { const int* caps; size_t count; };
+struct SetgroupsArgs { const gid_t* gids; size_t count; };
+struct IdArgs { uint32_t id; };  // setresgid, setresuid
+struct UmaskArgs { mode_t mask; };
+struct TerminalArgs { unsigned short rows; unsigned short cols; };
+struct HookArgs { const char* path; char* const* argv; char* const* envp; int timeoutMs; int stdinSlot; };
+struct ResolveExecArgs { const char* name; const char* searchPath; };
+struct ParkArgs { int fd; };
+struct SeccompArgs { const sock_filter* filter; unsigned short len; unsigned flags; };
+struct ExecArgs { const char* name; char* const* argv; char* const* envp; const char* searchPath; int preserveFds; };
+
+struct Step {
+  Op op;
+  union {
+    SyncArgs sync;
+    SetnsArgs setns;
+    UnshareArgs unshare;
+    ForkArgs fork;
+    MountArgs mount;
+    PathArgs path;
+    MknodArgs mknod;
+    SymlinkArgs symlink;
+    WriteFileArgs writeFile;
+    NameArgs name;
+    RlimitArgs rlimit;
+    PrctlArgs prctl;
+    CapBoundingArgs capBounding;
+    CapsetArgs capset;
+    AmbientArgs ambient;
+    SetgroupsArgs setgroups;
+    IdArgs id;
+    UmaskArgs umask;
+    TerminalArgs terminal;
+    HookArgs hook;
+    ResolveExecArgs resolveExec;
+    ParkArgs park;
+    SeccompArgs seccomp;
+    ExecArgs exec;
+  };
+};
+
+struct Plan {
+  uint64_t cloneFlags = 0;
+  int stdio[3] = {-1, -1, -1};
+  int preserveFds = 0;
+  // Internal fds the child keeps (sync socket, setns/park fds, root fd) must be at or above
+  // this: 3 + the largest preserveFds of the config and its exec steps.
+  int fdFloor = 3;
+  bool trace = false;
+  int pdeathSig = 0;
+  std::vector<Step> steps;
+
+  // Owned storage the steps point into (deque: growing never moves existing elements).
+  std::deque<std::string> strings;
+  std::deque<std::vector<char*>> stringArrays;
+  std::deque<std::vector<int>> intArrays;
+  std::deque<std::vector<gid_t>> gidArrays;
+  std::deque<std::vector<sock_filter>> filters;
+};
+
+// Converts a JS SpawnConfig (see src/plan/steps.ts); throws a JS TypeError on malformed input.
+void BuildPlan(const Napi::Object& cfg, Plan& plan);
+
+}  // namespace runt

@@ -1,0 +1,89 @@
+// Small process and fd primitives for the runtime side: pidfds, waiting, locks, fifos.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "args.h"
+#include "errors.h"
+#include "exports.h"
+
+namespace runt {
+
+Napi::Value WaitPidfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pidfd = IntArg(info, 0, "waitPidfd");
+  siginfo_t si = {};
+  int rc;
+  do rc = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &si, WEXITED | WNOHANG);
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) ThrowErrno(env, "waitid", errno);
+  if (si.si_pid == 0) return env.Null();
+  Napi::Object status = Napi::Object::New(env);
+  bool signaled = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+  status.Set("code", signaled ? env.Null() : Napi::Value(Napi::Number::New(env, si.si_status)));
+  status.Set("signal", signaled ? Napi::Value(Napi::Number::New(env, si.si_status)) : env.Null());
+  return status;
+}
+
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  int pid = IntArg(info, 0, "pidfdOpen");
+  long fd = syscall(SYS_pidfd_open, pid, 0);  // pidfds are always close-on-exec
+  if (fd < 0) ThrowErrno(info.Env(), "pidfd_open", errno);
+  return Napi::Number::New(info.Env(), static_cast<double>(fd));
+}
+
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
+  int pidfd = IntArg(info, 0, "pidfdSendSignal");
+  int sig = IntArg(info, 1, "pidfdSendSignal");
+  if (syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0) ThrowErrno(info.Env(), "pidfd_send_signal", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  int fd = IntArg(info, 0, "close");
+  // Linux releases the fd even when close fails with EINTR: never retry.
+  if (close(fd) < 0 && errno != EINTR) ThrowErrno(info.Env(), "close", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
+  std::string path = StringArg(info, 0, "mkfifo");
+  int mode = IntArg(info, 1, "mkfifo");
+  if (mkfifo(path.c_str(), static_cast<mode_t>(mode)) < 0) ThrowErrno(info.Env(), "mkfifo", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = IntArg(info, 0, "flock");
+  bool wait = info[1].ToBoolean().Value();
+  int rc;
+  do rc = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    if (errno == EWOULDBLOCK && !wait) return Napi::Boolean::New(env, false);
+    ThrowErrno(env, "flock", errno);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value SetSubreaper(const Napi::CallbackInfo& info) {
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) ThrowErrno(info.Env(), "prctl", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
+  int fd = IntArg(info, 0, "setBlocking");
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) ThrowErrno(info.Env(), "fcntl", errno);
+  if ((flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) ThrowErrno(info.Env(), "fcntl", errno);
+  return info.Env().Undefined();
+}
+
+}  // namespace runt
