@@ -148,6 +148,33 @@ bool MoveInternalFds(Executor& ex) {
   return true;
 }
 
+// Whatever else the runtime had open (state-dir locks, Node's own fds, other containers' pipes)
+// must not live on in a parked init: a held flock would block `start`, and a host fd is an escape
+// hatch. Close every fd at or above the floor except the internal ones.
+void CloseStrayFds(Executor& ex) {
+  int keep[64];
+  size_t n = 0;
+  keep[n++] = ex.sock;
+  for (Step& s : ex.plan->steps) {
+    int fd = s.op == Op::Setns ? s.setns.fd : s.op == Op::Park ? s.park.fd : -1;
+    if (fd >= ex.plan->fdFloor && n < 64) keep[n++] = fd;
+  }
+  for (size_t i = 1; i < n; i++) {  // insertion sort: n is tiny
+    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  }
+  unsigned from = static_cast<unsigned>(ex.plan->fdFloor);
+  for (size_t i = 0; i < n; i++) {
+    unsigned fd = static_cast<unsigned>(keep[i]);
+    if (fd > from) syscall(SYS_close_range, from, fd - 1, 0);
+    if (fd + 1 > from) from = fd + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0);
+}
+
 bool StepCapset(Executor& ex, const CapsetArgs& a) {
   __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2];
@@ -277,6 +304,7 @@ void RunChild(Plan& plan, int sock) {
     Die(ex);
   }
   if (!SetupStdio(ex) || !MoveInternalFds(ex)) Die(ex);
+  CloseStrayFds(ex);
 
   for (size_t i = 0; i < plan.steps.size(); i++) {
     ex.step = static_cast<int>(i);

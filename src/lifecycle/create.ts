@@ -23,7 +23,7 @@ import { validateSpec } from '../spec/validate.js';
 import { buildPlan, type Plan } from '../plan/build.js';
 import { MSG, SYNC_TAG, FD_TAG } from '../plan/steps.js';
 import { native, type ChildMessage } from '../native.js';
-import { createCgroupManager } from '../cgroups/index.js';
+import { createCgroupManager, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from '../hooks.js';
 import { RuntError, StepError } from '../errors.js';
@@ -92,7 +92,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     saved.cgroupPaths = cgroup.paths;
     ctx.store.write(saved);
     cgroup.create();
-    cgroup.apply(spec.linux?.resources ?? {});
+    cgroup.apply(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
 
     const fifo = ctx.store.fifoPath(id);
     n.mkfifo(fifo, 0o600);
