@@ -17,6 +17,16 @@ export function isErrno(e: unknown, code: string): boolean {
   return (e as NodeJS.ErrnoException)?.code === code;
 }
 
+/** A CgroupError that remembers the errno name of the failed system call. */
+function cgroupError(message: string, cause: unknown): CgroupError {
+  return Object.assign(new CgroupError(message), { errnoCode: errCode(cause) });
+}
+
+/** Whether a CgroupError came from a system call failing with `code` ("EINVAL"). */
+export function isCgroupErrno(e: unknown, code: string): boolean {
+  return e instanceof CgroupError && (e as CgroupError & { errnoCode?: string }).errnoCode === code;
+}
+
 export function readCgroupFile(dir: string, file: string): string {
   const path = join(dir, file);
   try {
@@ -41,12 +51,12 @@ export function writeCgroupFile(dir: string, file: string, value: string, field?
   try {
     fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
   } catch (e) {
-    throw new CgroupError(`${field ? `${field}: ` : ''}${path}: ${errCode(e)}`);
+    throw cgroupError(`${field ? `${field}: ` : ''}${path}: ${errCode(e)}`, e);
   }
   try {
     writeSync(fd, value);
   } catch (e) {
-    throw new CgroupError(`${field ? `${field}: ` : ''}writing "${value}" to ${path}: ${errCode(e)}`);
+    throw cgroupError(`${field ? `${field}: ` : ''}writing "${value}" to ${path}: ${errCode(e)}`, e);
   } finally {
     closeSync(fd);
   }

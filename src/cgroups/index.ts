@@ -9,6 +9,13 @@ import { V2Manager } from './v2.js';
 
 export type { CgroupLayoutKind, CgroupManager, CgroupManagerOptions, CgroupStats } from './manager.js';
 export { type CgroupLayout, detectLayout, parseMountinfo, type V1Hierarchy } from './layout.js';
+export { validateResources } from './validate.js';
+export {
+  DEFAULT_ALLOWED_DEVICES, type DeviceState, effectiveDeviceState, withDefaultDeviceRules,
+} from './devices.js';
+export { DEVICE_FILTER_LICENSE, deviceFilterProgram } from './devices-bpf.js';
+export { blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, swapToV2 } from './convert.js';
+export type { DeviceFilterAttacher } from './v2-resources.js';
 
 /** Where the container's cgroup sits below the mountpoint of a hierarchy whose mount shows
  *  `mountRootCgroup`, given the runtime's own cgroup there. Absolute paths are taken from the
@@ -38,7 +45,7 @@ export function createCgroupManager(opts: CgroupManagerOptions): CgroupManager {
 
   if (layout.kind === 'v2') {
     const u = layout.unified!;
-    return new V2Manager(u.mountpoint, place(u.mountpoint, u.root, own.get('')));
+    return new V2Manager(u.mountpoint, place(u.mountpoint, u.root, own.get('')), opts.attachDeviceFilter);
   }
   const dirs: V1Dir[] = layout.v1.map((h) => ({
     name: h.name,

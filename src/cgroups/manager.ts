@@ -39,4 +39,6 @@ export interface CgroupManagerOptions {
   mountinfo?: string;
   /** Text of /proc/self/cgroup to use instead of reading it (relative cgroupsPath; tests). */
   selfCgroup?: string;
+  /** v2 only: loads and attaches the device eBPF program (default: the addon's attachDeviceFilter). */
+  attachDeviceFilter?: (cgroupDirFd: number, insns: Uint8Array, license: string) => void;
 }

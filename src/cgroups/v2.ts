@@ -1,11 +1,12 @@
 // The cgroup v2 driver: one directory in the unified hierarchy.
 import { existsSync } from 'node:fs';
+import { native } from '../native.js';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
 import type { CgroupMountSource } from '../plan/build.js';
 import { holdsProcesses, mkdirLevels, pidsBelow, removeCgroup, sleepMs, tryReadCgroupFile, writeCgroupFile } from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
-import { applyV2Resources } from './v2-resources.js';
+import { applyV2Resources, type DeviceFilterAttacher } from './v2-resources.js';
 import { v2Stats } from './stats.js';
 
 const FREEZE_TIMEOUT_MS = 2000;
@@ -14,7 +15,11 @@ export class V2Manager implements CgroupManager {
   readonly kind: CgroupLayoutKind = 'v2';
   readonly paths: Record<string, string>;
 
-  constructor(readonly mountpoint: string, readonly dir: string) {
+  constructor(
+    readonly mountpoint: string,
+    readonly dir: string,
+    private readonly attachDeviceFilter: DeviceFilterAttacher | undefined = nativeDeviceFilterAttacher(),
+  ) {
     this.paths = { '': dir };
   }
 
@@ -34,7 +39,7 @@ export class V2Manager implements CgroupManager {
   }
 
   apply(resources: unknown): void {
-    applyV2Resources(this.dir, resources);
+    applyV2Resources(this.dir, resources, { attachDeviceFilter: this.attachDeviceFilter });
   }
 
   join(pid: number): void {
@@ -103,4 +108,13 @@ export function enableControllers(dir: string): void {
       if (!(e instanceof CgroupError)) throw e;
     }
   }
+}
+
+/** The addon's attachDeviceFilter, when the addon is built and has it. */
+function nativeDeviceFilterAttacher(): DeviceFilterAttacher {
+  return (cgroupDirFd, insns, license) => {
+    const n = native() as unknown as { attachDeviceFilter?: DeviceFilterAttacher };
+    if (!n.attachDeviceFilter) throw new CgroupError('the addon has no attachDeviceFilter');
+    n.attachDeviceFilter(cgroupDirFd, insns, license);
+  };
 }

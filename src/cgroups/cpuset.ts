@@ -1,0 +1,14 @@
+// cpuset lists ("0-3,7") checked against what the parent cgroup may use.
+import { PlanError } from '../errors.js';
+import { parseCpuList } from './validate.js';
+
+/** Throws naming the field when `list` names a CPU (or memory node) outside `available`
+ *  (the parent's effective list); no check when the parent's list is unknown. */
+export function checkCpusetRange(field: string, list: string, available: string | undefined): void {
+  if (available === undefined) return;
+  const allowed = new Set(parseCpuList(field, available));
+  const missing = parseCpuList(field, list).filter((n) => !allowed.has(n));
+  if (missing.length) {
+    throw new PlanError(field, `${missing.join(',')} not available (the parent cgroup has ${available || 'none'})`);
+  }
+}
