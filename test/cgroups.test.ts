@@ -2,7 +2,7 @@
 // on the host's cgroup2 mount and on a fake cgroupfs directory.
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CgroupError } from '../src/errors.js';
@@ -160,11 +160,23 @@ t.test('v1 destroy removes nested cgroups', async (t) => {
   for (const dir of Object.values(parents.paths)) t.notOk(existsSync(dir), `removed ${dir}`);
 });
 
-/** A v2 layout on this host's real cgroup2 mount (empty of controllers but able to freeze). */
-const UNIFIED_ONLY = '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n';
+/** A v2 layout rooted at a cgroup the test makes in this host's cgroup2 mount, so that create()
+ *  enables controllers only there and never in the host's own cgroups. */
+function unifiedBase(t: Test): string {
+  const base = `/sys/fs/cgroup/unified/runt-test-${process.pid}-base`;
+  mkdirSync(base);
+  t.teardown(() => {
+    // Runs before the manager's own cleanup when the test failed early: remove what is left.
+    for (const e of readdirSync(base, { withFileTypes: true })) if (e.isDirectory()) rmdirSync(join(base, e.name));
+    rmdirSync(base);
+  });
+  return `41 31 0:38 / ${base} rw,relatime - cgroup2 cgroup2 rw\n`;
+}
 
 t.test('v2 driver on the real cgroup2 mount', async (t) => {
-  const m = createCgroupManager({ id: 'x', cgroupsPath: uniquePath(), mountinfo: UNIFIED_ONLY });
+  const rootSubtree = readFileSync('/sys/fs/cgroup/unified/cgroup.subtree_control', 'utf8');
+  const mountinfo = unifiedBase(t);
+  const m = createCgroupManager({ id: 'x', cgroupsPath: uniquePath(), mountinfo });
   cleanup(t, m);
   t.equal(m.kind, 'v2');
   m.create();
@@ -179,12 +191,13 @@ t.test('v2 driver on the real cgroup2 mount', async (t) => {
   t.match(procState(pid), /^[DS]$/);
   m.thaw();
   t.notOk(m.isFrozen());
-  const reopened = openCgroupManager(m.paths, { mountinfo: UNIFIED_ONLY });
+  const reopened = openCgroupManager(m.paths, { mountinfo });
   t.same(reopened.pids(), [pid]);
   child.kill('SIGKILL');
   await exited(child);
   m.destroy();
   t.notOk(existsSync(dir));
+  t.equal(readFileSync('/sys/fs/cgroup/unified/cgroup.subtree_control', 'utf8'), rootSubtree, 'the host root is untouched');
 });
 
 /** A directory laid out like a cgroup v2 mount: cgroup.controllers and subtree_control at each level. */
