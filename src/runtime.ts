@@ -10,6 +10,10 @@ import { ociState, statusOf } from './lifecycle/status.js';
 import { parseSignal, signalName } from './lifecycle/signals.js';
 import type { Spec, State } from './spec/types.js';
 import { ContainerNotFoundError } from './errors.js';
+import { containerPids, containerStats, pauseContainer, resumeContainer, updateContainer } from './lifecycle/resources.js';
+import { containerEvents, type RuntEvent } from './lifecycle/events.js';
+import type { Resources } from './spec/types.js';
+import type { CgroupStats } from './cgroups/manager.js';
 
 export interface RuntimeOptions {
   /** State directory (default /run/runt). */
@@ -61,6 +65,35 @@ export class Runtime {
 
   delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
     return deleteContainer(this.ctx, id, opts.force ?? false);
+  }
+
+  pause(id: string): void {
+    pauseContainer(this.ctx, id);
+  }
+
+  resume(id: string): void {
+    resumeContainer(this.ctx, id);
+  }
+
+  /** Merge and apply new linux.resources values (validated first). */
+  update(id: string, resources: Resources): void {
+    updateContainer(this.ctx, id, resources);
+  }
+
+  /** Pids of every process in the container's cgroup. */
+  pids(id: string): number[] {
+    return containerPids(this.ctx, id);
+  }
+
+  /** Resource usage in runc's `events --stats` shape. */
+  stats(id: string): CgroupStats {
+    return containerStats(this.ctx, id);
+  }
+
+  /** Stats every interval and OOM events until the container stops (or `signal` aborts). */
+  events(id: string, opts: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<RuntEvent> {
+    this.saved(id);
+    return containerEvents(this.ctx, id, opts.intervalMs ?? 5000, opts.signal);
   }
 
   state(id: string): State {

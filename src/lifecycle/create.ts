@@ -23,7 +23,7 @@ import { validateSpec } from '../spec/validate.js';
 import { buildPlan, type Plan } from '../plan/build.js';
 import { MSG, SYNC_TAG, FD_TAG } from '../plan/steps.js';
 import { native, type ChildMessage } from '../native.js';
-import { createCgroupManager, withDefaultDeviceRules } from '../cgroups/index.js';
+import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from '../hooks.js';
 import { RuntError, StepError } from '../errors.js';
@@ -76,6 +76,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   if (spec.process?.terminal && !opts.consoleSocket && !opts.onTerminal) {
     throw new RuntError('EINVALID_ARGUMENT', 'process.terminal: true needs --console-socket (or a terminal handler)');
   }
+  if (spec.linux?.resources) validateResources(spec.linux.resources);
   const n = native();
   const lock = ctx.store.claim(id);
   const saved: SavedState = {

@@ -1,5 +1,9 @@
 // Every subcommand, one file each.
 import { createCommand } from './create.js';
+import { eventsCommand } from './events.js';
+import { pauseCommand, resumeCommand } from './pause.js';
+import { psCommand } from './ps.js';
+import { updateCommand } from './update.js';
 import { deleteCommand } from './delete.js';
 import { killCommand } from './kill.js';
 import { listCommand } from './list.js';
@@ -8,4 +12,4 @@ import { specCommand } from './spec.js';
 import { startCommand } from './start.js';
 import { stateCommand } from './state.js';
 
-export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand];
+export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand];
