@@ -268,7 +268,12 @@ function capList(names: string[] | undefined): number[] {
   return (names ?? []).map(capNumber).filter((n) => n >= 0);
 }
 
-function planProcess(spec: Spec, ctx: PlanContext): Step[] {
+/** What the process steps need besides the process. Without `execFifoFd` the process execs at once
+ *  (a process joining a running container) instead of parking until `start`. */
+export type ProcessPlanContext = Pick<PlanContext, 'lastCap' | 'preserveFds' | 'seccompFilter' | 'seccompFlags'> & { execFifoFd?: number };
+
+/** The process's own steps: terminal or setsid, rlimits, seccomp, capabilities, identity, cwd, exec. */
+export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessPlanContext): Step[] {
   const p = spec.process;
   if (!p) throw new PlanError('process', 'is required to create a container');
   const steps: Step[] = [];
@@ -304,7 +309,7 @@ function planProcess(spec: Spec, ctx: PlanContext): Step[] {
   steps.push({ op: 'chdir', path: p.cwd, field: 'process.cwd' });
   if (p.noNewPrivileges) steps.push({ op: 'prctl', option: PR.SET_NO_NEW_PRIVS, arg2: 1, field: 'process.noNewPrivileges' });
   steps.push({ op: 'resolveExec', name: p.args![0], searchPath, field: 'process.args[0]', why: 'a missing executable fails create, not start' });
-  steps.push({ op: 'park', fd: ctx.execFifoFd, field: 'runtime (create/start)', why: 'wait on the exec fifo until `start`' });
+  if (ctx.execFifoFd !== undefined) steps.push({ op: 'park', fd: ctx.execFifoFd, field: 'runtime (create/start)', why: 'wait on the exec fifo until `start`' });
   (spec.hooks?.startContainer ?? []).forEach((h, i) => steps.push({
     op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 0,
     field: `hooks.startContainer[${i}]`,
