@@ -20,6 +20,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("setSubreaper", Napi::Function::New(env, SetSubreaper, "setSubreaper"));
   exports.Set("sendFd", Napi::Function::New(env, SendFdToSocket, "sendFd"));
+  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("acceptUnix", Napi::Function::New(env, AcceptUnix, "acceptUnix"));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
   exports.Set("compileSeccomp", Napi::Function::New(env, CompileSeccomp, "compileSeccomp"));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking, "setBlocking"));
   return exports;

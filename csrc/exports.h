@@ -19,6 +19,10 @@ Napi::Value Flock(const Napi::CallbackInfo& info);                // process.cc
 Napi::Value SetSubreaper(const Napi::CallbackInfo& info);         // process.cc
 Napi::Value SetBlocking(const Napi::CallbackInfo& info);          // process.cc
 Napi::Value SendFdToSocket(const Napi::CallbackInfo& info);       // fdpass.cc
+Napi::Value ListenUnix(const Napi::CallbackInfo& info);           // fdpass.cc
+Napi::Value AcceptUnix(const Napi::CallbackInfo& info);           // fdpass.cc
+Napi::Value RecvFd(const Napi::CallbackInfo& info);               // fdpass.cc
+Napi::Value SetWinsize(const Napi::CallbackInfo& info);           // process.cc
 Napi::Value CompileSeccomp(const Napi::CallbackInfo& info);       // seccomp.cc
 
 }  // namespace runt

@@ -1,6 +1,7 @@
-// Small process and fd primitives for the runtime side: pidfds, waiting, locks, fifos.
+// Small process and fd primitives for the runtime side: pidfds, waiting, locks, fifos, window size.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -83,6 +84,16 @@ Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0) ThrowErrno(info.Env(), "fcntl", errno);
   if ((flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) ThrowErrno(info.Env(), "fcntl", errno);
+  return info.Env().Undefined();
+}
+
+// setWinsize(fd, rows, cols): TIOCSWINSZ on a terminal (the pty master of a proxied container).
+Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
+  int fd = IntArg(info, 0, "setWinsize");
+  winsize ws = {};
+  ws.ws_row = static_cast<unsigned short>(IntArg(info, 1, "setWinsize"));
+  ws.ws_col = static_cast<unsigned short>(IntArg(info, 2, "setWinsize"));
+  if (ioctl(fd, TIOCSWINSZ, &ws) < 0) ThrowErrno(info.Env(), "ioctl TIOCSWINSZ", errno);
   return info.Env().Undefined();
 }
 
