@@ -51,6 +51,15 @@ export interface Native {
   setSubreaper(): void;
   /** Connect to a unix socket path and send fd with SCM_RIGHTS (the OCI console socket). */
   sendFd(socketPath: string, fd: number, name: string): void;
+  /** A listening unix stream socket at path (non-blocking; the path must not exist). */
+  listenUnix(path: string): number;
+  /** The next connection on a listening socket (non-blocking), or -1 when none waits. */
+  acceptUnix(listenFd: number): number;
+  /** One message without waiting: the data and the fd it carried (-1: none); data "" and fd -1 at
+   *  end of file; null when nothing is waiting. */
+  recvFd(sock: number): { data: string; fd: number } | null;
+  /** TIOCSWINSZ on a terminal fd. */
+  setWinsize(fd: number, rows: number, cols: number): void;
   /** Compile an OCI linux.seccomp object to a BPF program (struct sock_filter array). */
   compileSeccomp(seccomp: unknown): Uint8Array;
   /** Clear O_NONBLOCK on fd. */
