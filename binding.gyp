@@ -4,6 +4,7 @@
       "target_name": "runt",
       "sources": [
         "csrc/addon.cc",
+        "csrc/bpf.cc",
         "csrc/channel.cc",
         "csrc/child.cc",
         "csrc/child_fs.cc",

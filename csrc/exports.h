@@ -24,5 +24,7 @@ Napi::Value AcceptUnix(const Napi::CallbackInfo& info);           // fdpass.cc
 Napi::Value RecvFd(const Napi::CallbackInfo& info);               // fdpass.cc
 Napi::Value SetWinsize(const Napi::CallbackInfo& info);           // process.cc
 Napi::Value CompileSeccomp(const Napi::CallbackInfo& info);       // seccomp.cc
+Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info);   // bpf.cc
+Napi::Value QueryDeviceFilters(const Napi::CallbackInfo& info);   // bpf.cc
 
 }  // namespace runt

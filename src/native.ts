@@ -64,6 +64,12 @@ export interface Native {
   compileSeccomp(seccomp: unknown): Uint8Array;
   /** Clear O_NONBLOCK on fd. */
   setBlocking(fd: number): void;
+  /** Load `insns` (little-endian struct bpf_insn[]) as a BPF_PROG_TYPE_CGROUP_DEVICE program and
+   *  attach it to the cgroup directory open at cgroupDirFd, detaching the device programs that were
+   *  attached there before (so it replaces the filter). */
+  attachDeviceFilter(cgroupDirFd: number, insns: Uint8Array, license: string): void;
+  /** How many BPF_CGROUP_DEVICE programs are attached to the cgroup itself (BPF_PROG_QUERY). */
+  queryDeviceFilters(cgroupDirFd: number): number;
 }
 
 const require = createRequire(import.meta.url);

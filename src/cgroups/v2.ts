@@ -1,6 +1,5 @@
 // The cgroup v2 driver: one directory in the unified hierarchy.
 import { existsSync } from 'node:fs';
-import { native } from '../native.js';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
 import type { CgroupMountSource } from '../plan/build.js';
@@ -8,6 +7,7 @@ import { holdsProcesses, mkdirLevels, pidsBelow, removeCgroup, sleepMs, tryReadC
 import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
 import { applyV2Resources, type DeviceFilterAttacher } from './v2-resources.js';
 import { v2Stats } from './stats.js';
+import { native } from '../native.js';
 
 const FREEZE_TIMEOUT_MS = 2000;
 
@@ -110,11 +110,8 @@ export function enableControllers(dir: string): void {
   }
 }
 
-/** The addon's attachDeviceFilter, when the addon is built and has it. */
+/** The addon's attachDeviceFilter (raw bpf(2): load, attach with BPF_F_ALLOW_MULTI, detach the old
+ *  programs). Loaded lazily, so drivers used against a fake cgroupfs need no addon. */
 function nativeDeviceFilterAttacher(): DeviceFilterAttacher {
-  return (cgroupDirFd, insns, license) => {
-    const n = native() as unknown as { attachDeviceFilter?: DeviceFilterAttacher };
-    if (!n.attachDeviceFilter) throw new CgroupError('the addon has no attachDeviceFilter');
-    n.attachDeviceFilter(cgroupDirFd, insns, license);
-  };
+  return (cgroupDirFd, insns, license) => native().attachDeviceFilter(cgroupDirFd, insns, license);
 }
