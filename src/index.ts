@@ -1,6 +1,7 @@
 // runt as a library: the same code the CLI uses.
 export { Runtime, Container, type RuntimeOptions, type WaitResult } from './runtime.js';
 export type { CreateOptions, TraceEvent } from './lifecycle/create.js';
+export { ExecHandle, type ExecOptions } from './lifecycle/exec.js';
 export { createLogger, type Logger } from './log.js';
 export * from './errors.js';
 export type { Spec, State, Process, Mount, Linux, Hook } from './spec/types.js';

@@ -12,6 +12,8 @@ import type { Spec, State } from './spec/types.js';
 import { ContainerNotFoundError } from './errors.js';
 import { containerPids, containerStats, pauseContainer, resumeContainer, updateContainer } from './lifecycle/resources.js';
 import { containerEvents, type RuntEvent } from './lifecycle/events.js';
+import { execInContainer, ExecHandle, type ExecOptions } from './lifecycle/exec.js';
+import type { Process } from './spec/types.js';
 import type { Resources } from './spec/types.js';
 import type { CgroupStats } from './cgroups/manager.js';
 
@@ -116,6 +118,13 @@ export class Runtime {
       out.push({ ...ociState(saved, statusOf(this.ctx.store, saved)), created: saved.created, rootfs: saved.rootfs });
     }
     return out;
+  }
+
+  /** Start another process in a running container (it joins the container's namespaces, cgroups,
+   *  seccomp filter; what `process` leaves out comes from the container's process). */
+  async exec(id: string, process: Process, opts: ExecOptions = {}): Promise<ExecHandle> {
+    const p = await execInContainer(this.ctx, id, process, opts);
+    return new ExecHandle(p.pid, p.pidfd);
   }
 
   /** The saved record (spec, cgroup paths) — for commands like exec, ps and update. */

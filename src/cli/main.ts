@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cliLogger, type GlobalArgs } from './global.js';
 import { DEFAULT_ROOT } from '../state/store.js';
 import { commands } from './commands/index.js';
+import { endOptionsAtExecId } from './commands/exec.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -13,7 +14,7 @@ function version(): string {
 }
 
 async function main(): Promise<void> {
-  let cli = yargs(hideBin(process.argv))
+  let cli = yargs(endOptionsAtExecId(hideBin(process.argv)))
     .scriptName('runt')
     .usage('$0 [global options] <command> [options]')
     .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'state directory' })

@@ -1,0 +1,299 @@
+// `exec`: start another process in a running container.
+//
+//   runtime                                      new process (clone3 child)
+//   lock, check status, open /proc/<init>/ns/*
+//   compile the container's seccomp, plan
+//   spawn ──────────────────────────────────▶   PR_SET_DUMPABLE 0, setns user…mount,
+//                               ◀── MSG_PID      fork (PID namespace): the intermediate exits
+//                               ◀── MSG_SYNC INIT
+//   cgroup.procs, oom_score_adj; ACK ─────────▶  terminal or setsid, rlimits, caps, user, cwd,
+//                               ◀── MSG_FD       (pty master when process.terminal)
+//                               ◀── EOF          seccomp, execve (the socket is close-on-exec)
+//
+// A MSG_ERROR names the failing step; the process is killed and reaped, nothing else changes.
+import { closeSync, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { constants as osc } from 'node:os';
+import type { Process } from '../spec/types.js';
+import { validateProcess } from '../spec/validate.js';
+import { buildExecPlan, type ExecPlan } from '../plan/exec-plan.js';
+import { NAMESPACES } from '../plan/constants.js';
+import { MSG, SYNC_TAG, FD_TAG } from '../plan/steps.js';
+import { native } from '../native.js';
+import { openCgroupManager } from '../cgroups/index.js';
+import { InvalidArgumentError, InvalidStateError, RuntError, StepError } from '../errors.js';
+import { isAlive } from '../state/process.js';
+import type { SavedState } from '../state/store.js';
+import type { RuntimeContext } from './context.js';
+import { errnoName, reap, writePidFile, type TraceEvent } from './create.js';
+import { statusOf } from './status.js';
+import { parseSignal, signalName } from './signals.js';
+
+export interface ExecOptions {
+  pidFile?: string;
+  /** Unix socket that receives the pty master when process.terminal is true. */
+  consoleSocket?: string;
+  /** Fds 3 .. 3+N-1 are passed to the process. */
+  preserveFds?: number;
+  /** Allow exec into a paused container (the process starts frozen). */
+  ignorePaused?: boolean;
+  /** Parent fds that become the process's stdin, stdout, stderr (-1: inherit runt's). */
+  stdio?: [number, number, number];
+  /** Receives the pty master when process.terminal is true and no console socket is given. */
+  onTerminal?: (masterFd: number) => void;
+  trace?: boolean;
+  onTrace?: (event: TraceEvent) => void;
+}
+
+export interface ExecedProcess {
+  /** Host pid of the new process. */
+  pid: number;
+  /** pidfd of the process (this process is its parent). */
+  pidfd: number;
+}
+
+export async function execInContainer(ctx: RuntimeContext, id: string, process: Process, opts: ExecOptions = {}): Promise<ExecedProcess> {
+  if (process.terminal && !opts.consoleSocket && !opts.onTerminal) {
+    throw new InvalidArgumentError('process.terminal: true needs --console-socket (or a terminal handler)');
+  }
+  const n = native();
+  const lock = ctx.store.lock(id);
+  const nsFds: Record<string, number> = {};
+  let child: { pid: number; pidfd: number; sock: number } | undefined;
+  let pid = 0;
+  let pidfd = -1;
+  try {
+    const saved = ctx.store.read(id);
+    const status = statusOf(ctx.store, saved);
+    if (!saved || status === 'creating') throw new InvalidStateError(`cannot exec in container "${id}": it is still being created`);
+    if (status === 'stopped') throw new InvalidStateError(`cannot exec in a stopped container "${id}"`);
+    if (status === 'paused' && !opts.ignorePaused) {
+      throw new InvalidStateError(`cannot exec in a paused container "${id}" (use --ignore-paused to override)`);
+    }
+    const proc = withContainerDefaults(validateProcess(process), saved.spec.process);
+
+    openNamespaces(saved.pid, nsFds);
+    // The fds must belong to our init, not to a process that took over its pid since.
+    if (!isAlive(saved.pid, saved.pidStartTime)) throw new InvalidStateError(`cannot exec in a stopped container "${id}"`);
+    // The namespace fds hold what the process joins; the lock must not outlive this point, or a
+    // `resume` of a paused container would wait for an exec that waits for the resume.
+    lock.release();
+
+    const seccomp = saved.spec.linux?.seccomp;
+    const plan = buildExecPlan(proc, {
+      nsFds, lastCap: lastCap(), preserveFds: opts.preserveFds ?? 0, trace: opts.trace ?? false, stdio: opts.stdio,
+      seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: 0,
+    });
+
+    child = n.spawn(plan);
+    pid = child.pid;
+    pidfd = child.pidfd;
+    const failure = await handshake(saved, proc, plan, child.sock, opts, {
+      onPid: (p, fd) => { pid = p; pidfd = fd; },
+      pid: () => pid,
+    });
+    if (failure) throw failure;
+    if (pidfd !== child.pidfd) await reap(child.pidfd); // the intermediate of the fork step
+    n.close(child.sock);
+    if (opts.pidFile) writePidFile(opts.pidFile, pid);
+    return { pid, pidfd };
+  } catch (e) {
+    if (child) {
+      for (const fd of new Set([child.pidfd, pidfd])) {
+        if (fd < 0) continue;
+        try { n.pidfdSendSignal(fd, osc.signals.SIGKILL); } catch { /* already gone */ }
+        await reap(fd);
+      }
+      n.close(child.sock);
+    }
+    throw e;
+  } finally {
+    for (const fd of Object.values(nsFds)) closeSync(fd);
+    lock.release();
+  }
+}
+
+/** What the process JSON leaves out comes from the container's own process, as with runc. */
+export function withContainerDefaults(p: Process, container: Process | undefined): Process {
+  return {
+    ...p,
+    capabilities: p.capabilities ?? container?.capabilities,
+    rlimits: p.rlimits?.length ? p.rlimits : container?.rlimits,
+    noNewPrivileges: p.noNewPrivileges ?? container?.noNewPrivileges,
+    apparmorProfile: p.apparmorProfile || container?.apparmorProfile,
+    selinuxLabel: p.selinuxLabel || container?.selinuxLabel,
+    oomScoreAdj: p.oomScoreAdj ?? container?.oomScoreAdj,
+  };
+}
+
+/** The process `runt exec ARGS…` runs: the container's process with the command line's changes. */
+export interface ExecArgs {
+  args: string[];
+  env?: string[];
+  cwd?: string;
+  /** uid or uid:gid */
+  user?: string;
+  additionalGids?: number[];
+  /** Capabilities added to the bounding, effective, permitted and ambient sets. */
+  caps?: string[];
+  tty?: boolean;
+  noNewPrivs?: boolean;
+  apparmor?: string;
+  processLabel?: string;
+}
+
+export function processFromArgs(container: Process | undefined, a: ExecArgs): Process {
+  if (!a.args.length) throw new InvalidArgumentError('exec needs a command (or --process FILE)');
+  const base: Process = container ?? { user: { uid: 0, gid: 0 }, args: [], cwd: '/' };
+  const user = { ...base.user };
+  if (a.user !== undefined) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(a.user);
+    if (!m) throw new InvalidArgumentError(`--user "${a.user}": expected uid or uid:gid`);
+    user.uid = Number(m[1]);
+    user.gid = m[2] !== undefined ? Number(m[2]) : user.gid;
+  }
+  if (a.additionalGids?.length) user.additionalGids = a.additionalGids;
+  const p: Process = {
+    ...base,
+    args: a.args,
+    env: [...(base.env ?? []), ...(a.env ?? [])],
+    cwd: a.cwd ?? base.cwd,
+    user,
+    terminal: a.tty ?? false,
+  };
+  if (a.caps?.length) {
+    const caps = a.caps.map((c) => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`));
+    const add = (set: string[] | undefined) => [...new Set([...(set ?? []), ...caps])];
+    const c = base.capabilities ?? {};
+    p.capabilities = { ...c, bounding: add(c.bounding), effective: add(c.effective), permitted: add(c.permitted), ambient: add(c.ambient) };
+  }
+  if (a.noNewPrivs) p.noNewPrivileges = true;
+  if (a.apparmor) p.apparmorProfile = a.apparmor;
+  if (a.processLabel) p.selinuxLabel = a.processLabel;
+  delete p.consoleSize;
+  return p;
+}
+
+/** Opens /proc/<pid>/ns/<type> for every namespace the init does not share with the runtime. */
+function openNamespaces(initPid: number, out: Record<string, number>): void {
+  for (const [type, { proc }] of Object.entries(NAMESPACES)) {
+    let fd: number;
+    try {
+      fd = openSync(`/proc/${initPid}/ns/${proc}`, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && type !== 'mount') continue; // a namespace type this kernel lacks
+      throw new InvalidStateError(`cannot open the ${type} namespace of pid ${initPid}: ${code}`);
+    }
+    const theirs = fstatSync(fd);
+    let ours;
+    try { ours = statSync(`/proc/self/ns/${proc}`); } catch { ours = undefined; }
+    if (ours && ours.ino === theirs.ino && ours.dev === theirs.dev) {
+      closeSync(fd);
+      continue;
+    }
+    out[type] = fd;
+  }
+}
+
+interface HandshakeHooks {
+  onPid(pid: number, pidfd: number): void;
+  pid(): number;
+}
+
+/** The runtime's side until the process execs (EOF). Returns the error that ended it, if any. */
+async function handshake(saved: SavedState, proc: Process, plan: ExecPlan, sock: number, opts: ExecOptions, h: HandshakeHooks): Promise<Error | undefined> {
+  const n = native();
+  let stepError: Error | undefined;
+  for (;;) {
+    const msg = n.recv(sock);
+    if (!msg) {
+      await n.whenReadable(sock);
+      continue;
+    }
+    switch (msg.type) {
+      case 0:
+        return stepError;
+      case MSG.ERROR: {
+        const step = plan.steps[msg.step];
+        opts.onTrace?.({ index: msg.step, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errnoName(msg.errno) || 'failed' });
+        stepError = new StepError(msg.step, step?.field ?? `step ${msg.step}`, msg.errno, errnoName(msg.errno), msg.text || step?.op || 'failed');
+        break;
+      }
+      case MSG.PID:
+        h.onPid(msg.pid, msg.fd);
+        break;
+      case MSG.TRACE: {
+        const step = plan.steps[msg.step];
+        opts.onTrace?.({ index: msg.step, op: step.op, field: step.field, usec: Number(msg.usec) });
+        break;
+      }
+      case MSG.SYNC:
+        if (msg.pid !== SYNC_TAG.INIT) {
+          n.abort(sock);
+          return new RuntError('EPROTO', `unexpected sync tag ${msg.pid} from the exec process`);
+        }
+        try {
+          openCgroupManager(saved.cgroupPaths).join(h.pid());
+          if (proc.oomScoreAdj !== undefined) writeOomScoreAdj(h.pid(), proc.oomScoreAdj);
+          n.ack(sock);
+        } catch (e) {
+          n.abort(sock);
+          return e as Error;
+        }
+        break;
+      case MSG.FD:
+        if (msg.pid === FD_TAG.TERMINAL) {
+          try {
+            if (opts.consoleSocket) n.sendFd(opts.consoleSocket, msg.fd, 'pty');
+            else opts.onTerminal?.(msg.fd);
+          } catch (e) {
+            n.close(msg.fd);
+            return new RuntError('ECONSOLE', `--console-socket ${opts.consoleSocket}: ${(e as Error).message}`);
+          }
+          if (opts.consoleSocket) n.close(msg.fd);
+        } else if (msg.fd >= 0) {
+          n.close(msg.fd);
+        }
+        break;
+      default:
+        return new RuntError('EPROTO', `unexpected message ${msg.type} from the exec process`);
+    }
+  }
+}
+
+function writeOomScoreAdj(pid: number, value: number): void {
+  const fd = openSync(`/proc/${pid}/oom_score_adj`, 'r+');
+  try {
+    writeSync(fd, String(value));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+let cachedLastCap: number | undefined;
+function lastCap(): number {
+  cachedLastCap ??= Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+  return cachedLastCap;
+}
+
+/** A process started by exec, as the library hands it out. This process is its parent. */
+export class ExecHandle {
+  private exit?: Promise<{ code: number | null; signal: string | null }>;
+
+  constructor(readonly pid: number, private readonly pidfd: number) {}
+
+  /** Resolves when the process exits: its code, or the name of the signal that killed it. */
+  wait(): Promise<{ code: number | null; signal: string | null }> {
+    this.exit ??= reap(this.pidfd).then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }));
+    return this.exit;
+  }
+
+  kill(signal: string | number = 'SIGTERM'): void {
+    if (this.exit) return; // reaped (or being reaped): the pidfd may be closed
+    try {
+      native().pidfdSendSignal(this.pidfd, parseSignal(signal));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+}
