@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -234,7 +235,7 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::OpenRoot: return StepOpenRoot(ex, s.path);
     case Op::PivotRoot: return StepPivotRoot(ex);
     case Op::MoveRoot: return StepMoveRoot(ex);
-    case Op::Mask: return StepMask(ex, s.path);
+    case Op::Mask: return StepMask(ex, s.mask);
     case Op::Mknod: return StepMknod(ex, s.mknod);
     case Op::Symlink: return StepSymlink(ex, s.symlink);
     case Op::WriteFile: return StepWriteFile(ex, s.writeFile);
@@ -284,6 +285,13 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::Park: return StepPark(ex, s.park);
     case Op::Seccomp: return StepSeccomp(ex, s.seccomp);
     case Op::Exec: return StepExec(ex, s.exec);
+    case Op::JoinKeyring:
+      // A kernel without keyrings is fine: there is no host keyring to hide then.
+      if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, s.path.path) < 0 && errno != ENOSYS) {
+        ex.Fail(errno).Add("join a new session keyring ").Add(s.path.path);
+        return false;
+      }
+      return true;
   }
   ex.Fail(EINVAL).Add("unknown step");
   return false;

@@ -124,7 +124,7 @@ const std::unordered_map<std::string, Op>& OpNames() {
       {"setgroups", Op::Setgroups}, {"setresgid", Op::Setresgid}, {"setresuid", Op::Setresuid},
       {"umask", Op::Umask}, {"chdir", Op::Chdir}, {"setsid", Op::Setsid}, {"terminal", Op::Terminal},
       {"hook", Op::Hook}, {"resolveExec", Op::ResolveExec}, {"park", Op::Park},
-      {"seccomp", Op::Seccomp}, {"exec", Op::Exec},
+      {"seccomp", Op::Seccomp}, {"exec", Op::Exec}, {"joinKeyring", Op::JoinKeyring},
   };
   return names;
 }
@@ -210,8 +210,13 @@ Step ReadStep(Napi::Env env, Plan& plan, const Napi::Object& obj, size_t index) 
     case Op::Fork: s.fork.flags = NamespaceFlags(r, "flags"); break;
     case Op::Mount: ReadMount(r, s.mount); break;
     case Op::OpenRoot:
-    case Op::Mask:
     case Op::Chdir: s.path.path = r.Str("path"); break;
+    case Op::Mask:
+      s.mask.path = r.Str("path");
+      s.mask.hasExpectFs = r.Has("expectFs");
+      s.mask.expectFs = s.mask.hasExpectFs ? r.Int("expectFs") : 0;
+      break;
+    case Op::JoinKeyring: s.path.path = r.Str("name"); break;
     case Op::PivotRoot:
     case Op::MoveRoot:
     case Op::Setsid: break;

@@ -19,7 +19,7 @@ enum class Op : uint8_t {
   Sync, Setns, Unshare, Fork, Mount, OpenRoot, PivotRoot, MoveRoot, Mask, Mknod, Symlink,
   WriteFile, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
   Setgroups, Setresgid, Setresuid, Umask, Chdir, Setsid, Terminal, Hook, ResolveExec, Park,
-  Seccomp, Exec,
+  Seccomp, Exec, JoinKeyring,
 };
 
 enum class MkdirMode : uint8_t { None, Dir, File };
@@ -43,7 +43,8 @@ struct MountArgs {
   bool hasExpectFs;
   int64_t expectFs;
 };
-struct PathArgs { const char* path; };  // openRoot, mask, chdir
+struct PathArgs { const char* path; };  // openRoot, mask, chdir, joinKeyring (the name)
+struct MaskArgs { const char* path; bool hasExpectFs; int64_t expectFs; };
 struct MknodArgs { const char* path; mode_t mode; unsigned major; unsigned minor; uid_t uid; gid_t gid; };
 struct SymlinkArgs { const char* target; const char* path; };
 struct WriteFileArgs { const char* path; const char* data; size_t len; };
@@ -72,6 +73,7 @@ struct Step {
     ForkArgs fork;
     MountArgs mount;
     PathArgs path;
+    MaskArgs mask;
     MknodArgs mknod;
     SymlinkArgs symlink;
     WriteFileArgs writeFile;

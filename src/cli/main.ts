@@ -16,6 +16,8 @@ function version(): string {
 async function main(): Promise<void> {
   let cli = yargs(endOptionsAtExecId(hideBin(process.argv)))
     .scriptName('runt')
+    // runc's flags are named --no-pivot, --no-new-keyring, --no-new-privs: not negations.
+    .parserConfiguration({ 'boolean-negation': false })
     .usage('$0 [global options] <command> [options]')
     .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'state directory' })
     .option('log', { type: 'string', describe: 'log file' })

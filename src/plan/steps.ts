@@ -57,8 +57,10 @@ export interface OpenRootStep extends StepBase { op: 'openRoot'; path: string }
 export interface PivotRootStep extends StepBase { op: 'pivotRoot' }
 /** --no-pivot: fchdir(root); mount(".", "/", MS_MOVE); chroot("."); chdir("/"). */
 export interface MoveRootStep extends StepBase { op: 'moveRoot' }
-/** Mask a path in root: missing → skip; directory → read-only tmpfs; otherwise bind /dev/null. */
-export interface MaskStep extends StepBase { op: 'mask'; path: string }
+/** Mask a path in root: missing → skip; directory → read-only tmpfs; otherwise bind /dev/null.
+ *  `expectFs` (magic number): the path must be on this filesystem (statfs) or the step fails with
+ *  EXDEV before anything is mounted. */
+export interface MaskStep extends StepBase { op: 'mask'; path: string; expectFs?: number }
 /** mknodat in root (parent directories created 0755); existing node left as is; then fchownat and
  *  fchmodat to the exact mode (umask does not apply). */
 export interface MknodStep extends StepBase { op: 'mknod'; path: string; mode: number; major: number; minor: number; uid: number; gid: number }
@@ -100,6 +102,9 @@ export interface ParkStep extends StepBase { op: 'park'; fd: number }
  *  (`filter` is the raw struct sock_filter array). With SECCOMP_FILTER_FLAG_NEW_LISTENER the
  *  returned fd is sent to the parent (MSG_FD, tag 2) and closed. */
 export interface SeccompStep extends StepBase { op: 'seccomp'; filter: Uint8Array; flags: number }
+/** keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a fresh session keyring, so the container never sees
+ *  the host's (ENOSYS is ignored). */
+export interface JoinKeyringStep extends StepBase { op: 'joinKeyring'; name: string }
 /** close_range(3 + preserveFds, ~0, CLOSE_RANGE_CLOEXEC); clear O_NONBLOCK on 0-2; execve the
  *  path found by resolveExec (or `name` looked up now) with args and env. */
 export interface ExecStep extends StepBase { op: 'exec'; name: string; args: string[]; env: string[]; searchPath: string; preserveFds: number }
@@ -109,7 +114,7 @@ export type Step =
   | MaskStep | MknodStep | SymlinkStep | WriteFileStep | HostnameStep | DomainnameStep | RlimitStep
   | PrctlStep | CapBoundingStep | CapsetStep | AmbientStep | SetgroupsStep | SetresgidStep
   | SetresuidStep | UmaskStep | ChdirStep | SetsidStep | TerminalStep | HookStep | ResolveExecStep
-  | ParkStep | SeccompStep | ExecStep;
+  | ParkStep | SeccompStep | ExecStep | JoinKeyringStep;
 
 /** What the addon needs besides the steps to start the container's first process. */
 export interface SpawnConfig {
