@@ -258,7 +258,7 @@ bool StepMoveRoot(Executor& ex) {
   return ex.SetRoot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
 }
 
-bool StepMask(Executor& ex, const PathArgs& a) {
+bool StepMask(Executor& ex, const MaskArgs& a) {
   int root = ex.Root();
   if (root < 0) return false;
   FdGuard fd(OpenInRoot(root, a.path, O_PATH));
@@ -266,6 +266,17 @@ bool StepMask(Executor& ex, const PathArgs& a) {
     if (errno == ENOENT) return true;
     ex.Fail(errno).Add("mask ").Add(a.path);
     return false;
+  }
+  if (a.hasExpectFs) {
+    struct statfs sfs;
+    if (fstatfs(fd.get(), &sfs) < 0) {
+      ex.Fail(errno).Add("mask ").Add(a.path).Add(": statfs");
+      return false;
+    }
+    if (static_cast<uint32_t>(sfs.f_type) != static_cast<uint32_t>(a.expectFs)) {
+      ex.Fail(EXDEV).Add("mask ").Add(a.path).Add(": not on the expected filesystem");
+      return false;
+    }
   }
   struct stat st;
   if (fstat(fd.get(), &st) < 0) {

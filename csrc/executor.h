@@ -73,7 +73,7 @@ bool StepMount(Executor& ex, const MountArgs& a);
 bool StepOpenRoot(Executor& ex, const PathArgs& a);
 bool StepPivotRoot(Executor& ex);
 bool StepMoveRoot(Executor& ex);
-bool StepMask(Executor& ex, const PathArgs& a);
+bool StepMask(Executor& ex, const MaskArgs& a);
 bool StepMknod(Executor& ex, const MknodArgs& a);
 bool StepSymlink(Executor& ex, const SymlinkArgs& a);
 bool StepWriteFile(Executor& ex, const WriteFileArgs& a);
