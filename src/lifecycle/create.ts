@@ -9,6 +9,8 @@
 //   ACK (state JSON for in-container hooks) ─▶  mounts, devices
 //                             ◀── MSG_SYNC CREATE_RUNTIME (only with hooks)
 //   prestart + createRuntime hooks, ACK ────▶  createContainer hooks, pivot_root, …, user, caps
+//                             ◀── MSG_FD SECCOMP_LISTENER (only with SCMP_ACT_NOTIFY rules)
+//   listener fd + state → linux.seccomp.listenerPath
 //                             ◀── MSG_PARKED   blocks on exec.fifo
 //   state: created, pid file; exit
 //
@@ -26,6 +28,7 @@ import { native, type ChildMessage } from '../native.js';
 import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from '../hooks.js';
+import { containerProcessState, sendToSeccompAgent } from '../security/seccomp-agent.js';
 import { RuntError, StepError } from '../errors.js';
 import { readProcStat } from '../state/process.js';
 import type { SavedState } from '../state/store.js';
@@ -115,7 +118,6 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       bundle, rootfs, execFifoFd: fifoFd, nsFds, noPivot: opts.noPivot ?? false, preserveFds,
       trace: opts.trace ?? false, cgroupMounts: cgroup.mountSources(),
       seccompFilter: spec.linux?.seccomp ? n.compileSeccomp(spec.linux.seccomp) : undefined,
-      seccompFlags: 0,
       lastCap: lastCap(), stdio: opts.stdio,
     });
 
@@ -221,6 +223,15 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
             return new RuntError('ECONSOLE', `--console-socket ${opts.consoleSocket}: ${(e as Error).message}`);
           }
           if (opts.consoleSocket) n.close(msg.fd);
+        } else if (msg.pid === FD_TAG.SECCOMP_LISTENER && spec.linux?.seccomp?.listenerPath) {
+          const seccomp = spec.linux.seccomp;
+          try {
+            sendToSeccompAgent(seccomp.listenerPath!, msg.fd, containerProcessState(state('creating'), h.initPid(), seccomp.listenerMetadata));
+          } catch (e) {
+            return e as Error;
+          } finally {
+            n.close(msg.fd);
+          }
         } else if (msg.fd >= 0) {
           n.close(msg.fd);
         }

@@ -9,6 +9,8 @@ import { parseMountOptions, BIND_REMOUNT_FLAGS } from './mount-options.js';
 import type { Step, SpawnConfig, MountStep } from './steps.js';
 import { SYNC_TAG } from './steps.js';
 import { PlanError } from '../errors.js';
+import { SECCOMP_FILTER_FLAG, checkNotifyRules, seccompFilterFlags } from '../security/seccomp.js';
+import { checkSysctlNamespaces, sysctlPath } from '../security/sysctl.js';
 
 /** One cgroup hierarchy as a `cgroup` mount inside the container should show it. */
 export interface CgroupMountSource {
@@ -79,6 +81,11 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     throw new PlanError(fieldOf('mount'), 'joining an existing mount namespace by path is not supported for create');
   }
 
+  // Until it execs, the init is a copy of the runtime (its /proc/PID/exe is the host's node binary):
+  // nothing that shares its namespaces may ptrace it or open its /proc files (CVE-2019-5736).
+  // Forked processes inherit this; execve of the container's binary makes it dumpable again.
+  steps.push({ op: 'prctl', option: PR.SET_DUMPABLE, arg2: 0, field: 'runtime', why: 'non-dumpable until exec: no ptrace or /proc/PID/exe access from the container' });
+
   // 1. Namespaces. With nothing to join, clone3 creates them all at once (the fast path); the cgroup
   //    namespace always waits until the runtime has placed the process in its cgroups.
   let cloneFlags = 0;
@@ -134,16 +141,22 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     ? { op: 'moveRoot', field: 'root.path', why: '--no-pivot: move the rootfs over / and chroot' }
     : { op: 'pivotRoot', field: 'root.path', why: 'make the rootfs / and detach the old root' });
 
-  // 3. After pivot_root: paths are now the container's own.
-  (linux.maskedPaths ?? []).forEach((p, i) => steps.push({ op: 'mask', path: p, field: `linux.maskedPaths[${i}]` }));
+  // 3. After pivot_root: paths are now the container's own. Sysctls first: readonlyPaths usually
+  //    include /proc/sys.
+  checkSysctlNamespaces(spec);
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    steps.push({ op: 'writeFile', path: sysctlPath(key), data: String(value), field: `linux.sysctl["${key}"]` });
+  }
+  // Masks under /proc must land on the procfs mounted at /proc, not on whatever a racing process
+  // put in its place (CVE-2019-19921): the target itself is checked before it is covered.
+  const procMounted = (spec.mounts ?? []).some((m) => m.type === 'proc' && m.destination.replace(/\/+$/, '') === '/proc');
+  const expectFsOf = (path: string) => (procMounted && /^\/proc\/./.test(path) ? { expectFs: FS_MAGIC.PROC } : {});
+  (linux.maskedPaths ?? []).forEach((p, i) => steps.push({ op: 'mask', path: p, ...expectFsOf(p), field: `linux.maskedPaths[${i}]` }));
   (linux.readonlyPaths ?? []).forEach((p, i) => {
     const field = `linux.readonlyPaths[${i}]`;
-    steps.push({ op: 'mount', source: p, sourceInRoot: true, target: p, targetInRoot: true, fstype: null, flags: MS.BIND | MS.REC, data: null, mkdir: 'none', optional: true, field });
+    steps.push({ op: 'mount', source: p, sourceInRoot: true, target: p, targetInRoot: true, fstype: null, flags: MS.BIND | MS.REC, data: null, mkdir: 'none', optional: true, ...expectFsOf(p), field });
     steps.push({ op: 'mount', source: null, target: p, targetInRoot: true, fstype: null, flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, data: null, mkdir: 'none', optional: true, keepFlags: true, field });
   });
-  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-    steps.push({ op: 'writeFile', path: `/proc/sys/${key.replace(/\./g, '/')}`, data: String(value), field: `linux.sysctl["${key}"]` });
-  }
   if (spec.hostname !== undefined && spec.hostname !== '') steps.push({ op: 'sethostname', name: spec.hostname, field: 'hostname' });
   if (spec.domainname !== undefined && spec.domainname !== '') steps.push({ op: 'setdomainname', name: spec.domainname, field: 'domainname' });
   if (spec.root?.readonly) {
@@ -151,7 +164,8 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   }
 
   // 4. The process: terminal, limits, identity, capabilities, then park until `start`, then exec.
-  steps.push(...planProcess(spec, ctx));
+  if (linux.seccomp) checkNotifyRules(linux.seccomp);
+  steps.push(...planProcess(spec, { ...ctx, seccompFlags: ctx.seccompFlags ?? seccompFilterFlags(linux.seccomp) }));
 
   return {
     cloneFlags,
@@ -288,8 +302,11 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
   }
   (p.rlimits ?? []).forEach((r, i) => steps.push({ op: 'setrlimit', resource: RLIMITS[r.type], soft: limitValue(r.soft), hard: limitValue(r.hard), field: `process.rlimits[${i}]` }));
 
+  const seccompFlags = ctx.seccompFlags ?? 0;
   const seccompEarly = ctx.seccompFilter && !p.noNewPrivileges;
-  if (seccompEarly) steps.push({ op: 'seccomp', filter: ctx.seccompFilter!, flags: ctx.seccompFlags ?? 0, field: 'linux.seccomp', why: 'without no_new_privs the filter needs CAP_SYS_ADMIN, so load it before capabilities drop' });
+  // The notify listener goes to the runtime, which must still be waiting for it: before parking.
+  const seccompBeforePark = ctx.seccompFilter && !seccompEarly && (seccompFlags & SECCOMP_FILTER_FLAG.NEW_LISTENER) !== 0;
+  if (seccompEarly) steps.push({ op: 'seccomp', filter: ctx.seccompFilter!, flags: seccompFlags, field: 'linux.seccomp', why: 'without no_new_privs the filter needs CAP_SYS_ADMIN, so load it before capabilities drop' });
 
   steps.push({ op: 'capBounding', keep: capList(caps.bounding), lastCap: ctx.lastCap, field: 'process.capabilities.bounding' });
   steps.push({ op: 'prctl', option: PR.SET_KEEPCAPS, arg2: 1, field: 'process.user', why: 'keep permitted capabilities across setresuid' });
@@ -309,12 +326,13 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
   steps.push({ op: 'chdir', path: p.cwd, field: 'process.cwd' });
   if (p.noNewPrivileges) steps.push({ op: 'prctl', option: PR.SET_NO_NEW_PRIVS, arg2: 1, field: 'process.noNewPrivileges' });
   steps.push({ op: 'resolveExec', name: p.args![0], searchPath, field: 'process.args[0]', why: 'a missing executable fails create, not start' });
+  if (seccompBeforePark) steps.push({ op: 'seccomp', filter: ctx.seccompFilter!, flags: seccompFlags, field: 'linux.seccomp', why: 'the notify listener must reach the runtime before the init parks' });
   if (ctx.execFifoFd !== undefined) steps.push({ op: 'park', fd: ctx.execFifoFd, field: 'runtime (create/start)', why: 'wait on the exec fifo until `start`' });
   (spec.hooks?.startContainer ?? []).forEach((h, i) => steps.push({
     op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 0,
     field: `hooks.startContainer[${i}]`,
   }));
-  if (ctx.seccompFilter && !seccompEarly) steps.push({ op: 'seccomp', filter: ctx.seccompFilter, flags: ctx.seccompFlags ?? 0, field: 'linux.seccomp', why: 'as late as possible, just before exec' });
+  if (ctx.seccompFilter && !seccompEarly && !seccompBeforePark) steps.push({ op: 'seccomp', filter: ctx.seccompFilter, flags: seccompFlags, field: 'linux.seccomp', why: 'as late as possible, just before exec' });
   steps.push({ op: 'exec', name: p.args![0], args: p.args!, env, searchPath, preserveFds: ctx.preserveFds, field: 'process.args' });
   return steps;
 }

@@ -10,6 +10,7 @@ import {
   SECCOMP_FLAGS, SECCOMP_MAX_ARG_INDEX, SECCOMP_OPERATORS, TIME_NAMESPACE_CLOCKS,
 } from './constants.js';
 import type { NamespaceType } from './types.js';
+import { sysctlNamespace } from '../security/sysctl.js';
 
 /** Namespace type → the path to join, or undefined when a new namespace is created. */
 export type NamespaceSet = Map<NamespaceType, string | undefined>;
@@ -241,11 +242,7 @@ function checkErrnoAction(action: string, path: string): void {
   }
 }
 
-const IPC_SYSCTLS = new Set([
-  'kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax',
-  'kernel.shmmni', 'kernel.shm_rmid_forced',
-]);
-const UTS_SYSCTLS = new Set(['kernel.hostname', 'kernel.domainname']);
+const NAMESPACE_LABELS: Partial<Record<NamespaceType, string>> = { ipc: 'IPC', network: 'network', uts: 'UTS' };
 
 /**
  * Values must be strings, and (as runc insists) each sysctl must belong to a namespace the
@@ -257,13 +254,9 @@ function checkSysctl(linux: Fields, namespaces: NamespaceSet): void {
     const at = keyPath(linux.at('sysctl'), name);
     if (name === '') fail(at, 'key must not be empty');
     expectNoNul(expectString(value, at), at);
-    const key = name.replace(/\//g, '.');
-    let needs: [NamespaceType, string] | undefined;
-    if (IPC_SYSCTLS.has(key) || key.startsWith('fs.mqueue.')) needs = ['ipc', 'IPC'];
-    else if (key.startsWith('net.')) needs = ['network', 'network'];
-    else if (UTS_SYSCTLS.has(key)) needs = ['uts', 'UTS'];
-    else fail(at, `sysctl ${show(name)} is not in a separate kernel namespace`);
-    if (!namespaces.has(needs[0])) fail(at, `sysctl ${show(name)} needs a private ${needs[1]} namespace`);
+    const ns = sysctlNamespace(name);
+    if (!ns) fail(at, `sysctl ${show(name)} is not in a separate kernel namespace`);
+    if (!namespaces.has(ns)) fail(at, `sysctl ${show(name)} needs a private ${NAMESPACE_LABELS[ns]} namespace`);
   }
 }
 
