@@ -1,4 +1,5 @@
 // The library entry: a Runtime owns a state root; containers it creates are handles on their init.
+import type { Readable, Writable } from 'node:stream';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { StateStore, DEFAULT_ROOT, type SavedState } from './state/store.js';
 import type { RuntimeContext } from './lifecycle/context.js';
@@ -8,8 +9,9 @@ import { killContainer } from './lifecycle/kill.js';
 import { deleteContainer, waitGone } from './lifecycle/delete.js';
 import { ociState, statusOf } from './lifecycle/status.js';
 import { parseSignal, signalName } from './lifecycle/signals.js';
+import { prepareStdio, type StdioOption } from './lifecycle/stdio.js';
 import type { Spec, State } from './spec/types.js';
-import { ContainerNotFoundError } from './errors.js';
+import { ContainerNotFoundError, InvalidArgumentError, RuntError } from './errors.js';
 import { containerPids, containerStats, pauseContainer, resumeContainer, updateContainer } from './lifecycle/resources.js';
 import { containerEvents, type RuntEvent } from './lifecycle/events.js';
 import { execInContainer, ExecHandle, type ExecOptions } from './lifecycle/exec.js';
@@ -21,6 +23,8 @@ export interface RuntimeOptions {
   /** State directory (default /run/runt). */
   root?: string;
   logger?: Logger;
+  /** Who manages cgroups: 'cgroupfs' (runt writes them itself; the only one implemented). */
+  cgroupManager?: 'cgroupfs' | 'systemd';
 }
 
 export interface WaitResult {
@@ -30,24 +34,61 @@ export interface WaitResult {
   signal: string | null;
 }
 
+/** CreateOptions as the library takes them: stdio may also name pipes ('pipe') and /dev/null ('ignore'). */
+export type ContainerOptions = Omit<CreateOptions, 'bundle' | 'spec' | 'stdio'> & {
+  bundle?: string;
+  /** One option for all three, or [stdin, stdout, stderr]; default 'inherit'. */
+  stdio?: StdioOption | [StdioOption, StdioOption, StdioOption];
+};
+
+export interface EventOptions {
+  /** Time between `stats` events; 0 for none (default 5000 ms). */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
 export class Runtime {
   readonly root: string;
   private readonly ctx: RuntimeContext;
+  /** Inits this runtime is the parent of, until deleted: their exit status and their reaping. */
+  private readonly children = new Map<string, Container>();
+  /** The tail of each container's queue of operations that hold its lock across an await. */
+  private readonly busy = new Map<string, Promise<unknown>>();
 
   constructor(opts: RuntimeOptions = {}) {
+    if (opts.cgroupManager === 'systemd') throw new InvalidArgumentError('cgroupManager: systemd is not supported yet: use cgroupfs');
     this.root = opts.root ?? DEFAULT_ROOT;
     this.ctx = { store: new StateStore(this.root), log: opts.logger ?? silentLogger };
   }
 
   /** Create a container from a bundle directory or a spec object (its root.path absolute, or relative to `bundle`). */
-  async create(id: string, bundle: string | Spec, options: Omit<CreateOptions, 'bundle' | 'spec'> & { bundle?: string } = {}): Promise<Container> {
-    const opts: CreateOptions = typeof bundle === 'string' ? { ...options, bundle } : { ...options, spec: bundle };
-    const init = await createContainer(this.ctx, id, opts);
-    return new Container(this, id, init.pid, init.pidfd);
+  create(id: string, bundle: string | Spec, options: ContainerOptions = {}): Promise<Container> {
+    return this.serial(id, async () => {
+      const { stdio: stdioOption, ...rest } = options;
+      const stdio = prepareStdio(stdioOption);
+      let terminal: number | null = null;
+      const opts: CreateOptions = {
+        ...rest,
+        ...(typeof bundle === 'string' ? { bundle } : { spec: bundle }),
+        stdio: stdio.fds,
+        onTerminal: rest.onTerminal ?? (rest.consoleSocket ? undefined : (fd) => { terminal = fd; }),
+      };
+      let init;
+      try {
+        init = await createContainer(this.ctx, id, opts);
+      } catch (e) {
+        stdio.destroy();
+        throw e;
+      }
+      stdio.closeChildEnds();
+      const c = new Container(this, id, init.pid, init.pidfd, { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr, terminal });
+      this.children.set(id, c);
+      return c;
+    });
   }
 
   /** create + start + wait + delete. */
-  async run(id: string, bundle: string | Spec, options: Omit<CreateOptions, 'bundle' | 'spec'> & { bundle?: string } = {}): Promise<WaitResult> {
+  async run(id: string, bundle: string | Spec, options: ContainerOptions = {}): Promise<WaitResult> {
     const c = await this.create(id, bundle, options);
     try {
       await c.start();
@@ -57,45 +98,62 @@ export class Runtime {
     }
   }
 
+  /** A handle on an existing container: the one create() returned, or a new one (whose wait()
+   *  then knows only that the init ended, not how: only its parent can learn that). */
+  container(id: string): Container {
+    const mine = this.children.get(id);
+    if (mine) return mine;
+    const saved = this.saved(id);
+    return new Container(this, id, saved.pid, -1, undefined, saved.pidStartTime);
+  }
+
   start(id: string): Promise<void> {
-    return startContainer(this.ctx, id);
+    return this.serial(id, () => startContainer(this.ctx, id));
   }
 
   kill(id: string, signal: string | number = 'SIGTERM', opts: { all?: boolean } = {}): void {
-    killContainer(this.ctx, id, parseSignal(signal), opts.all ?? false);
+    this.exclusive(id, () => killContainer(this.ctx, id, parseSignal(signal), opts.all ?? false));
   }
 
+  /** Remove the container; an init this runtime started is reaped (no zombie is left behind). */
   delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
-    return deleteContainer(this.ctx, id, opts.force ?? false);
+    return this.serial(id, async () => {
+      await deleteContainer(this.ctx, id, opts.force ?? false);
+      const mine = this.children.get(id);
+      if (mine) {
+        this.children.delete(id);
+        await mine.wait();
+      }
+    });
   }
 
   pause(id: string): void {
-    pauseContainer(this.ctx, id);
+    this.exclusive(id, () => pauseContainer(this.ctx, id));
   }
 
   resume(id: string): void {
-    resumeContainer(this.ctx, id);
+    this.exclusive(id, () => resumeContainer(this.ctx, id));
   }
 
   /** Merge and apply new linux.resources values (validated first). */
   update(id: string, resources: Resources): void {
-    updateContainer(this.ctx, id, resources);
+    this.exclusive(id, () => updateContainer(this.ctx, id, resources));
   }
 
   /** Pids of every process in the container's cgroup. */
   pids(id: string): number[] {
-    return containerPids(this.ctx, id);
+    return this.exclusive(id, () => containerPids(this.ctx, id));
   }
 
   /** Resource usage in runc's `events --stats` shape. */
   stats(id: string): CgroupStats {
-    return containerStats(this.ctx, id);
+    return this.exclusive(id, () => containerStats(this.ctx, id));
   }
 
   /** Stats every interval and OOM events until the container stops (or `signal` aborts). */
-  events(id: string, opts: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<RuntEvent> {
+  events(id: string, opts: EventOptions = {}): AsyncGenerator<RuntEvent> {
     this.saved(id);
-    return containerEvents(this.ctx, id, opts.intervalMs ?? 5000, opts.signal);
+    return containerEvents(this.ctx, id, opts.intervalMs ?? 5000, opts.signal, { exit: this.children.get(id)?.wait() });
   }
 
   state(id: string): State {
@@ -123,7 +181,7 @@ export class Runtime {
   /** Start another process in a running container (it joins the container's namespaces, cgroups,
    *  seccomp filter; what `process` leaves out comes from the container's process). */
   async exec(id: string, process: Process, opts: ExecOptions = {}): Promise<ExecHandle> {
-    const p = await execInContainer(this.ctx, id, process, opts);
+    const p = await this.serial(id, () => execInContainer(this.ctx, id, process, opts));
     return new ExecHandle(p.pid, p.pidfd);
   }
 
@@ -137,13 +195,56 @@ export class Runtime {
   get context(): RuntimeContext {
     return this.ctx;
   }
+
+  // The state directory's flock guards a container between processes; inside this one, operations
+  // that hold it across an await are queued per container, and a synchronous one that would have
+  // to wait for them (blocking the event loop they need to finish) is refused instead.
+  private serial<T>(id: string, op: () => Promise<T>): Promise<T> {
+    const previous = this.busy.get(id) ?? Promise.resolve();
+    const result = previous.then(async () => {
+      try {
+        return await op();
+      } finally {
+        // Before the caller resumes: right after `await rt.start(id)`, rt.kill(id) must be allowed.
+        if (this.busy.get(id) === tail) this.busy.delete(id);
+      }
+    });
+    const tail: Promise<unknown> = result.then(() => {}, () => {});
+    this.busy.set(id, tail);
+    return result;
+  }
+
+  private exclusive<T>(id: string, op: () => T): T {
+    if (this.busy.has(id)) throw new RuntError('EBUSY', `container "${id}" is busy: a create, start, exec or delete of it is in progress`);
+    return op();
+  }
 }
 
-/** A handle on a container this process created (it is the init's parent, so wait() sees the exit status). */
-export class Container {
-  private exit?: Promise<WaitResult>;
+export interface ContainerIO {
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  /** The pty master when process.terminal is true (yours to read, write and close). */
+  terminal: number | null;
+}
 
-  constructor(readonly runtime: Runtime, readonly id: string, readonly pid: number, private pidfd: number) {}
+/** A handle on a container. From create() this process is the init's parent, so wait() sees the exit status. */
+export class Container implements ContainerIO {
+  private exit?: Promise<WaitResult>;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly terminal: number | null;
+
+  constructor(
+    readonly runtime: Runtime, readonly id: string, readonly pid: number, private readonly pidfd: number,
+    io?: ContainerIO, private readonly pidStartTime = 0,
+  ) {
+    this.stdin = io?.stdin ?? null;
+    this.stdout = io?.stdout ?? null;
+    this.stderr = io?.stderr ?? null;
+    this.terminal = io?.terminal ?? null;
+  }
 
   start(): Promise<void> {
     return this.runtime.start(this.id);
@@ -153,7 +254,7 @@ export class Container {
   wait(): Promise<WaitResult> {
     this.exit ??= this.pidfd >= 0
       ? reap(this.pidfd).then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }))
-      : waitGone(this.pid, 0).then(() => ({ code: null, signal: null }));
+      : waitGone(this.pid, this.pidStartTime).then(() => ({ code: null, signal: null }));
     return this.exit;
   }
 
@@ -163,6 +264,31 @@ export class Container {
 
   state(): State {
     return this.runtime.state(this.id);
+  }
+
+  pause(): void {
+    this.runtime.pause(this.id);
+  }
+
+  resume(): void {
+    this.runtime.resume(this.id);
+  }
+
+  update(resources: Resources): void {
+    this.runtime.update(this.id, resources);
+  }
+
+  stats(): CgroupStats {
+    return this.runtime.stats(this.id);
+  }
+
+  /** `stats` (every intervalMs, default none), `oom`, and a last `exit` event with the status. */
+  events(opts: EventOptions = {}): AsyncGenerator<RuntEvent> {
+    return containerEvents(this.runtime.context, this.id, opts.intervalMs ?? 0, opts.signal, { exit: this.wait(), includeExit: true });
+  }
+
+  exec(process: Process, opts: ExecOptions = {}): Promise<ExecHandle> {
+    return this.runtime.exec(this.id, process, opts);
   }
 
   async delete(opts: { force?: boolean } = {}): Promise<void> {

@@ -63,17 +63,44 @@ export async function waitGone(pid: number, startTime: number): Promise<void> {
   }
 }
 
+const EMPTY_DEADLINE_MS = 5000;
+
+/** Kill whatever is still in the cgroup and wait for each process to exit, on its pidfd: no sleeping
+ *  loop. Rounds repeat only for processes that appeared meanwhile (a fork racing the kill). A process
+ *  that will not die (stuck in the kernel) is left for destroy() to report after the deadline. */
 async function waitEmpty(cgroup: { pids(): number[] }): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    let pids: number[];
-    try {
-      pids = cgroup.pids();
-    } catch {
-      return;
+  let timer: NodeJS.Timeout | undefined;
+  let deadline: Promise<'late'> | undefined;
+  try {
+    for (let round = 0; round < 100; round++) {
+      let pids: number[];
+      try {
+        pids = cgroup.pids();
+      } catch {
+        return;
+      }
+      const live = pids.filter((p) => { const s = readProcStat(p); return s && s.state !== 'Z'; });
+      if (live.length === 0) return;
+      deadline ??= new Promise((r) => { timer = setTimeout(() => r('late'), EMPTY_DEADLINE_MS); });
+      if (await Promise.race([Promise.all(live.map(killAndWait)), deadline]) === 'late') return;
     }
-    const live = pids.filter((p) => { const s = readProcStat(p); return s && s.state !== 'Z'; });
-    if (live.length === 0) return;
-    for (const p of live) { try { process.kill(p, 9); } catch { /* gone */ } }
-    await new Promise((r) => setTimeout(r, 5));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function killAndWait(pid: number): Promise<void> {
+  const n = native();
+  let fd: number;
+  try {
+    fd = n.pidfdOpen(pid);
+  } catch {
+    return;
+  }
+  try {
+    try { n.pidfdSendSignal(fd, 9); } catch { /* already exiting */ }
+    await n.whenReadable(fd);
+  } finally {
+    n.close(fd);
   }
 }

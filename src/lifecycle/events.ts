@@ -1,57 +1,79 @@
-// `events`: a stream of runc-shaped events for one container — `stats` every interval and `oom`
-// whenever the memory cgroup's OOM-kill counter grows — ending when the container stops.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// `events`: a container's events as an async iterator — `stats` at once and then every interval,
+// `oom` when the kernel OOM-kills a process in its memory cgroup, and (when asked) `exit` when its
+// init ends — finishing once the container has stopped or the signal aborts. Nothing polls: the
+// end comes from the init's pidfd, OOM kills from the kernel's notification (see oom.ts), stats
+// from the caller's interval.
+import { openCgroupManager } from '../cgroups/index.js';
+import type { CgroupManager, CgroupStats } from '../cgroups/manager.js';
 import type { RuntimeContext } from './context.js';
-import { containerStats } from './resources.js';
-import { statusOf } from './status.js';
+import { waitGone } from './delete.js';
+import { watchOom } from './oom.js';
 
-export interface RuntEvent {
-  type: 'stats' | 'oom';
-  id: string;
-  data?: unknown;
+export { oomKills } from './oom.js';
+
+export type RuntEvent =
+  | { type: 'stats'; id: string; data: CgroupStats }
+  | { type: 'oom'; id: string }
+  | { type: 'exit'; id: string; code: number | null; signal: string | null };
+
+export interface EventSources {
+  /** The init's exit status, when the caller is its parent (else its pidfd tells only that it ended). */
+  exit?: Promise<{ code: number | null; signal: string | null }>;
+  /** Yield an `exit` event as the last one. */
+  includeExit?: boolean;
 }
 
-/** Kernel OOM kills counted for the cgroup (v1 memory.oom_control, v2 memory.events). */
-export function oomKills(cgroupPaths: Record<string, string>): number {
-  const files = [
-    cgroupPaths.memory && join(cgroupPaths.memory, 'memory.oom_control'),
-    cgroupPaths[''] !== undefined && join(cgroupPaths[''], 'memory.events'),
-  ].filter(Boolean) as string[];
-  for (const file of files) {
-    try {
-      const m = /^oom_kill (\d+)$/m.exec(readFileSync(file, 'utf8'));
-      if (m) return Number(m[1]);
-    } catch {
-      // controller missing: no OOM information
-    }
-  }
-  return 0;
-}
-
-const OOM_CHECK_MS = 200;
-
-export async function* containerEvents(ctx: RuntimeContext, id: string, intervalMs: number, signal?: AbortSignal): AsyncGenerator<RuntEvent> {
+/** intervalMs 0: no stats events. */
+export async function* containerEvents(
+  ctx: RuntimeContext, id: string, intervalMs: number, signal?: AbortSignal, sources: EventSources = {},
+): AsyncGenerator<RuntEvent> {
   const saved = ctx.store.read(id);
   if (!saved) return;
-  let ooms = oomKills(saved.cgroupPaths);
-  let nextStats = 0;
-  while (!signal?.aborted) {
-    const now = Date.now();
-    const current = oomKills(saved.cgroupPaths);
-    if (current > ooms) {
-      ooms = current;
-      yield { type: 'oom', id };
+  const queue: RuntEvent[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  const push = (e: RuntEvent) => {
+    queue.push(e);
+    wake?.();
+  };
+  const end = () => {
+    ended = true;
+    wake?.();
+  };
+
+  const oom = watchOom(saved.cgroupPaths, () => push({ type: 'oom', id }));
+  // Stats are read without the container's lock: a tick must never wait on (and so block the event
+  // loop for) an operation of this same process that holds it.
+  let cgroup: CgroupManager | undefined;
+  const statsTick = () => {
+    if (ended) return;
+    oom.check();
+    try {
+      cgroup ??= openCgroupManager(saved.cgroupPaths);
+      push({ type: 'stats', id, data: cgroup.stats() });
+    } catch {
+      // removed meanwhile: the exit source ends the stream
     }
-    if (statusOf(ctx.store, ctx.store.read(id)) === 'stopped') return;
-    if (now >= nextStats) {
-      try {
-        yield { type: 'stats', id, data: containerStats(ctx, id) };
-      } catch {
-        return;
-      }
-      nextStats = now + intervalMs;
+  };
+  const exit = sources.exit ?? waitGone(saved.pid, saved.pidStartTime).then(() => ({ code: null, signal: null }));
+  void exit.then((st) => {
+    oom.check();
+    if (sources.includeExit) push({ type: 'exit', id, ...st });
+    end();
+  }, end);
+  signal?.addEventListener('abort', end);
+  const timer = intervalMs > 0 ? setInterval(statsTick, intervalMs) : undefined;
+  try {
+    if (intervalMs > 0) statsTick();
+    for (;;) {
+      while (queue.length) yield queue.shift()!;
+      if (ended || signal?.aborted) return;
+      await new Promise<void>((r) => { wake = r; });
+      wake = undefined;
     }
-    await new Promise((r) => setTimeout(r, Math.min(OOM_CHECK_MS, intervalMs)));
+  } finally {
+    clearInterval(timer);
+    oom.close();
+    signal?.removeEventListener('abort', end);
   }
 }
