@@ -1,0 +1,108 @@
+// Shared pieces of the security and seccomp tests: the probe program (test/security-probe.c),
+// x86-64 syscall numbers, and small readers of what a container printed.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, constants as fsc, copyFileSync, existsSync, openSync, readFileSync, readSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, type Bundle } from './helpers/index.js';
+
+/** x86-64 numbers (the probe makes raw syscalls). i386 ones are named I386_*. */
+export const NR = {
+  getpid: 39,
+  uname: 63,
+  mkdir: 83,
+  sync: 162,
+  ptrace: 101,
+  personality: 135,
+  unshare: 272,
+  I386_getpid: 20,
+} as const;
+
+export const CLONE_NEWIPC = 0x08000000;
+export const CLONE_NEWUTS = 0x04000000;
+/** 128 + SIGSYS: how a shell (and `runt run`) reports a process killed by seccomp. */
+export const KILLED_BY_SIGSYS = 159;
+
+let probe: string | null | undefined;
+
+/** The probe, built once per source version as a static binary (it runs inside a busybox rootfs and
+ *  on the host); null when this machine cannot build it. */
+export function probeBinary(): string | null {
+  if (probe !== undefined) return probe;
+  const source = join(REPO, 'test/security-probe.c');
+  const out = `/tmp/runt-security-probe-${createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12)}`;
+  if (!existsSync(out)) {
+    const tmp = `${out}.${process.pid}`;
+    try {
+      execFileSync('gcc', ['-static', '-O2', '-o', tmp, source], { stdio: 'pipe' });
+      renameSync(tmp, out);
+    } catch {
+      probe = null;
+      return probe;
+    }
+  }
+  probe = out;
+  return probe;
+}
+
+/** Skip reason for tests that need the probe. */
+export const needsProbe = (): false | string => (probeBinary() ? false : 'needs gcc with a static libc to build test/security-probe.c');
+
+/** Copies the probe into the bundle's rootfs as /probe. */
+export function addProbe(b: Bundle): void {
+  const path = probeBinary();
+  if (!path) throw new Error('the probe could not be built');
+  copyFileSync(path, join(b.rootfs, 'probe'));
+  chmodSync(join(b.rootfs, 'probe'), 0o755);
+}
+
+/** The non-empty lines of a text. */
+export function lines(text: string): string[] {
+  return text.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** The value printed after `key=` on some line ("rc=1" → "1"). */
+export function valueOf(text: string, key: string): string | undefined {
+  return new RegExp(`(?:^|\\s)${key}=(\\S*)`, 'm').exec(text)?.[1];
+}
+
+/** /dev/kmsg records as "seq,text". Each read returns one record; EAGAIN ends the buffer. */
+function kernelRecords(): Array<{ seq: number; text: string }> {
+  const fd = openSync('/dev/kmsg', fsc.O_RDONLY | fsc.O_NONBLOCK);
+  const out: Array<{ seq: number; text: string }> = [];
+  const buf = Buffer.alloc(8192);
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') break;
+        if (code === 'EPIPE') continue; // the record was overwritten while reading: skip it
+        throw e;
+      }
+      const record = buf.toString('utf8', 0, n);
+      const semi = record.indexOf(';');
+      out.push({ seq: Number(record.split(',')[1]), text: record.slice(semi + 1).trim() });
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+/** The sequence number of the newest kernel log record, or null when /dev/kmsg cannot be read. */
+export function kernelLogCursor(): number | null {
+  try {
+    const records = kernelRecords();
+    return records.length ? records[records.length - 1].seq : 0;
+  } catch {
+    return null;
+  }
+}
+
+/** Kernel log lines written after `cursor`. */
+export function kernelLogSince(cursor: number): string[] {
+  return kernelRecords().filter((r) => r.seq > cursor).map((r) => r.text);
+}
