@@ -1,6 +1,7 @@
 // runt as a library: the same code the CLI uses.
 export {
   Runtime, Container, type RuntimeOptions, type WaitResult, type ContainerOptions, type ContainerIO, type EventOptions,
+  type ProcessOptions,
 } from './runtime.js';
 export type { CreateOptions, TraceEvent } from './lifecycle/create.js';
 export type { StdioOption } from './lifecycle/stdio.js';

@@ -41,6 +41,9 @@ export type ContainerOptions = Omit<CreateOptions, 'bundle' | 'spec' | 'stdio'> 
   stdio?: StdioOption | [StdioOption, StdioOption, StdioOption];
 };
 
+/** ExecOptions with the same stdio choices as create. */
+export type ProcessOptions = Omit<ExecOptions, 'stdio'> & { stdio?: StdioOption | [StdioOption, StdioOption, StdioOption] };
+
 export interface EventOptions {
   /** Time between `stats` events; 0 for none (default 5000 ms). */
   intervalMs?: number;
@@ -66,13 +69,7 @@ export class Runtime {
     return this.serial(id, async () => {
       const { stdio: stdioOption, ...rest } = options;
       const stdio = prepareStdio(stdioOption);
-      let terminal: number | null = null;
-      const opts: CreateOptions = {
-        ...rest,
-        ...(typeof bundle === 'string' ? { bundle } : { spec: bundle }),
-        stdio: stdio.fds,
-        onTerminal: rest.onTerminal ?? (rest.consoleSocket ? undefined : (fd) => { terminal = fd; }),
-      };
+      const opts: CreateOptions = { ...rest, ...(typeof bundle === 'string' ? { bundle } : { spec: bundle }), stdio: stdio.fds };
       let init;
       try {
         init = await createContainer(this.ctx, id, opts);
@@ -81,7 +78,7 @@ export class Runtime {
         throw e;
       }
       stdio.closeChildEnds();
-      const c = new Container(this, id, init.pid, init.pidfd, { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr, terminal });
+      const c = new Container(this, id, init.pid, init.pidfd, { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
       this.children.set(id, c);
       return c;
     });
@@ -180,9 +177,18 @@ export class Runtime {
 
   /** Start another process in a running container (it joins the container's namespaces, cgroups,
    *  seccomp filter; what `process` leaves out comes from the container's process). */
-  async exec(id: string, process: Process, opts: ExecOptions = {}): Promise<ExecHandle> {
-    const p = await this.serial(id, () => execInContainer(this.ctx, id, process, opts));
-    return new ExecHandle(p.pid, p.pidfd);
+  async exec(id: string, process: Process, opts: ProcessOptions = {}): Promise<ExecHandle & ContainerIO> {
+    const { stdio: stdioOption, ...rest } = opts;
+    const stdio = prepareStdio(stdioOption);
+    let p;
+    try {
+      p = await this.serial(id, () => execInContainer(this.ctx, id, process, { ...rest, stdio: stdio.fds }));
+    } catch (e) {
+      stdio.destroy();
+      throw e;
+    }
+    stdio.closeChildEnds();
+    return Object.assign(new ExecHandle(p.pid, p.pidfd), { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
   }
 
   /** The saved record (spec, cgroup paths) — for commands like exec, ps and update. */
@@ -224,8 +230,6 @@ export interface ContainerIO {
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
-  /** The pty master when process.terminal is true (yours to read, write and close). */
-  terminal: number | null;
 }
 
 /** A handle on a container. From create() this process is the init's parent, so wait() sees the exit status. */
@@ -234,7 +238,6 @@ export class Container implements ContainerIO {
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
-  readonly terminal: number | null;
 
   constructor(
     readonly runtime: Runtime, readonly id: string, readonly pid: number, private readonly pidfd: number,
@@ -243,7 +246,6 @@ export class Container implements ContainerIO {
     this.stdin = io?.stdin ?? null;
     this.stdout = io?.stdout ?? null;
     this.stderr = io?.stderr ?? null;
-    this.terminal = io?.terminal ?? null;
   }
 
   start(): Promise<void> {
@@ -287,7 +289,7 @@ export class Container implements ContainerIO {
     return containerEvents(this.runtime.context, this.id, opts.intervalMs ?? 0, opts.signal, { exit: this.wait(), includeExit: true });
   }
 
-  exec(process: Process, opts: ExecOptions = {}): Promise<ExecHandle> {
+  exec(process: Process, opts: ProcessOptions = {}): Promise<ExecHandle & ContainerIO> {
     return this.runtime.exec(this.id, process, opts);
   }
 

@@ -154,3 +154,16 @@ t.test('container(id): a handle on a container created elsewhere', async (t) => 
   t.same(await c.wait(), { code: null, signal: null }, 'not our child: only that it ended');
   await c.delete();
 });
+
+t.test('exec into a running container with its output on a pipe', async (t) => {
+  const root = stateRoot(t);
+  const b = makeBundle(t, ['sleep', '100']);
+  const rt = new Runtime({ root: root.path });
+  const c = await rt.create(root.id('exec'), b.dir, { stdio: 'ignore' });
+  await c.start();
+  const p = await c.exec({ cwd: '/', user: { uid: 0, gid: 0 }, args: ['sh', '-c', 'echo "in:$(hostname)"; exit 4'] }, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = collect(p.stdout);
+  t.same(await p.wait(), { code: 4, signal: null });
+  t.match(await out, /^in:\S+\n$/);
+  await rt.delete(c.id, { force: true });
+});
