@@ -22,7 +22,8 @@ import { constants as osc } from 'node:os';
 import type { Spec, State } from '../spec/types.js';
 import { loadBundleSpec, rootfsPath } from '../spec/load.js';
 import { validateSpec } from '../spec/validate.js';
-import { buildPlan, type Plan } from '../plan/build.js';
+import { buildPlan, type CgroupMountSource, type Plan } from '../plan/build.js';
+import { hintFor } from '../plan/hints.js';
 import { MSG, SYNC_TAG, FD_TAG } from '../plan/steps.js';
 import { native, type ChildMessage } from '../native.js';
 import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
@@ -47,6 +48,10 @@ export interface CreateOptions {
   /** Report each step as it runs (time in microseconds). */
   trace?: boolean;
   onTrace?: (event: TraceEvent) => void;
+  /** With trace: go on reporting after the init parks (startContainer hooks, seccomp, exec) until it
+   *  execs. For a caller that starts the container from this process (run): until then the open
+   *  socket keeps the event loop alive. */
+  traceAfterStart?: boolean;
   /** Parent fds that become the container's stdin, stdout, stderr (-1: inherit runt's). */
   stdio?: [number, number, number];
   /** Receives the pty master when process.terminal is true and no console socket is given. */
@@ -57,9 +62,15 @@ export interface TraceEvent {
   index: number;
   op: string;
   field: string;
+  /** The step's own duration, measured by the init (for `exec`, by the runtime: from the previous
+   *  report to the end-of-file a successful execve causes); 0 for a failed step. */
   usec: number;
-  /** errno name when the step failed. */
+  /** errno name when the step failed ("failed" when there is none, e.g. a hook's exit status). */
   error?: string;
+  /** What the init (or the runtime, at a sync step) said about the failure: "mount proc on /proc". */
+  message?: string;
+  /** What the errno most likely means for this step (src/plan/hints.ts). */
+  hint?: string;
 }
 
 export interface CreatedInit {
@@ -112,13 +123,9 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       }
       openFds.push(nsFds[ns.type]);
     }
-    const preserveFds = opts.preserveFds ?? 0;
-    const specForPlan = withActivationEnv(spec, preserveFds);
-    const plan = buildPlan(specForPlan, {
-      bundle, rootfs, execFifoFd: fifoFd, nsFds, noPivot: opts.noPivot ?? false, preserveFds,
-      trace: opts.trace ?? false, cgroupMounts: cgroup.mountSources(),
-      seccompFilter: spec.linux?.seccomp ? n.compileSeccomp(spec.linux.seccomp) : undefined,
-      lastCap: lastCap(), stdio: opts.stdio,
+    const plan = planContainer(spec, {
+      bundle, rootfs, id, execFifoFd: fifoFd, nsFds, cgroupMounts: cgroup.mountSources(), noPivot: opts.noPivot,
+      noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: opts.trace, stdio: opts.stdio,
     });
 
     child = n.spawn(plan);
@@ -140,7 +147,8 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     saved.creating = false;
     ctx.store.write(saved);
     if (opts.pidFile) writePidFile(opts.pidFile, initPid);
-    n.close(child.sock);
+    if (opts.trace && opts.traceAfterStart && opts.onTrace) void followTrace(child.sock, plan, opts.onTrace);
+    else n.close(child.sock);
     return { pid: initPid, pidfd: initPidfd, saved };
   } catch (e) {
     if (child) {
@@ -171,7 +179,6 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
   const n = native();
   const state = (status: State['status']): State => ({ ociVersion: spec.ociVersion, id, status, pid: h.initPid(), bundle: resolve(opts.bundle ?? '.'), annotations: spec.annotations ?? {} });
   let stepError: Error | undefined;
-  let lastStart = 0;
   for (;;) {
     const msg: ChildMessage | null = n.recv(sock);
     if (!msg) {
@@ -183,7 +190,7 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
         return stepError ?? new RuntError('EINIT_DIED', 'container init exited before it was ready');
       case MSG.ERROR: {
         const step = plan.steps[msg.step];
-        opts.onTrace?.({ index: msg.step, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errnoName(msg.errno) || 'failed' });
+        opts.onTrace?.(failedStep(plan, msg.step, errnoName(msg.errno), msg.text));
         stepError = new StepError(msg.step, step?.field ?? `step ${msg.step}`, msg.errno, errnoName(msg.errno), msg.text || step?.op || 'failed');
         break;
       }
@@ -192,7 +199,7 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
         break;
       case MSG.TRACE: {
         const step = plan.steps[msg.step];
-        opts.onTrace?.({ index: msg.step, op: step.op, field: step.field, usec: Number(msg.usec) - lastStart });
+        opts.onTrace?.({ index: msg.step, op: step.op, field: step.field, usec: Number(msg.usec) });
         break;
       }
       case MSG.SYNC:
@@ -209,6 +216,7 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
             return new RuntError('EPROTO', `unknown sync tag ${msg.pid}`);
           }
         } catch (e) {
+          opts.onTrace?.(failedStep(plan, msg.step, errnoCode(e), (e as Error).message));
           n.abort(sock);
           return e as Error;
         }
@@ -241,7 +249,56 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
       default:
         return new RuntError('EPROTO', `unexpected message ${msg.type} from the container init`);
     }
-    lastStart = 0;
+  }
+}
+
+/** A trace event for a step that failed, with the hint for its errno. */
+function failedStep(plan: Plan, index: number, errno: string, message: string): TraceEvent {
+  const step = plan.steps[index];
+  const hint = step && hintFor({ op: step.op, errno, userNamespace: plan.newUserNamespace, fstype: step.op === 'mount' ? step.fstype : undefined });
+  return { index, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errno || 'failed', message: message || undefined, hint };
+}
+
+/** The errno name behind a runtime-side failure (fs calls, cgroup writes), or "". */
+function errnoCode(e: unknown): string {
+  const err = e as { code?: unknown; errnoCode?: unknown };
+  if (typeof err?.errnoCode === 'string') return err.errnoCode;
+  return typeof err?.code === 'string' && err.code in osc.errno ? err.code : '';
+}
+
+/** After the init parked: report the steps it carries out once started, and the exec, which shows
+ *  as end-of-file on the socket (it is close-on-exec). Closes the socket; never throws. */
+async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) => void): Promise<void> {
+  const n = native();
+  const exec = plan.steps.findIndex((s) => s.op === 'exec');
+  let lastReport = performance.now();
+  let failed = false;
+  try {
+    for (;;) {
+      const msg = n.recv(sock);
+      if (!msg) {
+        await n.whenReadable(sock);
+        continue;
+      }
+      if (msg.type === 0) break;
+      if (msg.type === MSG.TRACE) {
+        const step = plan.steps[msg.step];
+        onTrace({ index: msg.step, op: step.op, field: step.field, usec: Number(msg.usec) });
+        lastReport = performance.now();
+      } else if (msg.type === MSG.ERROR) {
+        failed = true;
+        onTrace(failedStep(plan, msg.step, errnoName(msg.errno), msg.text));
+      } else if (msg.fd >= 0) {
+        n.close(msg.fd);
+      }
+    }
+    if (!failed && exec >= 0) {
+      onTrace({ index: exec, op: 'exec', field: plan.steps[exec].field, usec: Math.round((performance.now() - lastReport) * 1000) });
+    }
+  } catch {
+    // Tracing must never take the runtime down.
+  } finally {
+    n.close(sock);
   }
 }
 
@@ -256,6 +313,33 @@ function setupFromOutside(spec: Spec, pid: number, cgroup: CgroupManager, newUse
   }
   cgroup.join(pid);
   if (spec.process?.oomScoreAdj !== undefined) writeFileSync(`/proc/${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
+}
+
+/** What planContainer needs besides the spec; fds are -1 when only explaining. */
+export interface PlanInputs {
+  bundle: string;
+  rootfs: string;
+  id: string;
+  execFifoFd: number;
+  /** Namespace type → fd of the namespace to join. */
+  nsFds: Record<string, number>;
+  cgroupMounts: CgroupMountSource[];
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  trace?: boolean;
+  stdio?: [number, number, number];
+}
+
+/** The plan `create` carries out. `runt explain` calls it too, so what it prints is what runs. */
+export function planContainer(spec: Spec, p: PlanInputs): Plan {
+  const preserveFds = p.preserveFds ?? 0;
+  return buildPlan(withActivationEnv(spec, preserveFds), {
+    bundle: p.bundle, rootfs: p.rootfs, execFifoFd: p.execFifoFd, nsFds: p.nsFds, noPivot: p.noPivot ?? false, preserveFds,
+    trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
+    seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
+    lastCap: lastCap(), stdio: p.stdio,
+  });
 }
 
 /** With --preserve-fds the passed sockets follow the systemd activation protocol. */

@@ -34,7 +34,7 @@ export function createArgsToOptions(argv: CreateArgs) {
     noNewKeyring: argv['no-new-keyring'],
     preserveFds: argv['preserve-fds'],
     trace: argv.trace,
-    onTrace: argv.trace ? traceReporter(cliLogger()) : undefined,
+    onTrace: argv.trace ? traceReporter(cliLogger(), { logFile: argv.log }) : undefined,
   };
 }
 

@@ -1,6 +1,7 @@
 // Every subcommand, one file each.
 import { createCommand } from './create.js';
 import { eventsCommand } from './events.js';
+import { explainCommand } from './explain.js';
 import { execCommand } from './exec.js';
 import { pauseCommand, resumeCommand } from './pause.js';
 import { psCommand } from './ps.js';
@@ -13,4 +14,4 @@ import { specCommand } from './spec.js';
 import { startCommand } from './start.js';
 import { stateCommand } from './state.js';
 
-export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, execCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand];
+export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, execCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand, explainCommand];

@@ -13,7 +13,8 @@ export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolea
     .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' }) as never,
   handler: async (argv) => {
     const rt = cliRuntime(argv);
-    const c = await rt.create(argv.id, argv.bundle, createArgsToOptions(argv));
+    // run starts the container itself, so --trace can follow the init up to its exec.
+    const c = await rt.create(argv.id, argv.bundle, { ...createArgsToOptions(argv), traceAfterStart: argv.trace });
     if (argv.detach) {
       await c.start();
       return;

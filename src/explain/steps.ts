@@ -1,0 +1,187 @@
+// One plan step → what a reader needs: the system calls it makes with their arguments spelled out,
+// and the same arguments as named JSON values. `{root}` stands for the root fd (see openRoot): the
+// rootfs before pivot_root, the container's "/" after it.
+import type { Step } from '../plan/steps.js';
+import type { SeccompSummary } from './seccomp.js';
+import {
+  capName, capNames, cloneFlagNames, cstr, fsMagicName, joinFlags, mountFlagNames, namespaceTypeOfFlag,
+  nodeType, nodeTypeFlag, octal, prctlName, rlimitName, rlimitValue, syncTagName,
+} from './names.js';
+
+export interface StepDescription {
+  /** The system calls, in the order the addon makes them, C-like. */
+  calls: string[];
+  /** The step's arguments with names instead of numbers (fds and the BPF bytes left out). */
+  args: Record<string, unknown>;
+}
+
+export interface DescribeContext {
+  /** linux.seccomp summarised (for the seccomp step). */
+  seccomp?: SeccompSummary;
+  /** The exec fifo the park step reads. */
+  execFifo: string;
+}
+
+type Described<S> = (s: S, ctx: DescribeContext) => StepDescription;
+// Partial: an op added to the contract later is still explained (generically) until it gets an entry.
+type ByOp = { [K in Step['op']]?: Described<Extract<Step, { op: K }>> };
+
+const inRoot = (path: string, isInRoot: boolean | undefined) => (isInRoot ? `{root}${path === '/' ? '' : path}` : path);
+
+const DESCRIBE: ByOp = {
+  sync: (s) => ({
+    calls: [
+      `sendmsg(sync socket, MSG_SYNC ${syncTagName(s.tag)})`,
+      `recvmsg(sync socket) → ACK${s.slot !== undefined ? ` (payload kept in slot ${s.slot})` : ''}`,
+    ],
+    args: { tag: syncTagName(s.tag), payloadSlot: s.slot ?? null },
+  }),
+  setns: (s) => ({
+    calls: [`setns(fd of ${cstr(s.name)}, CLONE_NEW${namespaceFlagSuffix(s.nstype)})`],
+    args: { path: s.name, type: namespaceTypeOfFlag(s.nstype) },
+  }),
+  unshare: (s) => ({ calls: [`unshare(${joinFlags(cloneFlagNames(s.flags))})`], args: { flags: cloneFlagNames(s.flags) } }),
+  fork: (s) => ({
+    calls: [
+      `clone3(CLONE_PARENT|CLONE_PIDFD${s.flags ? `|${joinFlags(cloneFlagNames(s.flags))}` : ''})`,
+      'sendmsg(sync socket, MSG_PID + pidfd); the intermediate process exits 0',
+    ],
+    args: { flags: cloneFlagNames(s.flags) },
+  }),
+  mount: (s) => {
+    const target = inRoot(s.target, s.targetInRoot);
+    const source = s.sourceInRoot ? inRoot(s.source ?? '', true) : s.source;
+    const flags = joinFlags(mountFlagNames(s.flags));
+    const calls: string[] = [];
+    if (s.targetInRoot && s.mkdir !== 'none') calls.push(`mkdir ${target} as a ${s.mkdir === 'dir' ? 'directory' : 'file'} ${octal(s.mode ?? 0o755)} if missing`);
+    calls.push(`mount(${cstr(source)}, ${cstr(target)}, ${cstr(s.fstype)}, ${flags}${s.keepFlags ? '|<locked flags of the target>' : ''}, ${cstr(s.data)})`);
+    if (s.expectFs !== undefined) calls.push(`statfs(${cstr(target)}).f_type == ${fsMagicName(s.expectFs)} or fail with EXDEV`);
+    return {
+      calls,
+      args: {
+        source: s.source, sourceInRoot: s.sourceInRoot ?? false, target: s.target, targetInRoot: s.targetInRoot,
+        fstype: s.fstype, flags: mountFlagNames(s.flags), data: s.data, mkdir: s.mkdir,
+        mode: s.mkdir === 'none' ? null : octal(s.mode ?? 0o755), optional: s.optional ?? false,
+        keepLockedFlags: s.keepFlags ?? false, expectFs: s.expectFs === undefined ? null : fsMagicName(s.expectFs),
+      },
+    };
+  },
+  openRoot: (s) => ({ calls: [`{root} = open(${cstr(s.path)}, O_PATH|O_DIRECTORY)`], args: { path: s.path } }),
+  pivotRoot: () => ({
+    calls: ['fchdir({root})', 'pivot_root(".", ".")', 'mount(NULL, ".", NULL, MS_SLAVE|MS_REC, NULL)', 'umount2(".", MNT_DETACH)', 'chdir("/")', '{root} = open("/", O_PATH|O_DIRECTORY)'],
+    args: {},
+  }),
+  moveRoot: () => ({
+    calls: ['fchdir({root})', 'mount(".", "/", NULL, MS_MOVE, NULL)', 'chroot(".")', 'chdir("/")', '{root} = open("/", O_PATH|O_DIRECTORY)'],
+    args: {},
+  }),
+  mask: (s) => ({
+    calls: [
+      `directory: mount("tmpfs", ${cstr(inRoot(s.path, true))}, "tmpfs", MS_RDONLY, NULL)`,
+      `otherwise: mount("/dev/null", ${cstr(inRoot(s.path, true))}, NULL, MS_BIND, NULL)`,
+      'missing: nothing',
+    ],
+    args: { path: s.path },
+  }),
+  mknod: (s) => ({
+    calls: [
+      `mknodat(${cstr(inRoot(s.path, true))}, ${nodeTypeFlag(nodeType(s.mode))}|${octal(s.mode)}, makedev(${s.major}, ${s.minor}))`,
+      `fchownat(${cstr(inRoot(s.path, true))}, ${s.uid}, ${s.gid})`,
+      `fchmodat(${cstr(inRoot(s.path, true))}, ${octal(s.mode)})`,
+    ],
+    args: { path: s.path, type: nodeType(s.mode), mode: octal(s.mode), major: s.major, minor: s.minor, uid: s.uid, gid: s.gid },
+  }),
+  symlink: (s) => ({ calls: [`symlinkat(${cstr(s.target)}, ${cstr(inRoot(s.path, true))})`], args: { target: s.target, path: s.path } }),
+  writeFile: (s) => ({
+    calls: [`open(${cstr(inRoot(s.path, true))}, O_WRONLY|O_NOFOLLOW)`, `write(fd, ${cstr(s.data)})`],
+    args: { path: s.path, data: s.data },
+  }),
+  sethostname: (s) => ({ calls: [`sethostname(${cstr(s.name)}, ${Buffer.byteLength(s.name)})`], args: { name: s.name } }),
+  setdomainname: (s) => ({ calls: [`setdomainname(${cstr(s.name)}, ${Buffer.byteLength(s.name)})`], args: { name: s.name } }),
+  setrlimit: (s) => ({
+    calls: [`prlimit64(0, ${rlimitName(s.resource)}, {soft: ${rlimitValue(s.soft)}, hard: ${rlimitValue(s.hard)}}, NULL)`],
+    args: { resource: rlimitName(s.resource), soft: s.soft === -1 ? 'RLIM_INFINITY' : s.soft, hard: s.hard === -1 ? 'RLIM_INFINITY' : s.hard },
+  }),
+  prctl: (s) => ({ calls: [`prctl(${prctlName(s.option)}, ${s.arg2})`], args: { option: prctlName(s.option), arg2: s.arg2 } }),
+  capBounding: (s) => {
+    const drop: number[] = [];
+    for (let c = 0; c <= s.lastCap; c++) if (!s.keep.includes(c)) drop.push(c);
+    return {
+      calls: drop.length ? [`prctl(PR_CAPBSET_DROP, cap) for ${drop.length} capabilities: ${capNames(drop).join(', ')}`] : ['nothing to drop'],
+      args: { keep: capNames(s.keep), drop: capNames(drop) },
+    };
+  },
+  capset: (s) => ({
+    calls: [`capset(_LINUX_CAPABILITY_VERSION_3, effective={${capNames(s.effective).join(', ')}}, permitted={${capNames(s.permitted).join(', ')}}, inheritable={${capNames(s.inheritable).join(', ')}})`],
+    args: { effective: capNames(s.effective), permitted: capNames(s.permitted), inheritable: capNames(s.inheritable) },
+  }),
+  ambient: (s) => ({
+    calls: ['prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)', ...s.caps.map((c) => `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, ${capName(c)})`)],
+    args: { raise: capNames(s.caps) },
+  }),
+  setgroups: (s) => ({ calls: [`setgroups(${s.gids.length}, [${s.gids.join(', ')}])`], args: { gids: s.gids } }),
+  setresgid: (s) => ({ calls: [`setresgid(${s.gid}, ${s.gid}, ${s.gid})`], args: { gid: s.gid } }),
+  setresuid: (s) => ({ calls: [`setresuid(${s.uid}, ${s.uid}, ${s.uid})`], args: { uid: s.uid } }),
+  umask: (s) => ({ calls: [`umask(${octal(s.mask)})`], args: { mask: octal(s.mask) } }),
+  chdir: (s) => ({ calls: [`chdir(${cstr(s.path)})`], args: { path: s.path } }),
+  setsid: () => ({ calls: ['setsid()'], args: {} }),
+  terminal: (s) => ({
+    calls: [
+      'master = open("/dev/ptmx", O_RDWR|O_NOCTTY)', 'ioctl(master, TIOCSPTLCK, 0)', 'peer = ioctl(master, TIOCGPTPEER, O_RDWR|O_NOCTTY)',
+      ...(s.rows || s.cols ? [`ioctl(master, TIOCSWINSZ, {rows: ${s.rows}, cols: ${s.cols}})`] : []),
+      'sendmsg(sync socket, MSG_FD TERMINAL, SCM_RIGHTS master) → the console socket', 'setsid()', 'ioctl(peer, TIOCSCTTY, 0)', 'dup2(peer, 0), dup2(peer, 1), dup2(peer, 2)',
+    ],
+    args: { rows: s.rows, cols: s.cols },
+  }),
+  hook: (s) => ({
+    calls: [
+      'pipe2() holding the state JSON', 'clone3(CLONE_PIDFD)',
+      `child: dup2(pipe, 0); execve(${cstr(s.path)}, ${JSON.stringify(s.args)}, ${JSON.stringify(s.env)})`,
+      `waitid(P_PIDFD)${s.timeoutMs ? `, SIGKILL after ${s.timeoutMs} ms` : ''}; non-zero status fails`,
+    ],
+    args: { path: s.path, args: s.args, env: s.env, timeoutMs: s.timeoutMs },
+  }),
+  resolveExec: (s) => ({
+    calls: [
+      s.name.includes('/')
+        ? `openat2({root}, ${cstr(s.name)}, O_PATH, RESOLVE_IN_ROOT)`
+        : `for dir in ${cstr(s.searchPath)}: openat2({root}, dir + "/" + ${cstr(s.name)}, O_PATH, RESOLVE_IN_ROOT)`,
+      'fstat: a regular file; faccessat2(fd, "", X_OK, AT_EMPTY_PATH|AT_EACCESS)',
+    ],
+    args: { name: s.name, searchPath: s.searchPath },
+  }),
+  park: (_s, ctx) => ({
+    calls: ['sendmsg(sync socket, MSG_PARKED)', `read(${ctx.execFifo}, 1 byte): blocks until \`runt start\` writes it`],
+    args: { fifo: ctx.execFifo },
+  }),
+  seccomp: (s, ctx) => {
+    const n = s.filter.length / 8;
+    return {
+      calls: [`seccomp(SECCOMP_SET_MODE_FILTER, ${s.flags ? `0x${s.flags.toString(16)}` : '0'}, {len: ${n}, filter: <BPF program>})`],
+      args: { loadFlags: s.flags, instructions: n, ...(ctx.seccomp ?? {}) },
+    };
+  },
+  exec: (s) => ({
+    calls: [
+      `close_range(${3 + s.preserveFds}, ~0U, CLOSE_RANGE_CLOEXEC)`, 'clear O_NONBLOCK on fds 0-2',
+      `execve(<path found by resolveExec for ${cstr(s.name)}>, ${JSON.stringify(s.args)}, <${s.env.length} environment variables>)`,
+    ],
+    args: { name: s.name, args: s.args, env: s.env, preserveFds: s.preserveFds },
+  }),
+  joinKeyring: (s) => ({ calls: [`keyctl(KEYCTL_JOIN_SESSION_KEYRING, ${cstr(s.name)})`], args: { name: s.name } }),
+};
+
+function namespaceFlagSuffix(flag: number): string {
+  return (cloneFlagNames(flag)[0] ?? '').replace(/^CLONE_NEW/, '');
+}
+
+/** Fields that are plumbing, not arguments a reader should compare. */
+const PLUMBING = new Set(['op', 'field', 'why', 'fd', 'filter']);
+
+export function describeStep(step: Step, ctx: DescribeContext): StepDescription {
+  const describe = (DESCRIBE as Record<string, Described<Step> | undefined>)[step.op];
+  if (describe) return describe(step, ctx);
+  // An op this file does not know yet (added to the contract later): show its raw fields.
+  const args = Object.fromEntries(Object.entries(step).filter(([k]) => !PLUMBING.has(k)));
+  return { calls: [`${step.op}(${Object.values(args).map((v) => JSON.stringify(v)).join(', ')})`], args };
+}
