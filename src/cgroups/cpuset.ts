@@ -9,6 +9,18 @@ export function checkCpusetRange(field: string, list: string, available: string 
   const allowed = new Set(parseCpuList(field, available));
   const missing = parseCpuList(field, list).filter((n) => !allowed.has(n));
   if (missing.length) {
-    throw new PlanError(field, `${missing.join(',')} not available (the parent cgroup has ${available || 'none'})`);
+    throw new PlanError(field, `${cpuListText(missing)} not available (the parent cgroup has ${available || 'none'})`);
   }
+}
+
+/** Sorted numbers in the kernel's list form: [2, 3, 4, 7] → "2-4,7". */
+export function cpuListText(nums: number[]): string {
+  const parts: string[] = [];
+  const sorted = [...new Set(nums)].sort((a, b) => a - b);
+  for (let i = 0; i < sorted.length; i++) {
+    const lo = sorted[i];
+    while (sorted[i + 1] === sorted[i] + 1) i++;
+    parts.push(lo === sorted[i] ? String(lo) : `${lo}-${sorted[i]}`);
+  }
+  return parts.join(',');
 }

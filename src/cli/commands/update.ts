@@ -45,7 +45,9 @@ export const updateCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) => {
     let b = y
       .positional('id', { type: 'string', demandOption: true })
-      .option('resources', { alias: 'r', type: 'string', describe: 'LinuxResources JSON file, or - for stdin' });
+      // nargs: 1 lets the value be "-" (`--resources - ID`, as containerd calls it); yargs would
+      // otherwise read a lone "-" after a long option as no value.
+      .option('resources', { alias: 'r', type: 'string', nargs: 1, describe: 'LinuxResources JSON file, or - for stdin' });
     for (const [flag] of FLAGS) b = b.option(flag, { type: 'string', describe: `linux.resources shorthand` });
     return b as never;
   },

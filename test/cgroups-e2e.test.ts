@@ -1,0 +1,475 @@
+// Resource control end to end: real containers through the CLI (`node dist/src/cli/main.js`), with
+// every value read back from the kernel's own cgroup files and the limits exercised (fork over the
+// pids limit, an OOM kill reported by `events`, a device the rules deny), plus pause, resume,
+// update, ps, events --stats, kill --all and delete leaving nothing behind in any hierarchy.
+//
+// The runtime's stdout and stderr always go to files: a container inherits them, so a pipe would
+// stay open for as long as the container runs.
+import t, { type Test } from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { detectLayout } from '../src/cgroups/index.js';
+import { defaultSpec } from '../src/spec/default.js';
+import type { Resources, Spec } from '../src/spec/types.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(REPO, 'dist/src/cli/main.js');
+const ROOTFS = join(REPO, 'examples/busybox/rootfs');
+const MiB = 1024 * 1024;
+
+const layout = detectLayout();
+const skip = layout.kind === 'v2'
+  ? 'these tests read cgroup v1 files; this host is cgroup v2 (see cgroups-v2/cgroups-bpf tests)'
+  : !existsSync(CLI) ? `${CLI} is not built (npx tsc -p tsconfig.json)` : false;
+
+/** The directory of the v1 hierarchy holding `subsystem` (`/sys/fs/cgroup/cpu` or `.../cpu,cpuacct`). */
+function hierarchy(subsystem: string): string {
+  const h = layout.v1.find((x) => x.subsystems.includes(subsystem));
+  if (!h) throw new Error(`the ${subsystem} hierarchy is not mounted`);
+  return h.mountpoint;
+}
+
+/** The container's cgroup in the hierarchy of `subsystem` (the default cgroupsPath is /runt/<id>). */
+const cgroupOf = (subsystem: string, id: string) => join(hierarchy(subsystem), 'runt', id);
+const readCg = (subsystem: string, id: string, file: string) => readFileSync(join(cgroupOf(subsystem, id), file), 'utf8').trim();
+
+const work = mkdtempSync('/tmp/runt-cg-e2e-');
+const stateRoot = join(work, 'state');
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+
+let seq = 0;
+const newId = () => `cge2e-${process.pid}-${++seq}`;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** runt's environment without the test runner's loaders and the slow CA bundle. */
+function runtEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+/** Output files for one runt call. */
+function outFiles(): { out: string; err: string } {
+  const n = ++seq;
+  return { out: join(work, `out-${n}`), err: join(work, `err-${n}`) };
+}
+
+/** Run runt to completion; `stdin` is the text it reads (through a file). */
+function runt(args: string[], stdin?: string): Result {
+  const { out, err } = outFiles();
+  let inFd = openSync('/dev/null', 'r');
+  if (stdin !== undefined) {
+    closeSync(inFd);
+    const inFile = `${out}.in`;
+    writeFileSync(inFile, stdin);
+    inFd = openSync(inFile, 'r');
+  }
+  const outFd = openSync(out, 'w');
+  const errFd = openSync(err, 'w');
+  try {
+    const r = spawnSync(process.execPath, [CLI, '--root', stateRoot, ...args], {
+      stdio: [inFd, outFd, errFd], env: runtEnv(), timeout: 60_000,
+    });
+    return { code: r.status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+  } finally {
+    closeSync(inFd);
+    closeSync(outFd);
+    closeSync(errFd);
+  }
+}
+
+/** Start runt in the background (events streams); stdout goes to the returned file. */
+function runtBackground(args: string[]): { stdoutFile: string; done: Promise<number | null>; kill(): void } {
+  const { out, err } = outFiles();
+  const outFd = openSync(out, 'w');
+  const errFd = openSync(err, 'w');
+  const child = spawn(process.execPath, [CLI, '--root', stateRoot, ...args], { stdio: ['ignore', outFd, errFd], env: runtEnv() });
+  closeSync(outFd);
+  closeSync(errFd);
+  const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { stdoutFile: out, done, kill: () => child.kill('SIGKILL') };
+}
+
+function ok(t: Test, r: Result, what: string): void {
+  t.equal(r.code, 0, `${what} exits 0${r.code ? `: ${r.stderr.trim()}` : ''}`);
+}
+
+/** Every cgroup directory in any hierarchy whose name contains the id (what `find -name` sees). */
+function cgroupsNamed(id: string): string[] {
+  const r = spawnSync('find', ['/sys/fs/cgroup', '-name', `*${id}*`], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** Remove a container whatever state it is in; and any cgroup a failed test left for it. */
+function cleanupContainer(t: Test, id: string): void {
+  t.teardown(() => {
+    runt(['delete', '--force', id]);
+    for (const dir of cgroupsNamed(id).sort().reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch { /* still busy: reported by the test that made it */ }
+    }
+  });
+}
+
+/** A bundle whose process runs `script` with sh -c over the example busybox rootfs (read-only). */
+function bundle(id: string, script: string, resources?: Resources, patch?: (s: Spec) => void): string {
+  const dir = join(work, `bundle-${id}`);
+  mkdirSync(dir);
+  const spec = defaultSpec();
+  spec.root = { path: ROOTFS, readonly: true };
+  spec.process!.terminal = false;
+  spec.process!.args = ['sh', '-c', script];
+  spec.linux!.resources = { ...spec.linux!.resources, ...resources };
+  patch?.(spec);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+  return dir;
+}
+
+/** Start a detached container running `script`; returns its id and the file holding its stdout. */
+function runDetached(t: Test, script: string, resources?: Resources, patch?: (s: Spec) => void): { id: string; stdout: () => string; stderr: () => string } {
+  const id = newId();
+  cleanupContainer(t, id);
+  const { out, err } = outFiles();
+  const outFd = openSync(out, 'w');
+  const errFd = openSync(err, 'w');
+  try {
+    const r = spawnSync(process.execPath, [CLI, '--root', stateRoot, 'run', '-d', '--bundle', bundle(id, script, resources, patch), id], {
+      stdio: ['ignore', outFd, errFd], env: runtEnv(), timeout: 60_000,
+    });
+    if (r.status !== 0) throw new Error(`run -d ${id} failed (${r.status}): ${readFileSync(err, 'utf8').trim()}`);
+  } finally {
+    closeSync(outFd);
+    closeSync(errFd);
+  }
+  return { id, stdout: () => readFileSync(out, 'utf8'), stderr: () => readFileSync(err, 'utf8') };
+}
+
+function state(id: string): { status: string; pid: number } {
+  const r = runt(['state', id]);
+  if (r.code !== 0) throw new Error(`state ${id}: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as { status: string; pid: number };
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The state letter of /proc/PID/stat (R, S, D, Z, ...), undefined when the pid is gone. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+const alive = (pid: number) => { const s = procState(pid); return s !== undefined && s !== 'Z'; };
+
+/** Which weight file the blkio hierarchy offers in a new cgroup (blkio.weight under CFQ, blkio.bfq.weight
+ *  under BFQ), seen in a probe cgroup this test makes and removes. */
+function blkioWeightFile(): string | undefined {
+  const probe = join(hierarchy('blkio'), `runt-test-${process.pid}-probe`);
+  mkdirSync(probe);
+  try {
+    return ['blkio.weight', 'blkio.bfq.weight'].find((f) => existsSync(join(probe, f)));
+  } finally {
+    rmdirSync(probe);
+  }
+}
+
+/** A real block device (major:minor) for the throttle settings, or undefined. */
+function blockDevice(): string | undefined {
+  for (const name of readdirSync('/sys/block')) {
+    if (/^(loop|ram|zram|nbd)/.test(name)) continue;
+    try {
+      return readFileSync(`/sys/block/${name}/dev`, 'utf8').trim();
+    } catch { /* no dev file */ }
+  }
+  return undefined;
+}
+
+t.test('every resource field lands in the kernel files', { skip }, async (t) => {
+  const weightFile = blkioWeightFile();
+  if (!weightFile) t.comment('blkio weight skipped: no blkio.weight or blkio.bfq.weight in a new blkio cgroup');
+  const dev = blockDevice();
+  if (!dev) t.comment('blkio throttles skipped: no block device');
+  const [major, minor] = (dev ?? '0:0').split(':').map(Number);
+  const resources: Resources = {
+    memory: { limit: 64 * MiB, reservation: 32 * MiB, swap: 96 * MiB, swappiness: 10, kernelTCP: 16 * MiB },
+    cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' },
+    pids: { limit: 50 },
+    blockIO: {
+      ...(weightFile ? { weight: 300 } : {}),
+      ...(dev ? { throttleReadBpsDevice: [{ major, minor, rate: 4 * MiB }], throttleWriteIOPSDevice: [{ major, minor, rate: 100 }] } : {}),
+    },
+  };
+  const c = runDetached(t, 'cat /proc/self/cgroup; exec sleep 1000', resources);
+  const { pid } = state(c.id);
+
+  const expect: Array<[string, string, string]> = [
+    ['memory', 'memory.limit_in_bytes', String(64 * MiB)],
+    ['memory', 'memory.soft_limit_in_bytes', String(32 * MiB)],
+    ['memory', 'memory.swappiness', '10'],
+    ['cpu', 'cpu.shares', '512'],
+    ['cpu', 'cpu.cfs_quota_us', '50000'],
+    ['cpu', 'cpu.cfs_period_us', '100000'],
+    ['cpuset', 'cpuset.cpus', '0'],
+    ['cpuset', 'cpuset.mems', '0'],
+    ['pids', 'pids.max', '50'],
+  ];
+  if (existsSync(join(cgroupOf('memory', c.id), 'memory.memsw.limit_in_bytes'))) {
+    expect.push(['memory', 'memory.memsw.limit_in_bytes', String(96 * MiB)]);
+  } else t.comment('memory.swap not checked: no swap accounting (memory.memsw.*)');
+  if (existsSync(join(cgroupOf('memory', c.id), 'memory.kmem.tcp.limit_in_bytes'))) {
+    expect.push(['memory', 'memory.kmem.tcp.limit_in_bytes', String(16 * MiB)]);
+  }
+  if (weightFile) expect.push(['blkio', weightFile, '300']);
+  if (dev) {
+    expect.push(['blkio', 'blkio.throttle.read_bps_device', `${dev} ${4 * MiB}`]);
+    expect.push(['blkio', 'blkio.throttle.write_iops_device', `${dev} 100`]);
+  }
+  for (const [ctrl, file, value] of expect) t.equal(readCg(ctrl, c.id, file), value, `${ctrl}/runt/${c.id}/${file}`);
+
+  // Device rules: the default deny plus the standard devices, as runc writes them.
+  const devices = readCg('devices', c.id, 'devices.list').split('\n');
+  t.notOk(devices.includes('a *:* rwm'), 'devices: not allow-all');
+  for (const rule of ['c 1:3 rwm', 'c 1:5 rwm', 'c 1:9 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c *:* m', 'b *:* m']) {
+    t.ok(devices.includes(rule), `devices.list has ${rule}`);
+  }
+
+  // Every hierarchy (and the cgroup2 one on a hybrid host) holds the init.
+  const dirs = [...layout.v1.map((h) => join(h.mountpoint, 'runt', c.id)), ...(layout.unified ? [join(layout.unified.mountpoint, 'runt', c.id)] : [])];
+  for (const dir of dirs) t.ok(readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), `${dir} holds the init`);
+
+  // Inside, /proc/self/cgroup names the container's cgroup in every hierarchy.
+  const inside = await waitFor('the container output', () => c.stdout().trim() || undefined);
+  const lines = inside.split('\n');
+  t.equal(lines.length, layout.v1.length + (layout.unified ? 1 : 0), 'one line per hierarchy');
+  for (const l of lines) t.match(l, new RegExp(`^\\d+:[^:]*:/runt/${c.id}$`), `in the container's cgroup: ${l}`);
+
+  const stats = runt(['events', '--stats', c.id]);
+  ok(t, stats, 'events --stats');
+  const ev = JSON.parse(stats.stdout) as { type: string; data: { memory: { usage: { limit: number } }; pids: { limit: number } } };
+  t.equal(ev.data.memory.usage.limit, 64 * MiB, 'stats show the memory limit');
+  t.equal(ev.data.pids.limit, 50, 'stats show the pids limit');
+});
+
+t.test('a process cannot fork past pids.limit', { skip }, async (t) => {
+  // The inner shell dies at its first failed fork; the outer one reports without forking again.
+  const c = runDetached(
+    t,
+    'sh -c "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1000 & done"; echo "inner exit $?"; read cur < /sys/fs/cgroup/pids/pids.current; echo "current $cur"; exec sleep 1000',
+    { pids: { limit: 5 } },
+  );
+  const out = await waitFor('the report', () => /current \d+/.test(c.stdout()) && c.stdout());
+  t.match(c.stderr(), /can't fork|Resource temporarily unavailable/, 'fork failed');
+  t.match(out, /inner exit [1-9]/, 'the forking shell failed');
+  t.ok(Number(/current (\d+)/.exec(out)![1]) <= 5, 'never more than 5 tasks');
+  t.equal(readCg('pids', c.id, 'pids.max'), '5');
+  t.match(readCg('pids', c.id, 'pids.events'), /^max [1-9]/m, 'the kernel counted refused forks');
+  const pids = JSON.parse(runt(['ps', '--format', 'json', c.id]).stdout) as number[];
+  t.ok(pids.length >= 2 && pids.length <= 5, `ps lists the survivors (${pids.length})`);
+});
+
+t.test('a memory hog is OOM-killed and events reports it', { skip }, async (t) => {
+  const id = newId();
+  cleanupContainer(t, id);
+  const dir = bundle(id, 'x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done', { memory: { limit: 16 * MiB, swap: 16 * MiB } });
+  const created = runt(['create', '--bundle', dir, id]);
+  ok(t, created, 'create');
+  const events = runtBackground(['events', '--interval', '100ms', id]);
+  t.teardown(() => events.kill());
+  // The stream is running once the first stats event is out.
+  await waitFor('the first stats event', () => readFileSync(events.stdoutFile, 'utf8').includes('"type":"stats"'));
+  ok(t, runt(['start', id]), 'start');
+  const code = await Promise.race([events.done, new Promise((r) => setTimeout(() => r('timeout'), 30_000))]);
+  t.equal(code, 0, 'events ends with the container');
+  const lines = readFileSync(events.stdoutFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; id: string });
+  t.ok(lines.some((e) => e.type === 'stats' && e.id === id), 'stats events');
+  t.same(lines.filter((e) => e.type === 'oom'), [{ type: 'oom', id }], 'one oom event');
+  t.match(readCg('memory', id, 'memory.oom_control'), /^oom_kill [1-9]/m, 'the kernel counted the kill');
+  t.equal(state(id).status, 'stopped');
+  ok(t, runt(['delete', id]), 'delete');
+  t.same(cgroupsNamed(id), [], 'no cgroup left');
+});
+
+t.test('device rules: a denied device cannot be opened', { skip: skip || (!existsSync('/dev/fuse') && 'no /dev/fuse to bind in') }, async (t) => {
+  // /dev/fuse (c 10:229) is not among the standard devices: bound into the container, only a rule
+  // can make it usable. A subshell reports each open so a failure does not end the script.
+  const probe = 'for d in /dev/fuse /dev/null; do (exec 3<$d) 2>/dev/null; echo "$d read $?"; (exec 3>$d) 2>/dev/null; echo "$d write $?"; done';
+  const bindFuse = (s: Spec) => { s.mounts!.push({ destination: '/dev/fuse', type: 'bind', source: '/dev/fuse', options: ['bind'] }); };
+  const runProbe = (rules: Resources['devices']) => {
+    const id = newId();
+    cleanupContainer(t, id);
+    const r = runt(['run', '--bundle', bundle(id, probe, { devices: rules }, bindFuse), id]);
+    ok(t, r, `run ${id}`);
+    return r.stdout;
+  };
+  const denied = runProbe([{ allow: false, access: 'rwm' }]);
+  t.match(denied, /\/dev\/fuse read 1/, 'default rules: /dev/fuse cannot be opened for reading');
+  t.match(denied, /\/dev\/fuse write 1/, 'nor writing');
+  t.match(denied, /\/dev\/null read 0\n\/dev\/null write 0/, 'the standard devices stay usable');
+
+  const readOnly = runProbe([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 229, access: 'r' }]);
+  t.match(readOnly, /\/dev\/fuse read 0/, 'allow c 10:229 r: reading opens');
+  t.match(readOnly, /\/dev\/fuse write 1/, 'writing is still denied');
+
+  // The config's rules come before the standard ones, as in runc, so they cannot take /dev/null away.
+  const nullDenied = runProbe([{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'rw' }]);
+  t.match(nullDenied, /\/dev\/null read 0/, 'deny c 1:3 is overridden by the standard devices (runc does the same)');
+
+  // The error text of a denied open, once, from the shell itself.
+  const id = newId();
+  cleanupContainer(t, id);
+  const r = runt(['run', '--bundle', bundle(id, 'cat /dev/fuse', { devices: [{ allow: false, access: 'rwm' }] }, bindFuse), id]);
+  t.not(r.code, 0, 'cat /dev/fuse fails');
+  t.match(r.stderr, /Operation not permitted/, 'with EPERM');
+});
+
+t.test('pause, resume, update, ps, events --stats, kill --all, delete', { skip }, async (t) => {
+  // The init (sleep 1001, pid 1 in its namespace) ignores SIGTERM; its child sleep 1000 does not.
+  const c = runDetached(t, 'sleep 1000 & exec sleep 1001');
+  const { id } = c;
+  const init = state(id).pid;
+  const pids = await waitFor('two processes', () => {
+    const r = runt(['ps', '--format', 'json', id]);
+    const list = r.code === 0 ? (JSON.parse(r.stdout) as number[]) : [];
+    return list.length === 2 && list;
+  });
+  t.ok(pids.includes(init), 'ps json lists the init');
+  const child = pids.find((p) => p !== init)!;
+
+  const table = runt(['ps', id]);
+  ok(t, table, 'ps');
+  const rows = table.stdout.trim().split('\n');
+  t.match(rows[0], /\bPID\b/, 'ps table header');
+  t.equal(rows.length, 3, 'one row per process');
+  t.ok(rows.some((r) => r.includes(String(init)) && r.includes('sleep 1001')), 'the init row');
+  t.ok(rows.some((r) => r.includes(String(child)) && r.includes('sleep 1000')), 'the second process row');
+  const custom = runt(['ps', id, '-o', 'pid,comm']);
+  ok(t, custom, 'ps with ps arguments');
+  t.same(custom.stdout.trim().split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[0])).sort(), [...pids].sort(), 'ps -o pid,comm filtered to the container');
+
+  // pause / resume
+  ok(t, runt(['pause', id]), 'pause');
+  t.equal(state(id).status, 'paused');
+  t.equal(readCg('freezer', id, 'freezer.state'), 'FROZEN');
+  for (const p of pids) t.equal(procState(p), 'D', `pid ${p} is frozen (D)`);
+  t.not(runt(['pause', id]).code, 0, 'pausing a paused container fails');
+  ok(t, runt(['resume', id]), 'resume');
+  t.equal(state(id).status, 'running');
+  t.equal(readCg('freezer', id, 'freezer.state'), 'THAWED');
+  for (const p of pids) t.equal(procState(p), 'S', `pid ${p} sleeps again`);
+  t.not(runt(['resume', id]).code, 0, 'resuming a running container fails');
+
+  // update with runc's flags
+  ok(t, runt(['update', '--memory', '100m', '--memory-swap', '200m', '--pids-limit', '20', '--cpu-shares', '256',
+    '--cpu-quota', '30000', '--cpu-period', '60000', '--cpuset-cpus', '0', id]), 'update with flags');
+  t.equal(readCg('memory', id, 'memory.limit_in_bytes'), String(100 * MiB));
+  if (existsSync(join(cgroupOf('memory', id), 'memory.memsw.limit_in_bytes'))) t.equal(readCg('memory', id, 'memory.memsw.limit_in_bytes'), String(200 * MiB));
+  t.equal(readCg('pids', id, 'pids.max'), '20');
+  t.equal(readCg('cpu', id, 'cpu.shares'), '256');
+  t.equal(readCg('cpu', id, 'cpu.cfs_quota_us'), '30000');
+  t.equal(readCg('cpu', id, 'cpu.cfs_period_us'), '60000');
+  t.equal(readCg('cpuset', id, 'cpuset.cpus'), '0');
+
+  // update --resources - (stdin, as containerd calls it) and --resources FILE (as podman does)
+  ok(t, runt(['update', '--resources', '-', id], JSON.stringify({ memory: { limit: 48 * MiB }, pids: { limit: 30 } })), 'update --resources -');
+  t.equal(readCg('memory', id, 'memory.limit_in_bytes'), String(48 * MiB));
+  t.equal(readCg('pids', id, 'pids.max'), '30');
+  const file = join(work, `resources-${id}.json`);
+  writeFileSync(file, JSON.stringify({ cpu: { shares: 768 } }));
+  ok(t, runt(['update', `--resources=${file}`, id]), 'update --resources=FILE');
+  t.equal(readCg('cpu', id, 'cpu.shares'), '768');
+  ok(t, runt(['update', id, '--resources', file, '--pids-limit', '31']), 'update ID --resources FILE plus a flag');
+  t.equal(readCg('pids', id, 'pids.max'), '31');
+
+  const bad = runt(['update', '--memory', '-5', id]);
+  t.not(bad.code, 0, 'update with a negative memory fails');
+  t.match(bad.stderr.trim(), /^[^\n]*linux\.resources\.memory\.limit[^\n]*$/, 'one line naming the field');
+  t.equal(readCg('memory', id, 'memory.limit_in_bytes'), String(48 * MiB), 'the limit is unchanged');
+
+  // events --stats: one JSON line
+  const stats = runt(['events', '--stats', id]);
+  ok(t, stats, 'events --stats');
+  const lines = stats.stdout.trim().split('\n');
+  t.equal(lines.length, 1, 'one line');
+  const ev = JSON.parse(lines[0]) as { type: string; id: string; data: Record<string, Record<string, unknown>> };
+  t.equal(ev.type, 'stats');
+  t.equal(ev.id, id);
+  t.ok(ev.data.cpu?.usage, 'cpu section');
+  t.ok(ev.data.memory?.usage, 'memory section');
+  t.match(ev.data.pids, { current: 2, limit: 31 }, 'pids section');
+
+  // kill without --all reaches only the init, which ignores SIGTERM; --all reaches the child too.
+  ok(t, runt(['kill', id, 'TERM']), 'kill TERM');
+  await new Promise((r) => setTimeout(r, 200));
+  t.ok(alive(init) && alive(child), 'SIGTERM to the init alone changes nothing');
+  ok(t, runt(['kill', '--all', id, 'TERM']), 'kill --all TERM');
+  await waitFor('the child to die', () => !alive(child));
+  t.ok(alive(init), 'the init ignored it');
+  ok(t, runt(['kill', '--all', id, 'KILL']), 'kill --all KILL');
+  await waitFor('the container to stop', () => state(id).status === 'stopped');
+
+  ok(t, runt(['delete', id]), 'delete');
+  t.same(cgroupsNamed(id), [], 'no cgroup left in any hierarchy');
+  t.notOk(existsSync(join(stateRoot, id)), 'no state directory');
+});
+
+t.test('delete --force removes running and paused containers with their cgroups', { skip }, async (t) => {
+  for (const paused of [false, true]) {
+    const c = runDetached(t, 'sleep 1000 & exec sleep 1001');
+    const pids = await waitFor('two processes', () => {
+      const list = JSON.parse(runt(['ps', '--format', 'json', c.id]).stdout || '[]') as number[];
+      return list.length === 2 && list;
+    });
+    if (paused) ok(t, runt(['pause', c.id]), 'pause');
+    t.not(runt(['delete', c.id]).code, 0, `delete without --force refuses a ${paused ? 'paused' : 'running'} container`);
+    ok(t, runt(['delete', '--force', c.id]), `delete --force (${paused ? 'paused' : 'running'})`);
+    for (const p of pids) t.notOk(alive(p), `pid ${p} is gone`);
+    t.same(cgroupsNamed(c.id), [], 'no cgroup left in any hierarchy');
+    t.notOk(existsSync(join(stateRoot, c.id)), 'no state directory');
+    ok(t, runt(['delete', '--force', c.id]), 'a second delete --force exits 0');
+  }
+});
+
+t.test('bad resource values fail before anything is created', { skip }, async (t) => {
+  const cases: Array<[string, Resources, RegExp]> = [
+    ['negative memory', { memory: { limit: -5 } }, /linux\.resources\.memory\.limit/],
+    ['cpuset out of range', { cpu: { cpus: '0-99999' } }, /linux\.resources\.cpu\.cpus/],
+    ['unknown device type', { devices: [{ allow: false, type: 'x' as 'c', access: 'rwm' }] }, /linux\.resources\.devices\[0\]\.type/],
+    ['negative pids limit', { pids: { limit: -7 } }, /linux\.resources\.pids\.limit/],
+    ['blkio weight out of range', { blockIO: { weight: 5 } }, /linux\.resources\.blockIO\.weight/],
+    ['cpus not on this host', { cpu: { cpus: '4000-4003' } }, /linux\.resources\.cpu\.cpus: 4000-4003 not available/],
+    ['unmounted controller', { network: { classID: 5 } }, /linux\.resources\.network\.classID/],
+  ];
+  for (const [what, resources, field] of cases) {
+    const id = newId();
+    cleanupContainer(t, id);
+    const r = runt(['run', '--bundle', bundle(id, 'echo should not run', resources), id]);
+    t.not(r.code, 0, `${what}: non-zero exit`);
+    t.equal(r.stdout, '', `${what}: the process never ran`);
+    t.match(r.stderr.trim(), field, `${what}: the error names the field`);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line (${r.stderr.trim()})`);
+    t.notOk(existsSync(join(stateRoot, id)), `${what}: no state directory`);
+    t.same(cgroupsNamed(id), [], `${what}: no cgroup`);
+  }
+});
