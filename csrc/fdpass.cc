@@ -110,12 +110,20 @@ Napi::Value SendFdToSocket(const Napi::CallbackInfo& info) {
     close(sock);
     ThrowErrno(env, "connect", err);
   }
-  // A stream socket needs at least one data byte to carry ancillary data.
+  // A stream socket needs at least one data byte to carry ancillary data. The fd goes with the
+  // first sendmsg; a long payload (a seccomp agent's container state) may take more than one.
   if (name.empty()) name.push_back('\0');
-  ssize_t n = SendWithFd(sock, name.data(), name.size(), fd);
-  int err = errno;
+  size_t done = 0;
+  while (done < name.size()) {
+    ssize_t n = SendWithFd(sock, name.data() + done, name.size() - done, done == 0 ? fd : -1);
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      close(sock);
+      ThrowErrno(env, "sendmsg", err);
+    }
+    done += static_cast<size_t>(n);
+  }
   close(sock);
-  if (n < 0) ThrowErrno(env, "sendmsg", err);
   return env.Undefined();
 }
 

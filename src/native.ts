@@ -49,8 +49,9 @@ export interface Native {
   flock(fd: number, wait: boolean): boolean;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1) on the runtime process. */
   setSubreaper(): void;
-  /** Connect to a unix socket path and send fd with SCM_RIGHTS (the OCI console socket). */
-  sendFd(socketPath: string, fd: number, name: string): void;
+  /** Connect to a unix socket path, send `payload` with fd attached (SCM_RIGHTS) and close: the
+   *  OCI console socket (payload: a name) and the seccomp agent (payload: the container state). */
+  sendFd(socketPath: string, fd: number, payload: string): void;
   /** A listening unix stream socket at path (non-blocking; the path must not exist). */
   listenUnix(path: string): number;
   /** The next connection on a listening socket (non-blocking), or -1 when none waits. */

@@ -96,6 +96,24 @@ t.test('the agent receives the listener fd and the container process state, and 
   t.match(await waitForFile(join(b.dir, `${c.id}.stderr`)), /No space left on device/, 'ENOSPC, chosen by the agent');
 });
 
+t.test('a large state (long metadata) arrives whole', async (t) => {
+  const root = stateRoot(t);
+  let listenerPath = '';
+  const metadata = 'm'.repeat(600_000); // more than a unix socket buffer holds: runt must wait for the agent
+  const b = makeBundle(t, 'true', (s, b) => {
+    listenerPath = join(b.hostDir('agent'), 'agent.sock');
+    s.linux!.seccomp = notifyMkdir(listenerPath, { listenerMetadata: metadata });
+  });
+  const agent = agentSocket(t, listenerPath);
+  const id = root.id('big');
+  const create = root.runtAsync(['create', '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err') });
+  const { payload, fds } = await agent.receive();
+  const r = await create.done;
+  t.equal(r.code, 0, describe(r));
+  t.equal(fds.length, 1, 'one fd, sent with the first part');
+  t.equal((JSON.parse(payload) as ContainerProcessState).metadata, metadata);
+});
+
 t.test('no agent listening: create fails with one line and leaves nothing behind', async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, 'true', (s, b) => { s.linux!.seccomp = notifyMkdir(join(b.dir, 'nobody.sock')); });
