@@ -344,6 +344,34 @@ t.test('device rules: a denied device cannot be opened', { skip: skip || (!exist
   t.match(r.stderr, /Operation not permitted/, 'with EPERM');
 });
 
+t.test('update changes the device rules of a running container', { skip: skip || (!existsSync('/dev/fuse') && 'no /dev/fuse to bind in') }, async (t) => {
+  // The container opens each path written to its /dev/go fifo (reached from the host through
+  // /proc/PID/root) and reports the result.
+  const c = runDetached(
+    t,
+    'mkfifo /dev/go; while read d < /dev/go; do (exec 3<$d) 2>/dev/null; echo "$d $?"; done',
+    { devices: [{ allow: false, access: 'rwm' }] },
+    (s) => { s.mounts!.push({ destination: '/dev/fuse', type: 'bind', source: '/dev/fuse', options: ['bind'] }); },
+  );
+  const fifo = `/proc/${state(c.id).pid}/root/dev/go`;
+  await waitFor('the fifo', () => existsSync(fifo));
+  let answers = 0;
+  const open = async (dev: string) => {
+    writeFileSync(fifo, `${dev}\n`);
+    answers++;
+    const lines = await waitFor(`the answer for ${dev}`, () => { const l = c.stdout().split('\n').filter(Boolean); return l.length >= answers && l; });
+    return lines[answers - 1];
+  };
+  t.equal(await open('/dev/fuse'), '/dev/fuse 1', 'denied at first');
+  ok(t, runt(['update', '--resources', '-', c.id], JSON.stringify({ devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'r' }] })), 'update allows c 10:229 r');
+  t.ok(readCg('devices', c.id, 'devices.list').split('\n').includes('c 10:229 r'), 'devices.list has the new rule');
+  t.equal(await open('/dev/fuse'), '/dev/fuse 0', 'now it opens');
+  t.equal(await open('/dev/null'), '/dev/null 0', 'the standard devices were kept');
+  ok(t, runt(['update', '--resources', '-', c.id], JSON.stringify({ devices: [{ allow: false, type: 'c', major: 10, minor: 229, access: 'rwm' }] })), 'update denies it again');
+  t.equal(await open('/dev/fuse'), '/dev/fuse 1', 'denied again');
+  t.notOk(readCg('devices', c.id, 'devices.list').split('\n').includes('a *:* rwm'), 'a deny-only update does not open every device');
+});
+
 t.test('pause, resume, update, ps, events --stats, kill --all, delete', { skip }, async (t) => {
   // The init (sleep 1001, pid 1 in its namespace) ignores SIGTERM; its child sleep 1000 does not.
   const c = runDetached(t, 'sleep 1000 & exec sleep 1001');
