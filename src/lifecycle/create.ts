@@ -338,7 +338,7 @@ export function planContainer(spec: Spec, p: PlanInputs): Plan {
     bundle: p.bundle, rootfs: p.rootfs, execFifoFd: p.execFifoFd, nsFds: p.nsFds, noPivot: p.noPivot ?? false, preserveFds,
     trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
     seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
-    lastCap: lastCap(), stdio: p.stdio,
+    lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring,
   });
 }
 

@@ -40,6 +40,9 @@ export interface PlanContext {
   /** Highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap). */
   lastCap: number;
   stdio?: [number, number, number];
+  /** Container id; with `newKeyring` (default true) the init joins a fresh session keyring `_ses.<id>`. */
+  id?: string;
+  newKeyring?: boolean;
 }
 
 export interface Plan extends SpawnConfig {
@@ -115,6 +118,13 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     op: 'sync', tag: SYNC_TAG.INIT, slot: 0, field: 'linux.cgroupsPath',
     why: 'runtime writes uid/gid maps, places the process in its cgroups, sets oom_score_adj',
   });
+  if (newUser) {
+    // Until now the init runs with the host ids, which the new namespace does not map (files it
+    // creates on the namespace's own mounts fail with EOVERFLOW): become its root.
+    steps.push({ op: 'setgroups', gids: [], field: 'linux.gidMappings', why: 'drop the host supplementary groups' });
+    steps.push({ op: 'setresgid', gid: 0, field: 'linux.gidMappings', why: 'root of the new user namespace' });
+    steps.push({ op: 'setresuid', uid: 0, field: 'linux.uidMappings', why: 'root of the new user namespace' });
+  }
   if (laterNew.length) {
     steps.push({ op: 'unshare', flags: CLONE.NEWCGROUP, field: fieldOf('cgroup'), why: 'cgroup namespace rooted at the container cgroup' });
   }
@@ -164,6 +174,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   }
 
   // 4. The process: terminal, limits, identity, capabilities, then park until `start`, then exec.
+  if (ctx.newKeyring !== false) {
+    steps.push({ op: 'joinKeyring', name: `_ses.${ctx.id ?? 'runt'}`, field: 'runtime (--no-new-keyring)', why: 'keep the host session keyring out of the container' });
+  }
   if (linux.seccomp) checkNotifyRules(linux.seccomp);
   steps.push(...planProcess(spec, { ...ctx, seccompFlags: ctx.seccompFlags ?? seccompFilterFlags(linux.seccomp) }));
 
