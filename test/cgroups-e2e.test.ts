@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { detectLayout } from '../src/cgroups/index.js';
+import { detectLayout, statsJson } from '../src/cgroups/index.js';
 import { defaultSpec } from '../src/spec/default.js';
 import type { Resources, Spec } from '../src/spec/types.js';
 
@@ -446,6 +446,7 @@ t.test('pause, resume, update, ps, events --stats, kill --all, delete', { skip }
   t.ok(ev.data.cpu?.usage, 'cpu section');
   t.ok(ev.data.memory?.usage, 'memory section');
   t.match(ev.data.pids, { current: 2, limit: 31 }, 'pids section');
+  t.notMatch(stats.stdout, /9223372036854772000|18446744073709552000/, 'large limits are printed exactly, not rounded');
 
   // kill without --all reaches only the init, which ignores SIGTERM; --all reaches the child too.
   ok(t, runt(['kill', id, 'TERM']), 'kill TERM');
@@ -500,4 +501,10 @@ t.test('bad resource values fail before anything is created', { skip }, async (t
     t.notOk(existsSync(join(stateRoot, id)), `${what}: no state directory`);
     t.same(cgroupsNamed(id), [], `${what}: no cgroup`);
   }
+});
+
+t.test('statsJson prints integers beyond 2^53 exactly, as runc does', async (t) => {
+  t.equal(statsJson({ limit: 2 ** 64 - 1 }), '{"limit":18446744073709551615}', 'MaxUint64 (v2 "max")');
+  t.equal(statsJson({ limit: 9223372036854771712 }), '{"limit":9223372036854771712}', 'the v1 "no limit" value');
+  t.equal(statsJson({ a: [1, 2.5, -(2 ** 60)], s: 'x', n: null }), '{"a":[1,2.5,-1152921504606846976],"s":"x","n":null}');
 });

@@ -15,6 +15,7 @@ export {
 } from './devices.js';
 export { DEVICE_FILTER_LICENSE, deviceFilterProgram } from './devices-bpf.js';
 export { blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, swapToV2 } from './convert.js';
+export { statsJson } from './stats.js';
 export type { DeviceFilterAttacher } from './v2-resources.js';
 
 /** Where the container's cgroup sits below the mountpoint of a hierarchy whose mount shows

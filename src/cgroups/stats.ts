@@ -12,6 +12,18 @@ const USER_HZ = 100;
 
 interface BlkioEntry { major: number; minor: number; op: string; value: number }
 
+/** JSON text of a stats (or event) object with large integers printed exactly, as runc's Go encoder
+ *  does: JSON.stringify would print MaxUint64 as 18446744073709552000, which overflows a uint64 in
+ *  strict parsers such as Go's. */
+export function statsJson(value: unknown): string {
+  const mark = '\u0000int:';
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) <= Number.MAX_SAFE_INTEGER) return v;
+    return `${mark}${v === UNLIMITED ? '18446744073709551615' : BigInt(v).toString()}`;
+  });
+  return text.replace(/"\\u0000int:(-?\d+)"/g, '$1');
+}
+
 function num(v: string | undefined): number {
   if (v === undefined || v === '') return 0;
   if (v === 'max') return UNLIMITED;

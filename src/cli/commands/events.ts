@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { cliRuntime, out, type GlobalArgs } from '../global.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { statsJson } from '../../cgroups/index.js';
 
 type Args = GlobalArgs & { id: string; stats: boolean; interval: string };
 
@@ -24,10 +25,10 @@ export const eventsCommand: CommandModule<GlobalArgs, Args> = {
   handler: async (argv) => {
     const rt = cliRuntime(argv);
     if (argv.stats) {
-      out(JSON.stringify({ type: 'stats', id: argv.id, data: rt.stats(argv.id) }));
+      out(statsJson({ type: 'stats', id: argv.id, data: rt.stats(argv.id) }));
       return;
     }
     const interval = parseDuration(argv.interval);
-    for await (const event of rt.events(argv.id, { intervalMs: interval })) out(JSON.stringify(event));
+    for await (const event of rt.events(argv.id, { intervalMs: interval })) out(statsJson(event));
   },
 };
