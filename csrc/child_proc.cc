@@ -29,7 +29,12 @@ long Clone3(uint64_t flags, int* pidfd, int exitSignal) {
   args.flags = flags | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uintptr_t>(pidfd);
   args.exit_signal = static_cast<uint64_t>(exitSignal);
-  return syscall(SYS_clone3, &args, sizeof args);
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  // Seccomp profiles answer ENOSYS for clone3 (a filter cannot read its flags) and allow clone;
+  // hooks may run after the filter is loaded. clone stores the pidfd through its third argument.
+  if (pid < 0 && errno == ENOSYS)
+    pid = syscall(SYS_clone, static_cast<unsigned long>(flags | CLONE_PIDFD | static_cast<uint64_t>(exitSignal)), nullptr, pidfd, nullptr, nullptr);
+  return pid;
 }
 
 // Waits for the process behind pidfd; timeoutMs 0 waits forever. False on timeout.
