@@ -23,6 +23,8 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info);           // fdpass.cc
 Napi::Value AcceptUnix(const Napi::CallbackInfo& info);           // fdpass.cc
 Napi::Value RecvFd(const Napi::CallbackInfo& info);               // fdpass.cc
 Napi::Value SetWinsize(const Napi::CallbackInfo& info);           // process.cc
+Napi::Value MakeRaw(const Napi::CallbackInfo& info);              // process.cc
+Napi::Value RestoreTerminal(const Napi::CallbackInfo& info);      // process.cc
 Napi::Value CompileSeccomp(const Napi::CallbackInfo& info);       // seccomp.cc
 Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info);   // bpf.cc
 Napi::Value QueryDeviceFilters(const Napi::CallbackInfo& info);   // bpf.cc

@@ -1,4 +1,4 @@
-// Small process and fd primitives for the runtime side: pidfds, waiting, locks, fifos, window size.
+// Small process and fd primitives for the runtime side: pidfds, waiting, locks, fifos, terminal size and mode.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "args.h"
 #include "errors.h"
@@ -95,6 +97,32 @@ Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
   ws.ws_col = static_cast<unsigned short>(IntArg(info, 2, "setWinsize"));
   if (ioctl(fd, TIOCSWINSZ, &ws) < 0) ThrowErrno(info.Env(), "ioctl TIOCSWINSZ", errno);
   return info.Env().Undefined();
+}
+
+// makeRaw(fd): put a terminal in raw mode as cfmakeraw(3) does (output processing off too, unlike
+// libuv's raw mode, so a container's "\r\n" is not turned into "\r\r\n"). Returns the previous
+// settings for restoreTerminal.
+Napi::Value MakeRaw(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = IntArg(info, 0, "makeRaw");
+  termios saved;
+  if (tcgetattr(fd, &saved) < 0) ThrowErrno(env, "tcgetattr", errno);
+  termios raw = saved;
+  cfmakeraw(&raw);
+  if (tcsetattr(fd, TCSADRAIN, &raw) < 0) ThrowErrno(env, "tcsetattr", errno);
+  return Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(&saved), sizeof saved);
+}
+
+// restoreTerminal(fd, saved): the settings makeRaw returned.
+Napi::Value RestoreTerminal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = IntArg(info, 0, "restoreTerminal");
+  if (!info[1].IsBuffer() || info[1].As<Napi::Buffer<char>>().Length() != sizeof(termios))
+    throw Napi::TypeError::New(env, "restoreTerminal(fd, saved): saved must come from makeRaw");
+  termios saved;
+  memcpy(&saved, info[1].As<Napi::Buffer<char>>().Data(), sizeof saved);
+  if (tcsetattr(fd, TCSADRAIN, &saved) < 0) ThrowErrno(env, "tcsetattr", errno);
+  return env.Undefined();
 }
 
 }  // namespace runt

@@ -61,6 +61,10 @@ export interface Native {
   recvFd(sock: number): { data: string; fd: number } | null;
   /** TIOCSWINSZ on a terminal fd. */
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** cfmakeraw on a terminal (output processing off too); returns the previous settings. */
+  makeRaw(fd: number): Buffer;
+  /** Put back the settings makeRaw returned. */
+  restoreTerminal(fd: number, saved: Buffer): void;
   /** Compile an OCI linux.seccomp object to a BPF program (struct sock_filter array). */
   compileSeccomp(seccomp: unknown): Uint8Array;
   /** Clear O_NONBLOCK on fd. */

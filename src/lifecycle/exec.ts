@@ -25,7 +25,9 @@ import { isAlive } from '../state/process.js';
 import type { SavedState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
 import { errnoName, reap, writePidFile, type TraceEvent } from './create.js';
-import { statusOf } from './status.js';
+import { ociState, statusOf } from './status.js';
+import { seccompFilterFlags } from '../security/seccomp.js';
+import { containerProcessState, sendToSeccompAgent } from '../security/seccomp-agent.js';
 import { parseSignal, signalName } from './signals.js';
 
 export interface ExecOptions {
@@ -81,7 +83,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     const seccomp = saved.spec.linux?.seccomp;
     const plan = buildExecPlan(proc, {
       nsFds, lastCap: lastCap(), preserveFds: opts.preserveFds ?? 0, trace: opts.trace ?? false, stdio: opts.stdio,
-      seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: 0,
+      seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: seccompFilterFlags(seccomp),
     });
 
     child = n.spawn(plan);
@@ -215,7 +217,7 @@ async function handshake(saved: SavedState, proc: Process, plan: ExecPlan, sock:
         return stepError;
       case MSG.ERROR: {
         const step = plan.steps[msg.step];
-        opts.onTrace?.({ index: msg.step, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errnoName(msg.errno) || 'failed' });
+        opts.onTrace?.({ index: msg.step, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errnoName(msg.errno) || 'failed', message: msg.text || undefined });
         stepError = new StepError(msg.step, step?.field ?? `step ${msg.step}`, msg.errno, errnoName(msg.errno), msg.text || step?.op || 'failed');
         break;
       }
@@ -251,6 +253,16 @@ async function handshake(saved: SavedState, proc: Process, plan: ExecPlan, sock:
             return new RuntError('ECONSOLE', `--console-socket ${opts.consoleSocket}: ${(e as Error).message}`);
           }
           if (opts.consoleSocket) n.close(msg.fd);
+        } else if (msg.pid === FD_TAG.SECCOMP_LISTENER && saved.spec.linux?.seccomp?.listenerPath) {
+          // As for the init: the agent gets the new process's listener, with the container's state.
+          const seccomp = saved.spec.linux.seccomp;
+          try {
+            sendToSeccompAgent(seccomp.listenerPath!, msg.fd, containerProcessState(ociState(saved, 'running'), h.pid(), seccomp.listenerMetadata));
+          } catch (e) {
+            return e as Error;
+          } finally {
+            n.close(msg.fd);
+          }
         } else if (msg.fd >= 0) {
           n.close(msg.fd);
         }

@@ -40,15 +40,18 @@ export function proxyTerminal(masterFd: number, io: ProxyIo = { stdin: process.s
   resize();
   process.on('SIGWINCH', resize);
 
-  const raw = stdin.isTTY === true;
-  const restore = () => {
-    if (raw) {
-      try { stdin.setRawMode(false); } catch { /* stdin closed */ }
-    }
-  };
-  if (raw) {
-    stdin.setRawMode(true);
+  // Not stdin.setRawMode: libuv's raw mode keeps output processing, which would turn the
+  // container's "\r\n" into "\r\r\n".
+  const stdinFd = (stdin as NodeJS.ReadStream & { fd?: number }).fd ?? 0;
+  let saved: Buffer | undefined;
+  if (stdin.isTTY) {
+    saved = native().makeRaw(stdinFd);
     process.once('exit', restore);
+  }
+  function restore(): void {
+    if (!saved) return;
+    try { native().restoreTerminal(stdinFd, saved); } catch { /* stdin is gone */ }
+    saved = undefined;
   }
   const forward = (chunk: Buffer) => { if (!master.destroyed) master.write(chunk); };
   stdin.on('data', forward);

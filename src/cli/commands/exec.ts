@@ -75,15 +75,21 @@ export const execCommand: CommandModule<GlobalArgs, ExecCommandArgs> = {
     }
 
     let proxy: TerminalProxy | undefined;
-    const handle = await rt.exec(argv.id, proc, {
-      pidFile: argv['pid-file'],
-      consoleSocket: argv['console-socket'],
-      preserveFds: argv['preserve-fds'],
-      ignorePaused: argv['ignore-paused'],
-      onTerminal: (fd) => { proxy = proxyTerminal(fd); },
-      trace: argv.trace,
-      onTrace: argv.trace ? traceReporter(cliLogger()) : undefined,
-    });
+    let handle;
+    try {
+      handle = await rt.exec(argv.id, proc, {
+        pidFile: argv['pid-file'],
+        consoleSocket: argv['console-socket'],
+        preserveFds: argv['preserve-fds'],
+        ignorePaused: argv['ignore-paused'],
+        onTerminal: (fd) => { proxy = proxyTerminal(fd); },
+        trace: argv.trace,
+        onTrace: argv.trace ? traceReporter(cliLogger(), { logFile: argv.log }) : undefined,
+      });
+    } catch (e) {
+      proxy?.stop(); // the exec failed after the terminal step
+      throw e;
+    }
     if (argv.detach) return;
 
     const forward = (sig: NodeJS.Signals) => handle.kill(SIGNALS[sig]);

@@ -2,8 +2,10 @@ import type { CommandModule } from 'yargs';
 import { cliRuntime, type GlobalArgs } from '../global.js';
 import { createArgsToOptions, createOptions, type CreateArgs } from './create.js';
 import { signalPid } from '../../lifecycle/kill.js';
+import { proxyTerminal, type TerminalProxy } from '../../terminal/proxy.js';
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM'];
+// SIGWINCH too, unless runt proxies the container's pty (then the pty's size changes instead).
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGALRM'];
 
 export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolean; keep: boolean }> = {
   command: 'run <id>',
@@ -14,22 +16,34 @@ export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolea
   handler: async (argv) => {
     const rt = cliRuntime(argv);
     // run starts the container itself, so --trace can follow the init up to its exec.
-    const c = await rt.create(argv.id, argv.bundle, { ...createArgsToOptions(argv), traceAfterStart: argv.trace });
+    // In the foreground without --console-socket runt is the container's terminal (process.terminal).
+    let proxy: TerminalProxy | undefined;
+    const onTerminal = argv.detach ? undefined : (fd: number) => { proxy = proxyTerminal(fd); };
+    let c;
+    try {
+      c = await rt.create(argv.id, argv.bundle, { ...createArgsToOptions(argv), traceAfterStart: argv.trace, onTerminal });
+    } catch (e) {
+      proxy?.stop(); // create failed after the terminal step
+      throw e;
+    }
     if (argv.detach) {
       await c.start();
       return;
     }
     const forward = (sig: NodeJS.Signals) => signalPid(c.pid, (require_signals()[sig]));
-    for (const s of FORWARDED) process.on(s, forward);
+    const forwarded = proxy ? FORWARDED : [...FORWARDED, 'SIGWINCH' as const];
+    for (const s of forwarded) process.on(s, forward);
     let result;
     try {
       await c.start();
       result = await c.wait();
+      await proxy?.finish();
     } catch (e) {
       await rt.delete(argv.id, { force: true }).catch(() => {});
       throw e;
     } finally {
-      for (const s of FORWARDED) process.off(s, forward);
+      proxy?.stop();
+      for (const s of forwarded) process.off(s, forward);
     }
     if (!argv.keep) await rt.delete(argv.id, { force: true });
     process.exitCode = result.code ?? 128 + (require_signals()[result.signal as NodeJS.Signals] ?? 0);
