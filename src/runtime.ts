@@ -1,20 +1,22 @@
 // The library entry: a Runtime owns a state root; containers it creates are handles on their init.
+// create and exec load their modules (spec validation, the planner, seccomp) on first use: the CLI
+// starts a process per operation and `state`, `start`, `kill` and `delete` need none of them.
 import type { Readable, Writable } from 'node:stream';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { StateStore, DEFAULT_ROOT, type SavedState } from './state/store.js';
 import type { RuntimeContext } from './lifecycle/context.js';
-import { createContainer, reap, type CreateOptions } from './lifecycle/create.js';
+import type { CreateOptions } from './lifecycle/create.js';
 import { startContainer } from './lifecycle/start.js';
 import { killContainer } from './lifecycle/kill.js';
 import { deleteContainer, waitGone } from './lifecycle/delete.js';
 import { ociState, statusOf } from './lifecycle/status.js';
 import { parseSignal, signalName } from './lifecycle/signals.js';
-import { prepareStdio, type StdioOption } from './lifecycle/stdio.js';
+import type { StdioOption } from './lifecycle/stdio.js';
 import type { Spec, State } from './spec/types.js';
 import { ContainerNotFoundError, InvalidArgumentError, RuntError } from './errors.js';
 import { containerPids, containerStats, pauseContainer, resumeContainer, updateContainer } from './lifecycle/resources.js';
 import { containerEvents, type RuntEvent } from './lifecycle/events.js';
-import { execInContainer, ExecHandle, type ExecOptions } from './lifecycle/exec.js';
+import type { ExecHandle, ExecOptions } from './lifecycle/exec.js';
 import type { Process } from './spec/types.js';
 import type { Resources } from './spec/types.js';
 import type { CgroupStats } from './cgroups/manager.js';
@@ -68,6 +70,7 @@ export class Runtime {
   create(id: string, bundle: string | Spec, options: ContainerOptions = {}): Promise<Container> {
     return this.serial(id, async () => {
       const { stdio: stdioOption, ...rest } = options;
+      const [{ createContainer }, { prepareStdio }] = await Promise.all([import('./lifecycle/create.js'), import('./lifecycle/stdio.js')]);
       const stdio = prepareStdio(stdioOption);
       const opts: CreateOptions = { ...rest, ...(typeof bundle === 'string' ? { bundle } : { spec: bundle }), stdio: stdio.fds };
       let init;
@@ -179,6 +182,7 @@ export class Runtime {
    *  seccomp filter; what `process` leaves out comes from the container's process). */
   async exec(id: string, process: Process, opts: ProcessOptions = {}): Promise<ExecHandle & ContainerIO> {
     const { stdio: stdioOption, ...rest } = opts;
+    const [{ execInContainer, ExecHandle }, { prepareStdio }] = await Promise.all([import('./lifecycle/exec.js'), import('./lifecycle/stdio.js')]);
     const stdio = prepareStdio(stdioOption);
     let p;
     try {
@@ -255,7 +259,8 @@ export class Container implements ContainerIO {
   /** Resolves when the init exits, from its pidfd on the event loop. */
   wait(): Promise<WaitResult> {
     this.exit ??= this.pidfd >= 0
-      ? reap(this.pidfd).then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }))
+      ? import('./lifecycle/create.js').then(({ reap }) => reap(this.pidfd))
+        .then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }))
       : waitGone(this.pid, this.pidStartTime).then(() => ({ code: null, signal: null }));
     return this.exit;
   }

@@ -1,40 +1,16 @@
 #!/usr/bin/env node
 // runt's command line, shaped like runc's: engines call it the way they call runc.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { readFileSync } from 'node:fs';
 import { cliLogger, type GlobalArgs } from './global.js';
-import { DEFAULT_ROOT } from '../state/store.js';
-import { commands } from './commands/index.js';
-import { endOptionsAtExecId } from './commands/exec.js';
+import { runFastPath } from './fast-path.js';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return `runt version ${pkg.version}\nspec: 1.2.0\nlibseccomp: 2.5`;
-}
-
+// The commands engines call in a loop (state, start, kill, delete, create, run, exec) in their plain
+// runc forms take the fast path: no yargs, only that command's modules. Everything else, help and
+// errors included, goes to the full yargs CLI.
 async function main(): Promise<void> {
-  let cli = yargs(endOptionsAtExecId(hideBin(process.argv)))
-    .scriptName('runt')
-    // runc's flags are named --no-pivot, --no-new-keyring, --no-new-privs: not negations.
-    .parserConfiguration({ 'boolean-negation': false })
-    .usage('$0 [global options] <command> [options]')
-    .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'state directory' })
-    .option('log', { type: 'string', describe: 'log file' })
-    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const })
-    .option('debug', { type: 'boolean', default: false })
-    .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported yet)' })
-    .middleware((argv) => { cliLogger(argv as unknown as GlobalArgs); })
-    .version(version())
-    .alias('version', 'v')
-    .help()
-    .strict()
-    .demandCommand(1, 'a command is required (see runt --help)')
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
-    });
-  for (const c of commands) cli = cli.command(c as never);
-  await cli.parseAsync();
+  const args = process.argv.slice(2);
+  if (await runFastPath(args, (argv) => { cliLogger(argv as unknown as GlobalArgs); })) return;
+  const { runYargs } = await import('./yargs-cli.js');
+  await runYargs(args);
 }
 
 main().catch((e: unknown) => {

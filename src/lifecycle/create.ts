@@ -28,7 +28,7 @@ import { MSG, SYNC_TAG, FD_TAG } from '../plan/steps.js';
 import { native, type ChildMessage } from '../native.js';
 import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
-import { runHooks } from '../hooks.js';
+import { runHooks } from './hooks-on-demand.js';
 import { containerProcessState, sendToSeccompAgent } from '../security/seccomp-agent.js';
 import { RuntError, StepError } from '../errors.js';
 import { readProcStat } from '../state/process.js';

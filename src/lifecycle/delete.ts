@@ -3,7 +3,7 @@
 import { native } from '../native.js';
 import { openCgroupManager } from '../cgroups/index.js';
 import { ContainerNotFoundError, InvalidStateError } from '../errors.js';
-import { runHooksWarn } from '../hooks.js';
+import { runHooksWarn } from './hooks-on-demand.js';
 import type { RuntimeContext } from './context.js';
 import { signalCgroup } from './kill.js';
 import { ociState, statusOf } from './status.js';

@@ -1,7 +1,7 @@
 // `start`: release the parked init by writing one byte into its exec fifo, then run poststart hooks.
 import { closeSync, constants as fsc, openSync, unlinkSync, writeSync } from 'node:fs';
 import { InvalidStateError } from '../errors.js';
-import { runHooksWarn } from '../hooks.js';
+import { runHooksWarn } from './hooks-on-demand.js';
 import type { RuntimeContext } from './context.js';
 import { ociState, statusOf } from './status.js';
 
