@@ -3,6 +3,7 @@ import { createCommand } from './create.js';
 import { eventsCommand } from './events.js';
 import { explainCommand } from './explain.js';
 import { execCommand } from './exec.js';
+import { featuresCommand } from './features.js';
 import { pauseCommand, resumeCommand } from './pause.js';
 import { psCommand } from './ps.js';
 import { updateCommand } from './update.js';
@@ -14,4 +15,4 @@ import { specCommand } from './spec.js';
 import { startCommand } from './start.js';
 import { stateCommand } from './state.js';
 
-export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, execCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand, explainCommand];
+export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, execCommand, featuresCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand, explainCommand];

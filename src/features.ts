@@ -1,0 +1,105 @@
+// The OCI features document (features.md, features-linux.md): what this build of runt implements.
+// Lists are derived from the code that implements them (the planner's namespace and mount-option
+// tables, the seccomp compiler, the cgroup drivers), so the document cannot claim more than runt does.
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { CAPABILITIES, HOOK_NAMES, MOUNT_OPTIONS, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './spec/constants.js';
+import { NAMESPACES } from './plan/constants.js';
+import { parseMountOptions } from './plan/mount-options.js';
+import { native } from './native.js';
+
+export interface Features {
+  ociVersionMin: string;
+  ociVersionMax: string;
+  hooks: string[];
+  mountOptions: string[];
+  linux: {
+    namespaces: string[];
+    capabilities: string[];
+    cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
+    seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
+    apparmor: { enabled: boolean };
+    selinux: { enabled: boolean };
+    intelRdt: { enabled: boolean };
+    mountExtensions: { idmap: { enabled: boolean } };
+    netDevices: { enabled: boolean };
+  };
+  annotations: Record<string, string>;
+}
+
+export const OCI_VERSION_MIN = '1.0.0';
+export const OCI_VERSION_MAX = '1.2.0';
+
+/** Namespace types the planner creates and joins. A time namespace is left out: runt does not
+ *  write linux.timeOffsets, so one would be created without its offsets. */
+const UNSUPPORTED_NAMESPACES = new Set(['time']);
+
+/** Kernel release that added each seccomp filter flag (seccomp(2)). */
+const FLAG_SINCE: Record<string, [number, number]> = {
+  SECCOMP_FILTER_FLAG_TSYNC: [3, 17],
+  SECCOMP_FILTER_FLAG_LOG: [4, 14],
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: [4, 17],
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: [5, 19],
+};
+
+export function runtVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function features(): Features {
+  const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+  return {
+    ociVersionMin: OCI_VERSION_MIN,
+    ociVersionMax: OCI_VERSION_MAX,
+    hooks: [...HOOK_NAMES],
+    mountOptions: implementedMountOptions(),
+    linux: {
+      namespaces: Object.keys(NAMESPACES).filter((t) => !UNSUPPORTED_NAMESPACES.has(t)).sort(),
+      capabilities: Object.entries(CAPABILITIES).filter(([, n]) => n <= lastCap).sort((a, b) => a[1] - b[1]).map(([name]) => name),
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS].sort(),
+        operators: [...SECCOMP_OPERATORS].sort(),
+        archs: seccompArchs(),
+        knownFlags: [...SECCOMP_FLAGS],
+        supportedFlags: SECCOMP_FLAGS.filter((f) => kernelAtLeast(FLAG_SINCE[f] ?? [99, 0])),
+      },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: false },
+    },
+    annotations: { 'org.opencontainers.runt.version': runtVersion() },
+  };
+}
+
+/** Options that become mount flags or propagation changes (or are the no-op "defaults"). The rest
+ *  would reach mount(2) as filesystem data, or are extensions the planner does not act on. */
+function implementedMountOptions(): string[] {
+  return MOUNT_OPTIONS.filter((o) => {
+    const parsed = parseMountOptions([o]);
+    return parsed.data === '' && parsed.extensions.size === 0;
+  }).sort();
+}
+
+/** The architectures the linked libseccomp knows. (One it knows may still not combine with the
+ *  native one in a filter, e.g. a big-endian one on x86-64: libseccomp refuses that when compiling.) */
+function seccompArchs(): string[] {
+  const n = native();
+  return SECCOMP_ARCHES.filter((arch) => {
+    try {
+      n.compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', architectures: [arch] });
+      return true;
+    } catch (e) {
+      return !/unknown architecture/.test((e as Error).message);
+    }
+  }).sort();
+}
+
+function kernelAtLeast([major, minor]: [number, number]): boolean {
+  const [kMajor, kMinor] = release().split('.').map((x) => parseInt(x, 10));
+  return kMajor > major || (kMajor === major && kMinor >= minor);
+}
