@@ -15,6 +15,22 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   const msg = e instanceof Error ? e.message : String(e);
-  cliLogger().error(msg.split('\n')[0]);
+  // Read --log and --log-format again: a usage error ends the parse before they were applied, and
+  // engines read the reason from the log file.
+  cliLogger(globalLogArgs(process.argv.slice(2))).error(msg.split('\n')[0]);
   process.exitCode = 1;
 });
+
+/** --log, --log-format and --debug among the global options (those before the command). */
+function globalLogArgs(args: string[]): Partial<GlobalArgs> {
+  const out: Partial<GlobalArgs> = {};
+  for (let i = 0; i < args.length && args[i].startsWith('-'); i++) {
+    const [flag, inline] = args[i].includes('=') ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)] : [args[i], undefined];
+    const value = () => inline ?? args[++i];
+    if (flag === '--log') out.log = value();
+    else if (flag === '--log-format') out['log-format'] = value() === 'json' ? 'json' : 'text';
+    else if (flag === '--debug') out.debug = true;
+    else if (flag === '--root' && inline === undefined) i++;
+  }
+  return out;
+}
