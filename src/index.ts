@@ -10,6 +10,14 @@ export { ExecHandle, type ExecOptions } from './lifecycle/exec.js';
 export { createLogger, type Logger } from './log.js';
 export * from './errors.js';
 export { SpecError } from './spec/errors.js';
-export type { Spec, State, Process, Mount, Linux, Hook } from './spec/types.js';
+export type { Spec, State, Process, Mount, Linux, Hook, Seccomp } from './spec/types.js';
 export { buildPlan, type Plan, type PlanContext } from './plan/build.js';
-export type { Step } from './plan/steps.js';
+export type { Step, SpawnConfig } from './plan/steps.js';
+// Building blocks (used by examples/): the addon, the step protocol, kernel constants, explain, hints.
+export { native, type Native, type ChildMessage } from './native.js';
+export { MSG, SYNC_TAG, FD_TAG } from './plan/steps.js';
+export { CLONE, MS, PR, NAMESPACES, CAPABILITIES, RLIMITS, capNumber } from './plan/constants.js';
+export { planContainer, errnoName, type PlanInputs } from './lifecycle/create.js';
+export { hintFor } from './plan/hints.js';
+export { explainBundle, renderText, renderJson, type ExplainDocument, type ExplainedStep } from './explain/index.js';
+export { createCgroupManager, type CgroupManager } from './cgroups/index.js';

@@ -45,7 +45,7 @@ const RULES: HintRule[] = [
   // the root switch
   { ops: ['pivotRoot'], errno: 'EINVAL', hint: 'the new root is not a mount point, / is an initramfs (use --no-pivot), or a parent mount is shared' },
   { ops: ['pivotRoot', 'moveRoot'], errno: 'EPERM', hint: 'switching the root needs CAP_SYS_ADMIN in the mount namespace\'s user namespace' },
-  { ops: ['pivotRoot'], errno: 'EBUSY', hint: 'the new root is already the root, or something is mounted on the directory used for the old root' },
+  { ops: ['pivotRoot'], errno: 'EBUSY', hint: 'the new root lies on the current root\'s mount: it must be a mount point of its own (bind it onto itself first)' },
   { ops: ['moveRoot'], errno: 'EINVAL', hint: 'MS_MOVE needs the rootfs to be a mount point whose parent is not shared' },
   // namespaces
   { ops: ['setns'], errno: 'EINVAL', hint: 'the file is not a namespace of the type given in linux.namespaces (or joining it is not allowed from here)' },
