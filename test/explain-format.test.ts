@@ -126,9 +126,9 @@ t.test('explaining creates nothing', async (t) => {
 
 t.test('an invalid bundle: one line naming the field', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, 'true', (s) => { s.mounts!.push({ destination: 'relative', type: 'tmpfs', source: 'tmpfs' }); });
+  const b = makeBundle(t, 'true', (s) => { s.process!.rlimits!.push({ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }); });
   const r = root.runt(['explain', '--bundle', b.dir]);
   t.equal(r.code, 1, describe(r));
-  t.match(r.stderr, /mounts\[7\]/, 'the message names the field');
+  t.match(r.stderr, /process\.rlimits\[1\]/, 'the message names the field');
   t.equal(r.stdout, '', 'no plan printed');
 });
