@@ -1,7 +1,7 @@
 // runt as a library, timed inside one long-lived Node process the way a daemon would use it:
 // no Node start-up per operation, exit status from the init's pidfd.
 import { Runtime } from '../src/index.js';
-import { smapsRollup } from './measure.js';
+import { childrenCpuMs, smapsRollup } from './measure.js';
 
 export interface LibraryRun {
   create: number;
@@ -85,4 +85,14 @@ export async function libraryParkedInitMemory(root: string, bundle: string, id: 
   } finally {
     await c.delete({ force: true });
   }
+}
+
+/** Mean CPU time (ms) per run(): this process's (all threads) plus the reaped containers'. */
+export async function libraryCpuPerRun(root: string, bundle: string, idPrefix: string, count: number): Promise<number> {
+  const rt = runtime(root);
+  const self0 = process.cpuUsage();
+  const children0 = childrenCpuMs();
+  for (let i = 0; i < count; i++) await rt.run(`${idPrefix}-${i}`, bundle, { stdio: 'ignore' });
+  const self = process.cpuUsage(self0);
+  return ((self.user + self.system) / 1000 + (childrenCpuMs() - children0)) / count;
 }

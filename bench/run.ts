@@ -177,6 +177,18 @@ async function main(): Promise<void> {
     }
     process.stderr.write('bench: throughput done\n');
 
+    // CPU time per operation: what a busy machine (wall times above) disturbs least.
+    const times = (f: (k: number) => string[]) => Array.from({ length: ITERATIONS }, (_, k) => f(k));
+    for (const s of subjects) {
+      const prefix = id(`${s.column}-cpu`);
+      record(samples, 'cpuRun', s.column, await sample('cpu', s.column, () => s.runner.call<number>('commandsCpuMs', times((k) => [...s.cli.argv, 'run', '--bundle', bundles.once, `${prefix}-${k}`]))));
+      const long = longOf(s);
+      if (long) record(samples, 'cpuState', s.column, await sample('cpu', s.column, () => s.runner.call<number>('commandsCpuMs', times(() => [...s.cli.argv, 'state', long]))));
+    }
+    record(samples, 'cpuRun', 'library', await sample('cpu', 'library', () => library.call<number>('libraryCpuPerRun', libRoot, bundles.once, id('lib-cpu'), ITERATIONS)));
+    record(samples, 'cpuRun', 'floor', await sample('cpu', 'floor', () => local.call<number>('commandsCpuMs', times(() => floorArgv(bundles.rootfs)))));
+    record(samples, 'cpuRun', 'node', await sample('cpu', 'node', () => local.call<number>('commandsCpuMs', times(() => [process.execPath, '-e', '0']))));
+
     for (let k = 0; k < 3; k++) {
       for (const s of subjects) {
         record(samples, 'rss', s.column, await sample('rss', s.column, () => s.runner.call<number>('peakRssKb', [...s.cli.argv, 'run', '--bundle', bundles.once, id(`${s.column}-rss`)])));
@@ -228,6 +240,8 @@ function report(samples: Samples, tight: Partial<Record<Column, boolean>>, loadB
     row('`exec` of /bin/true', 'exec', 'ms'),
     row('`state`', 'state', 'ms'),
     row('`kill` (SIGCONT)', 'kill', 'ms'),
+    row('CPU time per `run` (user+sys)', 'cpuRun', 'ms'),
+    row('CPU time per `state` (user+sys)', 'cpuState', 'ms'),
     row('2 parallel loops of `run`', 'parallel', '/s', mean, false),
     row('8 parallel loops of `run`', 'parallel8', '/s', mean, false),
     row('peak RSS of the runtime', 'rss', 'MB'),

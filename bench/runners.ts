@@ -26,6 +26,7 @@ const LOCAL: Record<string, (...args: never[]) => unknown> = {
   peakRssKb: measure.peakRssKb,
   floorThroughput: measure.floorThroughput,
   runSucceeds: measure.runSucceeds,
+  commandsCpuMs: measure.commandsCpuMs,
 };
 
 export function localRunner(): Runner {

@@ -25,9 +25,11 @@ const OPS: Record<string, Op> = {
   libraryParallel: library.libraryParallel,
   libraryPeakRssKb: library.libraryPeakRssKb,
   libraryParkedInitMemory: library.libraryParkedInitMemory,
+  libraryCpuPerRun: library.libraryCpuPerRun,
   smapsRollup: measure.smapsRollup,
   floorThroughput: measure.floorThroughput,
   runSucceeds: measure.runSucceeds,
+  commandsCpuMs: measure.commandsCpuMs,
 };
 
 export interface Request {
