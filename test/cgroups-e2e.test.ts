@@ -5,26 +5,25 @@
 //
 // The runtime's stdout and stderr always go to files: a container inherits them, so a pipe would
 // stay open for as long as the container runs.
-import t, { type Test } from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { detectLayout, statsJson } from '../src/cgroups/index.js';
-import { defaultSpec } from '../src/spec/default.js';
-import type { Resources, Spec } from '../src/spec/types.js';
+import type { Resources } from '../src/spec/types.js';
+import {
+  alive, bindDevice, CLI, cgroupsNamed, cliHarness, DEVICE_PROBE_SCRIPT, deviceProber, ok, procState, waitFor,
+} from './cgroups-cli.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
-const ROOTFS = join(REPO, 'examples/busybox/rootfs');
 const MiB = 1024 * 1024;
+
+// Dozens of containers, each runt call a Node start-up: more than the default per-file limit.
+t.setTimeout(10 * 60_000);
 
 const layout = detectLayout();
 const skip = layout.kind === 'v2'
-  ? 'these tests read cgroup v1 files; this host is cgroup v2 (see cgroups-v2/cgroups-bpf tests)'
+  ? 'these tests read cgroup v1 files; this host is cgroup v2 (see cgroups-v2-e2e and cgroups-bpf)'
   : !existsSync(CLI) ? `${CLI} is not built (npx tsc -p tsconfig.json)` : false;
+const noFuse = !existsSync('/dev/fuse') && 'no /dev/fuse to bind in';
 
 /** The directory of the v1 hierarchy holding `subsystem` (`/sys/fs/cgroup/cpu` or `.../cpu,cpuacct`). */
 function hierarchy(subsystem: string): string {
@@ -37,151 +36,10 @@ function hierarchy(subsystem: string): string {
 const cgroupOf = (subsystem: string, id: string) => join(hierarchy(subsystem), 'runt', id);
 const readCg = (subsystem: string, id: string, file: string) => readFileSync(join(cgroupOf(subsystem, id), file), 'utf8').trim();
 
-const work = mkdtempSync('/tmp/runt-cg-e2e-');
-const stateRoot = join(work, 'state');
-t.teardown(() => rmSync(work, { recursive: true, force: true }));
-
-let seq = 0;
-const newId = () => `cge2e-${process.pid}-${++seq}`;
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** runt's environment without the test runner's loaders and the slow CA bundle. */
-function runtEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  delete env.NODE_EXTRA_CA_CERTS;
-  return env;
-}
-
-/** Output files for one runt call. */
-function outFiles(): { out: string; err: string } {
-  const n = ++seq;
-  return { out: join(work, `out-${n}`), err: join(work, `err-${n}`) };
-}
-
-/** Run runt to completion; `stdin` is the text it reads (through a file). */
-function runt(args: string[], stdin?: string): Result {
-  const { out, err } = outFiles();
-  let inFd = openSync('/dev/null', 'r');
-  if (stdin !== undefined) {
-    closeSync(inFd);
-    const inFile = `${out}.in`;
-    writeFileSync(inFile, stdin);
-    inFd = openSync(inFile, 'r');
-  }
-  const outFd = openSync(out, 'w');
-  const errFd = openSync(err, 'w');
-  try {
-    const r = spawnSync(process.execPath, [CLI, '--root', stateRoot, ...args], {
-      stdio: [inFd, outFd, errFd], env: runtEnv(), timeout: 60_000,
-    });
-    return { code: r.status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
-  } finally {
-    closeSync(inFd);
-    closeSync(outFd);
-    closeSync(errFd);
-  }
-}
-
-/** Start runt in the background (events streams); stdout goes to the returned file. */
-function runtBackground(args: string[]): { stdoutFile: string; done: Promise<number | null>; kill(): void } {
-  const { out, err } = outFiles();
-  const outFd = openSync(out, 'w');
-  const errFd = openSync(err, 'w');
-  const child = spawn(process.execPath, [CLI, '--root', stateRoot, ...args], { stdio: ['ignore', outFd, errFd], env: runtEnv() });
-  closeSync(outFd);
-  closeSync(errFd);
-  const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { stdoutFile: out, done, kill: () => child.kill('SIGKILL') };
-}
-
-function ok(t: Test, r: Result, what: string): void {
-  t.equal(r.code, 0, `${what} exits 0${r.code ? `: ${r.stderr.trim()}` : ''}`);
-}
-
-/** Every cgroup directory in any hierarchy whose name contains the id (what `find -name` sees). */
-function cgroupsNamed(id: string): string[] {
-  const r = spawnSync('find', ['/sys/fs/cgroup', '-name', `*${id}*`], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter(Boolean);
-}
-
-/** Remove a container whatever state it is in; and any cgroup a failed test left for it. */
-function cleanupContainer(t: Test, id: string): void {
-  t.teardown(() => {
-    runt(['delete', '--force', id]);
-    for (const dir of cgroupsNamed(id).sort().reverse()) {
-      try {
-        rmdirSync(dir);
-      } catch { /* still busy: reported by the test that made it */ }
-    }
-  });
-}
-
-/** A bundle whose process runs `script` with sh -c over the example busybox rootfs (read-only). */
-function bundle(id: string, script: string, resources?: Resources, patch?: (s: Spec) => void): string {
-  const dir = join(work, `bundle-${id}`);
-  mkdirSync(dir);
-  const spec = defaultSpec();
-  spec.root = { path: ROOTFS, readonly: true };
-  spec.process!.terminal = false;
-  spec.process!.args = ['sh', '-c', script];
-  spec.linux!.resources = { ...spec.linux!.resources, ...resources };
-  patch?.(spec);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
-  return dir;
-}
-
-/** Start a detached container running `script`; returns its id and the file holding its stdout. */
-function runDetached(t: Test, script: string, resources?: Resources, patch?: (s: Spec) => void): { id: string; stdout: () => string; stderr: () => string } {
-  const id = newId();
-  cleanupContainer(t, id);
-  const { out, err } = outFiles();
-  const outFd = openSync(out, 'w');
-  const errFd = openSync(err, 'w');
-  try {
-    const r = spawnSync(process.execPath, [CLI, '--root', stateRoot, 'run', '-d', '--bundle', bundle(id, script, resources, patch), id], {
-      stdio: ['ignore', outFd, errFd], env: runtEnv(), timeout: 60_000,
-    });
-    if (r.status !== 0) throw new Error(`run -d ${id} failed (${r.status}): ${readFileSync(err, 'utf8').trim()}`);
-  } finally {
-    closeSync(outFd);
-    closeSync(errFd);
-  }
-  return { id, stdout: () => readFileSync(out, 'utf8'), stderr: () => readFileSync(err, 'utf8') };
-}
-
-function state(id: string): { status: string; pid: number } {
-  const r = runt(['state', id]);
-  if (r.code !== 0) throw new Error(`state ${id}: ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout) as { status: string; pid: number };
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The state letter of /proc/PID/stat (R, S, D, Z, ...), undefined when the pid is gone. */
-function procState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
-}
-
-const alive = (pid: number) => { const s = procState(pid); return s !== undefined && s !== 'Z'; };
+const { stateRoot, work, newId, runt, runtBackground, bundle, runDetached, state, cleanupContainer } = cliHarness(t, {
+  idPrefix: 'cge2e',
+  cgroupsOf: (id) => cgroupsNamed(id).sort().reverse(),
+});
 
 /** Which weight file the blkio hierarchy offers in a new cgroup (blkio.weight under CFQ, blkio.bfq.weight
  *  under BFQ), seen in a probe cgroup this test makes and removes. */
@@ -311,11 +169,11 @@ t.test('a memory hog is OOM-killed and events reports it', { skip }, async (t) =
   t.same(cgroupsNamed(id), [], 'no cgroup left');
 });
 
-t.test('device rules: a denied device cannot be opened', { skip: skip || (!existsSync('/dev/fuse') && 'no /dev/fuse to bind in') }, async (t) => {
+t.test('device rules: a denied device cannot be opened', { skip: skip || noFuse }, async (t) => {
   // /dev/fuse (c 10:229) is not among the standard devices: bound into the container, only a rule
   // can make it usable. A subshell reports each open so a failure does not end the script.
   const probe = 'for d in /dev/fuse /dev/null; do (exec 3<$d) 2>/dev/null; echo "$d read $?"; (exec 3>$d) 2>/dev/null; echo "$d write $?"; done';
-  const bindFuse = (s: Spec) => { s.mounts!.push({ destination: '/dev/fuse', type: 'bind', source: '/dev/fuse', options: ['bind'] }); };
+  const bindFuse = bindDevice('/dev/fuse');
   const runProbe = (rules: Resources['devices']) => {
     const id = newId();
     cleanupContainer(t, id);
@@ -344,24 +202,9 @@ t.test('device rules: a denied device cannot be opened', { skip: skip || (!exist
   t.match(r.stderr, /Operation not permitted/, 'with EPERM');
 });
 
-t.test('update changes the device rules of a running container', { skip: skip || (!existsSync('/dev/fuse') && 'no /dev/fuse to bind in') }, async (t) => {
-  // The container opens each path written to its /dev/go fifo (reached from the host through
-  // /proc/PID/root) and reports the result.
-  const c = runDetached(
-    t,
-    'mkfifo /dev/go; while read d < /dev/go; do (exec 3<$d) 2>/dev/null; echo "$d $?"; done',
-    { devices: [{ allow: false, access: 'rwm' }] },
-    (s) => { s.mounts!.push({ destination: '/dev/fuse', type: 'bind', source: '/dev/fuse', options: ['bind'] }); },
-  );
-  const fifo = `/proc/${state(c.id).pid}/root/dev/go`;
-  await waitFor('the fifo', () => existsSync(fifo));
-  let answers = 0;
-  const open = async (dev: string) => {
-    writeFileSync(fifo, `${dev}\n`);
-    answers++;
-    const lines = await waitFor(`the answer for ${dev}`, () => { const l = c.stdout().split('\n').filter(Boolean); return l.length >= answers && l; });
-    return lines[answers - 1];
-  };
+t.test('update changes the device rules of a running container', { skip: skip || noFuse }, async (t) => {
+  const c = runDetached(t, DEVICE_PROBE_SCRIPT, { devices: [{ allow: false, access: 'rwm' }] }, bindDevice('/dev/fuse'));
+  const open = deviceProber(state(c.id).pid, c.stdout);
   t.equal(await open('/dev/fuse'), '/dev/fuse 1', 'denied at first');
   ok(t, runt(['update', '--resources', '-', c.id], JSON.stringify({ devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'r' }] })), 'update allows c 10:229 r');
   t.ok(readCg('devices', c.id, 'devices.list').split('\n').includes('c 10:229 r'), 'devices.list has the new rule');
