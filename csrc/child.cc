@@ -95,6 +95,19 @@ void ResetSignals() {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none);
 }
 
+// The cgroup v1 `tasks` files the parent opened: "0" moves this thread, which is the whole
+// process (nothing else runs in the child), without the global lock a cgroup.procs write takes.
+bool JoinCgroups(Executor& ex) {
+  for (int fd : ex.plan->cgroupTaskFds) {
+    if (write(fd, "0", 1) != 1) {
+      ex.Fail(errno).Add("linux.cgroupsPath: join the cgroup (tasks)");
+      return false;
+    }
+    close(fd);
+  }
+  return true;
+}
+
 // cfg.stdio[i] → fd i. Sources go to fresh high fds first so a swap (e.g. [1, 0, 2]) works.
 bool SetupStdio(Executor& ex) {
   int moved[3] = {-1, -1, -1};
@@ -217,6 +230,22 @@ bool StepAmbient(Executor& ex, const AmbientArgs& a) {
   return true;
 }
 
+// A cwd reached through a leaked fd (process.cwd "/proc/self/fd/N") would lie outside the root
+// (CVE-2024-21626). The kernel's getcwd shows that as "(unreachable)/...": refuse it.
+bool StepChdir(Executor& ex, const PathArgs& a) {
+  if (chdir(a.path) < 0) {
+    ex.Fail(errno).Add("chdir ").Add(a.path);
+    return false;
+  }
+  char cwd[PATH_MAX];
+  long n = syscall(SYS_getcwd, cwd, sizeof cwd);
+  if (n < 0 || cwd[0] != '/') {
+    ex.Fail(n < 0 ? errno : EPERM).Add("chdir ").Add(a.path).Add(": the working directory is outside the container's root");
+    return false;
+  }
+  return true;
+}
+
 // The common shape "one syscall; on failure say what": returns ok, fills the failure text.
 bool Check(Executor& ex, long rc, const char* what, const char* arg = nullptr) {
   if (rc >= 0) return true;
@@ -277,7 +306,7 @@ bool RunStep(Executor& ex, Step& s) {
       return true;
     }
     case Op::Umask: umask(s.umask.mask); return true;
-    case Op::Chdir: return Check(ex, chdir(s.path.path), "chdir", s.path.path);
+    case Op::Chdir: return StepChdir(ex, s.path);
     case Op::Setsid: return Check(ex, setsid(), "setsid");
     case Op::Terminal: return StepTerminal(ex, s.terminal);
     case Op::Hook: return StepHook(ex, s.hook);
@@ -311,7 +340,7 @@ void RunChild(Plan& plan, int sock) {
     ex.Fail(errno).Add("prctl PR_SET_PDEATHSIG");
     Die(ex);
   }
-  if (!SetupStdio(ex) || !MoveInternalFds(ex)) Die(ex);
+  if (!JoinCgroups(ex) || !SetupStdio(ex) || !MoveInternalFds(ex)) Die(ex);
   CloseStrayFds(ex);
 
   for (size_t i = 0; i < plan.steps.size(); i++) {

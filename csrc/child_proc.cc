@@ -329,6 +329,9 @@ bool StepExec(Executor& ex, const ExecArgs& a) {
     syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, limit);
     for (unsigned fd = first; fd < limit[0] && fd < (1u << 20); fd++) fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
   }
+  // The preserved fds reach the process whatever their flags were: Node marks the fds it inherits
+  // close-on-exec.
+  for (int fd = 3; fd < static_cast<int>(first); fd++) fcntl(fd, F_SETFD, 0);
   for (int fd = 0; fd < 3; fd++) {
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0 && (flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);

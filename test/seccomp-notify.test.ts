@@ -2,6 +2,7 @@
 // agent written here (a unix socket server receiving the fd with SCM_RIGHTS), the agent answers a
 // notification, and the filter sits where the listener can still reach the runtime.
 import t from 'tap';
+import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { NR, kernelLogCursor, kernelLogSince, needsProbe, probeBinary, valueOf }
 const ENOSPC = 28;
 
 /** Listens at `path`; `receive()` accepts the one connection runt makes and reads it to its end. */
-function agentSocket(t: Tap.Test, path: string) {
+function agentSocket(t: Test, path: string) {
   const n = native();
   const listenFd = n.listenUnix(path);
   onTeardown(t, () => n.close(listenFd));

@@ -1,10 +1,11 @@
 // Shared pieces of the security and seccomp tests: the probe program (test/security-probe.c),
 // x86-64 syscall numbers, and small readers of what a container printed.
+import type { Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, constants as fsc, copyFileSync, existsSync, openSync, readFileSync, readSync, renameSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsc, copyFileSync, existsSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, type Bundle } from './helpers/index.js';
+import { REPO, onTeardown, type Bundle } from './helpers/index.js';
 
 /** x86-64 numbers (the probe makes raw syscalls). i386 ones are named I386_*. */
 export const NR = {
@@ -105,4 +106,17 @@ export function kernelLogCursor(): number | null {
 /** Kernel log lines written after `cursor`. */
 export function kernelLogSince(cursor: number): string[] {
   return kernelRecords().filter((r) => r.seq > cursor).map((r) => r.text);
+}
+
+/** The file a host directory holds, so that a listing shows whether a process reached it. */
+export const MARKER = 'HOST-MARKER';
+
+/** A host directory (in the bundle, outside the rootfs) with MARKER in it, opened read-only: tests
+ *  hand the fd to runt, the way a careless caller or runt itself could hold one. */
+export function hostDirFd(t: Test, b: Bundle): { dir: string; fd: number } {
+  const dir = b.hostDir('host-secret');
+  writeFileSync(join(dir, MARKER), 'x');
+  const fd = openSync(dir, 'r');
+  onTeardown(t, () => closeSync(fd));
+  return { dir, fd };
 }
