@@ -78,17 +78,25 @@ int main(int argc, char** argv) {
     return report(open(argv[2], flags | O_CLOEXEC));
   }
   if (!strcmp(cmd, "dumpable")) return report(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
-  if (!strcmp(cmd, "agent") && argc >= 4) {  // agent FD ERRNO: answer one notification with -ERRNO
+  // agent FD ERRNO|continue [wait]: receive one notification, print it, (with "wait": read a byte
+  // from stdin first), then fail the syscall with -ERRNO or let it continue.
+  if (!strcmp(cmd, "agent") && argc >= 4) {
     int fd = (int)num(argv[2]);
     struct seccomp_notif req;
     memset(&req, 0, sizeof req);
     if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) return report(-1);
+    printf("notified pid=%u syscall=%d\n", req.pid, req.data.nr);
+    if (argc >= 5 && !strcmp(argv[4], "wait")) {
+      char byte;
+      if (read(0, &byte, 1) < 0) return report(-1);
+    }
     struct seccomp_notif_resp resp;
     memset(&resp, 0, sizeof resp);
     resp.id = req.id;
-    resp.error = -(int)num(argv[3]);
+    if (!strcmp(argv[3], "continue")) resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    else resp.error = -(int)num(argv[3]);
     if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) return report(-1);
-    printf("notified pid=%u syscall=%d\n", req.pid, req.data.nr);
+    printf("answered\n");
     return 0;
   }
   fprintf(stderr, "usage: probe syscall|trap|int80|x32|ptrace|open|dumpable|agent ...\n");
