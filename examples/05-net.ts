@@ -14,10 +14,12 @@ import { runSteps } from './lib/run-steps.js';
 import { flag, heading, indent, nsOf, shell, show } from './lib/show.js';
 
 const isolate = !flag('no-namespace');
+// /proc/net/dev lists the interfaces of the reader's network namespace.
+const interfaces = 'echo "interfaces: $(busybox tail -n +3 /proc/net/dev | busybox cut -d: -f1 | busybox tr -d " " | busybox tr "\\n" " ")"';
 const script = isolate
-  ? 'echo "links:"; busybox ip link | busybox grep "^[0-9]"; busybox ip link set lo up; echo "after ip link set lo up:";' +
+  ? `${interfaces}; busybox ip link | busybox grep "^[0-9]"; busybox ip link set lo up; echo "after ip link set lo up:";` +
     ' busybox ip -o addr | busybox cut -d" " -f2,4,7; busybox ping -c 1 -W 1 127.0.0.1 | busybox grep -E "transmitted"'
-  : 'echo "links:"; busybox ip link | busybox grep "^[0-9]"';
+  : interfaces;
 
 heading(`a child ${isolate ? 'in a new network namespace' : 'in the host\'s network namespace'}`);
 const r = await runSteps({
