@@ -78,6 +78,13 @@ int main(int argc, char** argv) {
     return report(open(argv[2], flags | O_CLOEXEC));
   }
   if (!strcmp(cmd, "dumpable")) return report(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+  if (!strcmp(cmd, "caps")) {  // caps: the Cap* lines of /proc/self/status, as this process has them
+    FILE* f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+      if (!strncmp(line, "Cap", 3)) fputs(line, stdout);
+    return 0;
+  }
   // agent FD ERRNO|continue [wait]: receive one notification, print it, (with "wait": read a byte
   // from stdin first), then fail the syscall with -ERRNO or let it continue.
   if (!strcmp(cmd, "agent") && argc >= 4) {
@@ -99,6 +106,6 @@ int main(int argc, char** argv) {
     printf("answered\n");
     return 0;
   }
-  fprintf(stderr, "usage: probe syscall|trap|int80|x32|ptrace|open|dumpable|agent ...\n");
+  fprintf(stderr, "usage: probe syscall|trap|int80|x32|ptrace|open|dumpable|caps|agent ...\n");
   return 2;
 }
