@@ -86,13 +86,15 @@ export function holdsProcesses(dir: string): boolean {
 
 /** mkdir every missing level from `top` (exclusive, must exist) down to `dir`; returns the created
  *  directories, top-most first. `onCreate` runs right after each one is made. */
-export function mkdirLevels(top: string, dir: string, onCreate?: (d: string) => void): string[] {
+export function mkdirLevels(top: string, dir: string, onCreate?: (d: string) => void, attempt = 0): string[] {
   const missing: string[] = [];
   for (let d = dir; d !== top && d.startsWith(top) && !existsSync(d); d = dirname(d)) missing.unshift(d);
   for (const d of missing) {
     try {
       mkdirSync(d);
     } catch (e) {
+      // A concurrent delete may remove an empty shared parent (e.g. /runt) between two levels.
+      if (isErrno(e, 'ENOENT') && attempt < 3) return [...missing.slice(0, missing.indexOf(d)), ...mkdirLevels(top, dir, onCreate, attempt + 1)];
       if (!isErrno(e, 'EEXIST')) throw new CgroupError(`creating cgroup ${d}: ${errCode(e)}`);
     }
     onCreate?.(d);

@@ -1,5 +1,7 @@
 // `delete`: stop what is left (created containers always, running ones with --force), remove the
 // cgroups and the state directory, then run poststop hooks.
+import { rmdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { native } from '../native.js';
 import { openCgroupManager } from '../cgroups/index.js';
 import { ContainerNotFoundError, InvalidStateError } from '../errors.js';
@@ -34,6 +36,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
       const cgroup = openCgroupManager(saved.cgroupPaths);
       await waitEmpty(cgroup);
       cgroup.destroy();
+      if (saved.spec.linux?.cgroupsPath === undefined) removeDefaultParents(saved.cgroupPaths);
     }
     ctx.store.remove(id);
     if (saved && !saved.creating) {
@@ -41,6 +44,20 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     }
   } finally {
     lock.release();
+  }
+}
+
+/** The default cgroup path `/runt/<id>` makes a `runt` parent in every hierarchy; the last container
+ *  out removes it (rmdir fails harmlessly while other containers are in it). */
+function removeDefaultParents(paths: Record<string, string>): void {
+  for (const dir of Object.values(paths)) {
+    const parent = dirname(dir);
+    if (basename(parent) !== 'runt') continue;
+    try {
+      rmdirSync(parent);
+    } catch {
+      // not empty, or already gone
+    }
   }
 }
 
