@@ -18,6 +18,7 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info);               // process.cc
 Napi::Value Flock(const Napi::CallbackInfo& info);                // process.cc
 Napi::Value SetSubreaper(const Napi::CallbackInfo& info);         // process.cc
 Napi::Value SetBlocking(const Napi::CallbackInfo& info);          // process.cc
+Napi::Value DetachStdio(const Napi::CallbackInfo& info);         // process.cc
 Napi::Value SendFdToSocket(const Napi::CallbackInfo& info);       // fdpass.cc
 Napi::Value ListenUnix(const Napi::CallbackInfo& info);           // fdpass.cc
 Napi::Value AcceptUnix(const Napi::CallbackInfo& info);           // fdpass.cc

@@ -89,6 +89,17 @@ Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// detachStdio(): point fds 0-2 at /dev/null. A runtime that exits while its container keeps the
+// stdio it was given must not let Node's exit path restore its own saved file flags (O_NONBLOCK)
+// on files it now shares with the container.
+Napi::Value DetachStdio(const Napi::CallbackInfo& info) {
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) ThrowErrno(info.Env(), "open /dev/null", errno);
+  for (int fd = 0; fd < 3; fd++) dup2(null, fd);
+  close(null);
+  return info.Env().Undefined();
+}
+
 // setWinsize(fd, rows, cols): TIOCSWINSZ on a terminal (the pty master of a proxied container).
 Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
   int fd = IntArg(info, 0, "setWinsize");

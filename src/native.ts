@@ -69,6 +69,8 @@ export interface Native {
   compileSeccomp(seccomp: unknown): Uint8Array;
   /** Clear O_NONBLOCK on fd. */
   setBlocking(fd: number): void;
+  /** Point fds 0-2 at /dev/null (before exiting while a container keeps the stdio runt was given). */
+  detachStdio(): void;
   /** Load `insns` (little-endian struct bpf_insn[]) as a BPF_PROG_TYPE_CGROUP_DEVICE program and
    *  attach it to the cgroup directory open at cgroupDirFd, detaching the device programs that were
    *  attached there before (so it replaces the filter). */

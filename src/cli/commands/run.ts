@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { cliRuntime, type GlobalArgs } from '../global.js';
 import { createArgsToOptions, createOptions, type CreateArgs } from './create.js';
 import { signalPid } from '../../lifecycle/kill.js';
+import { native } from '../../native.js';
 import { proxyTerminal, type TerminalProxy } from '../../terminal/proxy.js';
 
 // SIGWINCH too, unless runt proxies the container's pty (then the pty's size changes instead).
@@ -28,6 +29,7 @@ export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolea
     }
     if (argv.detach) {
       await c.start();
+      native().detachStdio();
       return;
     }
     const forward = (sig: NodeJS.Signals) => signalPid(c.pid, (require_signals()[sig]));
