@@ -95,6 +95,19 @@ void ResetSignals() {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none);
 }
 
+// The cgroup v1 `tasks` files the parent opened: "0" moves this thread, which is the whole
+// process (nothing else runs in the child), without the global lock a cgroup.procs write takes.
+bool JoinCgroups(Executor& ex) {
+  for (int fd : ex.plan->cgroupTaskFds) {
+    if (write(fd, "0", 1) != 1) {
+      ex.Fail(errno).Add("linux.cgroupsPath: join the cgroup (tasks)");
+      return false;
+    }
+    close(fd);
+  }
+  return true;
+}
+
 // cfg.stdio[i] → fd i. Sources go to fresh high fds first so a swap (e.g. [1, 0, 2]) works.
 bool SetupStdio(Executor& ex) {
   int moved[3] = {-1, -1, -1};
@@ -327,7 +340,7 @@ void RunChild(Plan& plan, int sock) {
     ex.Fail(errno).Add("prctl PR_SET_PDEATHSIG");
     Die(ex);
   }
-  if (!SetupStdio(ex) || !MoveInternalFds(ex)) Die(ex);
+  if (!JoinCgroups(ex) || !SetupStdio(ex) || !MoveInternalFds(ex)) Die(ex);
   CloseStrayFds(ex);
 
   for (size_t i = 0; i < plan.steps.size(); i++) {

@@ -319,6 +319,9 @@ void BuildPlan(const Napi::Object& cfg, Plan& plan) {
   if (plan.preserveFds < 0 || plan.preserveFds > 65536) r.Fail("'preserveFds' out of range");
   plan.trace = r.Bool("trace");
   plan.pdeathSig = static_cast<int>(r.IntOr("pdeathSig", 0));
+  plan.cgroupFd = static_cast<int>(r.IntOr("cgroupFd", -1));
+  if (r.Has("cgroupTaskFds"))
+    for (int64_t fd : r.IntArray("cgroupTaskFds")) plan.cgroupTaskFds.push_back(static_cast<int>(fd));
 
   Napi::Value stdio = cfg.Get("stdio");
   if (!stdio.IsArray() || stdio.As<Napi::Array>().Length() != 3) r.Fail("'stdio' must be an array of 3 fds");

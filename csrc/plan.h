@@ -104,6 +104,11 @@ struct Plan {
   int fdFloor = 3;
   bool trace = false;
   int pdeathSig = 0;
+  // Born in its cgroups: clone3 CLONE_INTO_CGROUP with this cgroup2 directory fd (-1: none), and
+  // "0" written first thing into each cgroup v1 `tasks` fd (moving only oneself skips the kernel's
+  // global cgroup lock, which a write of another pid to cgroup.procs takes).
+  int cgroupFd = -1;
+  std::vector<int> cgroupTaskFds;
   std::vector<Step> steps;
 
   // Owned storage the steps point into (deque: growing never moves existing elements).

@@ -33,6 +33,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   args.flags = CLONE_PIDFD | plan->cloneFlags;
   args.pidfd = reinterpret_cast<uintptr_t>(&pidfd);
   args.exit_signal = SIGCHLD;
+  if (plan->cgroupFd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(plan->cgroupFd);
+  }
 
   // No signal handler of Node may run in the child before it has reset them all.
   sigset_t all, saved;

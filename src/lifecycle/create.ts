@@ -29,6 +29,7 @@ import { native, type ChildMessage } from '../native.js';
 import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from './hooks-on-demand.js';
+import { openBirthCgroups } from './cgroup-birth.js';
 import { containerProcessState, sendToSeccompAgent } from '../security/seccomp-agent.js';
 import { RuntError, StepError } from '../errors.js';
 import { readProcStat } from '../state/process.js';
@@ -128,7 +129,14 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: opts.trace, stdio: opts.stdio,
     });
 
-    child = n.spawn(plan);
+    // As root and without a new user namespace the init can join its cgroups itself (cgroup-birth.ts).
+    const birth = plan.newUserNamespace ? null : openBirthCgroups(cgroup.paths);
+    if (birth) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
+    try {
+      child = n.spawn(plan);
+    } finally {
+      birth?.close();
+    }
     initPid = child.pid;
     initPidfd = child.pidfd;
     saved.pid = initPid;
@@ -137,6 +145,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     const failure = await handshake(ctx, id, spec, plan, child.sock, opts, {
       onPid: (pid, pidfd) => { initPid = pid; initPidfd = pidfd; saved.pid = pid; ctx.store.write(saved); },
       cgroup,
+      joinedAtBirth: plan.cgroupTaskFds !== undefined,
       initPid: () => initPid,
     });
     if (failure) throw failure;
@@ -171,6 +180,8 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
 interface HandshakeHooks {
   onPid(pid: number, pidfd: number): void;
   cgroup: CgroupManager;
+  /** The init joined its cgroups itself. */
+  joinedAtBirth: boolean;
   initPid(): number;
 }
 
@@ -205,7 +216,7 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
       case MSG.SYNC:
         try {
           if (msg.pid === SYNC_TAG.INIT) {
-            setupFromOutside(spec, h.initPid(), h.cgroup, plan.newUserNamespace);
+            setupFromOutside(spec, h.initPid(), h.joinedAtBirth ? null : h.cgroup, plan.newUserNamespace);
             n.ack(sock, JSON.stringify(state('creating')));
           } else if (msg.pid === SYNC_TAG.CREATE_RUNTIME) {
             await runHooks(spec.hooks, 'prestart', state('creating'));
@@ -303,7 +314,7 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
 }
 
 /** What only the runtime can do for the init: id maps, cgroup membership, oom_score_adj. */
-function setupFromOutside(spec: Spec, pid: number, cgroup: CgroupManager, newUser: boolean): void {
+function setupFromOutside(spec: Spec, pid: number, cgroup: CgroupManager | null, newUser: boolean): void {
   const linux = spec.linux ?? {};
   if (newUser) {
     const fmt = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
@@ -311,7 +322,7 @@ function setupFromOutside(spec: Spec, pid: number, cgroup: CgroupManager, newUse
     if (linux.uidMappings?.length) writeFileSync(`/proc/${pid}/uid_map`, fmt(linux.uidMappings));
     if (linux.gidMappings?.length) writeFileSync(`/proc/${pid}/gid_map`, fmt(linux.gidMappings));
   }
-  cgroup.join(pid);
+  cgroup?.join(pid);
   if (spec.process?.oomScoreAdj !== undefined) writeFileSync(`/proc/${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
 }
 

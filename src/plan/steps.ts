@@ -128,6 +128,10 @@ export interface SpawnConfig {
   trace: boolean;
   /** Death signal for the child (0: none). */
   pdeathSig: number;
+  /** A cgroup2 directory fd: the child is born in that cgroup (clone3 CLONE_INTO_CGROUP). */
+  cgroupFd?: number;
+  /** cgroup v1 `tasks` files (opened O_WRONLY): the child writes "0" into each before anything else. */
+  cgroupTaskFds?: number[];
   steps: Step[];
 }
 
