@@ -118,7 +118,7 @@ t.test('cpu and cpuset', async (t) => {
   // More runtime than the period (and than the parent grants): the kernel refuses, the error names the field.
   throwsField(t, () => m.apply({ cpu: { realtimeRuntime: 2000000 } }), CgroupError, /^linux\.resources\.cpu\.realtimeRuntime: writing "2000000" to .*cpu\.rt_runtime_us: EINVAL$/);
   m.apply({ cpu: { realtimeRuntime: 0 } });
-  throwsField(t, () => m.apply({ cpu: { cpus: '0-63' } }), PlanError, /^linux\.resources\.cpu\.cpus: 2,3,.*,63 not available \(the parent cgroup has 0-1\)$/);
+  throwsField(t, () => m.apply({ cpu: { cpus: '0-63' } }), PlanError, /^linux\.resources\.cpu\.cpus: \d+-63 not available \(the parent cgroup has [\d,-]+\)$/);
   t.throws(() => m.apply({ cpu: { cpus: '1-0' } }), /linux\.resources\.cpu\.cpus: range 1-0 runs backwards/);
   t.throws(() => m.apply({ cpu: { shares: 1 } }), /linux\.resources\.cpu\.shares: must be between 2 and 262144/);
   t.throws(() => m.apply({ cpu: { quota: 1000, burst: 2000 } }), /linux\.resources\.cpu\.burst/);
