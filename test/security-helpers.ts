@@ -108,6 +108,20 @@ export function kernelLogSince(cursor: number): string[] {
   return kernelRecords().filter((r) => r.seq > cursor).map((r) => r.text);
 }
 
+/** Runs `action` and returns the kernel log lines it caused that pass `wanted`, or null when
+ *  /dev/kmsg cannot be read. Audit lines are printk-rate-limited (10 per 5 s): when none came, the
+ *  action is repeated after the limit's interval, at most three times in all. */
+export async function kernelLogOf(action: () => void, wanted: (line: string) => boolean): Promise<string[] | null> {
+  for (let attempt = 0; ; attempt++) {
+    const cursor = kernelLogCursor();
+    if (cursor === null) return null;
+    action();
+    const found = kernelLogSince(cursor).filter(wanted);
+    if (found.length || attempt === 2) return found;
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+  }
+}
+
 /** The file a host directory holds, so that a listing shows whether a process reached it. */
 export const MARKER = 'HOST-MARKER';
 
