@@ -217,7 +217,9 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
         try {
           if (msg.pid === SYNC_TAG.INIT) {
             setupFromOutside(spec, h.initPid(), h.joinedAtBirth ? null : h.cgroup, plan.newUserNamespace);
-            n.ack(sock, JSON.stringify(state('creating')));
+            n.ack(sock, JSON.stringify({ ...state('creating'), pid: pidInside(h.initPid()) }));
+          } else if (msg.pid === SYNC_TAG.START_STATE) {
+            n.ack(sock, JSON.stringify({ ...state('created'), pid: pidInside(h.initPid()) }));
           } else if (msg.pid === SYNC_TAG.CREATE_RUNTIME) {
             await runHooks(spec.hooks, 'prestart', state('creating'));
             await runHooks(spec.hooks, 'createRuntime', state('creating'));
@@ -310,6 +312,17 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
     // Tracing must never take the runtime down.
   } finally {
     n.close(sock);
+  }
+}
+
+/** The init's pid as processes in its own PID namespace see it (hooks run inside get this one). */
+function pidInside(pid: number): number {
+  try {
+    const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const ids = m ? m[1].trim().split(/\s+/) : [];
+    return ids.length ? Number(ids[ids.length - 1]) : pid;
+  } catch {
+    return pid;
   }
 }
 

@@ -340,9 +340,13 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
   if (p.noNewPrivileges) steps.push({ op: 'prctl', option: PR.SET_NO_NEW_PRIVS, arg2: 1, field: 'process.noNewPrivileges' });
   steps.push({ op: 'resolveExec', name: p.args![0], searchPath, field: 'process.args[0]', why: 'a missing executable fails create, not start' });
   if (seccompBeforePark) steps.push({ op: 'seccomp', filter: ctx.seccompFilter!, flags: seccompFlags, field: 'linux.seccomp', why: 'the notify listener must reach the runtime before the init parks' });
+  const startHooks = spec.hooks?.startContainer ?? [];
+  if (ctx.execFifoFd !== undefined && startHooks.length) {
+    steps.push({ op: 'sync', tag: SYNC_TAG.START_STATE, slot: 1, field: 'hooks.startContainer', why: 'the state (status created) the hooks read on stdin' });
+  }
   if (ctx.execFifoFd !== undefined) steps.push({ op: 'park', fd: ctx.execFifoFd, field: 'runtime (create/start)', why: 'wait on the exec fifo until `start`' });
-  (spec.hooks?.startContainer ?? []).forEach((h, i) => steps.push({
-    op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 0,
+  startHooks.forEach((h, i) => steps.push({
+    op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 1,
     field: `hooks.startContainer[${i}]`,
   }));
   if (ctx.seccompFilter && !seccompEarly && !seccompBeforePark) steps.push({ op: 'seccomp', filter: ctx.seccompFilter, flags: seccompFlags, field: 'linux.seccomp', why: 'as late as possible, just before exec' });
