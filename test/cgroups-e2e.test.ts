@@ -306,6 +306,22 @@ t.test('pause, resume, update, ps, events --stats, kill --all, delete', { skip }
   t.notOk(existsSync(join(stateRoot, id)), 'no state directory');
 });
 
+t.test('a created container can be paused, resumed and then started', { skip }, async (t) => {
+  const id = newId();
+  cleanupContainer(t, id);
+  const created = runt(['create', '--bundle', bundle(id, 'echo started'), id]);
+  ok(t, created, 'create');
+  ok(t, runt(['pause', id]), 'pause a created container');
+  t.equal(readCg('freezer', id, 'freezer.state'), 'FROZEN');
+  ok(t, runt(['resume', id]), 'resume it');
+  t.equal(readCg('freezer', id, 'freezer.state'), 'THAWED');
+  t.not(runt(['resume', id]).code, 0, 'a second resume fails');
+  ok(t, runt(['start', id]), 'start');
+  await waitFor('the container to stop', () => state(id).status === 'stopped');
+  ok(t, runt(['delete', id]), 'delete');
+  t.same(cgroupsNamed(id), [], 'no cgroup left');
+});
+
 t.test('delete --force removes running and paused containers with their cgroups', { skip }, async (t) => {
   for (const paused of [false, true]) {
     const c = runDetached(t, 'sleep 1000 & exec sleep 1001');

@@ -28,7 +28,10 @@ export function pauseContainer(ctx: RuntimeContext, id: string): void {
 
 export function resumeContainer(ctx: RuntimeContext, id: string): void {
   withContainer(ctx, id, (_saved, status, cg) => {
-    if (status !== 'paused') throw new InvalidStateError(`cannot resume container "${id}": it is ${status}, not paused`);
+    // A created container that was paused still reports `created` (statusOf checks the exec fifo
+    // before the freezer); without this it could never be thawed.
+    const pausedBeforeStart = status === 'created' && cg.isFrozen();
+    if (status !== 'paused' && !pausedBeforeStart) throw new InvalidStateError(`cannot resume container "${id}": it is ${status}, not paused`);
     cg.thaw();
   });
 }
