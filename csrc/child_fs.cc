@@ -31,7 +31,42 @@ namespace {
 // Creates the missing components of `path` in root: directories 0755 on the way, the last one as
 // a directory or an empty file with `mode`. Each parent is resolved afresh in root, so a
 // component that is a symlink is followed only inside root. Existing components are fine.
-bool CreateInRoot(Executor& ex, int root, const char* path, MkdirMode kind, mode_t mode) {
+// A component that exists as a symlink whose target is missing (an image's `/var/run -> /run`
+// before /run exists): runc creates the target, inside root. Rewrites the path through the link
+// into `out`; false when the component is not such a link.
+bool ThroughDanglingLink(int root, int parent, const char* name, char* buf, size_t nameStart,
+                         const char* rest, char (&out)[PATH_MAX]) {
+  struct stat st;
+  if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) return false;
+  int probe = OpenInRoot(root, buf, O_PATH);
+  if (probe >= 0) {
+    close(probe);
+    return false;
+  }
+  if (errno != ENOENT) return false;
+  char link[PATH_MAX];
+  ssize_t n = readlinkat(parent, name, link, sizeof link - 1);
+  if (n <= 0) return false;
+  link[n] = '\0';
+  size_t len = 0;
+  auto add = [&](const char* s, size_t n) {
+    if (len + n + 1 > sizeof out) return false;
+    memcpy(out + len, s, n);
+    len += n;
+    out[len] = '\0';
+    return true;
+  };
+  out[0] = '\0';
+  bool ok = (link[0] == '/' || add(buf, nameStart)) && add(link, static_cast<size_t>(n));
+  if (ok && rest && *rest) ok = add("/", 1) && add(rest, strlen(rest));
+  return ok;
+}
+
+bool CreateInRoot(Executor& ex, int root, const char* path, MkdirMode kind, mode_t mode, int depth = 0) {
+  if (depth > 40) {
+    ex.Fail(ELOOP).Add("create ").Add(path);
+    return false;
+  }
   char buf[PATH_MAX];
   if (!sigsafe::CopyString(buf, sizeof buf, path)) {
     ex.Fail(ENAMETOOLONG).Add("create ").Add(path);
@@ -52,18 +87,27 @@ bool CreateInRoot(Executor& ex, int root, const char* path, MkdirMode kind, mode
     char saved = buf[end];
     buf[end] = '\0';
     const char* name = buf + start;
+    const char* rest = last ? nullptr : buf + next;
+    char through[PATH_MAX];
     if (last && kind == MkdirMode::File) {
       int fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
       if (fd >= 0) close(fd);
       else if (errno != EEXIST) {
         ex.Fail(errno).Add("create ").Add(path);
         return false;
+      } else if (ThroughDanglingLink(root, parent, name, buf, start, rest, through)) {
+        return CreateInRoot(ex, root, through, kind, mode, depth + 1);
       }
       return true;
     }
-    if (mkdirat(parent, name, last ? mode : 0755) < 0 && errno != EEXIST) {
-      ex.Fail(errno).Add("mkdir ").Add(buf);
-      return false;
+    if (mkdirat(parent, name, last ? mode : 0755) < 0) {
+      if (errno != EEXIST) {
+        ex.Fail(errno).Add("mkdir ").Add(buf);
+        return false;
+      }
+      if (ThroughDanglingLink(root, parent, name, buf, start, rest, through)) {
+        return CreateInRoot(ex, root, through, kind, mode, depth + 1);
+      }
     }
     if (last) return true;
     int fd = OpenInRoot(root, buf, O_PATH | O_DIRECTORY);
