@@ -314,6 +314,7 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::Park: return StepPark(ex, s.park);
     case Op::Seccomp: return StepSeccomp(ex, s.seccomp);
     case Op::Exec: return StepExec(ex, s.exec);
+    case Op::Mkdir: return StepMkdir(ex, s.mkdir);
     case Op::JoinKeyring:
       // A kernel without keyrings is fine: there is no host keyring to hide then.
       if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, s.path.path) < 0 && errno != ENOSYS) {

@@ -244,6 +244,15 @@ bool StepMount(Executor& ex, const MountArgs& a) {
   return true;
 }
 
+bool StepMkdir(Executor& ex, const MkdirArgs& a) {
+  int root = ex.Root();
+  if (root < 0) return false;
+  int fd = OpenOrCreateInRoot(ex, root, a.path, MkdirMode::Dir, a.mode);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
 bool StepOpenRoot(Executor& ex, const PathArgs& a) {
   int fd = open(a.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {

@@ -71,6 +71,7 @@ int OpenInRoot(int root, const char* path, uint64_t flags, uint64_t mode = 0);
 // child_fs.cc
 bool StepMount(Executor& ex, const MountArgs& a);
 bool StepOpenRoot(Executor& ex, const PathArgs& a);
+bool StepMkdir(Executor& ex, const MkdirArgs& a);
 bool StepPivotRoot(Executor& ex);
 bool StepMoveRoot(Executor& ex);
 bool StepMask(Executor& ex, const MaskArgs& a);

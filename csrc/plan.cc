@@ -124,7 +124,7 @@ const std::unordered_map<std::string, Op>& OpNames() {
       {"setgroups", Op::Setgroups}, {"setresgid", Op::Setresgid}, {"setresuid", Op::Setresuid},
       {"umask", Op::Umask}, {"chdir", Op::Chdir}, {"setsid", Op::Setsid}, {"terminal", Op::Terminal},
       {"hook", Op::Hook}, {"resolveExec", Op::ResolveExec}, {"park", Op::Park},
-      {"seccomp", Op::Seccomp}, {"exec", Op::Exec}, {"joinKeyring", Op::JoinKeyring},
+      {"seccomp", Op::Seccomp}, {"exec", Op::Exec}, {"joinKeyring", Op::JoinKeyring}, {"mkdir", Op::Mkdir},
   };
   return names;
 }
@@ -217,6 +217,10 @@ Step ReadStep(Napi::Env env, Plan& plan, const Napi::Object& obj, size_t index) 
       s.mask.expectFs = s.mask.hasExpectFs ? r.Int("expectFs") : 0;
       break;
     case Op::JoinKeyring: s.path.path = r.Str("name"); break;
+    case Op::Mkdir:
+      s.mkdir.path = r.Str("path");
+      s.mkdir.mode = static_cast<mode_t>(r.Int("mode"));
+      break;
     case Op::PivotRoot:
     case Op::MoveRoot:
     case Op::Setsid: break;

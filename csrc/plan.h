@@ -19,7 +19,7 @@ enum class Op : uint8_t {
   Sync, Setns, Unshare, Fork, Mount, OpenRoot, PivotRoot, MoveRoot, Mask, Mknod, Symlink,
   WriteFile, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
   Setgroups, Setresgid, Setresuid, Umask, Chdir, Setsid, Terminal, Hook, ResolveExec, Park,
-  Seccomp, Exec, JoinKeyring,
+  Seccomp, Exec, JoinKeyring, Mkdir,
 };
 
 enum class MkdirMode : uint8_t { None, Dir, File };
@@ -57,6 +57,7 @@ struct AmbientArgs { const int* caps; size_t count; };
 struct SetgroupsArgs { const gid_t* gids; size_t count; };
 struct IdArgs { uint32_t id; };  // setresgid, setresuid
 struct UmaskArgs { mode_t mask; };
+struct MkdirArgs { const char* path; mode_t mode; };
 struct TerminalArgs { unsigned short rows; unsigned short cols; };
 struct HookArgs { const char* path; char* const* argv; char* const* envp; int timeoutMs; int stdinSlot; };
 struct ResolveExecArgs { const char* name; const char* searchPath; };
@@ -86,6 +87,7 @@ struct Step {
     SetgroupsArgs setgroups;
     IdArgs id;
     UmaskArgs umask;
+    MkdirArgs mkdir;
     TerminalArgs terminal;
     HookArgs hook;
     ResolveExecArgs resolveExec;

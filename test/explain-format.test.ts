@@ -43,6 +43,7 @@ const ARGS: Record<string, string[]> = {
   seccomp: ['loadFlags', 'instructions', ...SECCOMP],
   exec: ['name', 'args', 'env', 'preserveFds'],
   joinKeyring: ['name'],
+  mkdir: ['path', 'mode'],
 };
 
 t.test('the keys of the JSON document', async (t) => {

@@ -168,6 +168,7 @@ const DESCRIBE: ByOp = {
     ],
     args: { name: s.name, args: s.args, env: s.env, preserveFds: s.preserveFds },
   }),
+  mkdir: (s) => ({ calls: [`mkdirat(<root>, ${cstr(s.path)}, 0${s.mode.toString(8)}) (missing parents too, resolved in root)`], args: { path: s.path, mode: s.mode } }),
   joinKeyring: (s) => ({ calls: [`keyctl(KEYCTL_JOIN_SESSION_KEYRING, ${cstr(s.name)})`], args: { name: s.name } }),
 };
 

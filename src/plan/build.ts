@@ -147,6 +147,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     field: `hooks.createContainer[${i}]`, why: 'runs in the container namespaces before pivot_root',
   }));
 
+  if (spec.process?.cwd && spec.process.cwd !== '/') {
+    steps.push({ op: 'mkdir', path: spec.process.cwd, mode: 0o755, field: 'process.cwd', why: 'a missing working directory is created, as runc does' });
+  }
   steps.push(ctx.noPivot
     ? { op: 'moveRoot', field: 'root.path', why: '--no-pivot: move the rootfs over / and chroot' }
     : { op: 'pivotRoot', field: 'root.path', why: 'make the rootfs / and detach the old root' });

@@ -104,6 +104,8 @@ export interface ParkStep extends StepBase { op: 'park'; fd: number }
 export interface SeccompStep extends StepBase { op: 'seccomp'; filter: Uint8Array; flags: number }
 /** keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a fresh session keyring, so the container never sees
  *  the host's (ENOSYS is ignored). */
+/** Create a directory (and missing parents, 0755) in root; an existing one is fine. */
+export interface MkdirStep extends StepBase { op: 'mkdir'; path: string; mode: number }
 export interface JoinKeyringStep extends StepBase { op: 'joinKeyring'; name: string }
 /** close_range(3 + preserveFds, ~0, CLOSE_RANGE_CLOEXEC); clear O_NONBLOCK on 0-2; execve the
  *  path found by resolveExec (or `name` looked up now) with args and env. */
@@ -114,7 +116,7 @@ export type Step =
   | MaskStep | MknodStep | SymlinkStep | WriteFileStep | HostnameStep | DomainnameStep | RlimitStep
   | PrctlStep | CapBoundingStep | CapsetStep | AmbientStep | SetgroupsStep | SetresgidStep
   | SetresuidStep | UmaskStep | ChdirStep | SetsidStep | TerminalStep | HookStep | ResolveExecStep
-  | ParkStep | SeccompStep | ExecStep | JoinKeyringStep;
+  | ParkStep | SeccompStep | ExecStep | JoinKeyringStep | MkdirStep;
 
 /** What the addon needs besides the steps to start the container's first process. */
 export interface SpawnConfig {
