@@ -167,3 +167,19 @@ t.test('exec into a running container with its output on a pipe', async (t) => {
   t.match(await out, /^in:\S+\n$/);
   await rt.delete(c.id, { force: true });
 });
+
+t.test('events: an OOM kill in the container is reported', async (t) => {
+  const root = stateRoot(t);
+  const b = makeBundle(t, 'x=$(head -c 50000000 /dev/zero | tr "\\0" a); echo survived', (s) => {
+    s.linux!.resources = { ...s.linux!.resources, memory: { limit: 8 * 1024 * 1024 } };
+  });
+  const rt = new Runtime({ root: root.path });
+  const c = await rt.create(root.id('oom'), b.dir, { stdio: 'ignore' });
+  const seen: RuntEvent[] = [];
+  const done = (async () => { for await (const e of c.events()) seen.push(e); })();
+  await c.start();
+  await done;
+  t.ok(seen.some((e) => e.type === 'oom'), `an oom event: ${JSON.stringify(seen)}`);
+  t.equal(seen[seen.length - 1].type, 'exit');
+  await c.delete();
+});
