@@ -1,11 +1,9 @@
 import { constants } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { cliLogger, cliRuntime, type GlobalArgs } from '../global.js';
-import { traceReporter } from '../trace.js';
-import { loadProcessSpec } from '../../spec/load.js';
 import { processFromArgs } from '../../lifecycle/exec.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { proxyTerminal, type TerminalProxy } from '../../terminal/proxy.js';
+import type { TerminalProxy } from '../../terminal/proxy.js';
 
 export interface ExecCommandArgs extends GlobalArgs {
   id: string;
@@ -57,7 +55,7 @@ export const execCommand: CommandModule<GlobalArgs, ExecCommandArgs> = {
   handler: async (argv) => {
     const rt = cliRuntime(argv);
     const proc = argv.process
-      ? loadProcessSpec(argv.process, { onWarning: (w) => cliLogger().warn(w.message) })
+      ? (await import('../../spec/load.js')).loadProcessSpec(argv.process, { onWarning: (w) => cliLogger().warn(w.message) })
       : processFromArgs(rt.saved(argv.id).spec.process, {
         args: [...(argv.command ?? []), ...argv._.slice(1)].map(String),
         env: argv.env,
@@ -74,6 +72,9 @@ export const execCommand: CommandModule<GlobalArgs, ExecCommandArgs> = {
       throw new InvalidArgumentError('cannot allocate a pseudo-terminal when runt detaches: give --console-socket');
     }
 
+    // Loaded only when needed: every module costs start-up time, and engines exec in a loop.
+    const proxyTerminal = proc.terminal && !argv['console-socket'] ? (await import('../../terminal/proxy.js')).proxyTerminal : undefined;
+    const traceReporter = argv.trace ? (await import('../trace.js')).traceReporter : undefined;
     let proxy: TerminalProxy | undefined;
     let handle;
     try {
@@ -82,9 +83,9 @@ export const execCommand: CommandModule<GlobalArgs, ExecCommandArgs> = {
         consoleSocket: argv['console-socket'],
         preserveFds: argv['preserve-fds'],
         ignorePaused: argv['ignore-paused'],
-        onTerminal: (fd) => { proxy = proxyTerminal(fd); },
+        onTerminal: proxyTerminal && ((fd) => { proxy = proxyTerminal(fd); }),
         trace: argv.trace,
-        onTrace: argv.trace ? traceReporter(cliLogger(), { logFile: argv.log }) : undefined,
+        onTrace: traceReporter?.(cliLogger(), { logFile: argv.log }),
       });
     } catch (e) {
       proxy?.stop(); // the exec failed after the terminal step
