@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  capMask, describe, errorLines, isGone, makeBundle, nsInode, procStatus, stateRoot, waitFor, type StateRoot, type Bundle,
+  capMask, describe, errorLines, isGone, makeBundle, nsInode, procStatus, stateRoot, statusNumbers, waitFor, type StateRoot, type Bundle,
 } from './helpers/index.js';
 
 const HOSTNAME = 'exec-test-host';
@@ -52,6 +52,28 @@ t.test('exec sees the container: hostname, PID namespace, mounts, cgroups', asyn
   const sep = lines.indexOf('---');
   t.ok(sep > 8, 'cgroup lines printed');
   t.same(lines.slice(8, sep), lines.slice(sep + 1), 'the init\'s cgroups (as seen from inside)');
+});
+
+t.test('exec into a container with a user namespace joins it first (ids mapped)', async (t) => {
+  const root = stateRoot(t);
+  const mapping = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const { id, pid: initPid, bundle } = runningContainer(t, root, (b) => {
+    b.spec.linux!.namespaces!.push({ type: 'user' });
+    b.spec.linux!.uidMappings = mapping;
+    b.spec.linux!.gidMappings = mapping;
+  });
+  const pidFile = join(bundle.dir, 'userns.pid');
+  const r = root.runt(['exec', '-d', '--pid-file', pidFile, id, 'sleep', '1000'], {
+    stdoutFile: join(bundle.dir, 'u.out'), stderrFile: join(bundle.dir, 'u.err'),
+  });
+  t.equal(r.code, 0, describe(r));
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  t.equal(nsInode(pid, 'user'), nsInode(initPid, 'user'), 'the init\'s user namespace');
+  t.equal(nsInode(pid, 'mnt'), nsInode(initPid, 'mnt'), 'and its mount namespace');
+  t.same(statusNumbers(procStatus(pid).Uid), [100000, 100000, 100000, 100000], 'uid 0 inside is host uid 100000');
+  const inside = root.runt(['exec', id, 'sh', '-c', 'id -u; cat /proc/self/uid_map']);
+  t.equal(inside.code, 0, describe(inside));
+  t.match(inside.stdout, /^0\n\s+0\s+100000\s+65536\n$/);
 });
 
 t.test('exit codes: the process\'s code, 128+N for a signal, one error line for a missing command', async (t) => {
