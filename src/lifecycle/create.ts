@@ -89,7 +89,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   const spec = opts.spec ? validateSpec(opts.spec) : loadBundleSpec(bundle);
   const rootfs = rootfsPath(bundle, spec);
   if (spec.process?.terminal && !opts.consoleSocket && !opts.onTerminal) {
-    throw new RuntError('EINVALID_ARGUMENT', 'process.terminal: true needs --console-socket (or a terminal handler)');
+    throw new RuntError('EINVALID_ARGUMENT', 'process.terminal is true: give --console-socket (runt itself is the terminal only of a foreground run or exec)');
   }
   if (spec.linux?.resources) validateResources(spec.linux.resources);
   const n = native();

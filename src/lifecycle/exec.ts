@@ -55,7 +55,7 @@ export interface ExecedProcess {
 
 export async function execInContainer(ctx: RuntimeContext, id: string, process: Process, opts: ExecOptions = {}): Promise<ExecedProcess> {
   if (process.terminal && !opts.consoleSocket && !opts.onTerminal) {
-    throw new InvalidArgumentError('process.terminal: true needs --console-socket (or a terminal handler)');
+    throw new InvalidArgumentError('process.terminal is true: give --console-socket (runt itself is the terminal only of a foreground run or exec)');
   }
   const n = native();
   const lock = ctx.store.lock(id);
