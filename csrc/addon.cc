@@ -17,6 +17,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
+  exports.Set("eventfd", Napi::Function::New(env, Eventfd, "eventfd"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("setSubreaper", Napi::Function::New(env, SetSubreaper, "setSubreaper"));
   exports.Set("sendFd", Napi::Function::New(env, SendFdToSocket, "sendFd"));

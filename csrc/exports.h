@@ -15,6 +15,8 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info);            // process.cc
 Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info);      // process.cc
 Napi::Value Close(const Napi::CallbackInfo& info);                // process.cc
 Napi::Value Mkfifo(const Napi::CallbackInfo& info);               // process.cc
+Napi::Value Eventfd(const Napi::CallbackInfo& info);              // process.cc
+Napi::Value Pipe(const Napi::CallbackInfo& info);                 // process.cc
 Napi::Value Flock(const Napi::CallbackInfo& info);                // process.cc
 Napi::Value SetSubreaper(const Napi::CallbackInfo& info);         // process.cc
 Napi::Value SetBlocking(const Napi::CallbackInfo& info);          // process.cc

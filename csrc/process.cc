@@ -1,5 +1,6 @@
 // Small process and fd primitives for the runtime side: pidfds, waiting, locks, fifos, terminal size and mode.
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -53,6 +54,22 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   // Linux releases the fd even when close fails with EINTR: never retry.
   if (close(fd) < 0 && errno != EINTR) ThrowErrno(info.Env(), "close", errno);
   return info.Env().Undefined();
+}
+
+Napi::Value Eventfd(const Napi::CallbackInfo& info) {
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) ThrowErrno(info.Env(), "eventfd", errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) ThrowErrno(env, "pipe2", errno);
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Napi::Number::New(env, fds[0]));
+  result.Set(1u, Napi::Number::New(env, fds[1]));
+  return result;
 }
 
 Napi::Value Mkfifo(const Napi::CallbackInfo& info) {

@@ -45,6 +45,10 @@ export interface Native {
   pidfdSendSignal(pidfd: number, signal: number): void;
   close(fd: number): void;
   mkfifo(path: string, mode: number): void;
+  /** eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): e.g. for cgroup v1 memory.oom_control notifications. */
+  eventfd(): number;
+  /** pipe2(O_CLOEXEC): [read end, write end]. */
+  pipe(): [number, number];
   /** flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)); false when busy and !wait. */
   flock(fd: number, wait: boolean): boolean;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1) on the runtime process. */

@@ -168,9 +168,10 @@ t.test('exec into a running container with its output on a pipe', async (t) => {
   await rt.delete(c.id, { force: true });
 });
 
-t.test('events: an OOM kill in the container is reported', async (t) => {
+t.test('events: an OOM kill in the container is reported while it runs', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, 'x=$(head -c 50000000 /dev/zero | tr "\\0" a); echo survived', (s) => {
+  // sort keeps all its input: the kernel kills it, the container's shell carries on.
+  const b = makeBundle(t, 'head -c 50000000 /dev/zero | sort >/dev/null; sleep 0.5', (s) => {
     s.linux!.resources = { ...s.linux!.resources, memory: { limit: 8 * 1024 * 1024 } };
   });
   const rt = new Runtime({ root: root.path });
@@ -180,6 +181,6 @@ t.test('events: an OOM kill in the container is reported', async (t) => {
   await c.start();
   await done;
   t.ok(seen.some((e) => e.type === 'oom'), `an oom event: ${JSON.stringify(seen)}`);
-  t.equal(seen[seen.length - 1].type, 'exit');
+  t.same(seen[seen.length - 1], { type: 'exit', id: c.id, code: 0, signal: null }, 'the init survived');
   await c.delete();
 });

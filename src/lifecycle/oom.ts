@@ -1,14 +1,19 @@
-// OOM kills in a container's memory cgroup, counted by the kernel (v1 memory.oom_control, v2
-// memory.events: the `oom_kill` line), and told as they happen where the kernel can notify:
-// cgroup v2 signals a change of memory.events through inotify (fs.watch). cgroup v1 notifies only
-// through an eventfd registered in cgroup.event_control, which Node cannot create; there the count
-// is read again whenever the caller asks (at each stats tick and when the container exits).
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+// OOM kills in a container's memory cgroup, told as they happen. cgroup v1: an eventfd registered
+// for memory.oom_control in cgroup.event_control (as runc does); each read of it is the number of
+// OOM notifications since the last one. cgroup v2: memory.events changes are notified through
+// inotify (fs.watch) and its `oom_kill` count tells the kills. check() reads what is pending at once
+// (callers use it right before the exit event, whose pidfd may be seen first).
+import { closeSync, existsSync, openSync, readFileSync, readSync, watch, writeFileSync, writeSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import { native } from '../native.js';
 
 /** Kernel OOM kills counted for the cgroup (0 when the memory controller is missing). */
 export function oomKills(cgroupPaths: Record<string, string>): number {
-  for (const file of oomFiles(cgroupPaths)) {
+  const files = [
+    cgroupPaths.memory && join(cgroupPaths.memory, 'memory.oom_control'),
+    cgroupPaths[''] !== undefined && join(cgroupPaths[''], 'memory.events'),
+  ].filter(Boolean) as string[];
+  for (const file of files) {
     try {
       const m = /^oom_kill (\d+)$/m.exec(readFileSync(file, 'utf8'));
       if (m) return Number(m[1]);
@@ -19,22 +24,18 @@ export function oomKills(cgroupPaths: Record<string, string>): number {
   return 0;
 }
 
-function oomFiles(cgroupPaths: Record<string, string>): string[] {
-  return [
-    cgroupPaths.memory && join(cgroupPaths.memory, 'memory.oom_control'),
-    cgroupPaths[''] !== undefined && join(cgroupPaths[''], 'memory.events'),
-  ].filter(Boolean) as string[];
-}
-
 export interface OomWatch {
-  /** Read the counter now; calls onOom once per new kill. */
+  /** Report what is pending now (onOom once per OOM). */
   check(): void;
   close(): void;
-  /** Whether the kernel tells us (v2) or only check() finds out (v1). */
-  readonly notified: boolean;
 }
 
 export function watchOom(cgroupPaths: Record<string, string>, onOom: () => void): OomWatch {
+  if (cgroupPaths.memory) {
+    const v1 = watchOomControl(cgroupPaths.memory, onOom);
+    if (v1) return v1;
+  }
+  // v2 (or a v1 cgroup that refused the eventfd): compare the kernel's kill counter.
   let seen = oomKills(cgroupPaths);
   const check = () => {
     const now = oomKills(cgroupPaths);
@@ -49,5 +50,62 @@ export function watchOom(cgroupPaths: Record<string, string>, onOom: () => void)
       watcher = undefined;
     }
   }
-  return { check, close: () => watcher?.close(), notified: watcher !== undefined };
+  return { check, close: () => watcher?.close() };
+}
+
+/** cgroup v1 memory.oom_control notifications through an eventfd; null when it cannot be registered. */
+function watchOomControl(dir: string, onOom: () => void): OomWatch | null {
+  const n = native();
+  let efd = -1;
+  try {
+    efd = n.eventfd();
+    const control = openSync(join(dir, 'memory.oom_control'), 'r');
+    try {
+      writeFileSync(join(dir, 'cgroup.event_control'), `${efd} ${control}`);
+    } finally {
+      closeSync(control);
+    }
+  } catch {
+    if (efd >= 0) n.close(efd);
+    return null;
+  }
+  let closed = false;
+  let gone = false;
+  let open = true;
+  const counter = Buffer.alloc(8);
+  // The kernel also signals the eventfd when the cgroup is removed: that is no OOM.
+  const drain = () => {
+    if (closed || gone) return;
+    let count = 0n;
+    try {
+      if (readSync(efd, counter) === 8) count = counter.readBigUInt64LE();
+    } catch {
+      return; // EAGAIN: nothing pending
+    }
+    if (!existsSync(join(dir, 'cgroup.event_control'))) {
+      gone = true;
+      return;
+    }
+    for (let i = 0n; i < count; i++) onOom();
+  };
+  void (async () => {
+    while (!closed && !gone) {
+      await n.whenReadable(efd);
+      drain();
+    }
+    n.close(efd);
+    open = false;
+  })();
+  return {
+    check: drain,
+    // Wake the pending wait by signalling the eventfd ourselves; the loop then closes it.
+    close: () => {
+      if (closed) return;
+      closed = true;
+      if (!open) return;
+      const one = Buffer.alloc(8);
+      one.writeBigUInt64LE(1n);
+      try { writeSync(efd, one); } catch { /* already counted up: readable anyway */ }
+    },
+  };
 }

@@ -1,9 +1,7 @@
 // The container's stdin, stdout and stderr as the library hands them over: inherited, /dev/null, a
 // caller's fd, or a new pipe whose parent end becomes a Node stream.
-import { closeSync, constants as fsc, mkdtempSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { native } from '../native.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -41,9 +39,8 @@ export function prepareStdio(opt: StdioOption | [StdioOption, StdioOption, Stdio
         fds[i] = openSync('/dev/null', i === 0 ? fsc.O_RDONLY : fsc.O_WRONLY);
         childEnds.push(fds[i]);
       } else if (o === 'pipe') {
-        const [r, w] = makePipe();
+        const [r, w] = native().pipe();
         const [mine, theirs] = i === 0 ? [w, r] : [r, w];
-        if (i === 0) native().setBlocking(theirs);
         fds[i] = theirs;
         childEnds.push(theirs);
         streams[i] = new Socket({ fd: mine, readable: i !== 0, writable: i === 0 });
@@ -70,26 +67,4 @@ export function prepareStdio(opt: StdioOption | [StdioOption, StdioOption, Stdio
       for (const s of streams) s?.destroy();
     },
   };
-}
-
-/** A pipe without a pipe() binding in Node: a FIFO opened from both sides and unlinked at once.
- *  Both ends are close-on-exec (Node opens everything so); the read end starts non-blocking. */
-export function makePipe(): [read: number, write: number] {
-  const dir = mkdtempSync(join(tmpdir(), 'runt-pipe-'));
-  const path = join(dir, 'p');
-  try {
-    native().mkfifo(path, 0o600);
-    const r = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
-    let w: number;
-    try {
-      w = openSync(path, fsc.O_WRONLY);
-    } catch (e) {
-      closeSync(r);
-      throw e;
-    }
-    return [r, w];
-  } finally {
-    try { unlinkSync(path); } catch { /* never made */ }
-    rmdirSync(dir);
-  }
 }
