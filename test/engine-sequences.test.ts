@@ -8,6 +8,9 @@ import tty from 'node:tty';
 import { ConsoleSocket } from '../src/terminal/console-socket.js';
 import { describe, errorLines, isGone, makeBundle, runt, stateRoot, waitFor, type Bundle } from './helpers/index.js';
 
+// Whole engine sessions, each a few dozen runt calls: more than the default file timeout on a busy machine.
+t.setTimeout(300_000);
+
 interface LogLine { level: string; msg: string; time: string }
 
 function logLines(file: string): LogLine[] {

@@ -9,6 +9,9 @@ import {
   capMask, describe, errorLines, isGone, makeBundle, nsInode, procStatus, stateRoot, statusNumbers, waitFor, type StateRoot, type Bundle,
 } from './helpers/index.js';
 
+// A dozen containers, each with its own rootfs copy: more than the default file timeout on a busy machine.
+t.setTimeout(300_000);
+
 const HOSTNAME = 'exec-test-host';
 
 /** A running container whose init sleeps; returns its id and init pid. */
