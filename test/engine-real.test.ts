@@ -81,6 +81,17 @@ function removeEmptyTrees(dirs: string[]): void {
   dirs.forEach(rmTree);
 }
 
+/** Pids of processes whose command line mentions `text` (this test's private directory). */
+function processesWith(text: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
 function hardLimit(name: string): number {
   const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(name))!;
   const hard = line.slice(26).trim().split(/\s+/)[1];
@@ -116,8 +127,8 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
   });
   t.teardown(async () => {
     // Shims this containerd started (they outlive it by design), then the daemon itself.
-    for (const pid of spawnSync('pgrep', ['-f', `-address ${sock}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
-      try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+    for (const pid of processesWith(`-address ${sock}`)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
@@ -176,7 +187,12 @@ t.test('podman (conmon, runtime = runt, runtime_supports_json) runs, execs, paus
   ].join('\n'));
   writeFileSync(join(dir, 'storage.conf'), `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/storage"\nrunroot = "${dir}/run"\n`);
   const cgroupsBefore = topCgroupsAbsent('libpod_parent');
-  t.teardown(() => removeEmptyTrees(cgroupsBefore));
+  t.teardown(async () => {
+    // conmon outlives `podman rm` briefly (it runs podman's cleanup command): wait for this
+    // session's conmons before removing the cgroups they sit in.
+    await waitFor('conmon to exit', () => processesWith(dir).length === 0, 30_000).catch(() => {});
+    removeEmptyTrees(cgroupsBefore);
+  });
   const name = `runt-pod-${process.pid}`;
   // One mount namespace for the whole session: podman's shm mounts stay out of the host's.
   const script = `
