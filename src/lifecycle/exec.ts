@@ -2,11 +2,14 @@
 //
 //   runtime                                      new process (clone3 child)
 //   lock, check status, open /proc/<init>/ns/*
-//   compile the container's seccomp, plan
-//   spawn ──────────────────────────────────▶   PR_SET_DUMPABLE 0, setns user…mount,
+//   compile the container's seccomp, plan,
+//   open the cgroup dirs / tasks files
+//   spawn (CLONE_INTO_CGROUP) ──────────────▶   writes "0" to each v1 tasks file (cgroup-birth.ts),
+//                                                PR_SET_DUMPABLE 0, setns user…mount,
 //                               ◀── MSG_PID      fork (PID namespace): the intermediate exits
-//                               ◀── MSG_SYNC INIT
-//   cgroup.procs, oom_score_adj; ACK ─────────▶  terminal or setsid, rlimits, caps, user, cwd,
+//                               ◀── MSG_SYNC INIT (only for oom_score_adj, or when the cgroups
+//   oom_score_adj [cgroup.procs]; ACK ───────▶    could not be opened for a join at birth)
+//                                                terminal or setsid, rlimits, caps, user, cwd,
 //                               ◀── MSG_FD       (pty master when process.terminal)
 //                               ◀── EOF          seccomp, execve (the socket is close-on-exec)
 //
@@ -26,6 +29,7 @@ import type { SavedState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
 import { errnoName, reap, writePidFile, type TraceEvent } from './create.js';
 import { ociState, statusOf } from './status.js';
+import { openBirthCgroups } from './cgroup-birth.js';
 import { seccompFilterFlags } from '../security/seccomp.js';
 import { containerProcessState, sendToSeccompAgent } from '../security/seccomp-agent.js';
 import { parseSignal, signalName } from './signals.js';
@@ -81,17 +85,25 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     lock.release();
 
     const seccomp = saved.spec.linux?.seccomp;
+    // Born in the container's cgroups: no move from outside, which waits on the kernel's global lock.
+    const birth = openBirthCgroups(saved.cgroupPaths);
     const plan = buildExecPlan(proc, {
       nsFds, lastCap: lastCap(), preserveFds: opts.preserveFds ?? 0, trace: opts.trace ?? false, stdio: opts.stdio,
       seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: seccompFilterFlags(seccomp),
+      syncWithRuntime: !birth || proc.oomScoreAdj !== undefined,
     });
-
-    child = n.spawn(plan);
+    if (birth) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
+    try {
+      child = n.spawn(plan);
+    } finally {
+      birth?.close();
+    }
     pid = child.pid;
     pidfd = child.pidfd;
     const failure = await handshake(saved, proc, plan, child.sock, opts, {
       onPid: (p, fd) => { pid = p; pidfd = fd; },
       pid: () => pid,
+      joinedAtBirth: birth !== null,
     });
     if (failure) throw failure;
     if (pidfd !== child.pidfd) await reap(child.pidfd); // the intermediate of the fork step
@@ -200,6 +212,8 @@ function openNamespaces(initPid: number, out: Record<string, number>): void {
 interface HandshakeHooks {
   onPid(pid: number, pidfd: number): void;
   pid(): number;
+  /** The process was born in the container's cgroups. */
+  joinedAtBirth: boolean;
 }
 
 /** The runtime's side until the process execs (EOF). Returns the error that ended it, if any. */
@@ -235,7 +249,7 @@ async function handshake(saved: SavedState, proc: Process, plan: ExecPlan, sock:
           return new RuntError('EPROTO', `unexpected sync tag ${msg.pid} from the exec process`);
         }
         try {
-          openCgroupManager(saved.cgroupPaths).join(h.pid());
+          if (!h.joinedAtBirth) openCgroupManager(saved.cgroupPaths).join(h.pid());
           if (proc.oomScoreAdj !== undefined) writeOomScoreAdj(h.pid(), proc.oomScoreAdj);
           n.ack(sock);
         } catch (e) {

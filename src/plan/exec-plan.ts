@@ -1,6 +1,7 @@
 // The planner for a process joining a running container (`runt exec`): it enters the namespaces of
-// the container's init, is placed in the container's cgroups by the runtime, then takes the
-// process's own steps (the same ones an init takes, without parking: see planProcess).
+// the container's init (it is already in the container's cgroups: born there, or moved there by the
+// runtime at a sync), then takes the process's own steps (the same ones an init takes, without
+// parking: see planProcess).
 import type { Process } from '../spec/types.js';
 import { JOIN_ORDER, NAMESPACES, PR } from './constants.js';
 import { planProcess, type ProcessPlanContext } from './build.js';
@@ -14,6 +15,9 @@ export interface ExecPlanContext extends ProcessPlanContext {
   trace: boolean;
   /** Parent fds that become the process's stdin, stdout, stderr (-1: inherit runt's). */
   stdio?: [number, number, number];
+  /** The runtime has work to do once the process is in the container's namespaces: move it into the
+   *  cgroups (when it was not born in them) or set its oom_score_adj. */
+  syncWithRuntime: boolean;
 }
 
 export interface ExecPlan extends SpawnConfig {
@@ -39,7 +43,9 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext): ExecPlan 
   if (joined.includes('pid') || joined.includes('time')) {
     steps.push({ op: 'fork', flags: 0, field: 'linux.namespaces', why: 'fork so the process is inside the container\'s PID namespace' });
   }
-  steps.push({ op: 'sync', tag: SYNC_TAG.INIT, field: 'linux.cgroupsPath', why: 'runtime places the process in the container\'s cgroups' });
+  if (ctx.syncWithRuntime) {
+    steps.push({ op: 'sync', tag: SYNC_TAG.INIT, field: 'linux.cgroupsPath', why: 'runtime places the process in the container\'s cgroups, sets oom_score_adj' });
+  }
   steps.push(...planProcess({ process }, { ...ctx, execFifoFd: undefined }));
 
   return {
