@@ -7,6 +7,9 @@ import { describe, errorLines, leftovers, makeBundle, stateRoot } from './helper
 import type { Seccomp, Spec } from '../src/spec/types.js';
 import { KILLED_BY_SIGSYS, NR, addProbe, kernelLogOf, lines, needsProbe, valueOf } from './security-helpers.js';
 
+// Many containers, one after another: more than the runner's default timeout on a busy machine.
+t.setTimeout(300_000);
+
 const withSeccomp = (seccomp: Seccomp) => (s: Spec) => {
   s.linux!.seccomp = seccomp;
   s.root!.readonly = false;

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { describe, errorLines, makeBundle, stateRoot } from './helpers/index.js';
 import { MARKER, hostDirFd } from './security-helpers.js';
 
+// Many execs, one after another: more than the runner's default timeout on a busy machine.
+t.setTimeout(300_000);
+
 t.test('exec --cwd through a leaked or preserved fd never reaches the host', async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, 'sleep 60');

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { describe, errorLines, leftovers, makeBundle, stateRoot } from './helpers/index.js';
 import { MARKER, hostDirFd } from './security-helpers.js';
 
+// Many containers, one after another: more than the runner's default timeout on a busy machine.
+t.setTimeout(300_000);
+
 /** Stdio plus a margin, and every fd a parked init actually holds (the init changes directory just
  *  before it parks, with the same fds). */
 function candidateFds(parkedPid: number): number[] {

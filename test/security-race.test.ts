@@ -14,6 +14,9 @@ import { describe, hostMountsNaming, makeBundle, onTeardown, stateRoot, type Bun
 import { Runtime } from '../src/runtime.js';
 import type { Spec } from '../src/spec/types.js';
 
+// Many containers, one after another: more than the runner's default timeout on a busy machine.
+t.setTimeout(300_000);
+
 const ITERATIONS = 50;
 const RENAMEAT2 = 316; // x86-64
 const RENAME_EXCHANGE = 2;
