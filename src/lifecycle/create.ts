@@ -200,9 +200,10 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
       case 0:
         return stepError ?? new RuntError('EINIT_DIED', 'container init exited before it was ready');
       case MSG.ERROR: {
-        const step = plan.steps[msg.step];
-        opts.onTrace?.(failedStep(plan, msg.step, errnoName(msg.errno), msg.text));
-        stepError = new StepError(msg.step, step?.field ?? `step ${msg.step}`, msg.errno, errnoName(msg.errno), msg.text || step?.op || 'failed');
+        const failed = failedStep(plan, msg.step, errnoName(msg.errno), msg.text);
+        opts.onTrace?.(failed);
+        const text = msg.text.startsWith(`${failed.field}: `) ? msg.text.slice(failed.field.length + 2) : msg.text;
+        stepError = new StepError(msg.step, failed.field, msg.errno, errnoName(msg.errno), text || failed.op);
         break;
       }
       case MSG.PID:
@@ -267,9 +268,15 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
 
 /** A trace event for a step that failed, with the hint for its errno. */
 function failedStep(plan: Plan, index: number, errno: string, message: string): TraceEvent {
-  const step = plan.steps[index];
+  const step = plan.steps[index] ?? startUp(index, message);
   const hint = step && hintFor({ op: step.op, errno, userNamespace: plan.newUserNamespace, fstype: step.op === 'mount' ? step.fstype : undefined });
   return { index, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errno || 'failed', message: message || undefined, hint };
+}
+
+/** Index -1 is the init's start-up before step 0: joining its cgroups, stdio, fd layout. */
+function startUp(index: number, message: string): { op: string; field: string; fstype?: undefined } | undefined {
+  if (index !== -1) return undefined;
+  return { op: 'start-up', field: message.startsWith('linux.cgroupsPath') ? 'linux.cgroupsPath' : 'runtime (init start-up)' };
 }
 
 /** The errno name behind a runtime-side failure (fs calls, cgroup writes), or "". */

@@ -54,10 +54,10 @@ const RULES: HintRule[] = [
   { ops: ['unshare', 'fork'], errno: 'EPERM', hint: 'creating namespaces needs CAP_SYS_ADMIN (user namespaces need /proc/sys/user/max_user_namespaces > 0)' },
   { ops: ['unshare', 'fork'], errno: 'EINVAL', hint: 'this kernel lacks one of the namespace types, or a user namespace cannot be made from a chroot/threaded process' },
   // the runtime's part at sync points: id maps, cgroups, oom_score_adj, hooks
-  { ops: ['sync'], errno: 'ENOSPC', hint: 'joining the cgroup failed: a v1 cpuset with empty cpuset.cpus/mems, or a v2 cgroup with controllers in subtree_control (no internal processes)' },
+  { ops: ['sync', 'start-up'], errno: 'ENOSPC', hint: 'joining the cgroup failed: a v1 cpuset with empty cpuset.cpus/mems, or a v2 cgroup with controllers in subtree_control (no internal processes)' },
   { ops: ['sync'], errno: 'EINVAL', hint: 'uid_map/gid_map refused: overlapping or empty ranges, or a host id out of range' },
   { ops: ['sync'], errno: 'EPERM', hint: 'id maps can be written once, only for host ids the runtime may use; a cgroup or oom_score_adj write was refused' },
-  { ops: ['sync'], errno: 'EBUSY', hint: 'the cgroup is busy (freezing, or being removed by another runtime)' },
+  { ops: ['sync', 'start-up'], errno: 'EBUSY', hint: 'the cgroup is busy (freezing, or being removed by another runtime)' },
   // names, limits, capabilities, ids
   { ops: ['sethostname', 'setdomainname'], errno: 'EPERM', hint: 'needs its own UTS namespace (linux.namespaces type "uts") and CAP_SYS_ADMIN in it' },
   { ops: ['sethostname', 'setdomainname'], errno: 'EINVAL', hint: 'the name is longer than 64 bytes' },
