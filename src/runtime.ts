@@ -82,6 +82,7 @@ export class Runtime {
       }
       stdio.closeChildEnds();
       const c = new Container(this, id, init.pid, init.pidfd, { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
+      c.traceDone = init.traceDone;
       this.children.set(id, c);
       return c;
     });
@@ -239,6 +240,8 @@ export interface ContainerIO {
 /** A handle on a container. From create() this process is the init's parent, so wait() sees the exit status. */
 export class Container implements ContainerIO {
   private exit?: Promise<WaitResult>;
+  /** With trace after start: settles once the last step (exec) was reported; wait() waits for it. */
+  traceDone?: Promise<void>;
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
@@ -262,6 +265,11 @@ export class Container implements ContainerIO {
       ? import('./lifecycle/create.js').then(({ reap }) => reap(this.pidfd))
         .then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }))
       : waitGone(this.pid, this.pidStartTime).then(() => ({ code: null, signal: null }));
+    if (this.traceDone) {
+      const traced = this.traceDone;
+      this.exit = this.exit.then(async (r) => { await traced; return r; });
+      this.traceDone = undefined;
+    }
     return this.exit;
   }
 

@@ -79,6 +79,8 @@ export interface CreatedInit {
   /** pidfd of the init; the init is this process's child (clone3, or CLONE_PARENT after a fork step). */
   pidfd: number;
   saved: SavedState;
+  /** With trace after start: settles once the init's last step was reported. */
+  traceDone?: Promise<void>;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(osc.errno as Record<string, number>).map(([k, v]) => [v, k]));
@@ -156,9 +158,10 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     saved.creating = false;
     ctx.store.write(saved);
     if (opts.pidFile) writePidFile(opts.pidFile, initPid);
-    if (opts.trace && opts.traceAfterStart && opts.onTrace) void followTrace(child.sock, plan, opts.onTrace);
+    let traceDone: Promise<void> | undefined;
+    if (opts.trace && opts.traceAfterStart && opts.onTrace) traceDone = followTrace(child.sock, plan, opts.onTrace);
     else n.close(child.sock);
-    return { pid: initPid, pidfd: initPidfd, saved };
+    return { pid: initPid, pidfd: initPidfd, saved, traceDone };
   } catch (e) {
     if (child) {
       for (const fd of new Set([child.pidfd, initPidfd])) {
