@@ -53,6 +53,9 @@ export interface CreateOptions {
    *  execs. For a caller that starts the container from this process (run): until then the open
    *  socket keeps the event loop alive. */
   traceAfterStart?: boolean;
+  /** When this process also starts the container (run): a step that fails after start
+   *  (startContainer hook, seccomp, exec) is reported here as one line naming its field. */
+  onLateError?: (message: string) => void;
   /** Parent fds that become the container's stdin, stdout, stderr (-1: inherit runt's). */
   stdio?: [number, number, number];
   /** Receives the pty master when process.terminal is true and no console socket is given. */
@@ -159,7 +162,8 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     ctx.store.write(saved);
     if (opts.pidFile) writePidFile(opts.pidFile, initPid);
     let traceDone: Promise<void> | undefined;
-    if (opts.trace && opts.traceAfterStart && opts.onTrace) traceDone = followTrace(child.sock, plan, opts.onTrace);
+    const traceLate = opts.trace && opts.traceAfterStart && opts.onTrace;
+    if (traceLate || opts.onLateError) traceDone = followTrace(child.sock, plan, traceLate ? opts.onTrace! : () => {}, opts.onLateError);
     else n.close(child.sock);
     return { pid: initPid, pidfd: initPidfd, saved, traceDone };
   } catch (e) {
@@ -291,7 +295,7 @@ function errnoCode(e: unknown): string {
 
 /** After the init parked: report the steps it carries out once started, and the exec, which shows
  *  as end-of-file on the socket (it is close-on-exec). Closes the socket; never throws. */
-async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) => void): Promise<void> {
+async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) => void, onError?: (message: string) => void): Promise<void> {
   const n = native();
   const exec = plan.steps.findIndex((s) => s.op === 'exec');
   let lastReport = performance.now();
@@ -310,7 +314,9 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
         lastReport = performance.now();
       } else if (msg.type === MSG.ERROR) {
         failed = true;
-        onTrace(failedStep(plan, msg.step, errnoName(msg.errno), msg.text));
+        const event = failedStep(plan, msg.step, errnoName(msg.errno), msg.text);
+        onTrace(event);
+        onError?.(`${event.field}: ${msg.text || event.op}${event.error && event.error !== 'failed' ? `: ${event.error}` : ''}`);
       } else if (msg.fd >= 0) {
         n.close(msg.fd);
       }

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { cliRuntime, type GlobalArgs } from '../global.js';
+import { cliLogger, cliRuntime, type GlobalArgs } from '../global.js';
 import { createArgsToOptions, createOptions, type CreateArgs } from './create.js';
 import { signalPid } from '../../lifecycle/kill.js';
 import { native } from '../../native.js';
@@ -22,7 +22,7 @@ export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolea
     const onTerminal = argv.detach ? undefined : (fd: number) => { proxy = proxyTerminal(fd); };
     let c;
     try {
-      c = await rt.create(argv.id, argv.bundle, { ...createArgsToOptions(argv), traceAfterStart: argv.trace, onTerminal });
+      c = await rt.create(argv.id, argv.bundle, { ...createArgsToOptions(argv), traceAfterStart: argv.trace, onTerminal, onLateError: argv.detach ? undefined : (m) => cliLogger().error(m) });
     } catch (e) {
       proxy?.stop(); // create failed after the terminal step
       throw e;
