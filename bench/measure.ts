@@ -26,6 +26,7 @@ function sleepMs(ms: number): void {
 }
 
 const STDERR_FILE = `/tmp/runt-bench-stderr-${process.pid}`;
+process.on('exit', () => rmSync(STDERR_FILE, { force: true }));
 
 /** Run argv to completion; its wall time in ms. A non-zero exit is an error (with its stderr).
  *  stderr goes to a file, never a pipe: a container made by `create` inherits it and would hold a
