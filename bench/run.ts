@@ -4,7 +4,7 @@
 //
 //   node dist/bench/run.js [--iterations N] [--per-loop K] [--no-write]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,7 @@ import {
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI_JS = join(REPO, 'dist/src/cli/main.js');
+const ROOTFS = join(REPO, 'examples/busybox/rootfs');
 
 const { values: flags } = parseArgs({
   options: {
@@ -43,7 +44,7 @@ interface Bundles {
 
 function makeBundles(scratch: string): Bundles {
   const rootfs = join(scratch, 'rootfs');
-  execFileSync('cp', ['-a', join(REPO, 'examples/busybox/rootfs'), rootfs]);
+  execFileSync('cp', ['-a', ROOTFS, rootfs]);
   const write = (name: string, patch: (s: Spec) => void) => {
     const spec = defaultSpec();
     spec.process!.terminal = false;
@@ -94,6 +95,9 @@ function record(samples: Samples, metric: string, column: Column, value: number 
 }
 
 async function main(): Promise<void> {
+  if (!existsSync(join(ROOTFS, 'bin/busybox'))) {
+    throw new Error(`the bench needs the busybox rootfs: ./install.sh, or scripts/make-rootfs.sh ${ROOTFS}`);
+  }
   const loadBefore = loadNow();
   const scratch = mkdtempSync('/tmp/runt-bench-');
   const bundles = makeBundles(scratch);
