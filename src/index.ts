@@ -17,7 +17,7 @@ export type { Step, SpawnConfig } from './plan/steps.js';
 export { native, type Native, type ChildMessage } from './native.js';
 export { MSG, SYNC_TAG, FD_TAG } from './plan/steps.js';
 export { CLONE, MS, PR, NAMESPACES, CAPABILITIES, RLIMITS, capNumber } from './plan/constants.js';
-export { planContainer, errnoName, type PlanInputs } from './lifecycle/create.js';
+export { planContainer, errnoName, reap, type PlanInputs } from './lifecycle/create.js';
 export { hintFor } from './plan/hints.js';
 export { explainBundle, renderText, renderJson, type ExplainDocument, type ExplainedStep } from './explain/index.js';
 export { createCgroupManager, type CgroupManager } from './cgroups/index.js';

@@ -4,7 +4,7 @@
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { constants as osc, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLONE, MSG, errnoName, hintFor, native, type Step } from '../../src/index.js';
+import { CLONE, MSG, errnoName, hintFor, native, reap, type Step } from '../../src/index.js';
 
 export interface RunOptions {
   /** CLONE_NEW* flags: the namespaces the child is born in. */
@@ -100,14 +100,3 @@ export async function runSteps(opts: RunOptions): Promise<RunResult> {
   }
 }
 
-async function reap(pidfd: number): Promise<{ code: number | null; signal: number | null }> {
-  const n = native();
-  for (;;) {
-    const st = n.waitPidfd(pidfd);
-    if (st) {
-      n.close(pidfd);
-      return st;
-    }
-    await n.whenReadable(pidfd);
-  }
-}
