@@ -226,6 +226,9 @@ async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan
           if (msg.pid === SYNC_TAG.INIT) {
             setupFromOutside(spec, h.initPid(), h.joinedAtBirth ? null : h.cgroup, plan.newUserNamespace);
             n.ack(sock, JSON.stringify({ ...state('creating'), pid: pidInside(h.initPid()) }));
+          } else if (msg.pid === SYNC_TAG.TIME_OFFSETS) {
+            writeTimeOffsets(h.initPid(), spec.linux?.timeOffsets ?? {});
+            n.ack(sock);
           } else if (msg.pid === SYNC_TAG.START_STATE) {
             n.ack(sock, JSON.stringify({ ...state('created'), pid: pidInside(h.initPid()) }));
           } else if (msg.pid === SYNC_TAG.CREATE_RUNTIME) {
@@ -329,6 +332,12 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
   } finally {
     n.close(sock);
   }
+}
+
+/** linux.timeOffsets → /proc/PID/timens_offsets ("monotonic SECS NSECS" per clock). */
+function writeTimeOffsets(pid: number, offsets: Record<string, { secs?: number; nanosecs?: number }>): void {
+  const lines = Object.entries(offsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`);
+  writeFileSync(`/proc/${pid}/timens_offsets`, lines.join('\n'));
 }
 
 /** The init's pid as processes in its own PID namespace see it (hooks run inside get this one). */

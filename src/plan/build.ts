@@ -80,9 +80,10 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   const newUser = newNs.includes('user');
 
   if (!has('mount')) throw new PlanError('linux.namespaces', 'a mount namespace is required');
-  // The offsets must be written before the first process enters the namespace; clone3 creates the
-  // init inside it, so they would need an unshare + fork sequence runt does not have yet.
-  if (linux.timeOffsets && Object.keys(linux.timeOffsets).length) throw new PlanError('linux.timeOffsets', 'not supported yet (a new time namespace without offsets is)');
+  // Time offsets can only be written before the first process enters the namespace, and clone3 puts
+  // the init in at once: with offsets, unshare (which makes the namespace for children), let the
+  // runtime write them, then fork.
+  const timeOffsets = newNs.includes('time') && Object.keys(linux.timeOffsets ?? {}).length > 0;
   if (joined.some((n) => n.type === 'mount')) {
     throw new PlanError(fieldOf('mount'), 'joining an existing mount namespace by path is not supported for create');
   }
@@ -97,7 +98,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   let cloneFlags = 0;
   const flagsOf = (types: string[]) => types.reduce((f, t) => f | NAMESPACES[t].flag, 0);
   const laterNew = newNs.filter((t) => t === 'cgroup');
-  if (joined.length === 0) {
+  if (joined.length === 0 && !timeOffsets) {
     cloneFlags = flagsOf(newNs.filter((t) => t !== 'cgroup'));
   } else {
     for (const type of JOIN_ORDER) {
@@ -112,8 +113,11 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     if (unshareNow.length > 0) {
       steps.push({ op: 'unshare', flags: flagsOf(unshareNow), field: 'linux.namespaces', why: `create ${unshareNow.join(', ')} namespaces` });
     }
-    if (has('pid')) {
-      steps.push({ op: 'fork', flags: 0, field: fieldOf('pid'), why: 'a PID namespace applies to children only: fork so the init is inside it' });
+    if (timeOffsets) {
+      steps.push({ op: 'sync', tag: SYNC_TAG.TIME_OFFSETS, field: 'linux.timeOffsets', why: 'runtime writes /proc/PID/timens_offsets before any process is inside' });
+    }
+    if (has('pid') || timeOffsets) {
+      steps.push({ op: 'fork', flags: 0, field: has('pid') ? fieldOf('pid') : fieldOf('time'), why: 'a PID namespace applies to children only: fork so the init is inside it' });
     }
   }
 

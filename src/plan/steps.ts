@@ -152,6 +152,7 @@ export const MSG = {
 export const SYNC_TAG = {
   INIT: 1,            // child exists: parent writes id maps, places it in cgroups, writes oom_score_adj
   CREATE_RUNTIME: 2,  // mounts done, before pivot_root: parent runs prestart + createRuntime hooks
+  TIME_OFFSETS: 4,    // after unshare(CLONE_NEWTIME), before the fork: parent writes timens_offsets
   START_STATE: 3,     // before parking, only with startContainer hooks: the `created` state for their stdin (slot 1)
 } as const;
 
