@@ -90,3 +90,28 @@ t.test('a user namespace with uid/gid mappings', async (t) => {
   t.match(lines[4], /^\S+\s+\d+\s+65534\s+65534\s/, 'host root\'s files show as nobody');
   t.equal(readFileSync(join(b.dir, `${c.id}.stderr`), 'utf8'), '', 'nothing on stderr');
 });
+
+t.test('a time namespace, with and without offsets', async (t) => {
+  const root = stateRoot(t);
+  const hostUptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  const print = 'readlink /proc/self/ns/time; cut -d" " -f1 /proc/uptime; echo pid=$$';
+  const plain = makeBundle(t, print, (s) => { s.linux!.namespaces!.push({ type: 'time' }); });
+  const r1 = root.run(plain);
+  t.equal(r1.code, 0, describe(r1));
+  const [ns1, up1] = r1.stdout.trim().split('\n');
+  t.not(ns1, nsInode('self', 'time'), 'the time namespace is new');
+  t.ok(Math.abs(Number(up1) - hostUptime()) < 60, 'no offset: uptime is the host\'s');
+
+  const offset = 100000;
+  const shifted = makeBundle(t, print, (s) => {
+    s.linux!.namespaces!.push({ type: 'time' });
+    s.linux!.timeOffsets = { boottime: { secs: offset, nanosecs: 0 }, monotonic: { secs: offset, nanosecs: 0 } };
+  });
+  const r2 = root.run(shifted);
+  t.equal(r2.code, 0, describe(r2));
+  const [ns2, up2, pid] = r2.stdout.trim().split('\n');
+  t.not(ns2, nsInode('self', 'time'), 'the time namespace is new');
+  const diff = Number(up2) - hostUptime();
+  t.ok(diff > offset - 60 && diff < offset + 60, `boottime is shifted by the offset (${diff}s)`);
+  t.equal(pid, 'pid=1', 'the init is still PID 1 after the fork the offsets need');
+});
