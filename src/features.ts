@@ -30,9 +30,8 @@ export interface Features {
 export const OCI_VERSION_MIN = '1.0.0';
 export const OCI_VERSION_MAX = '1.2.0';
 
-/** Namespace types the planner creates and joins. A time namespace is left out: runt does not
- *  write linux.timeOffsets, so one would be created without its offsets. */
-const UNSUPPORTED_NAMESPACES = new Set(['time']);
+/** Namespace types the planner cannot create or join (none today: time offsets are written too). */
+const UNSUPPORTED_NAMESPACES = new Set<string>();
 
 /** Kernel release that added each seccomp filter flag (seccomp(2)). */
 const FLAG_SINCE: Record<string, [number, number]> = {

@@ -213,7 +213,7 @@ t.test('features: the OCI features document, true to this build', async (t) => {
     t.ok(f.mountOptions.includes(o), `mount option ${o}`);
   }
   t.notOk(f.mountOptions.includes('rro'), 'recursive mount_setattr options are not claimed');
-  t.same(f.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts']);
+  t.same(f.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
   const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
   t.equal(f.linux.capabilities.length, lastCap + 1, 'one capability per number up to cap_last_cap');
   t.equal(f.linux.capabilities[0], 'CAP_CHOWN');
