@@ -144,6 +144,10 @@ export class V1Manager implements CgroupManager {
  *  copy them from the parent. */
 function inheritCpuset(dir: string): void {
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-    if (tryReadCgroupFile(dir, file) === '') writeCgroupFile(dir, file, readCgroupFile(dirname(dir), file));
+    if (tryReadCgroupFile(dir, file) !== '') continue;
+    // A shared parent (e.g. /runt) another runtime just made may not be filled in yet: fill it first
+    // (the same values it is about to get), or this cgroup would stay empty and refuse its tasks.
+    if (tryReadCgroupFile(dirname(dir), file) === '') inheritCpuset(dirname(dir));
+    writeCgroupFile(dir, file, readCgroupFile(dirname(dir), file));
   }
 }
