@@ -35,9 +35,11 @@ t.test('an unknown filesystem type: ENODEV on the mount, as JSON in the --log fi
 
 t.test('a cgroup the init cannot join: ENOSPC on the sync step', async (t) => {
   const root = stateRoot(t);
-  // A cpuset parent with no cpus: nothing can join a cgroup below it. Made (and removed) by this test.
+  // A cpuset cgroup with no cpus that already exists (runt fills only the levels it creates):
+  // nothing can join it. Made (and removed) by this test.
   const parent = `runt-test-trace-${process.pid}`;
   mkdirSync(`/sys/fs/cgroup/cpuset/${parent}`);
+  mkdirSync(`/sys/fs/cgroup/cpuset/${parent}/c`);
   onTeardown(t, () => {
     for (const h of readdirSync('/sys/fs/cgroup')) {
       const dir = join('/sys/fs/cgroup', h, parent);
