@@ -3,6 +3,7 @@
 import { rmdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { native } from '../native.js';
+import { withPidfd } from './pidfd.js';
 import { openCgroupManager } from '../cgroups/index.js';
 import { ContainerNotFoundError, InvalidStateError } from '../errors.js';
 import { runHooksWarn } from './hooks-on-demand.js';
@@ -64,20 +65,11 @@ function removeDefaultParents(paths: Record<string, string>): void {
 /** Resolves once the process has exited (a zombie counts as exited): pidfd polling, no sleeping loop. */
 export async function waitGone(pid: number, startTime: number): Promise<void> {
   if (!(pid > 0)) return;
-  const n = native();
-  let fd: number;
-  try {
-    fd = n.pidfdOpen(pid);
-  } catch {
-    return;
-  }
-  try {
+  await withPidfd(pid, async (fd) => {
     const st = readProcStat(pid);
     if (st && startTime && st.startTime !== startTime) return;
-    await n.whenReadable(fd);
-  } finally {
-    n.close(fd);
-  }
+    await native().whenReadable(fd);
+  });
 }
 
 const EMPTY_DEADLINE_MS = 5000;
@@ -107,17 +99,9 @@ async function waitEmpty(cgroup: { pids(): number[] }): Promise<void> {
 }
 
 async function killAndWait(pid: number): Promise<void> {
-  const n = native();
-  let fd: number;
-  try {
-    fd = n.pidfdOpen(pid);
-  } catch {
-    return;
-  }
-  try {
+  await withPidfd(pid, async (fd) => {
+    const n = native();
     try { n.pidfdSendSignal(fd, 9); } catch { /* already exiting */ }
     await n.whenReadable(fd);
-  } finally {
-    n.close(fd);
-  }
+  });
 }

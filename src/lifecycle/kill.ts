@@ -1,5 +1,6 @@
 // `kill`: a signal to the init, or with --all to every process in the container's cgroup.
 import { native } from '../native.js';
+import { withPidfd } from './pidfd.js';
 import { openCgroupManager } from '../cgroups/index.js';
 import { InvalidStateError } from '../errors.js';
 import type { RuntimeContext } from './context.js';
@@ -23,20 +24,13 @@ export function killContainer(ctx: RuntimeContext, id: string, signal: number, a
 
 /** Signal through a pidfd: the pid cannot be reused between the check and the kill. */
 export function signalPid(pid: number, signal: number): void {
-  const n = native();
-  let fd: number;
-  try {
-    fd = n.pidfdOpen(pid);
-  } catch {
-    return;
-  }
-  try {
-    n.pidfdSendSignal(fd, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-  } finally {
-    n.close(fd);
-  }
+  withPidfd(pid, (fd) => {
+    try {
+      native().pidfdSendSignal(fd, signal);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  });
 }
 
 export function signalCgroup(paths: Record<string, string>, signal: number): void {
