@@ -1,7 +1,7 @@
 // `create`: from a bundle to a parked init. The parent/child handshake (see docs/ARCHITECTURE.md):
 //
 //   runtime                                   init (clone3 child, runs the plan's steps)
-//   claim id, write state (creating), cgroups
+//   claim id, write creating.json, cgroups
 //   mkfifo exec.fifo, compile seccomp, plan
 //   spawn ─────────────────────────────────▶  [setns…, unshare, fork → MSG_PID + pidfd]
 //                             ◀── MSG_SYNC INIT
@@ -12,7 +12,7 @@
 //                             ◀── MSG_FD SECCOMP_LISTENER (only with SCMP_ACT_NOTIFY rules)
 //   listener fd + state → linux.seccomp.listenerPath
 //                             ◀── MSG_PARKED   blocks on exec.fifo
-//   state: created, pid file; exit
+//   write state.json (created, pid), pid file; exit
 //
 // Any MSG_ERROR (step, errno, text) or an early EOF ends in cleanup: the init is killed, cgroups and
 // the state directory removed.
@@ -101,7 +101,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   const lock = ctx.store.claim(id);
   const saved: SavedState = {
     ociVersion: spec.ociVersion, id, pid: 0, pidStartTime: 0, bundle, rootfs, created: new Date().toISOString(),
-    annotations: spec.annotations ?? {}, creating: true, started: false, cgroupPaths: {}, spec,
+    annotations: spec.annotations ?? {}, creating: true, cgroupPaths: {}, spec,
   };
   const openFds: number[] = [];
   let cgroup: CgroupManager | undefined;
@@ -111,7 +111,10 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   try {
     cgroup = createCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id });
     saved.cgroupPaths = cgroup.paths;
-    ctx.store.write(saved);
+    // Before anything exists outside the state directory: what delete --force needs after a crash.
+    // The init's pid is not recorded until it parks; it is born in (or joins) the cgroup, which is
+    // where delete finds and kills it.
+    ctx.store.writeCreating(saved);
     cgroup.create();
     cgroup.apply(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
 
@@ -144,11 +147,9 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     }
     initPid = child.pid;
     initPidfd = child.pidfd;
-    saved.pid = initPid;
-    ctx.store.write(saved);
 
     const failure = await handshake(ctx, id, spec, plan, child.sock, opts, {
-      onPid: (pid, pidfd) => { initPid = pid; initPidfd = pidfd; saved.pid = pid; ctx.store.write(saved); },
+      onPid: (pid, pidfd) => { initPid = pid; initPidfd = pidfd; },
       cgroup,
       joinedAtBirth: plan.cgroupTaskFds !== undefined,
       initPid: () => initPid,

@@ -26,9 +26,8 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
     } finally {
       closeSync(fd);
     }
+    // The fifo's absence is what makes the status `running` (status.ts): no state to rewrite.
     unlinkSync(fifo);
-    saved.started = true;
-    ctx.store.write(saved);
   } finally {
     lock.release();
   }
