@@ -1,5 +1,5 @@
 // Small synchronous helpers for reading and writing cgroupfs files and directories.
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CgroupError } from '../errors.js';
 
@@ -84,28 +84,44 @@ export function holdsProcesses(dir: string): boolean {
   return procs !== undefined && procs.length > 0;
 }
 
-/** mkdir every missing level from `top` (exclusive, must exist) down to `dir`; returns the created
- *  directories, top-most first. `onCreate` runs right after each one is made. */
-export function mkdirLevels(top: string, dir: string, onCreate?: (d: string) => void, attempt = 0): string[] {
-  const missing: string[] = [];
-  for (let d = dir; d !== top && d.startsWith(top) && !existsSync(d); d = dirname(d)) missing.unshift(d);
-  for (const d of missing) {
-    try {
-      mkdirSync(d);
-    } catch (e) {
-      // A concurrent delete may remove an empty shared parent (e.g. /runt) between two levels.
-      if (isErrno(e, 'ENOENT') && attempt < 3) return [...missing.slice(0, missing.indexOf(d)), ...mkdirLevels(top, dir, onCreate, attempt + 1)];
-      if (!isErrno(e, 'EEXIST')) throw new CgroupError(`creating cgroup ${d}: ${errCode(e)}`);
+/** mkdir `dir` and every missing level above it below `top` (exclusive, must exist); returns the
+ *  directories it made, top-most first (`dir` is not among them when it existed already).
+ *  `onCreate` runs right after each one is made. No stat first: mkdir's EEXIST and ENOENT answer. */
+export function mkdirLevels(top: string, dir: string, onCreate?: (d: string) => void): string[] {
+  const made: string[] = [];
+  const under = top.endsWith('/') ? top : `${top}/`;
+  const make = (d: string): void => {
+    // A concurrent delete may remove an empty shared parent (e.g. /runt) between two levels: retry.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        mkdirSync(d);
+      } catch (e) {
+        if (isErrno(e, 'EEXIST')) return;
+        const parent = dirname(d);
+        if (isErrno(e, 'ENOENT') && attempt < 3 && parent.startsWith(under)) {
+          make(parent);
+          continue;
+        }
+        throw new CgroupError(`creating cgroup ${d}: ${errCode(e)}`);
+      }
+      made.push(d);
+      onCreate?.(d);
+      return;
     }
-    onCreate?.(d);
-  }
-  return missing;
+  };
+  make(dir);
+  return made;
+}
+
+/** Child cgroups of dir (none when it cannot be read). */
+function subCgroups(dir: string): string[] {
+  return readdirSafe(dir).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
 }
 
 /** rmdir a cgroup and any cgroups below it, children first. The kernel refuses (EBUSY) while exiting
- *  tasks are still listed, so retry a few times with growing sleeps. */
+ *  tasks are still listed, so retry a few times with growing sleeps. The rmdir comes first: an
+ *  empty leaf, the usual case, needs no directory read. */
 export function removeCgroup(dir: string): void {
-  for (const e of readdirSafe(dir)) if (e.isDirectory()) removeCgroup(join(dir, e.name));
   let delay = 2;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -115,7 +131,25 @@ export function removeCgroup(dir: string): void {
       if (isErrno(e, 'ENOENT')) return;
       if (!isErrno(e, 'EBUSY') || attempt >= 8) throw new CgroupError(`removing cgroup ${dir}: ${errCode(e)}`);
     }
+    const children = subCgroups(dir);
+    if (children.length) {
+      for (const c of children) removeCgroup(c);
+      continue;
+    }
     sleepMs(delay);
     delay = Math.min(delay * 2, 100);
+  }
+}
+
+/** rmdir a cgroup once: true when it is gone, false when the kernel says it is in use (EBUSY:
+ *  processes, or cgroups below it). */
+export function removeCgroupIfEmpty(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return true;
+    if (isErrno(e, 'EBUSY')) return false;
+    throw new CgroupError(`removing cgroup ${dir}: ${errCode(e)}`);
   }
 }

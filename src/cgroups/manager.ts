@@ -27,6 +27,9 @@ export interface CgroupManager {
   mountSources(): CgroupMountSource[];
   /** Remove the directories (kills nothing; retries while the kernel still lists exiting tasks). */
   destroy(): void;
+  /** One rmdir per directory, no reading, no waiting: true when all are gone, false at the first the
+   *  kernel refuses as busy (processes in it or cgroups below it; what was removed stays removed). */
+  removeIfEmpty(): boolean;
 }
 
 export interface CgroupManagerOptions {

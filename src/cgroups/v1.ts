@@ -1,10 +1,9 @@
 // The cgroup v1 driver: one directory per mounted hierarchy, plus the cgroup2 one on a hybrid host.
-import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
 import type { CgroupMountSource } from '../plan/build.js';
 import {
-  holdsProcesses, mkdirLevels, pidsBelow, readCgroupFile, removeCgroup, sleepMs, tryReadCgroupFile, writeCgroupFile,
+  holdsProcesses, mkdirLevels, pidsBelow, readCgroupFile, removeCgroup, removeCgroupIfEmpty, sleepMs, tryReadCgroupFile, writeCgroupFile,
 } from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
 import { applyV1Resources } from './v1-resources.js';
@@ -48,14 +47,13 @@ export class V1Manager implements CgroupManager {
   }
 
   create(): void {
-    const dirs = this.allDirs();
-    for (const { dir } of dirs) {
-      if (holdsProcesses(dir)) throw new CgroupError(`cgroup ${dir} already exists and holds processes`);
-    }
     const created: string[] = [];
     try {
-      for (const { top, dir, cpuset } of dirs) {
-        created.push(...mkdirLevels(top, dir, cpuset ? inheritCpuset : undefined));
+      for (const { top, dir, cpuset } of this.allDirs()) {
+        const made = mkdirLevels(top, dir, cpuset ? inheritCpuset : undefined);
+        created.push(...made);
+        // Only a directory that was there already can hold processes.
+        if (made[made.length - 1] !== dir && holdsProcesses(dir)) throw new CgroupError(`cgroup ${dir} already exists and holds processes`);
       }
     } catch (e) {
       for (const d of created.reverse()) {
@@ -131,23 +129,33 @@ export class V1Manager implements CgroupManager {
     let first: unknown;
     for (const { dir } of this.allDirs()) {
       try {
-        if (existsSync(dir)) removeCgroup(dir);
+        removeCgroup(dir);
       } catch (e) {
         first ??= e;
       }
     }
     if (first) throw first;
   }
+
+  removeIfEmpty(): boolean {
+    for (const { dir } of this.allDirs()) if (!removeCgroupIfEmpty(dir)) return false;
+    return true;
+  }
 }
 
-/** A new cpuset cgroup starts with empty cpus and mems, and no task can join it until they are set:
- *  copy them from the parent. */
+/** A new cpuset cgroup starts with empty cpus and mems (unless the parent has clone_children set),
+ *  and no task can join it until they are set: copy them from the parent. Called only for a
+ *  directory just made, so its own (empty, or already the parent's) values are not read. */
 function inheritCpuset(dir: string): void {
+  const parent = dirname(dir);
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-    if (tryReadCgroupFile(dir, file) !== '') continue;
+    let value = readCgroupFile(parent, file);
     // A shared parent (e.g. /runt) another runtime just made may not be filled in yet: fill it first
     // (the same values it is about to get), or this cgroup would stay empty and refuse its tasks.
-    if (tryReadCgroupFile(dirname(dir), file) === '') inheritCpuset(dirname(dir));
-    writeCgroupFile(dir, file, readCgroupFile(dirname(dir), file));
+    if (value === '') {
+      inheritCpuset(parent);
+      value = readCgroupFile(parent, file);
+    }
+    writeCgroupFile(dir, file, value);
   }
 }

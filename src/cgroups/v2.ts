@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
 import type { CgroupMountSource } from '../plan/build.js';
-import { holdsProcesses, mkdirLevels, pidsBelow, removeCgroup, sleepMs, tryReadCgroupFile, writeCgroupFile } from './fs.js';
+import { holdsProcesses, mkdirLevels, pidsBelow, removeCgroup, removeCgroupIfEmpty, sleepMs, tryReadCgroupFile, writeCgroupFile } from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
 import { applyV2Resources, type DeviceFilterAttacher } from './v2-resources.js';
 import { v2Stats } from './stats.js';
@@ -90,7 +90,11 @@ export class V2Manager implements CgroupManager {
   }
 
   destroy(): void {
-    if (existsSync(this.dir)) removeCgroup(this.dir);
+    removeCgroup(this.dir);
+  }
+
+  removeIfEmpty(): boolean {
+    return removeCgroupIfEmpty(this.dir);
   }
 }
 

@@ -27,7 +27,8 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
       throw new InvalidStateError(`cannot delete container "${id}" that is not stopped: ${status}`);
     }
     if (saved) {
-      if (status !== 'stopped' || saved.creating) {
+      const stopped = status === 'stopped' && !saved.creating;
+      if (!stopped) {
         signalCgroup(saved.cgroupPaths, 9);
         if (saved.pid > 0) {
           try { process.kill(saved.pid, 9); } catch { /* gone */ }
@@ -35,8 +36,13 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
         await waitGone(saved.pid, saved.pidStartTime);
       }
       const cgroup = openCgroupManager(saved.cgroupPaths);
-      await waitEmpty(cgroup);
-      cgroup.destroy();
+      // The init is gone: usually so is everything else, and one rmdir per hierarchy says so (the
+      // kernel refuses with EBUSY while a process or a child cgroup is left). Only then are the
+      // hierarchies scanned for processes to kill.
+      if (!(stopped && cgroup.removeIfEmpty())) {
+        await waitEmpty(cgroup);
+        cgroup.destroy();
+      }
       if (saved.spec.linux?.cgroupsPath === undefined) removeDefaultParents(saved.cgroupPaths);
     }
     ctx.store.remove(id);
