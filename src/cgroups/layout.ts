@@ -104,7 +104,33 @@ export function detectLayout(src: LayoutSource = {}): CgroupLayout {
   const mountRoot = src.mountRoot ?? DEFAULT_MOUNT_ROOT;
   if (src.mountinfo !== undefined) return parseMountinfo(src.mountinfo, mountRoot);
   if (mountRoot !== DEFAULT_MOUNT_ROOT) return layoutFromDirectory(mountRoot);
-  return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'), mountRoot);
+  return hostLayout();
+}
+
+/** How long the host's layout is reused before mountinfo is read again. Cgroup hierarchies are
+ *  mounted at boot and hardly ever change, but every create and delete asked (reading mountinfo
+ *  and parsing it cost 0.3–0.8 ms on a busy machine): a process doing many of them reads it at most
+ *  once a second, and parses it again only when the text changed. */
+const LAYOUT_TTL_MS = 1000;
+let hostCache: { layout: CgroupLayout; text: string; readAt: number } | undefined;
+
+/** The host's layout (shared, frozen: callers must not change it). */
+function hostLayout(): CgroupLayout {
+  const t = performance.now();
+  if (hostCache && t - hostCache.readAt < LAYOUT_TTL_MS) return hostCache.layout;
+  const text = readFileSync('/proc/self/mountinfo', 'utf8');
+  if (hostCache?.text === text) {
+    hostCache.readAt = t;
+  } else {
+    const layout = parseMountinfo(text, DEFAULT_MOUNT_ROOT);
+    hostCache = { layout: deepFreeze(layout), text, readAt: t };
+  }
+  return hostCache.layout;
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(o);
 }
 
 /** Parse /proc/<pid>/cgroup: hierarchy key ("cpu,cpuacct", "name=systemd", "" for v2) → path. */
