@@ -20,6 +20,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     if (force && e instanceof ContainerNotFoundError) return;
     throw e;
   }
+  let removed = false;
   try {
     const saved = ctx.store.read(id);
     const status = statusOf(ctx.store, saved);
@@ -46,11 +47,13 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
       if (saved.spec.linux?.cgroupsPath === undefined) removeDefaultParents(saved.cgroupPaths);
     }
     ctx.store.remove(id);
+    removed = true;
     if (saved && !saved.creating) {
       await runHooksWarn(saved.spec.hooks, 'poststop', ociState(saved, 'stopped'), (m) => ctx.log.warn(m));
     }
   } finally {
-    lock.release();
+    if (removed) lock.releaseRemoved();
+    else lock.release();
   }
 }
 
