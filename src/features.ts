@@ -7,6 +7,7 @@ import { CAPABILITIES, HOOK_NAMES, MOUNT_OPTIONS, SECCOMP_ACTIONS, SECCOMP_ARCHE
 import { NAMESPACES } from './plan/constants.js';
 import { parseMountOptions } from './plan/mount-options.js';
 import { native } from './native.js';
+import { runtVersion } from './package-root.js';
 
 export interface Features {
   ociVersionMin: string;
@@ -41,10 +42,7 @@ const FLAG_SINCE: Record<string, [number, number]> = {
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: [5, 19],
 };
 
-export function runtVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export { runtVersion };
 
 export function features(): Features {
   const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));

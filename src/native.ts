@@ -1,5 +1,7 @@
 // Typed access to the C++ addon (csrc/). The addon holds mechanism only: no policy lives there.
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from './package-root.js';
 import type { SpawnConfig } from './plan/steps.js';
 
 export interface ChildMessage {
@@ -83,24 +85,14 @@ export interface Native {
   queryDeviceFilters(cgroupDirFd: number): number;
 }
 
-const require = createRequire(import.meta.url);
-
 let loaded: Native | undefined;
 
 export function native(): Native {
+  // build/Release under the package root, from dist/src, from src/ (run from source) and from the CLI
+  // bundle alike.
   if (!loaded) {
-    // dist/src/native.js → ../../build/Release; src/native.ts (tsx) → ../build/Release
-    const candidates = ['../../build/Release/runt.node', '../build/Release/runt.node'];
-    let lastError: unknown;
-    for (const c of candidates) {
-      try {
-        loaded = require(c) as Native;
-        break;
-      } catch (e) {
-        lastError = e;
-      }
-    }
-    if (!loaded) throw lastError;
+    const root = packageRoot();
+    loaded = createRequire(join(root, 'package.json'))(join(root, 'build/Release/runt.node')) as Native;
   }
   return loaded;
 }

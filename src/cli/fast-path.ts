@@ -7,6 +7,7 @@
 // errors and help texts stay exactly yargs's.
 import type { CommandModule } from 'yargs';
 import { DEFAULT_ROOT } from '../state/store.js';
+import { runtVersion } from '../package-root.js';
 
 /** Commands worth the fast path, and where each one's module lives (loaded on its own). */
 const HOT: Record<string, () => Promise<CommandModule<never, never>>> = {
@@ -180,8 +181,18 @@ export async function fastArgv(args: string[]): Promise<{ command: CommandModule
   return argv && { command, argv };
 }
 
+/** What `runt --version` prints (yargs prints the same through .version()). */
+export function versionText(): string {
+  return `runt version ${runtVersion()}\nspec: 1.2.0\nlibseccomp: 2.5`;
+}
+
 /** Runs a hot command and returns true, or returns false when yargs must handle the arguments. */
 export async function runFastPath(args: string[], onArgv: (argv: Record<string, unknown>) => void): Promise<boolean> {
+  // `runt --version` alone (engines ask it once per start-up): the text yargs would print.
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+    process.stdout.write(`${versionText()}\n`);
+    return true;
+  }
   const fast = await fastArgv(args);
   if (!fast) return false;
   onArgv(fast.argv);

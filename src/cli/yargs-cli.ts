@@ -1,19 +1,11 @@
 // The full command line: every command, help and errors, parsed by yargs. main.ts comes here for
 // anything the start-up fast path (fast-path.ts) does not take.
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { existsSync, readFileSync } from 'node:fs';
 import { cliLogger, type GlobalArgs } from './global.js';
 import { DEFAULT_ROOT } from '../state/store.js';
 import { commands } from './commands/index.js';
 import { endOptionsAtExecId } from './commands/exec.js';
-
-function version(): string {
-  // dist/src/cli/ when built, src/cli/ when run from source (tests).
-  const candidates = ['../../../package.json', '../../package.json'].map((p) => new URL(p, import.meta.url));
-  const file = candidates.find((u) => existsSync(u)) ?? candidates[0];
-  const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version: string };
-  return `runt version ${pkg.version}\nspec: 1.2.0\nlibseccomp: 2.5`;
-}
+import { versionText } from './fast-path.js';
 
 export async function runYargs(args: string[]): Promise<void> {
   await buildCli(args, commands as never).parseAsync();
@@ -32,7 +24,7 @@ export function buildCli(args: string[], list: readonly CommandModule<never, nev
     .option('debug', { type: 'boolean', default: false })
     .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported yet)' })
     .middleware((argv) => { cliLogger(argv as unknown as GlobalArgs); })
-    .version(version())
+    .version(versionText())
     .alias('version', 'v')
     .help()
     .strict()
