@@ -8,7 +8,8 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 repo=$PWD
 
 apt_packages=(build-essential python3 pkg-config libseccomp-dev busybox-static)
-cli=dist/src/cli/main.js
+# The command: a launcher that runs the CLI bundle (dist/runt-cli.cjs) with V8's code cache.
+cli=bin/runt.cjs
 link=/usr/local/bin/runt
 rootfs=examples/busybox/rootfs
 npm_stamp=node_modules/.runt-package-lock.sha256
@@ -90,9 +91,10 @@ quietly npm run build:native
 
 step "compiling TypeScript"
 quietly npm run build:ts
-[[ -f $cli ]] || die "$cli missing after the TypeScript build"
+[[ -f dist/runt-cli.cjs ]] || die "dist/runt-cli.cjs missing after the TypeScript build (npm run build:cli)"
+[[ -f $cli ]] || die "$cli missing"
 [[ $(head -n 1 "$cli") == '#!/usr/bin/env node' ]] \
-  || die "$cli does not start with '#!/usr/bin/env node' (add it to src/cli/main.ts)"
+  || die "$cli does not start with '#!/usr/bin/env node'"
 chmod 0755 "$cli"
 
 # --- example rootfs ----------------------------------------------------------
