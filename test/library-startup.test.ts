@@ -1,11 +1,18 @@
 // The CLI's start-up fast path (src/cli/fast-path.ts) must hand each command's handler exactly the
-// argv yargs would, and must leave to yargs every command line it is not sure about.
+// argv yargs would, and must leave to yargs every command line it is not sure about; the bin
+// (bin/runt.cjs, the CLI bundle with its code cache) must behave as the ESM build does.
 import t from 'tap';
 import { isDeepStrictEqual } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
 import type { CommandModule } from 'yargs';
 import { fastArgv } from '../src/cli/fast-path.js';
 import { buildCli } from '../src/cli/yargs-cli.js';
 import { commands } from '../src/cli/commands/index.js';
+import { REPO } from './helpers/runt.js';
 
 async function yargsArgv(args: string[]): Promise<Record<string, unknown> | undefined> {
   let seen: Record<string, unknown> | undefined;
@@ -47,4 +54,89 @@ t.test('the fast path builds the argv yargs builds', async (t) => {
 
 t.test('anything unusual is left to yargs', async (t) => {
   for (const args of FALLBACK) t.equal(await fastArgv(args), null, args.join(' ') || '(no arguments)');
+});
+
+// The command users run is bin/runt.cjs: the CLI bundled into dist/runt-cli.cjs (scripts/bundle-cli.mjs)
+// and run with V8's code cache. It must answer exactly as the ESM build does, load no more for a hot
+// command than the ESM fast path does, and never depend on its cache.
+const BIN = join(REPO, 'bin/runt.cjs');
+const ESM_CLI = join(REPO, 'dist/src/cli/main.js');
+
+function node(script: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_EXTRA_CA_CERTS;
+  const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+t.test('the bin answers as the ESM build does', async (t) => {
+  const root = mkdtempSync('/tmp/runt-startup-root-');
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  for (const args of [['--version'], ['-v'], ['--root', root, 'state', 'nosuch'], ['--root', root, 'list', '--format', 'json'], ['--root', root, 'kill'], ['spec', '--help']]) {
+    t.same(node(BIN, args), node(ESM_CLI, args), args.join(' '));
+  }
+  // The bundle is CommonJS and so gets yargs's CommonJS build, whose help wraps long lines at word
+  // boundaries where the ESM build cuts words: the same text otherwise.
+  const words = (r: { code: number | null; stdout: string; stderr: string }) => ({ ...r, stdout: r.stdout.replace(/\s+/g, '') });
+  t.same(words(node(BIN, ['--help'])), words(node(ESM_CLI, ['--help'])), '--help (but for where lines wrap)');
+});
+
+t.test('the bundle loads, for state, what the fast path needs and no more', async (t) => {
+  const bundle = join(REPO, 'dist/runt-cli.cjs');
+  const bare: string[] = [];
+  const realRequire = createRequire(bundle);
+  const registry = new Script(readFileSync(bundle, 'utf8'), { filename: bundle }).runInThisContext()(
+    (id: string) => { bare.push(id); return realRequire(id); }, bundle, dirname(bundle),
+  ) as { load(id: string): Record<string, unknown>; isLoaded(id: string): boolean };
+  const fastPath = registry.load('src/cli/fast-path.js') as unknown as typeof import('../src/cli/fast-path.js');
+  t.ok(await fastPath.fastArgv(['state', 'x']), 'state takes the fast path in the bundle');
+  t.ok(registry.isLoaded('src/cli/commands/state.js') && registry.isLoaded('src/runtime.js'), 'the command and the runtime are loaded');
+  for (const id of ['src/cli/yargs-cli.js', 'src/plan/build.js', 'src/lifecycle/create.js', 'src/hooks.js', 'src/cli/commands/create.js']) {
+    t.notOk(registry.isLoaded(id), `${id} not loaded`);
+  }
+  t.notOk(bare.includes('yargs'), 'yargs not required');
+  t.notOk(bare.includes('node:child_process'), 'node:child_process not required');
+});
+
+t.test('the code cache is made, completed per command and never needed', async (t) => {
+  // A copy of the package's files the bin needs, so the cache written is this test's own.
+  const pkg = mkdtempSync('/tmp/runt-startup-pkg-');
+  const root = mkdtempSync('/tmp/runt-startup-root-');
+  t.teardown(() => { rmSync(pkg, { recursive: true, force: true }); rmSync(root, { recursive: true, force: true }); });
+  mkdirSync(join(pkg, 'bin'));
+  mkdirSync(join(pkg, 'dist'));
+  copyFileSync(BIN, join(pkg, 'bin/runt.cjs'));
+  copyFileSync(join(REPO, 'dist/runt-cli.cjs'), join(pkg, 'dist/runt-cli.cjs'));
+  copyFileSync(join(REPO, 'package.json'), join(pkg, 'package.json'));
+  symlinkSync(join(REPO, 'build'), join(pkg, 'build'));
+  symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'));
+  const bin = join(pkg, 'bin/runt.cjs');
+  const cache = join(pkg, 'dist/runt-cli.cjs.cache');
+  const header = () => readFileSync(cache).toString('latin1').split('\n')[0];
+  const missing = ['--root', root, 'state', 'nosuch'];
+  const expected = node(ESM_CLI, missing);
+
+  t.same(node(bin, ['--version']), node(ESM_CLI, ['--version']), 'runs without a cache');
+  t.match(header(), /^runt-cli-cache [0-9a-f]{32} v\d+\.\d+\.\d+ \w+ $/, 'and writes one');
+  t.same(node(bin, missing), expected, 'runs with it');
+  t.match(header(), / state$/, 'state has added what it compiled');
+  const before = statSync(cache);
+  t.same(node(bin, missing), expected, 'runs again');
+  t.equal(statSync(cache).mtimeMs, before.mtimeMs, 'and leaves the cache alone');
+  node(bin, ['--root', root, 'list']);
+  t.match(header(), / state$/, 'a command through yargs does not add to it');
+
+  writeFileSync(cache, Buffer.concat([Buffer.from(`${header()}\n`, 'latin1'), Buffer.alloc(4096, 7)]));
+  t.same(node(bin, missing), expected, 'a cache V8 rejects is ignored');
+  t.ok(statSync(cache).size > 4096 + 100, 'and replaced');
+
+  writeFileSync(cache, 'runt-cli-cache 0000 v0 x64 state\nxx');
+  t.same(node(bin, missing), expected, 'a cache for another bundle is ignored');
+  t.match(header(), new RegExp(`^${readFileSync(join(pkg, 'dist/runt-cli.cjs'), 'utf8').split(' ')[2]} `.replace(/^\^/, '^runt-cli-cache ')), 'and replaced');
+
+  rmSync(cache);
+  mkdirSync(cache);
+  t.same(node(bin, missing), expected, 'a cache that cannot be written changes nothing');
+  t.same(readdirSync(join(pkg, 'dist')).sort(), ['runt-cli.cjs', 'runt-cli.cjs.cache'], 'and leaves no temporary file');
 });

@@ -5,15 +5,17 @@
 // end-of-file would hang.
 //
 // RUNT_TEST_RUNTIME=/usr/sbin/runc runs the same tests against another runtime binary, which is how
-// a test's expectation can be checked against runc's behaviour. RUNT_TEST_CLI=/path/to/main.js runs
-// another build of runt (e.g. a snapshot compiled elsewhere).
+// a test's expectation can be checked against runc's behaviour. By default the CLI is the command
+// users run, the package's bin (bin/runt.cjs: the bundle dist/runt-cli.cjs with its code cache, so
+// `npm run build:ts` must have run); RUNT_TEST_CLI=/path/to/cli.js runs another one (e.g. the ESM
+// build dist/src/cli/main.js, or a build compiled elsewhere).
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = process.env.RUNT_TEST_CLI ?? join(REPO, 'dist/src/cli/main.js');
+export const CLI = process.env.RUNT_TEST_CLI ?? join(REPO, 'bin/runt.cjs');
 
 export interface RuntOptions {
   /** State root (`--root`); omitted: no --root flag. */
