@@ -9,6 +9,7 @@ import type { CreateOptions } from './lifecycle/create.js';
 import { startContainer } from './lifecycle/start.js';
 import { killContainer } from './lifecycle/kill.js';
 import { deleteContainer, waitGone } from './lifecycle/delete.js';
+import { ParentCgroups } from './lifecycle/parent-cgroups.js';
 import { ociState, statusOf } from './lifecycle/status.js';
 import { parseSignal, signalName } from './lifecycle/signals.js';
 import type { StdioOption } from './lifecycle/stdio.js';
@@ -63,7 +64,7 @@ export class Runtime {
   constructor(opts: RuntimeOptions = {}) {
     if (opts.cgroupManager === 'systemd') throw new InvalidArgumentError('cgroupManager: systemd is not supported yet: use cgroupfs');
     this.root = opts.root ?? DEFAULT_ROOT;
-    this.ctx = { store: new StateStore(this.root), log: opts.logger ?? silentLogger };
+    this.ctx = { store: new StateStore(this.root), log: opts.logger ?? silentLogger, parentCgroups: new ParentCgroups() };
   }
 
   /** Create a container from a bundle directory or a spec object (its root.path absolute, or relative to `bundle`). */

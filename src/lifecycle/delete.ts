@@ -1,7 +1,5 @@
 // `delete`: stop what is left (created containers always, running ones with --force), remove the
 // cgroups and the state directory, then run poststop hooks.
-import { rmdirSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
 import { native } from '../native.js';
 import { withPidfd } from './pidfd.js';
 import { openCgroupManager } from '../cgroups/index.js';
@@ -11,6 +9,7 @@ import type { RuntimeContext } from './context.js';
 import { signalCgroup } from './kill.js';
 import { ociState, statusOf } from './status.js';
 import { readProcStat } from '../state/process.js';
+import { removeDefaultParents } from './parent-cgroups.js';
 
 export async function deleteContainer(ctx: RuntimeContext, id: string, force = false): Promise<void> {
   let lock;
@@ -44,7 +43,10 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
         await waitEmpty(cgroup);
         cgroup.destroy();
       }
-      if (saved.spec.linux?.cgroupsPath === undefined) removeDefaultParents(saved.cgroupPaths);
+      if (saved.spec.linux?.cgroupsPath === undefined) {
+        if (ctx.parentCgroups) ctx.parentCgroups.released(saved.cgroupPaths);
+        else removeDefaultParents(saved.cgroupPaths);
+      }
     }
     ctx.store.remove(id);
     removed = true;
@@ -54,20 +56,6 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
   } finally {
     if (removed) lock.releaseRemoved();
     else lock.release();
-  }
-}
-
-/** The default cgroup path `/runt/<id>` makes a `runt` parent in every hierarchy; the last container
- *  out removes it (rmdir fails harmlessly while other containers are in it). */
-function removeDefaultParents(paths: Record<string, string>): void {
-  for (const dir of Object.values(paths)) {
-    const parent = dirname(dir);
-    if (basename(parent) !== 'runt') continue;
-    try {
-      rmdirSync(parent);
-    } catch {
-      // not empty, or already gone
-    }
   }
 }
 
