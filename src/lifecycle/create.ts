@@ -24,17 +24,19 @@ import { loadBundleSpec, rootfsPath } from '../spec/load.js';
 import { validateSpec } from '../spec/validate.js';
 import { buildPlan, type CgroupMountSource, type Plan } from '../plan/build.js';
 import { hintFor } from '../plan/hints.js';
-import { MSG, SYNC_TAG, FD_TAG } from '../plan/steps.js';
-import { native, type ChildMessage } from '../native.js';
+import { MSG, SYNC_TAG } from '../plan/steps.js';
+import { native } from '../native.js';
 import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from './hooks-on-demand.js';
 import { openBirthCgroups } from './cgroup-birth.js';
-import { containerProcessState, sendToSeccompAgent } from '../security/seccomp-agent.js';
 import { RuntError, StepError } from '../errors.js';
 import { readProcStat } from '../state/process.js';
 import type { SavedState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
+import { errnoName, handshake, ProtocolError, type HandshakeSide, type TraceEvent } from './handshake.js';
+
+export { errnoName, type TraceEvent };
 
 export interface CreateOptions {
   /** Bundle directory (default: cwd). Ignored for the rootfs when `spec` is given with an absolute root.path. */
@@ -62,21 +64,6 @@ export interface CreateOptions {
   onTerminal?: (masterFd: number) => void;
 }
 
-export interface TraceEvent {
-  index: number;
-  op: string;
-  field: string;
-  /** The step's own duration, measured by the init (for `exec`, by the runtime: from the previous
-   *  report to the end-of-file a successful execve causes); 0 for a failed step. */
-  usec: number;
-  /** errno name when the step failed ("failed" when there is none, e.g. a hook's exit status). */
-  error?: string;
-  /** What the init (or the runtime, at a sync step) said about the failure: "mount proc on /proc". */
-  message?: string;
-  /** What the errno most likely means for this step (src/plan/hints.ts). */
-  hint?: string;
-}
-
 export interface CreatedInit {
   pid: number;
   /** pidfd of the init; the init is this process's child (clone3, or CLONE_PARENT after a fork step). */
@@ -85,9 +72,6 @@ export interface CreatedInit {
   /** With trace after start: settles once the init's last step was reported. */
   traceDone?: Promise<void>;
 }
-
-const ERRNO_NAMES = new Map(Object.entries(osc.errno as Record<string, number>).map(([k, v]) => [v, k]));
-export const errnoName = (n: number) => (n ? ERRNO_NAMES.get(n) ?? `errno ${n}` : '');
 
 export async function createContainer(ctx: RuntimeContext, id: string, opts: CreateOptions = {}): Promise<CreatedInit> {
   const bundle = resolve(opts.bundle ?? '.');
@@ -148,12 +132,12 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     initPid = child.pid;
     initPidfd = child.pidfd;
 
-    const failure = await handshake(ctx, id, spec, plan, child.sock, opts, {
+    const failure = await handshake(child.sock, createSide(spec, plan, id, opts, {
       onPid: (pid, pidfd) => { initPid = pid; initPidfd = pidfd; },
       cgroup,
       joinedAtBirth: plan.cgroupTaskFds !== undefined,
       initPid: () => initPid,
-    });
+    }));
     if (failure) throw failure;
 
     if (initPidfd !== child.pidfd) await reap(child.pidfd); // the intermediate of a fork step
@@ -185,96 +169,54 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   }
 }
 
-interface HandshakeHooks {
+/** create's side of the handshake (handshake.ts). */
+function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: {
   onPid(pid: number, pidfd: number): void;
   cgroup: CgroupManager;
   /** The init joined its cgroups itself. */
   joinedAtBirth: boolean;
   initPid(): number;
-}
-
-/** Runs the parent's side of the protocol until the init parks. Returns the error that ended it, if any. */
-async function handshake(ctx: RuntimeContext, id: string, spec: Spec, plan: Plan, sock: number, opts: CreateOptions, h: HandshakeHooks): Promise<Error | undefined> {
-  const n = native();
+}): HandshakeSide {
   const state = (status: State['status']): State => ({ ociVersion: spec.ociVersion, id, status, pid: h.initPid(), bundle: resolve(opts.bundle ?? '.'), annotations: spec.annotations ?? {} });
-  let stepError: Error | undefined;
-  for (;;) {
-    const msg: ChildMessage | null = n.recv(sock);
-    if (!msg) {
-      await n.whenReadable(sock);
-      continue;
-    }
-    switch (msg.type) {
-      case 0:
-        return stepError ?? new RuntError('EINIT_DIED', 'container init exited before it was ready');
-      case MSG.ERROR: {
-        const failed = failedStep(plan, msg.step, errnoName(msg.errno), msg.text);
-        opts.onTrace?.(failed);
-        const text = msg.text.startsWith(`${failed.field}: `) ? msg.text.slice(failed.field.length + 2) : msg.text;
-        stepError = new StepError(msg.step, failed.field, msg.errno, errnoName(msg.errno), text || failed.op);
-        break;
+  const seccomp = spec.linux?.seccomp;
+  return {
+    peer: 'container init',
+    steps: plan.steps,
+    onTrace: opts.onTrace,
+    consoleSocket: opts.consoleSocket,
+    onTerminal: opts.onTerminal,
+    onPid: h.onPid,
+    pid: h.initPid,
+    stepFailed(msg) {
+      const failed = failedStep(plan, msg.step, errnoName(msg.errno), msg.text);
+      opts.onTrace?.(failed);
+      const text = msg.text.startsWith(`${failed.field}: `) ? msg.text.slice(failed.field.length + 2) : msg.text;
+      return new StepError(msg.step, failed.field, msg.errno, errnoName(msg.errno), text || failed.op);
+    },
+    async sync(tag) {
+      if (tag === SYNC_TAG.INIT) {
+        setupFromOutside(spec, h.initPid(), h.joinedAtBirth ? null : h.cgroup, plan.newUserNamespace);
+        return JSON.stringify({ ...state('creating'), pid: pidInside(h.initPid()) });
       }
-      case MSG.PID:
-        h.onPid(msg.pid, msg.fd);
-        break;
-      case MSG.TRACE: {
-        const step = plan.steps[msg.step];
-        opts.onTrace?.({ index: msg.step, op: step.op, field: step.field, usec: Number(msg.usec) });
-        break;
+      if (tag === SYNC_TAG.TIME_OFFSETS) {
+        writeTimeOffsets(h.initPid(), spec.linux?.timeOffsets ?? {});
+        return undefined;
       }
-      case MSG.SYNC:
-        try {
-          if (msg.pid === SYNC_TAG.INIT) {
-            setupFromOutside(spec, h.initPid(), h.joinedAtBirth ? null : h.cgroup, plan.newUserNamespace);
-            n.ack(sock, JSON.stringify({ ...state('creating'), pid: pidInside(h.initPid()) }));
-          } else if (msg.pid === SYNC_TAG.TIME_OFFSETS) {
-            writeTimeOffsets(h.initPid(), spec.linux?.timeOffsets ?? {});
-            n.ack(sock);
-          } else if (msg.pid === SYNC_TAG.START_STATE) {
-            n.ack(sock, JSON.stringify({ ...state('created'), pid: pidInside(h.initPid()) }));
-          } else if (msg.pid === SYNC_TAG.CREATE_RUNTIME) {
-            await runHooks(spec.hooks, 'prestart', state('creating'));
-            await runHooks(spec.hooks, 'createRuntime', state('creating'));
-            n.ack(sock);
-          } else {
-            n.abort(sock);
-            return new RuntError('EPROTO', `unknown sync tag ${msg.pid}`);
-          }
-        } catch (e) {
-          opts.onTrace?.(failedStep(plan, msg.step, errnoCode(e), (e as Error).message));
-          n.abort(sock);
-          return e as Error;
-        }
-        break;
-      case MSG.FD:
-        if (msg.pid === FD_TAG.TERMINAL) {
-          try {
-            if (opts.consoleSocket) n.sendFd(opts.consoleSocket, msg.fd, 'pty');
-            else opts.onTerminal?.(msg.fd);
-          } catch (e) {
-            n.close(msg.fd);
-            return new RuntError('ECONSOLE', `--console-socket ${opts.consoleSocket}: ${(e as Error).message}`);
-          }
-          if (opts.consoleSocket) n.close(msg.fd);
-        } else if (msg.pid === FD_TAG.SECCOMP_LISTENER && spec.linux?.seccomp?.listenerPath) {
-          const seccomp = spec.linux.seccomp;
-          try {
-            sendToSeccompAgent(seccomp.listenerPath!, msg.fd, containerProcessState(state('creating'), h.initPid(), seccomp.listenerMetadata));
-          } catch (e) {
-            return e as Error;
-          } finally {
-            n.close(msg.fd);
-          }
-        } else if (msg.fd >= 0) {
-          n.close(msg.fd);
-        }
-        break;
-      case MSG.PARKED:
-        return stepError;
-      default:
-        return new RuntError('EPROTO', `unexpected message ${msg.type} from the container init`);
-    }
-  }
+      if (tag === SYNC_TAG.START_STATE) return JSON.stringify({ ...state('created'), pid: pidInside(h.initPid()) });
+      if (tag === SYNC_TAG.CREATE_RUNTIME) {
+        await runHooks(spec.hooks, 'prestart', state('creating'));
+        await runHooks(spec.hooks, 'createRuntime', state('creating'));
+        return undefined;
+      }
+      throw new ProtocolError(`unknown sync tag ${tag}`);
+    },
+    syncFailed(step, e) {
+      opts.onTrace?.(failedStep(plan, step, errnoCode(e), (e as Error).message));
+    },
+    seccompAgent: seccomp?.listenerPath ? { listenerPath: seccomp.listenerPath, metadata: seccomp.listenerMetadata, state: () => state('creating') } : undefined,
+    parks: true,
+    eof: () => new RuntError('EINIT_DIED', 'container init exited before it was ready'),
+  };
 }
 
 /** A trace event for a step that failed, with the hint for its errno. */

@@ -20,18 +20,18 @@ import type { Process } from '../spec/types.js';
 import { validateProcess } from '../spec/validate.js';
 import { buildExecPlan, type ExecPlan } from '../plan/exec-plan.js';
 import { NAMESPACES } from '../plan/constants.js';
-import { MSG, SYNC_TAG, FD_TAG } from '../plan/steps.js';
+import { SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
 import { openCgroupManager } from '../cgroups/index.js';
-import { InvalidArgumentError, InvalidStateError, RuntError, StepError } from '../errors.js';
+import { InvalidArgumentError, InvalidStateError, StepError } from '../errors.js';
 import { isAlive } from '../state/process.js';
 import type { SavedState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
-import { errnoName, reap, writePidFile, type TraceEvent } from './create.js';
+import { reap, writePidFile } from './create.js';
+import { errnoName, handshake, ProtocolError, type HandshakeSide, type TraceEvent } from './handshake.js';
 import { ociState, statusOf } from './status.js';
 import { openBirthCgroups } from './cgroup-birth.js';
 import { seccompFilterFlags } from '../security/seccomp.js';
-import { containerProcessState, sendToSeccompAgent } from '../security/seccomp-agent.js';
 import { parseSignal, signalName } from './signals.js';
 
 export interface ExecOptions {
@@ -100,11 +100,11 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     }
     pid = child.pid;
     pidfd = child.pidfd;
-    const failure = await handshake(saved, proc, plan, child.sock, opts, {
+    const failure = await handshake(child.sock, execSide(saved, proc, plan, opts, {
       onPid: (p, fd) => { pid = p; pidfd = fd; },
       pid: () => pid,
       joinedAtBirth: birth !== null,
-    });
+    }));
     if (failure) throw failure;
     if (pidfd !== child.pidfd) await reap(child.pidfd); // the intermediate of the fork step
     n.close(child.sock);
@@ -209,82 +209,38 @@ function openNamespaces(initPid: number, out: Record<string, number>): void {
   }
 }
 
-interface HandshakeHooks {
+/** exec's side of the handshake (handshake.ts). */
+function execSide(saved: SavedState, proc: Process, plan: ExecPlan, opts: ExecOptions, h: {
   onPid(pid: number, pidfd: number): void;
   pid(): number;
   /** The process was born in the container's cgroups. */
   joinedAtBirth: boolean;
-}
-
-/** The runtime's side until the process execs (EOF). Returns the error that ended it, if any. */
-async function handshake(saved: SavedState, proc: Process, plan: ExecPlan, sock: number, opts: ExecOptions, h: HandshakeHooks): Promise<Error | undefined> {
-  const n = native();
-  let stepError: Error | undefined;
-  for (;;) {
-    const msg = n.recv(sock);
-    if (!msg) {
-      await n.whenReadable(sock);
-      continue;
-    }
-    switch (msg.type) {
-      case 0:
-        return stepError;
-      case MSG.ERROR: {
-        const step = plan.steps[msg.step];
-        opts.onTrace?.({ index: msg.step, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errnoName(msg.errno) || 'failed', message: msg.text || undefined });
-        stepError = new StepError(msg.step, step?.field ?? `step ${msg.step}`, msg.errno, errnoName(msg.errno), msg.text || step?.op || 'failed');
-        break;
-      }
-      case MSG.PID:
-        h.onPid(msg.pid, msg.fd);
-        break;
-      case MSG.TRACE: {
-        const step = plan.steps[msg.step];
-        opts.onTrace?.({ index: msg.step, op: step.op, field: step.field, usec: Number(msg.usec) });
-        break;
-      }
-      case MSG.SYNC:
-        if (msg.pid !== SYNC_TAG.INIT) {
-          n.abort(sock);
-          return new RuntError('EPROTO', `unexpected sync tag ${msg.pid} from the exec process`);
-        }
-        try {
-          if (!h.joinedAtBirth) openCgroupManager(saved.cgroupPaths).join(h.pid());
-          if (proc.oomScoreAdj !== undefined) writeOomScoreAdj(h.pid(), proc.oomScoreAdj);
-          n.ack(sock);
-        } catch (e) {
-          n.abort(sock);
-          return e as Error;
-        }
-        break;
-      case MSG.FD:
-        if (msg.pid === FD_TAG.TERMINAL) {
-          try {
-            if (opts.consoleSocket) n.sendFd(opts.consoleSocket, msg.fd, 'pty');
-            else opts.onTerminal?.(msg.fd);
-          } catch (e) {
-            n.close(msg.fd);
-            return new RuntError('ECONSOLE', `--console-socket ${opts.consoleSocket}: ${(e as Error).message}`);
-          }
-          if (opts.consoleSocket) n.close(msg.fd);
-        } else if (msg.pid === FD_TAG.SECCOMP_LISTENER && saved.spec.linux?.seccomp?.listenerPath) {
-          // As for the init: the agent gets the new process's listener, with the container's state.
-          const seccomp = saved.spec.linux.seccomp;
-          try {
-            sendToSeccompAgent(seccomp.listenerPath!, msg.fd, containerProcessState(ociState(saved, 'running'), h.pid(), seccomp.listenerMetadata));
-          } catch (e) {
-            return e as Error;
-          } finally {
-            n.close(msg.fd);
-          }
-        } else if (msg.fd >= 0) {
-          n.close(msg.fd);
-        }
-        break;
-      default:
-        return new RuntError('EPROTO', `unexpected message ${msg.type} from the exec process`);
-    }
-  }
+}): HandshakeSide {
+  const seccomp = saved.spec.linux?.seccomp;
+  return {
+    peer: 'exec process',
+    steps: plan.steps,
+    onTrace: opts.onTrace,
+    consoleSocket: opts.consoleSocket,
+    onTerminal: opts.onTerminal,
+    onPid: h.onPid,
+    pid: h.pid,
+    stepFailed(msg) {
+      const step = plan.steps[msg.step];
+      opts.onTrace?.({ index: msg.step, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errnoName(msg.errno) || 'failed', message: msg.text || undefined });
+      return new StepError(msg.step, step?.field ?? `step ${msg.step}`, msg.errno, errnoName(msg.errno), msg.text || step?.op || 'failed');
+    },
+    sync(tag) {
+      if (tag !== SYNC_TAG.INIT) throw new ProtocolError(`unexpected sync tag ${tag} from the exec process`);
+      if (!h.joinedAtBirth) openCgroupManager(saved.cgroupPaths).join(h.pid());
+      if (proc.oomScoreAdj !== undefined) writeOomScoreAdj(h.pid(), proc.oomScoreAdj);
+      return undefined;
+    },
+    // As for the init: the agent gets the new process's listener, with the container's state.
+    seccompAgent: seccomp?.listenerPath ? { listenerPath: seccomp.listenerPath, metadata: seccomp.listenerMetadata, state: () => ociState(saved, 'running') } : undefined,
+    parks: false,
+    eof: () => undefined,
+  };
 }
 
 function writeOomScoreAdj(pid: number, value: number): void {
