@@ -160,6 +160,44 @@ t.test('v1 destroy removes nested cgroups', async (t) => {
   for (const dir of Object.values(parents.paths)) t.notOk(existsSync(dir), `removed ${dir}`);
 });
 
+t.test('v1 create makes missing levels and fills every new cpuset level', async (t) => {
+  const top = uniquePath();
+  const m = createCgroupManager({ id: 'x', cgroupsPath: `${top}/a/b` });
+  const parents = (up: number) => openCgroupManager(Object.fromEntries(Object.entries(m.paths).map(([k, v]) => {
+    for (let i = 0; i < up; i++) v = dirname(v);
+    return [k, v];
+  })));
+  cleanup(t, parents(2));
+  m.create();
+  for (const dir of Object.values(m.paths)) t.ok(existsSync(dir), `created ${dir}`);
+  for (const dir of [m.paths.cpuset, dirname(m.paths.cpuset), dirname(dirname(m.paths.cpuset))]) {
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) t.not(readFileSync(join(dir, f), 'utf8').trim(), '', `${f} filled in ${dir}`);
+  }
+  // An existing, empty cgroup is taken as it is.
+  m.create();
+  m.destroy();
+  parents(1).destroy();
+});
+
+t.test('v1 removeIfEmpty: one rmdir per hierarchy, refused while a process or a child cgroup is left', async (t) => {
+  const m = createCgroupManager({ id: 'x', cgroupsPath: uniquePath() });
+  cleanup(t, m);
+  m.create();
+  const child = startSleeper(t);
+  m.join(child.pid!);
+  t.equal(m.removeIfEmpty(), false, 'busy while the process is in it');
+  t.ok(Object.values(m.paths).slice(1).every((d) => existsSync(d)), 'the other hierarchies are left alone');
+  child.kill('SIGKILL');
+  await exited(child);
+
+  mkdirSync(join(m.paths.memory, 'child'));
+  t.equal(m.removeIfEmpty(), false, 'busy while a child cgroup is left');
+  rmdirSync(join(m.paths.memory, 'child'));
+  t.equal(m.removeIfEmpty(), true);
+  for (const dir of Object.values(m.paths)) t.notOk(existsSync(dir), `removed ${dir}`);
+  t.equal(m.removeIfEmpty(), true, 'already gone counts as removed');
+});
+
 /** A v2 layout rooted at a cgroup the test makes in this host's cgroup2 mount, so that create()
  *  enables controllers only there and never in the host's own cgroups. */
 function unifiedBase(t: Test): string {
