@@ -14,7 +14,7 @@ import { removeDefaultParents } from './parent-cgroups.js';
 export async function deleteContainer(ctx: RuntimeContext, id: string, force = false): Promise<void> {
   let lock;
   try {
-    lock = ctx.store.lock(id);
+    lock = await ctx.store.lockAsync(id);
   } catch (e) {
     if (force && e instanceof ContainerNotFoundError) return;
     throw e;

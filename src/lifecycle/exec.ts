@@ -62,7 +62,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     throw new InvalidArgumentError('process.terminal is true: give --console-socket (runt itself is the terminal only of a foreground run or exec)');
   }
   const n = native();
-  const lock = ctx.store.lock(id);
+  const lock = await ctx.store.lockAsync(id);
   const nsFds: Record<string, number> = {};
   let child: { pid: number; pidfd: number; sock: number } | undefined;
   let pid = 0;

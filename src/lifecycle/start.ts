@@ -6,7 +6,7 @@ import type { RuntimeContext } from './context.js';
 import { ociState, statusOf } from './status.js';
 
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
-  const lock = ctx.store.lock(id);
+  const lock = await ctx.store.lockAsync(id);
   let saved;
   try {
     saved = ctx.store.read(id);

@@ -68,16 +68,41 @@ export class StateStore {
 
   /** Exclusive lock on one container's directory, held until release(). */
   lock(id: string): StateLock {
-    checkId(id);
-    let fd: number;
+    const fd = this.openDir(id);
     try {
-      fd = openSync(this.dir(id), 'r');
+      native().flock(fd, true);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return new StateLock(fd);
+  }
+
+  /** lock() without blocking the event loop while another holds it. A child this process forks
+   *  inherits its open fds (the lock of a container being created among them) until it closes
+   *  them early in its start-up; a blocking flock waiting for that stopped every other container
+   *  of the process meanwhile (≈ 4 ms per `start` with 8 concurrent loops on a busy machine). */
+  async lockAsync(id: string): Promise<StateLock> {
+    const fd = this.openDir(id);
+    try {
+      for (let delay = 1; !native().flock(fd, false); delay = Math.min(delay * 2, 16)) {
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return new StateLock(fd);
+  }
+
+  private openDir(id: string): number {
+    checkId(id);
+    try {
+      return openSync(this.dir(id), 'r');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerNotFoundError(id);
       throw e;
     }
-    native().flock(fd, true);
-    return new StateLock(fd);
   }
 
   /** The saved state (while create works: its creating record), or null when the directory exists
