@@ -6,12 +6,11 @@
         "csrc/addon.cc",
         "csrc/bpf.cc",
         "csrc/channel.cc",
-        "csrc/child.cc",
-        "csrc/child_fs.cc",
-        "csrc/child_proc.cc",
         "csrc/errors.cc",
         "csrc/fdpass.cc",
+        "csrc/fdpass_msg.cc",
         "csrc/plan.cc",
+        "csrc/plan_blob.cc",
         "csrc/poll.cc",
         "csrc/process.cc",
         "csrc/seccomp.cc",
@@ -22,7 +21,25 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=gnu++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "<!@(pkg-config --cflags libseccomp)"],
-      "libraries": ["<!@(pkg-config --libs libseccomp)"]
+      "libraries": ["<!@(pkg-config --libs libseccomp)", "-ldl"]
+    },
+    {
+      # The container's first program (csrc/init_main.cc): static, so that a parked init maps
+      # nothing but itself.
+      "target_name": "runt-init",
+      "type": "executable",
+      "sources": [
+        "csrc/init_main.cc",
+        "csrc/child.cc",
+        "csrc/child_fs.cc",
+        "csrc/child_proc.cc",
+        "csrc/fdpass_msg.cc",
+        "csrc/plan_blob.cc"
+      ],
+      "cflags!": ["-fPIC"],
+      "cflags_cc!": ["-fno-rtti", "-fPIC"],
+      "cflags_cc": ["-std=gnu++17", "-Os", "-ffunction-sections", "-fdata-sections", "-fno-exceptions", "-fno-asynchronous-unwind-tables", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "ldflags": ["-static", "-Wl,--gc-sections"]
     }
   ]
 }

@@ -162,6 +162,16 @@ bool MoveInternalFds(Executor& ex) {
   return true;
 }
 
+// The runtime cleared close-on-exec on the fds runt-init needs (so that they crossed its exec):
+// none of them may cross the exec of the container's process.
+void MarkInternalFdsCloexec(Executor& ex) {
+  fcntl(ex.sock, F_SETFD, FD_CLOEXEC);
+  for (Step& s : ex.plan->steps) {
+    if (s.op == Op::Setns) fcntl(s.setns.fd, F_SETFD, FD_CLOEXEC);
+    if (s.op == Op::Park) fcntl(s.park.fd, F_SETFD, FD_CLOEXEC);
+  }
+}
+
 // Whatever else the runtime had open (state-dir locks, Node's own fds, other containers' pipes)
 // must not live on in a parked init: a held flock would block `start`, and a host fd is an escape
 // hatch. Close every fd at or above the floor except the internal ones.
@@ -343,6 +353,7 @@ void RunChild(Plan& plan, int sock) {
   }
   if (!JoinCgroups(ex) || !SetupStdio(ex) || !MoveInternalFds(ex)) Die(ex);
   CloseStrayFds(ex);
+  MarkInternalFdsCloexec(ex);
 
   for (size_t i = 0; i < plan.steps.size(); i++) {
     ex.step = static_cast<int>(i);

@@ -1,6 +1,6 @@
 // JS SpawnConfig → Plan. All validation happens here, in the parent, so that the child only has
 // to execute.
-#include "plan.h"
+#include "plan_build.h"
 
 #include <sched.h>
 
@@ -319,6 +319,9 @@ void BuildPlan(const Napi::Object& cfg, Plan& plan) {
   Reader r(env, plan, "spawn config");
   r.Bind(cfg);
   plan.cloneFlags = NamespaceFlags(r, "cloneFlags");
+  // The child execs runt-init before anything else, and an exec inside a user namespace that maps
+  // no uid yet leaves it without capabilities there: a new user namespace comes from an unshare step.
+  if (plan.cloneFlags & CLONE_NEWUSER) r.Fail("'cloneFlags' cannot hold CLONE_NEWUSER: create the user namespace with an unshare step");
   plan.preserveFds = static_cast<int>(r.IntOr("preserveFds", 0));
   if (plan.preserveFds < 0 || plan.preserveFds > 65536) r.Fail("'preserveFds' out of range");
   plan.trace = r.Bool("trace");

@@ -1,6 +1,7 @@
-// The plan as plain C structures. Built in the parent from the JS SpawnConfig before clone3; the
-// child reads (and, for fd renumbering, rewrites) its own copy-on-write copy. Every pointer points
-// into storage owned by the Plan, so nothing in the child needs to allocate.
+// The plan as plain C structures. Built in the parent from the JS SpawnConfig (plan_build.h),
+// flattened into a blob (plan_blob.h) that runt-init reads back; runt-init then rewrites its own
+// copy (fd renumbering). Every pointer points into storage owned by the Plan or by the blob, so
+// nothing in the executor needs to allocate once it runs the steps.
 #pragma once
 
 #include <linux/filter.h>
@@ -10,8 +11,6 @@
 #include <deque>
 #include <string>
 #include <vector>
-
-#include <napi.h>
 
 namespace runt {
 
@@ -120,8 +119,5 @@ struct Plan {
   std::deque<std::vector<gid_t>> gidArrays;
   std::deque<std::vector<sock_filter>> filters;
 };
-
-// Converts a JS SpawnConfig (see src/plan/steps.ts); throws a JS TypeError on malformed input.
-void BuildPlan(const Napi::Object& cfg, Plan& plan);
 
 }  // namespace runt
