@@ -2,9 +2,13 @@
 //
 //   npm run build:ts && node dist/examples/07-user.js [--no-map]
 //
-// Steps: clone3(CLONE_NEWUSER) → sync: the parent writes /proc/PID/uid_map and gid_map
+// Steps: unshare(CLONE_NEWUSER) → sync: the parent writes /proc/PID/uid_map and gid_map
 // ("0 100000 65536": ids 0..65535 inside are 100000..165535 outside) → setgroups([]) →
 // setresgid(0) → setresuid(0) → exec a shell that shows who it is and tries a few things.
+// Why unshare and not clone3(CLONE_NEWUSER): the child of clone3 first execs runt-init, and an
+// execve inside a user namespace that maps no uid yet grants no capabilities there (the kernel
+// counts the process as root of the namespace only if its uid maps to 0). unshare keeps the full
+// set the new namespace gives its creator; the addon refuses CLONE_NEWUSER at clone for this reason.
 // Only the parent can write the maps: the child has every capability, but only over objects its
 // user namespace owns (CapEff is full inside). A file it creates belongs to uid 100000 on the host,
 // and a host file owned by uid 0 is out of its reach even with CAP_DAC_OVERRIDE, because host uid 0
@@ -26,6 +30,7 @@ const secret = join(dir, 'owned-by-host-root');
 writeFileSync(secret, 'secret\n', { mode: 0o600 });
 
 const steps: Step[] = [
+  { op: 'unshare', flags: CLONE.NEWUSER, field: 'linux.namespaces' },
   { op: 'sync', tag: 1, field: 'linux.uidMappings' },
   { op: 'setgroups', gids: [], field: 'process.user.additionalGids' },
   { op: 'setresgid', gid: 0, field: 'process.user.gid' },
@@ -39,7 +44,6 @@ try {
   heading(`a child in a new user namespace ${mapIds ? `with the map "${MAP}"` : 'without id maps'}`);
   let outside = '';
   const r = await runSteps({
-    cloneFlags: CLONE.NEWUSER,
     steps,
     capture: true,
     atSync: (pid) => {

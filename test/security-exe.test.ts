@@ -1,13 +1,13 @@
 // The runtime's own binary (the class of CVE-2019-5736) and ptrace of the init before it execs.
-// Until it execs, a container process made by runt is a copy of the runtime: its /proc/PID/exe is
-// the host's node binary. Processes of the container (here: a second container sharing the PID
+// Until it execs, a container process made by runt runs runt-init, executed from a sealed memfd
+// copy: its /proc/PID/exe is "/memfd:runt-init (deleted)", which nobody can write to. Processes of the container (here: a second container sharing the PID
 // namespace, as a pod does) must not be able to ptrace it or open its exe, memory or fds. The same
 // probes succeed once the process has exec'd the container's binary, which shows that it is
 // dumpability, and nothing else, that stops them.
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPO, describe, makeBundle, onTeardown, stateRoot, waitFor, waitForFile, type StateRoot } from './helpers/index.js';
 import { native } from '../src/native.js';
@@ -16,6 +16,8 @@ import { PR } from '../src/plan/constants.js';
 import { addProbe, lines, needsProbe, probeBinary } from './security-helpers.js';
 
 const NODE = realpathSync(process.execPath);
+const INIT_EXE = /^\/memfd:runt-init/;
+const isInit = (pid: number) => INIT_EXE.test(readlinkSync(`/proc/${pid}/exe`));
 
 /** Runs `script` in a new container that shares the PID namespace of process `pid` (and so sees it
  *  in its /proc); returns the output lines. */
@@ -42,13 +44,23 @@ t.test('a parked init cannot be ptraced, nor its exe, memory or fds opened, from
   const c = root.create(a);
   t.equal(c.code, 0, describe(c));
   const pid = root.state(c.id)!.pid;
-  t.equal(readlinkSync(`/proc/${pid}/exe`), NODE, 'precondition: the parked init\'s exe is the host\'s node binary');
+  t.match(readlinkSync(`/proc/${pid}/exe`), INIT_EXE, 'precondition: the parked init runs runt-init from a memfd');
+  // What CVE-2019-5736 did: keep a handle on the runtime's binary and write to it once nothing
+  // executes it any more.
+  const held = openSync(`/proc/${pid}/exe`, 'r');
+  onTeardown(t, () => closeSync(held));
 
   t.same(fromSiblingContainer(t, root, pid, ATTACKS(1)), REFUSED, 'every attempt on the parked init is refused');
 
   // The control: once the init has exec'd busybox, the same attempts work.
   t.equal(root.runt(['start', c.id]).code, 0);
-  await waitFor('the init to exec', () => readlinkSync(`/proc/${pid}/exe`) !== NODE);
+  await waitFor('the init to exec', () => !isInit(pid));
+  const writable = openSync(`/proc/self/fd/${held}`, 'r+');
+  try {
+    t.throws(() => writeSync(writable, 'x'), { code: 'EPERM' }, 'the runt-init copy it ran cannot be written, even by host root: it is sealed');
+  } finally {
+    closeSync(writable);
+  }
   const after = fromSiblingContainer(t, root, pid, ATTACKS(1));
   t.same(after.map((l) => l.split(' ')[0]), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok'], `after exec the probes succeed: ${after.join(' | ')}`);
 });
@@ -113,7 +125,7 @@ t.test('an exec\'d process, caught before its execve, cannot be ptraced or its e
   const held = agent(await nextListener(), true);
   const notified = await waitFor('the exec\'d process to reach execve', () => /notified pid=(\d+)/.exec(held.output())?.[1]);
   const hostPid = Number(notified);
-  t.equal(readlinkSync(`/proc/${hostPid}/exe`), NODE, 'precondition: the joined process is still a copy of the runtime');
+  t.match(readlinkSync(`/proc/${hostPid}/exe`), INIT_EXE, 'precondition: the joined process is still runt-init');
   const nsPids = readFileSync(`/proc/${hostPid}/status`, 'utf8').match(/^NSpid:\s+(.*)$/m)![1].trim().split(/\s+/);
   const inContainer = Number(nsPids[nsPids.length - 1]);
 
@@ -144,13 +156,13 @@ t.test('runt\'s own processes are not in the container\'s PID namespace', async 
 
 t.test('the runtime\'s binaries are not reachable from the container', async (t) => {
   const root = stateRoot(t);
-  const targets = [NODE, join(REPO, 'dist/src/cli/main.js'), join(REPO, 'build/Release/runt.node')].map((p) => ({ path: p, ...statSync(p) }));
+  const targets = [NODE, join(REPO, 'dist/src/cli/main.js'), join(REPO, 'build/Release/runt.node'), join(REPO, 'build/Release/runt-init')].map((p) => ({ path: p, ...statSync(p) }));
   // busybox find matches the inode; stat prints the device, so a match is the same file.
   const search = targets.map((f) => `find / -path /proc -prune -o -path /sys -prune -o -inum ${f.ino} -exec stat -c '${f.ino} %d %n' {} +`).join('; ');
   const found = (stdout: string) => lines(stdout).filter((l) => targets.some((f) => l.startsWith(`${f.ino} ${f.dev} `)));
 
   const r = root.run(makeBundle(t, search));
-  t.same(found(r.stdout), [], 'no file in the container is node, runt\'s JavaScript or its addon');
+  t.same(found(r.stdout), [], 'no file in the container is node, runt\'s JavaScript, its addon or runt-init');
 
   // The control: the same search finds node once its directory is bind-mounted in.
   const control = root.run(makeBundle(t, search, (s) => {

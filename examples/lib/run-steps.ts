@@ -77,7 +77,7 @@ export async function runSteps(opts: RunOptions): Promise<RunResult> {
         const errno = errnoName(msg.errno);
         failure = {
           step: msg.step, op: step?.op ?? '?', errno, message: msg.text,
-          hint: step && hintFor({ op: step.op, errno, userNamespace: ((opts.cloneFlags ?? 0) & CLONE.NEWUSER) !== 0 }),
+          hint: step && hintFor({ op: step.op, errno, userNamespace: ((opts.cloneFlags ?? 0) & CLONE.NEWUSER) !== 0 || opts.steps.some((s) => s.op === 'unshare' && (s.flags & CLONE.NEWUSER) !== 0) }),
         };
       } else if (msg.fd >= 0) {
         n.close(msg.fd);

@@ -88,17 +88,19 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     throw new PlanError(fieldOf('mount'), 'joining an existing mount namespace by path is not supported for create');
   }
 
-  // Until it execs, the init is a copy of the runtime (its /proc/PID/exe is the host's node binary):
+  // Until it execs, the init is runt-init (its /proc/PID/exe a sealed copy of the runtime's helper):
   // nothing that shares its namespaces may ptrace it or open its /proc files (CVE-2019-5736).
   // Forked processes inherit this; execve of the container's binary makes it dumpable again.
   steps.push({ op: 'prctl', option: PR.SET_DUMPABLE, arg2: 0, field: 'runtime', why: 'non-dumpable until exec: no ptrace or /proc/PID/exe access from the container' });
 
   // 1. Namespaces. With nothing to join, clone3 creates them all at once (the fast path); the cgroup
-  //    namespace always waits until the runtime has placed the process in its cgroups.
+  //    namespace always waits until the runtime has placed the process in its cgroups. A new user
+  //    namespace is made by unshare after runt-init has started: exec'd inside a user namespace
+  //    that does not map its uid yet, runt-init would lose every capability there.
   let cloneFlags = 0;
   const flagsOf = (types: string[]) => types.reduce((f, t) => f | NAMESPACES[t].flag, 0);
   const laterNew = newNs.filter((t) => t === 'cgroup');
-  if (joined.length === 0 && !timeOffsets) {
+  if (joined.length === 0 && !timeOffsets && !newUser) {
     cloneFlags = flagsOf(newNs.filter((t) => t !== 'cgroup'));
   } else {
     for (const type of JOIN_ORDER) {
