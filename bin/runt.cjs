@@ -46,16 +46,29 @@ function readCache(key) {
 }
 
 function writeCache(key, learned, script) {
-  const tmp = `${CACHE}.${process.pid}.tmp`;
+  const tmp = `${CACHE}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  let fd;
   try {
-    const header = Buffer.from(`${key} ${learned.join(',')}\n`, 'latin1');
-    fs.writeFileSync(tmp, Buffer.concat([header, script.createCachedData()]), { mode: 0o644 });
-    fs.renameSync(tmp, CACHE);
+    fd = fs.openSync(tmp, 'wx', 0o644);
+  } catch {
+    return;
+  }
+  let written = false;
+  try {
+    fs.writeFileSync(fd, Buffer.concat([Buffer.from(`${key} ${learned.join(',')}\n`, 'latin1'), script.createCachedData()]));
+    written = true;
+  } catch {
+    // e.g. ENOSPC
+  }
+  try {
+    fs.closeSync(fd);
+    if (written) fs.renameSync(tmp, CACHE);
+    else fs.unlinkSync(tmp);
   } catch {
     try {
       fs.unlinkSync(tmp);
     } catch {
-      // nothing was written
+      // nothing more to do
     }
   }
 }
