@@ -8,7 +8,7 @@ import { v1Limit } from './convert.js';
 import {
   type DeviceState, deviceRuleText, effectiveDeviceState, parseDevicesList, sameDeviceState,
 } from './devices.js';
-import { isCgroupErrno, readCgroupFile, tryReadCgroupFile, writeCgroupFile } from './fs.js';
+import { isCgroupErrno, readCgroupFile, tryReadCgroupFile, writeCgroupFile, writeCgroupLines } from './fs.js';
 import { checkCpusetRange } from './cpuset.js';
 import type { V1Manager } from './v1.js';
 import { INT64_LIMIT, validateResources } from './validate.js';
@@ -243,12 +243,14 @@ function applyDevices(dir: string, rules: DeviceCgroup[]): void {
     }
     return;
   }
+  // The common case (a new cgroup): one rule for all, then the exceptions through one open file.
+  const exceptions = target.exceptions.map(deviceRuleText);
   if (target.defaultAllow) {
     allow('a');
-    for (const e of target.exceptions) deny(deviceRuleText(e));
+    writeCgroupLines(dir, 'devices.deny', exceptions, field);
   } else {
     deny('a');
-    for (const e of target.exceptions) allow(deviceRuleText(e));
+    writeCgroupLines(dir, 'devices.allow', exceptions, field);
   }
 }
 
