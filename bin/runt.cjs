@@ -4,14 +4,14 @@
 // parsing, and the functions compiled in earlier runs are not compiled again. (Node 20 has no compile
 // cache of its own for user code.)
 //
-// The build makes a first cache (every module's top level). After a command has run, the cache is
-// written again, with the functions that command compiled, when it was missing or rejected by V8
-// (another Node, other V8 flags), or when the command took the start-up fast path (the commands
-// engines call in a loop; the others load yargs and cost far more anyway) and has not contributed to
-// the cache yet (the cache header lists the command words that have). So once each of those commands
-// has run, the cache holds what they need, and it stays as it is.
+// Each command that takes the start-up fast path (the ones engines call in a loop) has a cache of
+// its own, dist/runt-cli.cjs.<command>.cache, so that it loads only the code it runs; everything
+// else (no command word, or a command that goes to yargs and costs far more anyway) shares
+// dist/runt-cli.cjs.cache, which the build makes with every module's top level. A cache is written
+// after the command has run, so that the functions it compiled are in it, when it was missing or V8
+// rejected it (another Node, other V8 flags); a command's first run starts from the shared one.
 // The file is written to a temporary name and renamed into place; any failure (a read-only install,
-// another user) is ignored without a word: the command never depends on the cache.
+// another user) is ignored without a word: the command never depends on its cache.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -19,34 +19,30 @@ const vm = require('node:vm');
 
 const BUNDLE = path.join(__dirname, '..', 'dist', 'runt-cli.cjs');
 const CACHE = `${BUNDLE}.cache`;
+const commandCache = (word) => `${BUNDLE}.${word}.cache`;
 const ENTRY = 'src/cli/main.js';
 /** Loaded only when a command did not take the fast path. */
 const SLOW_PATH = 'src/cli/yargs-cli.js';
-/** Commands recorded in the cache at most (the cache grows with each). */
-const MAX_LEARNED = 16;
 
 /** The cache belongs to this bundle (its first line names a hash of it), this Node and this CPU. */
 function cacheKey(source) {
   return `runt-cli-cache ${source.slice(0, source.indexOf('\n')).split(' ')[2]} ${process.version} ${process.arch}`;
 }
 
-/** { data, learned } from the cache file when it was made for `key`, else undefined. */
-function readCache(key) {
+/** The cached data in `file` when it was made for `key`, else undefined. */
+function readCache(file, key) {
   let buf;
   try {
-    buf = fs.readFileSync(CACHE);
+    buf = fs.readFileSync(file);
   } catch {
     return undefined;
   }
   const nl = buf.indexOf(10);
-  if (nl < 0) return undefined;
-  const header = buf.toString('latin1', 0, nl).split(' ');
-  if (header.slice(0, 4).join(' ') !== key) return undefined;
-  return { data: buf.subarray(nl + 1), learned: header[4] ? header[4].split(',') : [] };
+  return nl >= 0 && buf.toString('latin1', 0, nl) === key ? buf.subarray(nl + 1) : undefined;
 }
 
-function writeCache(key, learned, script) {
-  const tmp = `${CACHE}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+function writeCache(file, key, script) {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
   let fd;
   try {
     fd = fs.openSync(tmp, 'wx', 0o644);
@@ -55,14 +51,14 @@ function writeCache(key, learned, script) {
   }
   let written = false;
   try {
-    fs.writeFileSync(fd, Buffer.concat([Buffer.from(`${key} ${learned.join(',')}\n`, 'latin1'), script.createCachedData()]));
+    fs.writeFileSync(fd, Buffer.concat([Buffer.from(`${key}\n`, 'latin1'), script.createCachedData()]));
     written = true;
   } catch {
     // e.g. ENOSPC
   }
   try {
     fs.closeSync(fd);
-    if (written) fs.renameSync(tmp, CACHE);
+    if (written) fs.renameSync(tmp, file);
     else fs.unlinkSync(tmp);
   } catch {
     try {
@@ -85,18 +81,19 @@ function commandWord(args) {
 function run() {
   const source = fs.readFileSync(BUNDLE, 'utf8');
   const key = cacheKey(source);
-  const cache = readCache(key);
-  const script = new vm.Script(source, { filename: BUNDLE, cachedData: cache?.data });
-  const registry = script.runInThisContext()(require, BUNDLE, path.dirname(BUNDLE));
-  const rejected = cache === undefined || script.cachedDataRejected;
   const word = commandWord(process.argv.slice(2));
-  const learned = rejected ? [] : cache.learned;
-  if (rejected || (word !== undefined && !learned.includes(word) && learned.length < MAX_LEARNED)) {
-    process.once('exit', () => {
-      const fast = !registry.isLoaded(SLOW_PATH);
-      if (rejected || fast) writeCache(key, fast && word !== undefined ? [...learned, word] : learned, script);
-    });
-  }
+  const own = word === undefined ? undefined : readCache(commandCache(word), key);
+  const cachedData = own ?? readCache(CACHE, key);
+  const script = new vm.Script(source, { filename: BUNDLE, cachedData });
+  const accepted = cachedData !== undefined && !script.cachedDataRejected;
+  const registry = script.runInThisContext()(require, BUNDLE, path.dirname(BUNDLE));
+  process.once('exit', () => {
+    if (word !== undefined && !registry.isLoaded(SLOW_PATH)) {
+      if (!(own && accepted)) writeCache(commandCache(word), key, script);
+    } else if (own === undefined && !accepted) {
+      writeCache(CACHE, key, script);
+    }
+  });
   registry.load(ENTRY);
 }
 
@@ -107,9 +104,9 @@ function prime() {
   const script = new vm.Script(source, { filename: BUNDLE });
   const registry = script.runInThisContext()(require, BUNDLE, path.dirname(BUNDLE));
   for (const id of registry.ids()) if (id !== ENTRY && id !== SLOW_PATH) registry.load(id);
-  writeCache(cacheKey(source), [], script);
+  writeCache(CACHE, cacheKey(source), script);
   return fs.existsSync(CACHE);
 }
 
 if (require.main === module) run();
-else module.exports = { prime, BUNDLE, CACHE };
+else module.exports = { prime, BUNDLE, CACHE, commandCache };

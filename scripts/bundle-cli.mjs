@@ -14,9 +14,9 @@
 //
 // Usage: node scripts/bundle-cli.mjs [--cjs-dir dist/cjs] [--out dist/runt-cli.cjs] [--no-cache]
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, posix, relative, resolve } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -110,7 +110,10 @@ console.log(`bundle-cli: ${relative(root, out)}: ${modules.size} modules, ${(tex
 // next to the bundle) already skips parsing. Best effort: bin/runt.cjs makes one when it is missing.
 if (!process.argv.includes('--no-cache')) {
   const launcher = createRequire(import.meta.url)(join(root, 'bin/runt.cjs'));
-  rmSync(launcher.CACHE, { force: true });
+  // Caches made for the bundle this build replaced would only be rejected (by their key).
+  for (const f of readdirSync(dirname(launcher.CACHE))) {
+    if (f.startsWith(basename(launcher.BUNDLE)) && f.endsWith('.cache')) rmSync(join(dirname(launcher.CACHE), f), { force: true });
+  }
   if (launcher.BUNDLE !== out) console.log(`bundle-cli: no code cache (bin/runt.cjs runs ${relative(root, launcher.BUNDLE)})`);
   else {
     let made = false;
