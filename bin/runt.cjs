@@ -97,8 +97,8 @@ function run() {
   registry.load(ENTRY);
 }
 
-/** Build time (scripts/bundle-cli.mjs): a first cache, with the top level of every module but the
- *  entry (it runs the CLI) and yargs's compiled. */
+/** Build time (scripts/bundle-cli.mjs): the shared cache, with every module's top level compiled
+ *  but the entry's (it would run the CLI) and yargs-cli's (it would load yargs). */
 function prime() {
   const source = fs.readFileSync(BUNDLE, 'utf8');
   const script = new vm.Script(source, { filename: BUNDLE });
