@@ -8,6 +8,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace runt;
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("spawnAsync", Napi::Function::New(env, SpawnAsync, "spawnAsync"));
   exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
   exports.Set("ack", Napi::Function::New(env, Ack, "ack"));
   exports.Set("abort", Napi::Function::New(env, Abort, "abort"));

@@ -6,6 +6,7 @@
 namespace runt {
 
 Napi::Value Spawn(const Napi::CallbackInfo& info);                // spawn.cc
+Napi::Value SpawnAsync(const Napi::CallbackInfo& info);           // spawn.cc
 Napi::Value Recv(const Napi::CallbackInfo& info);                 // channel.cc
 Napi::Value Ack(const Napi::CallbackInfo& info);                  // channel.cc
 Napi::Value Abort(const Napi::CallbackInfo& info);                // channel.cc

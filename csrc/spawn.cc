@@ -1,4 +1,4 @@
-// spawn(): build the plan, hand it to a fresh runt-init process and return at once.
+// spawn() / spawnAsync(): build the plan, hand it to a fresh runt-init process and return.
 //
 // The child of clone3 shares Node's memory (CLONE_VM | CLONE_VFORK, on a small stack of its own):
 // copying the page tables of a large multithreaded process costs milliseconds, and a copy of Node
@@ -168,56 +168,68 @@ std::vector<int> FdsToKeep(const Plan& plan, int sock, int planFd) {
 
 constexpr size_t kTrampolineStack = 64 * 1024;
 
-}  // namespace
+// One spawn, in three parts: Prepare (JS thread: the plan, the memfds, the socket pair), Launch
+// (any thread: clone3 and the exec of runt-init; no N-API), Finish (JS thread: the result or the
+// error, and the fds that are no longer needed).
+struct SpawnJob {
+  std::unique_ptr<Plan> plan;
+  int initFd = -1;
+  int planFd = -1;
+  int sv[2] = {-1, -1};
+  long pid = -1;
+  int pidfd = -1;
+  const char* failedCall = nullptr;
+  int err = 0;
+};
 
-Napi::Value Spawn(const Napi::CallbackInfo& info) {
+std::unique_ptr<SpawnJob> Prepare(const Napi::CallbackInfo& info, const char* usage) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn(cfg: SpawnConfig)");
-  auto plan = std::make_unique<Plan>();
-  BuildPlan(info[0].As<Napi::Object>(), *plan);
-  int initFd = InitFd(env);
-  int planFd = PlanMemfd(env, EncodePlan(*plan));
-
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, usage);
+  auto job = std::make_unique<SpawnJob>();
+  job->plan = std::make_unique<Plan>();
+  BuildPlan(info[0].As<Napi::Object>(), *job->plan);
+  job->initFd = InitFd(env);
+  job->planFd = PlanMemfd(env, EncodePlan(*job->plan));
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, job->sv) < 0) {
     int err = errno;
-    close(planFd);
+    close(job->planFd);
     ThrowErrno(env, "socketpair", err);
   }
+  return job;
+}
 
-  std::vector<int> keep = FdsToKeep(*plan, sv[1], planFd);
-  std::string sockArg = std::to_string(sv[1]);
-  std::string planArg = std::to_string(planFd);
+void Launch(SpawnJob& job) {
+  const Plan& plan = *job.plan;
+  std::vector<int> keep = FdsToKeep(plan, job.sv[1], job.planFd);
+  std::string sockArg = std::to_string(job.sv[1]);
+  std::string planArg = std::to_string(job.planFd);
   char* argv[] = {const_cast<char*>("runt-init"), sockArg.data(), planArg.data(), nullptr};
   char* envp[] = {nullptr};
-  Trampoline t = {initFd, keep.data(), keep.size(), argv, envp, 0};
+  Trampoline t = {job.initFd, keep.data(), keep.size(), argv, envp, 0};
 
   void* stack = nullptr;
   if (kSharedVm) {
     stack = mmap(nullptr, kTrampolineStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
-      int err = errno;
-      close(planFd);
-      close(sv[0]);
-      close(sv[1]);
-      ThrowErrno(env, "mmap", err);
+      job.failedCall = "mmap";
+      job.err = errno;
+      return;
     }
   }
 
   clone_args args;
   memset(&args, 0, sizeof args);
-  int pidfd = -1;
-  args.flags = CLONE_PIDFD | plan->cloneFlags;
+  args.flags = CLONE_PIDFD | plan.cloneFlags;
   if (kSharedVm) {
     args.flags |= CLONE_VM | CLONE_VFORK;
     args.stack = reinterpret_cast<uintptr_t>(stack);
     args.stack_size = kTrampolineStack;
   }
-  args.pidfd = reinterpret_cast<uintptr_t>(&pidfd);
+  args.pidfd = reinterpret_cast<uintptr_t>(&job.pidfd);
   args.exit_signal = SIGCHLD;
-  if (plan->cgroupFd >= 0) {
+  if (plan.cgroupFd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(plan->cgroupFd);
+    args.cgroup = static_cast<uint64_t>(plan.cgroupFd);
   }
 
   // No signal handler of Node may run in the child; runt-init unblocks signals once it has reset
@@ -227,29 +239,77 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   pthread_sigmask(SIG_SETMASK, &all, &saved);
   long pid = Clone3OnStack(&args, TrampolineMain, &t);
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-
   if (stack) munmap(stack, kTrampolineStack);
-  close(sv[1]);
-  close(planFd);
-  if (pid < 0) {
-    close(sv[0]);
-    ThrowErrno(env, "clone3", static_cast<int>(-pid));
-  }
-  if (t.err) {  // the exec failed; the child has exited
-    siginfo_t si;
-    waitid(P_PIDFD, static_cast<id_t>(pidfd), &si, WEXITED);
-    close(pidfd);
-    close(sv[0]);
-    ThrowErrno(env, "execveat runt-init", t.err);
-  }
-  int flags = fcntl(sv[0], F_GETFL);
-  if (flags >= 0) fcntl(sv[0], F_SETFL, flags | O_NONBLOCK);
 
+  if (pid < 0) {
+    job.failedCall = "clone3";
+    job.err = static_cast<int>(-pid);
+  } else if (t.err) {  // the exec failed; the child has exited
+    siginfo_t si;
+    waitid(P_PIDFD, static_cast<id_t>(job.pidfd), &si, WEXITED);
+    close(job.pidfd);
+    job.pidfd = -1;
+    job.failedCall = "execveat runt-init";
+    job.err = t.err;
+  } else {
+    job.pid = pid;
+  }
+}
+
+Napi::Object Finish(Napi::Env env, SpawnJob& job) {
+  close(job.sv[1]);
+  close(job.planFd);
+  if (job.failedCall) {
+    close(job.sv[0]);
+    ThrowErrno(env, job.failedCall, job.err);
+  }
+  int flags = fcntl(job.sv[0], F_GETFL);
+  if (flags >= 0) fcntl(job.sv[0], F_SETFL, flags | O_NONBLOCK);
   Napi::Object result = Napi::Object::New(env);
-  result.Set("pid", Napi::Number::New(env, static_cast<double>(pid)));
-  result.Set("pidfd", Napi::Number::New(env, pidfd));
-  result.Set("sock", Napi::Number::New(env, sv[0]));
+  result.Set("pid", Napi::Number::New(env, static_cast<double>(job.pid)));
+  result.Set("pidfd", Napi::Number::New(env, job.pidfd));
+  result.Set("sock", Napi::Number::New(env, job.sv[0]));
   return result;
+}
+
+// clone3 blocks its thread while the kernel makes the namespaces and runt-init execs (about a
+// millisecond or several): spawnAsync does that on the thread pool, so the event loop goes on.
+class SpawnWorker : public Napi::AsyncWorker {
+ public:
+  SpawnWorker(Napi::Env env, std::unique_ptr<SpawnJob> job)
+      : Napi::AsyncWorker(env, "runt.spawn"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { Launch(*job_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred_.Resolve(Finish(env, *job_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+ private:
+  std::unique_ptr<SpawnJob> job_;
+  Napi::Promise::Deferred deferred_;
+};
+
+}  // namespace
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  auto job = Prepare(info, "spawn(cfg: SpawnConfig)");
+  Launch(*job);
+  return Finish(info.Env(), *job);
+}
+
+Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
+  auto job = Prepare(info, "spawnAsync(cfg: SpawnConfig)");
+  auto* worker = new SpawnWorker(info.Env(), std::move(job));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 }  // namespace runt

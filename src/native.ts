@@ -34,6 +34,9 @@ export interface SpawnResult {
 export interface Native {
   /** Prepare the steps as C structures, clone3 with cfg.cloneFlags | CLONE_PIDFD, return at once. */
   spawn(cfg: SpawnConfig): SpawnResult;
+  /** The same, with clone3 and the exec of runt-init done on the thread pool: the event loop goes on
+   *  while the kernel makes the namespaces. */
+  spawnAsync(cfg: SpawnConfig): Promise<SpawnResult>;
   /** Non-blocking receive of one message; null when nothing is waiting. */
   recv(sock: number): ChildMessage | null;
   /** Answer a sync point; payload (UTF-8, up to 64 KiB) is stored in the child's slot. */

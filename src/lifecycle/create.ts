@@ -125,7 +125,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     const birth = plan.newUserNamespace ? null : openBirthCgroups(cgroup.paths);
     if (birth) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
     try {
-      child = n.spawn(plan);
+      child = await n.spawnAsync(plan);
     } finally {
       birth?.close();
     }

@@ -94,7 +94,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     });
     if (birth) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
     try {
-      child = n.spawn(plan);
+      child = await n.spawnAsync(plan);
     } finally {
       birth?.close();
     }
