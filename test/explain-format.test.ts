@@ -83,7 +83,9 @@ t.test('the keys of the JSON document', async (t) => {
   const data = doc.steps.filter((s: any) => s.field === 'mounts[7]');
   t.same(data.map((s: any) => s.args.flags), [['MS_BIND', 'MS_REC'], ['MS_RDONLY', 'MS_NOSUID', 'MS_REMOUNT', 'MS_BIND', 'MS_REC'], ['MS_REC', 'MS_PRIVATE']], 'a bind: mount, remount for its flags, propagation');
   const sync = doc.steps.find((s: any) => s.op === 'sync');
-  t.ok(sync.runtime.some((c: string) => c.includes('cgroup.procs')), 'the sync step lists what the runtime does meanwhile');
+  t.ok(sync.runtime.some((c: string) => c.includes('oom_score_adj')), 'the sync step lists what the runtime does meanwhile');
+  t.ok(doc.runtime.some((r: any) => r.when === 'spawn' && r.what === 'born in the cgroups' && r.calls.some((c: string) => c.endsWith('/tasks before step 0') || c.startsWith('clone3 CLONE_INTO_CGROUP'))),
+    'the init joins its cgroups at birth, not at the sync');
   t.equal(doc.steps.find((s: any) => s.op === 'sethostname').calls[0], 'sethostname("explain-host", 12)', 'the call as C');
 });
 

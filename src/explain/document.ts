@@ -93,6 +93,7 @@ export function explainBundle(opts: ExplainOptions = {}): ExplainDocument {
   const plan = planContainer(spec, {
     bundle, rootfs, id, execFifoFd: -1, nsFds, cgroupMounts: cgroup.mountSources(),
     noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: false,
+    bornInCgroups: true,
   });
   const execFifo = new StateStore(opts.root ?? DEFAULT_ROOT).fifoPath(id);
   const seccomp = spec.linux?.seccomp ? summarizeSeccomp(spec.linux.seccomp) : null;
@@ -171,16 +172,25 @@ function runtimeActions(spec: Spec, plan: Plan, cgroup: CgroupManager, writes: C
   });
   if (seccomp) add('create', null, 'seccomp filter', 'linux.seccomp', [`compile with libseccomp: ${seccomp.rules} rules, default ${seccomp.defaultAction}`]);
   add('spawn', null, 'the container process', 'linux.namespaces',
-    [`clone3({flags: CLONE_PIDFD${plan.cloneFlags ? `|${joinFlags(cloneFlagNames(plan.cloneFlags))}` : ''}, exit_signal: SIGCHLD})`]);
+    [`clone3({flags: CLONE_PIDFD|CLONE_VM|CLONE_VFORK${plan.cloneFlags ? `|${joinFlags(cloneFlagNames(plan.cloneFlags))}` : ''}, exit_signal: SIGCHLD})`,
+      'the child: execveat(runt-init memfd, "", AT_EMPTY_PATH); runt-init reads the plan below from a memfd']);
 
   const init = syncStep(SYNC_TAG.INIT);
   if (plan.newUserNamespace) {
     add('sync-init', init, 'uid map', 'linux.uidMappings', (linux.uidMappings ?? []).length ? [`write /proc/PID/uid_map ${JSON.stringify((linux.uidMappings ?? []).map(mapLine).join('\n'))}`] : []);
     add('sync-init', init, 'gid map', 'linux.gidMappings', (linux.gidMappings ?? []).length ? [`write /proc/PID/gid_map ${JSON.stringify((linux.gidMappings ?? []).map(mapLine).join('\n'))}`] : []);
   }
-  add('sync-init', init, 'join the cgroups', 'linux.cgroupsPath', dirs.map((d) => `write ${d}/cgroup.procs PID`));
-  if (spec.process?.oomScoreAdj !== undefined) add('sync-init', init, 'oom score', 'process.oomScoreAdj', [`write /proc/PID/oom_score_adj "${spec.process.oomScoreAdj}"`]);
-  add('sync-init', init, 'release the init', 'runtime', ['ACK with the state JSON (stdin of the hooks run inside the container)']);
+  if (plan.newUserNamespace) {
+    add('sync-init', init, 'join the cgroups', 'linux.cgroupsPath', dirs.map((d) => `write ${d}/cgroup.procs PID`));
+  } else {
+    // src/lifecycle/cgroup-birth.ts: the cgroup2 directory through clone3, each v1 one by the init.
+    add('spawn', null, 'born in the cgroups', 'linux.cgroupsPath', Object.entries(cgroup.paths).map(([name, d]) =>
+      name === '' || name === 'unified' ? `clone3 CLONE_INTO_CGROUP ${d}` : `the init writes "0" to ${d}/tasks before step 0`));
+  }
+  if (init !== null) {
+    if (spec.process?.oomScoreAdj !== undefined) add('sync-init', init, 'oom score', 'process.oomScoreAdj', [`write /proc/PID/oom_score_adj "${spec.process.oomScoreAdj}"`]);
+    add('sync-init', init, 'release the init', 'runtime', ['ACK with the state JSON (stdin of the hooks run inside the container)']);
+  }
 
   const createRuntime = syncStep(SYNC_TAG.CREATE_RUNTIME);
   add('sync-create-runtime', createRuntime, 'prestart hooks', 'hooks.prestart', hookCalls('prestart'));

@@ -116,15 +116,16 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       }
       openFds.push(nsFds[ns.type]);
     }
-    const plan = planContainer(spec, {
-      bundle, rootfs, id, execFifoFd: fifoFd, nsFds, cgroupMounts: cgroup.mountSources(), noPivot: opts.noPivot,
-      noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: opts.trace, stdio: opts.stdio,
-    });
-
     // As root and without a new user namespace the init can join its cgroups itself (cgroup-birth.ts).
-    const birth = plan.newUserNamespace ? null : openBirthCgroups(cgroup.paths);
-    if (birth) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
+    const birth = openBirthCgroups(cgroup.paths);
+    let plan: Plan;
     try {
+      plan = planContainer(spec, {
+        bundle, rootfs, id, execFifoFd: fifoFd, nsFds, cgroupMounts: cgroup.mountSources(), noPivot: opts.noPivot,
+        noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: opts.trace, stdio: opts.stdio,
+        bornInCgroups: birth !== null,
+      });
+      if (birth && !plan.newUserNamespace) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
       child = await n.spawnAsync(plan);
     } finally {
       birth?.close();
@@ -321,6 +322,8 @@ export interface PlanInputs {
   preserveFds?: number;
   trace?: boolean;
   stdio?: [number, number, number];
+  /** See PlanContext.bornInCgroups. */
+  bornInCgroups?: boolean;
 }
 
 /** The plan `create` carries out. `runt explain` calls it too, so what it prints is what runs. */
@@ -330,7 +333,7 @@ export function planContainer(spec: Spec, p: PlanInputs): Plan {
     bundle: p.bundle, rootfs: p.rootfs, execFifoFd: p.execFifoFd, nsFds: p.nsFds, noPivot: p.noPivot ?? false, preserveFds,
     trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
     seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
-    lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring,
+    lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring, bornInCgroups: p.bornInCgroups,
   });
 }
 

@@ -40,6 +40,10 @@ export interface PlanContext {
   /** Highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap). */
   lastCap: number;
   stdio?: [number, number, number];
+  /** The init joins its cgroups itself at birth (src/lifecycle/cgroup-birth.ts), so the runtime need
+   *  not move it. Without anything else for the runtime to do then (id maps, oom_score_adj, the state
+   *  for createContainer hooks), the plan has no INIT sync: one round trip less. */
+  bornInCgroups?: boolean;
   /** Container id; with `newKeyring` (default true) the init joins a fresh session keyring `_ses.<id>`. */
   id?: string;
   newKeyring?: boolean;
@@ -123,10 +127,13 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     }
   }
 
-  steps.push({
-    op: 'sync', tag: SYNC_TAG.INIT, slot: 0, field: 'linux.cgroupsPath',
-    why: 'runtime writes uid/gid maps, places the process in its cgroups, sets oom_score_adj',
-  });
+  const runtimeAtInit = newUser || !ctx.bornInCgroups || spec.process?.oomScoreAdj !== undefined || (spec.hooks?.createContainer?.length ?? 0) > 0;
+  if (runtimeAtInit) {
+    steps.push({
+      op: 'sync', tag: SYNC_TAG.INIT, slot: 0, field: 'linux.cgroupsPath',
+      why: 'runtime writes uid/gid maps, places the process in its cgroups, sets oom_score_adj',
+    });
+  }
   if (newUser) {
     // Until now the init runs with the host ids, which the new namespace does not map (files it
     // creates on the namespace's own mounts fail with EOVERFLOW): become its root.
