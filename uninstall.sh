@@ -9,7 +9,8 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 repo=$PWD
 
 state_root=/run/runt
-cli=dist/src/cli/main.js
+cli=bin/runt.cjs
+bundle=dist/runt-cli.cjs # what the bin runs; absent when nothing was built
 link=/usr/local/bin/runt
 apt_packages="build-essential python3 pkg-config libseccomp-dev busybox-static"
 
@@ -39,14 +40,14 @@ if ((${#containers[@]})) && ! $force; then
 fi
 
 for id in "${containers[@]}"; do
-  if [[ -f $cli ]] && node "$cli" delete --force "$id"; then
+  if [[ -f $bundle ]] && node "$cli" delete --force "$id"; then
     echo "deleted container $id"
     continue
   fi
-  if [[ -f $cli ]]; then
+  if [[ -f $bundle ]]; then
     echo "warning: 'runt delete --force $id' failed; removing only its state directory" >&2
   else
-    echo "warning: $cli is not built; removing only the state directory of $id (its processes and cgroups, if any, are left)" >&2
+    echo "warning: $bundle is not built; removing only the state directory of $id (its processes and cgroups, if any, are left)" >&2
   fi
   rm -rf -- "${state_root:?}/$id"
 done

@@ -18,7 +18,7 @@ import {
 } from './report.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI_JS = join(REPO, 'dist/src/cli/main.js');
+const CLI_JS = join(REPO, 'bin/runt.cjs'); // the package's bin, as installed
 const ROOTFS = join(REPO, 'examples/busybox/rootfs');
 
 const { values: flags } = parseArgs({

@@ -1,4 +1,4 @@
-// A small harness for the cgroup end-to-end tests: runt's CLI (`node dist/src/cli/main.js`) with a
+// A small harness for the cgroup end-to-end tests: runt's CLI (`node bin/runt.cjs`) with a
 // state root of the test's own, bundles over the example busybox rootfs, and cleanup of every
 // container (and any cgroup left for it).
 //
@@ -13,7 +13,7 @@ import { defaultSpec } from '../src/spec/default.js';
 import type { Resources, Spec } from '../src/spec/types.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(REPO, 'dist/src/cli/main.js');
+export const CLI = join(REPO, 'bin/runt.cjs');
 const ROOTFS = join(REPO, 'examples/busybox/rootfs');
 
 export interface Result {

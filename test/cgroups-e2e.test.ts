@@ -1,4 +1,4 @@
-// Resource control end to end: real containers through the CLI (`node dist/src/cli/main.js`), with
+// Resource control end to end: real containers through the CLI (`node bin/runt.cjs`), with
 // every value read back from the kernel's own cgroup files and the limits exercised (fork over the
 // pids limit, an OOM kill reported by `events`, a device the rules deny), plus pause, resume,
 // update, ps, events --stats, kill --all and delete leaving nothing behind in any hierarchy.

@@ -156,7 +156,7 @@ t.test('runt\'s own processes are not in the container\'s PID namespace', async 
 
 t.test('the runtime\'s binaries are not reachable from the container', async (t) => {
   const root = stateRoot(t);
-  const targets = [NODE, join(REPO, 'dist/src/cli/main.js'), join(REPO, 'build/Release/runt.node'), join(REPO, 'build/Release/runt-init')].map((p) => ({ path: p, ...statSync(p) }));
+  const targets = [NODE, join(REPO, 'dist/src/cli/main.js'), join(REPO, 'bin/runt.cjs'), join(REPO, 'dist/runt-cli.cjs'), join(REPO, 'build/Release/runt.node'), join(REPO, 'build/Release/runt-init')].map((p) => ({ path: p, ...statSync(p) }));
   // busybox find matches the inode; stat prints the device, so a match is the same file.
   const search = targets.map((f) => `find / -path /proc -prune -o -path /sys -prune -o -inum ${f.ino} -exec stat -c '${f.ino} %d %n' {} +`).join('; ');
   const found = (stdout: string) => lines(stdout).filter((l) => targets.some((f) => l.startsWith(`${f.ino} ${f.dev} `)));
