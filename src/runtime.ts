@@ -72,7 +72,7 @@ export class Runtime {
     return this.serial(id, async () => {
       const { stdio: stdioOption, ...rest } = options;
       const [{ createContainer }, { prepareStdio }] = await Promise.all([import('./lifecycle/create.js'), import('./lifecycle/stdio.js')]);
-      const stdio = prepareStdio(stdioOption);
+      const stdio = await prepareStdio(stdioOption);
       const opts: CreateOptions = { ...rest, ...(typeof bundle === 'string' ? { bundle } : { spec: bundle }), stdio: stdio.fds };
       let init;
       try {
@@ -185,7 +185,7 @@ export class Runtime {
   async exec(id: string, process: Process, opts: ProcessOptions = {}): Promise<ExecHandle & ContainerIO> {
     const { stdio: stdioOption, ...rest } = opts;
     const [{ execInContainer, ExecHandle }, { prepareStdio }] = await Promise.all([import('./lifecycle/exec.js'), import('./lifecycle/stdio.js')]);
-    const stdio = prepareStdio(stdioOption);
+    const stdio = await prepareStdio(stdioOption);
     let p;
     try {
       p = await this.serial(id, () => execInContainer(this.ctx, id, process, { ...rest, stdio: stdio.fds }));

@@ -114,9 +114,13 @@ export function detectLayout(src: LayoutSource = {}): CgroupLayout {
 const LAYOUT_TTL_MS = 1000;
 let hostCache: { layout: CgroupLayout; text: string; readAt: number } | undefined;
 
+/** process.hrtime, not performance.now(): the global `performance` loads perf_hooks (a few ms of
+ *  start-up for a CLI command). */
+const monotonicMs = () => Number(process.hrtime.bigint() / 1000000n);
+
 /** The host's layout (shared, frozen: callers must not change it). */
 function hostLayout(): CgroupLayout {
-  const t = performance.now();
+  const t = monotonicMs();
   if (hostCache && t - hostCache.readAt < LAYOUT_TTL_MS) return hostCache.layout;
   const text = readFileSync('/proc/self/mountinfo', 'utf8');
   if (hostCache?.text === text) {

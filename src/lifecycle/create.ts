@@ -220,6 +220,9 @@ function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: 
   };
 }
 
+/** Milliseconds on a monotonic clock; the global `performance` would load perf_hooks. */
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
 /** A trace event for a step that failed, with the hint for its errno. */
 function failedStep(plan: Plan, index: number, errno: string, message: string): TraceEvent {
   const step = plan.steps[index] ?? startUp(index, message);
@@ -245,7 +248,7 @@ function errnoCode(e: unknown): string {
 async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) => void, onError?: (message: string) => void): Promise<void> {
   const n = native();
   const exec = plan.steps.findIndex((s) => s.op === 'exec');
-  let lastReport = performance.now();
+  let lastReport = nowMs();
   let failed = false;
   try {
     for (;;) {
@@ -258,7 +261,7 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
       if (msg.type === MSG.TRACE) {
         const step = plan.steps[msg.step];
         onTrace({ index: msg.step, op: step.op, field: step.field, usec: Number(msg.usec) });
-        lastReport = performance.now();
+        lastReport = nowMs();
       } else if (msg.type === MSG.ERROR) {
         failed = true;
         const event = failedStep(plan, msg.step, errnoName(msg.errno), msg.text);
@@ -269,7 +272,7 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
       }
     }
     if (!failed && exec >= 0) {
-      onTrace({ index: exec, op: 'exec', field: plan.steps[exec].field, usec: Math.round((performance.now() - lastReport) * 1000) });
+      onTrace({ index: exec, op: 'exec', field: plan.steps[exec].field, usec: Math.round((nowMs() - lastReport) * 1000) });
     }
   } catch {
     // Tracing must never take the runtime down.

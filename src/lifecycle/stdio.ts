@@ -1,7 +1,7 @@
 // The container's stdin, stdout and stderr as the library hands them over: inherited, /dev/null, a
 // caller's fd, or a new pipe whose parent end becomes a Node stream.
 import { closeSync, constants as fsc, openSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { native } from '../native.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -23,9 +23,11 @@ export interface PreparedStdio {
   destroy(): void;
 }
 
-export function prepareStdio(opt: StdioOption | [StdioOption, StdioOption, StdioOption] | undefined): PreparedStdio {
+export async function prepareStdio(opt: StdioOption | [StdioOption, StdioOption, StdioOption] | undefined): Promise<PreparedStdio> {
   const each: StdioOption[] = Array.isArray(opt) ? opt : [opt ?? 'inherit', opt ?? 'inherit', opt ?? 'inherit'];
   if (each.length !== 3) throw new InvalidArgumentError('stdio: expected one option or an array of three');
+  // node:net (and with it every stream module) only when a pipe is asked for: the CLI never does.
+  const net = each.includes('pipe') ? await import('node:net') : undefined;
   const fds: [number, number, number] = [-1, -1, -1];
   const childEnds: number[] = [];
   const streams: Array<Socket | null> = [null, null, null];
@@ -43,7 +45,7 @@ export function prepareStdio(opt: StdioOption | [StdioOption, StdioOption, Stdio
         const [mine, theirs] = i === 0 ? [w, r] : [r, w];
         fds[i] = theirs;
         childEnds.push(theirs);
-        streams[i] = new Socket({ fd: mine, readable: i !== 0, writable: i === 0 });
+        streams[i] = new net!.Socket({ fd: mine, readable: i !== 0, writable: i === 0 });
       } else {
         throw new InvalidArgumentError(`stdio[${i}]: unknown option ${JSON.stringify(o)}`);
       }

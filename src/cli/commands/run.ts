@@ -3,7 +3,7 @@ import { cliLogger, cliRuntime, type GlobalArgs } from '../global.js';
 import { createArgsToOptions, createOptions, type CreateArgs } from './create.js';
 import { signalPid } from '../../lifecycle/kill.js';
 import { native } from '../../native.js';
-import { proxyTerminal, type TerminalProxy } from '../../terminal/proxy.js';
+import type { TerminalProxy } from '../../terminal/proxy.js';
 
 // SIGWINCH too, unless runt proxies the container's pty (then the pty's size changes instead).
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGALRM'];
@@ -18,12 +18,19 @@ export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolea
     const rt = cliRuntime(argv);
     // run starts the container itself, so --trace can follow the init up to its exec.
     // In the foreground without --console-socket runt is the container's terminal (process.terminal).
+    // The proxy module (node:tty, and with it every stream module) loads only when there is a pty:
+    // the pty keeps what the container writes until the proxy reads it.
     let proxy: TerminalProxy | undefined;
-    const onTerminal = argv.detach ? undefined : (fd: number) => { proxy = proxyTerminal(fd); };
+    let proxyReady: Promise<void> | undefined;
+    const onTerminal = argv.detach ? undefined : (fd: number) => {
+      proxyReady = import('../../terminal/proxy.js').then((m) => { proxy = m.proxyTerminal(fd); });
+    };
     let c;
     try {
       c = await rt.create(argv.id, argv.bundle, { ...createArgsToOptions(argv), traceAfterStart: argv.trace, onTerminal, onLateError: argv.detach ? undefined : (m) => cliLogger().error(m) });
+      await proxyReady;
     } catch (e) {
+      await proxyReady?.catch(() => {});
       proxy?.stop(); // create failed after the terminal step
       throw e;
     }
