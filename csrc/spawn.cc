@@ -4,8 +4,9 @@
 // copying the page tables of a large multithreaded process costs milliseconds, and a copy of Node
 // would be what the parked init keeps in memory until `start`. The child only clears close-on-exec
 // on the fds the plan names and execs runt-init (a small static program, from a sealed memfd copy);
-// runt-init reads the plan from a memfd and runs the steps (child.cc). The parent thread sleeps
-// until that exec has happened, so nothing else ever runs on the shared memory in between.
+// runt-init reads the plan from a memfd and runs the steps (child.cc). The calling thread sleeps
+// until that exec has happened (vfork semantics), and the child touches only its own stack and the
+// Trampoline data of that sleeping thread; Node's other threads go on, and never see either.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/sched.h>
