@@ -30,6 +30,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("makeRaw", Napi::Function::New(env, MakeRaw, "makeRaw"));
   exports.Set("restoreTerminal", Napi::Function::New(env, RestoreTerminal, "restoreTerminal"));
   exports.Set("compileSeccomp", Napi::Function::New(env, CompileSeccomp, "compileSeccomp"));
+  exports.Set("seccompVersion", Napi::Function::New(env, SeccompVersion, "seccompVersion"));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking, "setBlocking"));
   exports.Set("detachStdio", Napi::Function::New(env, DetachStdio, "detachStdio"));
   exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter, "attachDeviceFilter"));

@@ -30,6 +30,7 @@ Napi::Value SetWinsize(const Napi::CallbackInfo& info);           // process.cc
 Napi::Value MakeRaw(const Napi::CallbackInfo& info);              // process.cc
 Napi::Value RestoreTerminal(const Napi::CallbackInfo& info);      // process.cc
 Napi::Value CompileSeccomp(const Napi::CallbackInfo& info);       // seccomp.cc
+Napi::Value SeccompVersion(const Napi::CallbackInfo& info);       // seccomp.cc
 Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info);   // bpf.cc
 Napi::Value QueryDeviceFilters(const Napi::CallbackInfo& info);   // bpf.cc
 

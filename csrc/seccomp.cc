@@ -225,4 +225,12 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// seccompVersion(): the version of the libseccomp this addon is linked with, as runc prints it.
+Napi::Value SeccompVersion(const Napi::CallbackInfo& info) {
+  const scmp_version* v = seccomp_version();
+  if (v == nullptr) return info.Env().Null();
+  return Napi::String::New(info.Env(), std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                                           std::to_string(v->micro));
+}
+
 }  // namespace runt

@@ -76,6 +76,8 @@ export interface Native {
   restoreTerminal(fd: number, saved: Buffer): void;
   /** Compile an OCI linux.seccomp object to a BPF program (struct sock_filter array). */
   compileSeccomp(seccomp: unknown): Uint8Array;
+  /** The version of the linked libseccomp ("2.5.4", from seccomp_version()), or null if it does not say. */
+  seccompVersion(): string | null;
   /** Clear O_NONBLOCK on fd. */
   setBlocking(fd: number): void;
   /** Point fds 0-2 at /dev/null (before exiting while a container keeps the stdio runt was given). */

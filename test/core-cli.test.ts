@@ -100,3 +100,24 @@ t.test('kill delivers signals given by name or number', async (t) => {
   }
   writeFileSync(join(m, 'done'), '');
 });
+
+t.test('--version names the libseccomp runt is linked with, as runc does', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  let installed: string | undefined;
+  try {
+    // Debian: "2.5.4-1+deb12u1" → the upstream version "2.5.4".
+    installed = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'libseccomp2'], { encoding: 'utf8' }).replace(/^\d+:/, '').split('-')[0];
+  } catch {
+    installed = undefined;
+  }
+  // The fast path (--version alone) and yargs (with a global flag before it) print the same.
+  for (const args of [['--version'], ['-v'], ['--debug', '--version']]) {
+    const r = runt(args);
+    t.equal(r.code, 0, describe(r));
+    const lines = r.stdout.trim().split('\n');
+    t.match(lines[0], /^runt version \d+\.\d+\.\d+/, args.join(' '));
+    t.equal(lines[1], 'spec: 1.2.0');
+    t.match(lines[2], /^libseccomp: \d+\.\d+\.\d+$/, `${args.join(' ')}: ${lines[2]}`);
+    if (installed) t.equal(lines[2], `libseccomp: ${installed}`, 'the installed library');
+  }
+});

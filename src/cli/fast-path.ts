@@ -8,6 +8,7 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_ROOT } from '../state/store.js';
 import { runtVersion } from '../package-root.js';
+import { native } from '../native.js';
 
 /** Commands worth the fast path, and where each one's module lives (loaded on its own). */
 const HOT: Record<string, () => Promise<CommandModule<never, never>>> = {
@@ -181,9 +182,16 @@ export async function fastArgv(args: string[]): Promise<{ command: CommandModule
   return argv && { command, argv };
 }
 
-/** What `runt --version` prints (yargs prints the same through .version()). */
+/** What `runt --version` prints (yargs prints the same through .version()): runc's three lines,
+ *  with the version of the libseccomp the addon is linked with (seccomp_version()). */
 export function versionText(): string {
-  return `runt version ${runtVersion()}\nspec: 1.2.0\nlibseccomp: 2.5`;
+  let libseccomp = 'unknown';
+  try {
+    libseccomp = native().seccompVersion() ?? libseccomp;
+  } catch {
+    // no addon built: still print runt's own version
+  }
+  return `runt version ${runtVersion()}\nspec: 1.2.0\nlibseccomp: ${libseccomp}`;
 }
 
 /** Runs a hot command and returns true, or returns false when yargs must handle the arguments. */

@@ -24,7 +24,8 @@ export function buildCli(args: string[], list: readonly CommandModule<never, nev
     .option('debug', { type: 'boolean', default: false })
     .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported yet)' })
     .middleware((argv) => { cliLogger(argv as unknown as GlobalArgs); })
-    .version(versionText())
+    // Only --version needs the text (it loads the addon to ask libseccomp its version).
+    .version(args.some((a) => a === '--version' || a === '-v') ? versionText() : '')
     .alias('version', 'v')
     .help()
     .strict()
