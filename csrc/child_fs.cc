@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 
 #include "executor.h"
 
@@ -184,6 +186,156 @@ Text& MountFailure(Executor& ex, int err, const MountArgs& a) {
   return ex.Fail(err).Add("mount ").Add(a.source ? a.source : a.fstype ? a.fstype : "none").Add(" on ").Add(a.target);
 }
 
+
+// ---- tmpcopyup: the directory a tmpfs covers, copied into the tmpfs ----------------------------
+// Only fd-relative syscalls on names read from the directory itself, each with O_NOFOLLOW or
+// AT_SYMLINK_NOFOLLOW: a symlink in the image is copied as a symlink and never followed, so the
+// copy cannot read or write outside the two directories. Bounded: depth kCopyMaxDepth, fixed
+// buffers, no allocation. Regular files, directories, symlinks and fifos are copied with their
+// mode, owner and times; device nodes and sockets are skipped; hard links become separate files.
+
+constexpr int kCopyMaxDepth = 64;
+char g_copyBuf[64 * 1024];  // the executor is single-threaded
+
+struct CopyUp {
+  Executor& ex;
+  const char* target;
+  char rel[PATH_MAX];  // the path being copied, relative to the target (for errors)
+  size_t relLen;
+};
+
+bool CopyFail(CopyUp& c, int e, const char* what) {
+  c.ex.Fail(e).Add("tmpcopyup ").Add(c.target).Add(": ").Add(what).Add(" ").Add(c.relLen ? c.rel : ".");
+  return false;
+}
+
+bool CopyBytes(int from, int to) {
+  for (;;) {
+    ssize_t n = sendfile(to, from, nullptr, 1 << 30);
+    if (n > 0) continue;
+    if (n == 0) return true;
+    if (errno == EINTR) continue;
+    if (errno != EINVAL && errno != ENOSYS) return false;
+    break;  // not supported for this pair: nothing was copied, fall back to read/write
+  }
+  for (;;) {
+    ssize_t n = read(from, g_copyBuf, sizeof g_copyBuf);
+    if (n == 0) return true;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = write(to, g_copyBuf + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        if (w == 0) errno = EIO;
+        return false;
+      }
+      done += w;
+    }
+  }
+}
+
+// Owner first: chown clears set-id bits, so the mode goes on after it.
+bool CopyMetaFd(CopyUp& c, int fd, const struct stat& st) {
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (fchown(fd, st.st_uid, st.st_gid) < 0) return CopyFail(c, errno, "chown");
+  if (fchmod(fd, st.st_mode & 07777) < 0) return CopyFail(c, errno, "chmod");
+  if (futimens(fd, times) < 0) return CopyFail(c, errno, "set times of");
+  return true;
+}
+
+__attribute__((noinline)) bool CopySymlink(CopyUp& c, int src, int dst, const char* name, const struct stat& st) {
+  char link[PATH_MAX];
+  ssize_t n = readlinkat(src, name, link, sizeof link - 1);
+  if (n < 0) return CopyFail(c, errno, "readlink");
+  link[n] = '\0';
+  if (symlinkat(link, dst, name) < 0) return CopyFail(c, errno, "symlink");
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) return CopyFail(c, errno, "chown");
+  if (utimensat(dst, name, times, AT_SYMLINK_NOFOLLOW) < 0) return CopyFail(c, errno, "set times of");
+  return true;
+}
+
+bool CopyFile(CopyUp& c, int src, int dst, const char* name, const struct stat& st) {
+  FdGuard from(openat(src, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
+  if (from.get() < 0) return CopyFail(c, errno, "open");
+  FdGuard to(openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (to.get() < 0) return CopyFail(c, errno, "create");
+  if (!CopyBytes(from.get(), to.get())) return CopyFail(c, errno, "copy");
+  return CopyMetaFd(c, to.get(), st);
+}
+
+bool CopyFifo(CopyUp& c, int dst, const char* name, const struct stat& st) {
+  if (mknodat(dst, name, S_IFIFO | 0600, 0) < 0) return CopyFail(c, errno, "mkfifo");
+  // An O_PATH fd of the fifo itself (no open for reading, which would block).
+  FdGuard fd(openat(dst, name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return CopyFail(c, errno, "open");
+  sigsafe::FdPath path(fd.get());
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) return CopyFail(c, errno, "chown");
+  if (fchmodat(AT_FDCWD, path.path, st.st_mode & 07777, 0) < 0) return CopyFail(c, errno, "chmod");
+  if (utimensat(dst, name, times, AT_SYMLINK_NOFOLLOW) < 0) return CopyFail(c, errno, "set times of");
+  return true;
+}
+
+struct Dirent64 {
+  uint64_t ino;
+  int64_t off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[];
+};
+
+bool CopyTree(CopyUp& c, int src, int dst, int depth);
+
+bool CopyEntry(CopyUp& c, int src, int dst, const char* name, int depth) {
+  struct stat st;
+  if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return CopyFail(c, errno, "stat");
+  switch (st.st_mode & S_IFMT) {
+    case S_IFREG: return CopyFile(c, src, dst, name, st);
+    case S_IFLNK: return CopySymlink(c, src, dst, name, st);
+    case S_IFIFO: return CopyFifo(c, dst, name, st);
+    case S_IFDIR: {
+      if (depth >= kCopyMaxDepth) return CopyFail(c, ELOOP, "too deep:");
+      if (mkdirat(dst, name, 0700) < 0) return CopyFail(c, errno, "mkdir");
+      FdGuard from(openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (from.get() < 0) return CopyFail(c, errno, "open");
+      FdGuard to(openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (to.get() < 0) return CopyFail(c, errno, "open");
+      if (!CopyTree(c, from.get(), to.get(), depth + 1)) return false;
+      return CopyMetaFd(c, to.get(), st);  // last, so a read-only directory could be filled
+    }
+    default: return true;  // device nodes and sockets are not copied
+  }
+}
+
+bool CopyTree(CopyUp& c, int src, int dst, int depth) {
+  alignas(8) char buf[2048];
+  for (;;) {
+    long n = syscall(SYS_getdents64, src, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return CopyFail(c, errno, "read directory");
+    if (n == 0) return true;
+    for (long off = 0; off < n;) {
+      const auto* d = reinterpret_cast<const Dirent64*>(buf + off);
+      off += d->reclen;
+      const char* name = d->name;
+      if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) continue;
+      size_t saved = c.relLen;
+      size_t len = strlen(name);
+      if (saved + 1 + len + 1 > sizeof c.rel) return CopyFail(c, ENAMETOOLONG, "path too long under");
+      if (saved) c.rel[c.relLen++] = '/';
+      memcpy(c.rel + c.relLen, name, len + 1);
+      c.relLen += len;
+      if (!CopyEntry(c, src, dst, name, depth)) return false;
+      c.relLen = saved;
+      c.rel[saved] = '\0';
+    }
+  }
+}
+
 }  // namespace
 
 bool StepMount(Executor& ex, const MountArgs& a) {
@@ -221,6 +373,16 @@ bool StepMount(Executor& ex, const MountArgs& a) {
     return true;
   }
 
+  // tmpcopyup: the directory under the mount, opened before the mount covers it.
+  FdGuard lower;
+  if (a.copyUp) {
+    lower.Reset(openat(targetFd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (lower.get() < 0) {
+      MountFailure(ex, errno, a).Add(": tmpcopyup: open the directory to copy");
+      return false;
+    }
+  }
+
   unsigned long flags = a.flags;
   if (a.keepFlags) flags |= LockedFlags(target, flags);
   if (mount(source, target, a.fstype, flags, a.data) < 0) {
@@ -240,6 +402,24 @@ bool StepMount(Executor& ex, const MountArgs& a) {
       MountFailure(ex, EXDEV, a).Add(": unexpected filesystem type");
       return false;
     }
+  }
+
+  if (a.copyUp) {
+    // A fresh lookup reaches the new mount; it must be a tmpfs of its own, not the lower directory.
+    FdGuard upper(OpenInRoot(root, a.target, O_RDONLY | O_DIRECTORY));
+    struct statfs sfs;
+    struct stat lowerSt, upperSt;
+    if (upper.get() < 0 || fstatfs(upper.get(), &sfs) < 0 || fstat(upper.get(), &upperSt) < 0 ||
+        fstat(lower.get(), &lowerSt) < 0) {
+      MountFailure(ex, errno, a).Add(": tmpcopyup: open the new mount");
+      return false;
+    }
+    if (static_cast<uint32_t>(sfs.f_type) != 0x01021994u /* TMPFS_MAGIC */ || upperSt.st_dev == lowerSt.st_dev) {
+      MountFailure(ex, EXDEV, a).Add(": tmpcopyup: the new mount is not a tmpfs");
+      return false;
+    }
+    CopyUp c{ex, a.target, {}, 0};
+    if (!CopyTree(c, lower.get(), upper.get(), 0)) return false;
   }
   return true;
 }

@@ -3,6 +3,7 @@
 #include "plan_build.h"
 
 #include <sched.h>
+#include <sys/mount.h>
 
 #include <algorithm>
 #include <cmath>
@@ -166,6 +167,10 @@ void ReadMount(const Reader& r, MountArgs& m) {
   m.hasExpectFs = r.Has("expectFs");
   m.expectFs = m.hasExpectFs ? r.Int("expectFs") : 0;
   if (m.sourceInRoot && !m.source) r.Fail("'sourceInRoot' needs a source");
+  m.copyUp = r.Bool("copyUp");
+  if (m.copyUp && (!m.targetInRoot || (m.flags & (MS_RDONLY | MS_BIND | MS_REMOUNT)))) {
+    r.Fail("'copyUp' needs a new writable mount on a target in root");
+  }
 }
 
 void ReadSeccomp(const Reader& r, Plan& plan, const Napi::Object& obj, SeccompArgs& s) {

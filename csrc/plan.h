@@ -41,6 +41,7 @@ struct MountArgs {
   mode_t mode;
   bool hasExpectFs;
   int64_t expectFs;
+  bool copyUp;  // tmpcopyup: copy the directory the mount covers into the new (tmpfs) mount
 };
 struct PathArgs { const char* path; };  // openRoot, mask, chdir, joinKeyring (the name)
 struct MaskArgs { const char* path; bool hasExpectFs; int64_t expectFs; };

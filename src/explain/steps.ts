@@ -56,6 +56,11 @@ const DESCRIBE: ByOp = {
     if (s.targetInRoot && s.mkdir !== 'none') calls.push(`mkdir ${target} as a ${s.mkdir === 'dir' ? 'directory' : 'file'} ${octal(s.mode ?? 0o755)} if missing`);
     calls.push(`mount(${cstr(source)}, ${cstr(target)}, ${cstr(s.fstype)}, ${flags}${s.keepFlags ? '|<locked flags of the target>' : ''}, ${cstr(s.data)})`);
     if (s.expectFs !== undefined) calls.push(`statfs(${cstr(target)}).f_type == ${fsMagicName(s.expectFs)} or fail with EXDEV`);
+    if (s.copyUp) {
+      calls.splice(calls.length - 1, 0, `lower = openat(${target}, ".", O_RDONLY|O_DIRECTORY) (the directory the mount will cover)`);
+      calls.push(`upper = open ${target} again: a tmpfs (statfs) on another device, or fail with EXDEV`,
+        'copy lower into upper: getdents64, openat/mkdirat/symlinkat/mknodat(fifo) with O_NOFOLLOW, sendfile, fchown, fchmod, futimens (device nodes and sockets skipped)');
+    }
     return {
       calls,
       args: {
@@ -63,6 +68,7 @@ const DESCRIBE: ByOp = {
         fstype: s.fstype, flags: mountFlagNames(s.flags), data: s.data, mkdir: s.mkdir,
         mode: s.mkdir === 'none' ? null : octal(s.mode ?? 0o755), optional: s.optional ?? false,
         keepLockedFlags: s.keepFlags ?? false, expectFs: s.expectFs === undefined ? null : fsMagicName(s.expectFs),
+        ...(s.copyUp ? { copyUp: true } : {}),
       },
     };
   },

@@ -250,10 +250,17 @@ function planMount(m: SpecMount, i: number, ctx: PlanContext, newUser: boolean, 
   } else {
     if (!type) throw new PlanError(`${field}.type`, 'a mount that is not a bind needs a type');
     const flags = opts.flags & ~(MS.BIND | MS.REC);
-    const step: MountStep = { op: 'mount', source: m.source ?? type, target: m.destination, fstype: type, flags, data: opts.data || null, mkdir: 'dir', ...base };
+    // tmpcopyup (runc, crun, podman): the tmpfs starts with a copy of the directory it covers. The
+    // copy needs it writable; a read-only one is made read-only by a remount after (as runc does).
+    const copyUp = type === 'tmpfs' && opts.tmpcopyup && !(flags & MS.REMOUNT);
+    const step: MountStep = { op: 'mount', source: m.source ?? type, target: m.destination, fstype: type, flags: copyUp ? flags & ~MS.RDONLY : flags, data: opts.data || null, mkdir: 'dir', ...base };
     if (type === 'proc') step.expectFs = FS_MAGIC.PROC;
     if (type === 'sysfs') step.expectFs = FS_MAGIC.SYSFS;
+    if (copyUp) step.copyUp = true;
     steps.push(step);
+    if (copyUp && flags & MS.RDONLY) {
+      steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: MS.REMOUNT | flags, data: opts.data || null, mkdir: 'none', ...base, why: 'read-only once the copy is in place (tmpcopyup)' });
+    }
   }
   for (const p of opts.propagation) {
     steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: p, data: null, mkdir: 'none', ...base, why: 'mount propagation' });

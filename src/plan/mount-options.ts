@@ -10,6 +10,8 @@ export interface ParsedMountOptions {
   data: string;
   /** runt/crun/podman extensions that change how the mount is made. */
   extensions: Set<string>;
+  /** tmpcopyup (the later of tmpcopyup and notmpcopyup wins, as in runc). */
+  tmpcopyup: boolean;
 }
 
 const SET: Record<string, number> = {
@@ -35,12 +37,17 @@ export const PROPAGATION: Record<string, number> = {
 /** Options that are not for the kernel; accepted and handled (or knowingly ignored) by the planner. */
 const EXTENSIONS = new Set(['tmpcopyup', 'notmpcopyup', 'copy-symlink', 'idmap', 'ridmap', 'z', 'Z', 'U']);
 
+/** The extensions the planner carries out (on tmpfs mounts), for the features document. */
+export const IMPLEMENTED_EXTENSIONS = new Set(['tmpcopyup', 'notmpcopyup']);
+
 export function parseMountOptions(options: readonly string[] = []): ParsedMountOptions {
   let flags = 0;
   const propagation: number[] = [];
   const data: string[] = [];
   const extensions = new Set<string>();
+  let tmpcopyup = false;
   for (const opt of options) {
+    if (opt === 'tmpcopyup' || opt === 'notmpcopyup') tmpcopyup = opt === 'tmpcopyup';
     if (opt in SET) flags |= SET[opt];
     else if (opt in CLEAR) flags &= ~CLEAR[opt];
     else if (opt in PROPAGATION) propagation.push(PROPAGATION[opt]);
@@ -48,7 +55,7 @@ export function parseMountOptions(options: readonly string[] = []): ParsedMountO
     else if (opt === 'defaults') continue;
     else data.push(opt);
   }
-  return { flags, propagation, data: data.join(','), extensions };
+  return { flags, propagation, data: data.join(','), extensions, tmpcopyup };
 }
 
 /** Flags that can change on a bind mount only through a second, MS_REMOUNT|MS_BIND, mount. */

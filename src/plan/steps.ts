@@ -34,7 +34,10 @@ export interface ForkStep extends StepBase { op: 'fork'; flags: number }
  *  `keepFlags`: OR the target's current locked flags (nosuid, nodev, noexec, ro?, atime) from
  *  statvfs into flags (needed for MS_REMOUNT|MS_BIND in a user namespace). `mode` is used for
  *  created directories/files (default 0755). `expectFs` (magic number): after mounting, the
- *  target must have this f_type (statfs) or the step fails with EXDEV. */
+ *  target must have this f_type (statfs) or the step fails with EXDEV. `copyUp` (tmpcopyup): the
+ *  directory the new mount covers is opened first and, once the mount is made and checked to be a
+ *  tmpfs, its tree (files, directories, symlinks, fifos with modes, owners and times) is copied in
+ *  with fd-relative syscalls that never follow a symlink. */
 export interface MountStep extends StepBase {
   op: 'mount';
   source: string | null;
@@ -49,6 +52,7 @@ export interface MountStep extends StepBase {
   optional?: boolean;
   keepFlags?: boolean;
   expectFs?: number;
+  copyUp?: boolean;
 }
 /** Set the root used by every "in root" path: open(path, O_PATH|O_DIRECTORY). */
 export interface OpenRootStep extends StepBase { op: 'openRoot'; path: string }
