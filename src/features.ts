@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { CAPABILITIES, HOOK_NAMES, MOUNT_OPTIONS, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './spec/constants.js';
 import { NAMESPACES } from './plan/constants.js';
-import { parseMountOptions } from './plan/mount-options.js';
+import { IMPLEMENTED_EXTENSIONS, parseMountOptions } from './plan/mount-options.js';
 import { native } from './native.js';
+import { LSM_SUPPORT } from './security/lsm.js';
 import { runtVersion } from './package-root.js';
 
 export interface Features {
@@ -63,8 +64,10 @@ export function features(): Features {
         knownFlags: [...SECCOMP_FLAGS],
         supportedFlags: SECCOMP_FLAGS.filter((f) => kernelAtLeast(FLAG_SINCE[f] ?? [99, 0])),
       },
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
+      // Whether runt applies profiles and labels (it does not; such configs are refused), not
+      // whether the host has the LSM.
+      apparmor: { enabled: LSM_SUPPORT.apparmor },
+      selinux: { enabled: LSM_SUPPORT.selinux },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
       netDevices: { enabled: false },
@@ -73,12 +76,13 @@ export function features(): Features {
   };
 }
 
-/** Options that become mount flags or propagation changes (or are the no-op "defaults"). The rest
- *  would reach mount(2) as filesystem data, or are extensions the planner does not act on. */
+/** Options that become mount flags or propagation changes (or are the no-op "defaults"), and the
+ *  extensions the planner carries out (tmpcopyup). The rest would reach mount(2) as filesystem
+ *  data, or are extensions the planner does not act on. */
 function implementedMountOptions(): string[] {
   return MOUNT_OPTIONS.filter((o) => {
     const parsed = parseMountOptions([o]);
-    return parsed.data === '' && parsed.extensions.size === 0;
+    return parsed.data === '' && [...parsed.extensions].every((e) => IMPLEMENTED_EXTENSIONS.has(e));
   }).sort();
 }
 

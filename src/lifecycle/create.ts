@@ -26,6 +26,7 @@ import { buildPlan, type CgroupMountSource, type Plan } from '../plan/build.js';
 import { hintFor } from '../plan/hints.js';
 import { MSG, SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
+import { checkLsmFields } from '../security/lsm.js';
 import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from './hooks-on-demand.js';
@@ -81,6 +82,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     throw new RuntError('EINVALID_ARGUMENT', 'process.terminal is true: give --console-socket (runt itself is the terminal only of a foreground run or exec)');
   }
   if (spec.linux?.resources) validateResources(spec.linux.resources);
+  checkLsmFields(spec.process, spec.linux);
   const n = native();
   const lock = ctx.store.claim(id);
   const saved: SavedState = {
@@ -332,6 +334,7 @@ export interface PlanInputs {
 /** The plan `create` carries out. `runt explain` calls it too, so what it prints is what runs. */
 export function planContainer(spec: Spec, p: PlanInputs): Plan {
   const preserveFds = p.preserveFds ?? 0;
+  checkLsmFields(spec.process, spec.linux);
   return buildPlan(withActivationEnv(spec, preserveFds), {
     bundle: p.bundle, rootfs: p.rootfs, execFifoFd: p.execFifoFd, nsFds: p.nsFds, noPivot: p.noPivot ?? false, preserveFds,
     trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,

@@ -22,6 +22,7 @@ import { buildExecPlan, type ExecPlan } from '../plan/exec-plan.js';
 import { NAMESPACES } from '../plan/constants.js';
 import { SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
+import { checkLsmFields } from '../security/lsm.js';
 import { openCgroupManager } from '../cgroups/index.js';
 import { InvalidArgumentError, InvalidStateError, StepError } from '../errors.js';
 import { isAlive } from '../state/process.js';
@@ -76,6 +77,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
       throw new InvalidStateError(`cannot exec in a paused container "${id}" (use --ignore-paused to override)`);
     }
     const proc = withContainerDefaults(validateProcess(process), saved.spec.process);
+    checkLsmFields(proc);
 
     openNamespaces(saved.pid, nsFds);
     // The fds must belong to our init, not to a process that took over its pid since.

@@ -49,8 +49,8 @@ export const execCommand: CommandModule<GlobalArgs, ExecCommandArgs> = {
     .option('no-new-privs', { type: 'boolean', default: false, describe: 'set no_new_privs for the process' })
     .option('preserve-fds', { type: 'number', default: 0, describe: 'pass fds 3..3+N-1 to the process' })
     .option('ignore-paused', { type: 'boolean', default: false, describe: 'exec even when the container is paused' })
-    .option('process-label', { type: 'string', describe: 'SELinux label (accepted; this build has no SELinux support)' })
-    .option('apparmor', { type: 'string', describe: 'AppArmor profile (accepted; this build has no AppArmor support)' })
+    .option('process-label', { type: 'string', describe: 'SELinux label (refused: runt applies no SELinux labels)' })
+    .option('apparmor', { type: 'string', describe: 'AppArmor profile (refused: runt applies no AppArmor profiles)' })
     .option('trace', { type: 'boolean', default: false, describe: 'report each setup step with its time' }) as never,
   handler: async (argv) => {
     const rt = cliRuntime(argv);
