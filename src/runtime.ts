@@ -58,6 +58,8 @@ export class Runtime {
   private readonly ctx: RuntimeContext;
   /** Inits this runtime is the parent of, until deleted: their exit status and their reaping. */
   private readonly children = new Map<string, Container>();
+  /** Processes exec'd into each container and not reaped yet (this runtime is their parent). */
+  private readonly execs = new Map<string, Set<ExecHandle>>();
   /** The tail of each container's queue of operations that hold its lock across an await. */
   private readonly busy = new Map<string, Promise<unknown>>();
 
@@ -120,7 +122,9 @@ export class Runtime {
   /** Remove the container; an init this runtime started is reaped (no zombie is left behind). */
   delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
     return this.serial(id, async () => {
+      const execs = this.reapExecs(id);
       await deleteContainer(this.ctx, id, opts.force ?? false);
+      await execs;
       const mine = this.children.get(id);
       if (mine) {
         this.children.delete(id);
@@ -194,7 +198,24 @@ export class Runtime {
       throw e;
     }
     stdio.closeChildEnds();
-    return Object.assign(new ExecHandle(p.pid, p.pidfd), { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
+    let mine = this.execs.get(id);
+    if (!mine) this.execs.set(id, (mine = new Set()));
+    const set = mine;
+    const handle: ExecHandle = new ExecHandle(p.pid, p.pidfd, () => {
+      set.delete(handle);
+      if (set.size === 0 && this.execs.get(id) === set) this.execs.delete(id);
+    });
+    set.add(handle);
+    return Object.assign(handle, { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
+  }
+
+  /** Reap the container's exec'd processes as they exit. Until their parent (this process) reaps
+   *  them, an init in its own PID namespace cannot finish exiting (the kernel waits for every
+   *  process of the namespace to be gone), so wait() and delete() would wait forever for a caller
+   *  that never waited on its exec handles. Resolves once all of them are reaped. */
+  reapExecs(id: string): Promise<void> {
+    const handles = [...(this.execs.get(id) ?? [])];
+    return Promise.all(handles.map((h) => h.wait().catch(() => undefined))).then(() => undefined);
   }
 
   /** The saved record (spec, cgroup paths) — for commands like exec, ps and update. */
@@ -262,6 +283,7 @@ export class Container implements ContainerIO {
 
   /** Resolves when the init exits, from its pidfd on the event loop. */
   wait(): Promise<WaitResult> {
+    if (!this.exit) void this.runtime.reapExecs(this.id);
     this.exit ??= this.pidfd >= 0
       ? import('./lifecycle/create.js').then(({ reap }) => reap(this.pidfd))
         .then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }))

@@ -4,6 +4,7 @@ import t from 'tap';
 import type { Readable } from 'node:stream';
 import { Runtime, RuntError, SpecError, type RuntEvent } from '../src/index.js';
 import { isGone, leftovers, makeBundle, stateRoot } from './helpers/index.js';
+import { procState } from './helpers/proc.js';
 
 function collect(stream: Readable | null): Promise<string> {
   if (!stream) return Promise.resolve('');
@@ -183,4 +184,31 @@ t.test('events: an OOM kill in the container is reported while it runs', async (
   t.ok(seen.some((e) => e.type === 'oom'), `an oom event: ${JSON.stringify(seen)}`);
   t.same(seen[seen.length - 1], { type: 'exit', id: c.id, code: 0, signal: null }, 'the init survived');
   await c.delete();
+});
+
+t.test('exec\'d processes the caller never waited for do not keep the init from exiting, nor delete from finishing', async (t) => {
+  // An init that is PID 1 of its namespace finishes exiting only once every process of the
+  // namespace has been reaped, and the runtime is the parent of the exec'd ones.
+  const root = stateRoot(t);
+  const rt = new Runtime({ root: root.path });
+  const within = <T>(p: Promise<T>, what: string) => Promise.race([
+    p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish in 20 s`)), 20_000).unref()),
+  ]);
+  const sleeper = { cwd: '/', user: { uid: 0, gid: 0 }, args: ['sleep', '300'] };
+
+  const a = await rt.create(root.id('reap-a'), makeBundle(t, ['sleep', '300']).dir, { stdio: 'ignore' });
+  await a.start();
+  const execs = [await rt.exec(a.id, sleeper, { stdio: 'ignore' }), await rt.exec(a.id, sleeper, { stdio: 'ignore' })];
+  a.kill('KILL');
+  t.same(await within(a.wait(), 'wait()'), { code: null, signal: 'SIGKILL' }, 'the init\'s exit is seen');
+  t.same(await Promise.all(execs.map((e) => e.wait())), [{ code: null, signal: 'SIGKILL' }, { code: null, signal: 'SIGKILL' }], 'the exec\'d processes were killed with it, and reaped');
+  await rt.delete(a.id);
+  for (const e of execs) t.equal(procState(e.pid), null, `exec'd process ${e.pid} is reaped, not a zombie`);
+
+  const b = await rt.create(root.id('reap-b'), makeBundle(t, ['sleep', '300']).dir, { stdio: 'ignore' });
+  await b.start();
+  const more = [await rt.exec(b.id, sleeper, { stdio: 'ignore' }), await rt.exec(b.id, sleeper, { stdio: 'ignore' })];
+  await within(rt.delete(b.id, { force: true }), 'delete --force');
+  t.ok(isGone(b.pid), 'the init is gone');
+  for (const e of more) t.equal(procState(e.pid), null, `exec'd process ${e.pid} is reaped, not a zombie`);
 });

@@ -264,11 +264,15 @@ function lastCap(): number {
 export class ExecHandle {
   private exit?: Promise<{ code: number | null; signal: string | null }>;
 
-  constructor(readonly pid: number, private readonly pidfd: number) {}
+  /** `onReaped` runs once the process has been reaped (the Runtime stops tracking it then). */
+  constructor(readonly pid: number, private readonly pidfd: number, private readonly onReaped?: () => void) {}
 
   /** Resolves when the process exits: its code, or the name of the signal that killed it. */
   wait(): Promise<{ code: number | null; signal: string | null }> {
-    this.exit ??= reap(this.pidfd).then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }));
+    this.exit ??= reap(this.pidfd).then((st) => {
+      this.onReaped?.();
+      return { code: st.code, signal: st.signal === null ? null : signalName(st.signal) };
+    });
     return this.exit;
   }
 
