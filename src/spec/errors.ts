@@ -1,14 +1,12 @@
 // The one error type of the spec layer. Its message is a single line, `<json path>: <what is
 // wrong>`, so the CLI can print it as is and engines can read it back from the JSON log.
+import { RuntError } from '../errors.js';
 
-export class SpecError extends Error {
-  readonly code = 'EINVALID_SPEC';
-
+export class SpecError extends RuntError {
   /** `path` is the JSON path of the offending field (e.g. `mounts[1].destination`), or the file
    *  path when the problem is the file itself. */
   constructor(readonly path: string, detail: string) {
-    super(`${path}: ${detail}`.replace(/\s*\n\s*/g, ' '));
-    this.name = 'SpecError';
+    super('EINVALID_SPEC', `${path}: ${detail}`.replace(/\s*\n\s*/g, ' '));
   }
 }
 
