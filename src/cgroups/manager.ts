@@ -1,5 +1,6 @@
 // The one interface the lifecycle uses for cgroups; drivers for v1, v2 and hybrid hosts sit behind it.
 import type { CgroupMountSource } from '../plan/build.js';
+import type { Warn } from './warn.js';
 
 export type CgroupLayoutKind = 'v1' | 'v2' | 'hybrid';
 
@@ -13,8 +14,9 @@ export interface CgroupManager {
   /** Make the directories (and enable v2 controllers up the path). Fails when a cgroup exists and
    *  already holds processes, unless shared. */
   create(): void;
-  /** Write every linux.resources field present (and the device rules); throws naming the field. */
-  apply(resources: unknown): void;
+  /** Write every linux.resources field present (and the device rules); throws naming the field.
+   *  A field the kernel cannot honour is skipped with a warning to `warn` (default: stderr). */
+  apply(resources: unknown, warn?: Warn): void;
   /** Move a process into every hierarchy. */
   join(pid: number): void;
   /** Pids in the container's cgroup (every process, not only the init). */

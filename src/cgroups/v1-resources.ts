@@ -12,7 +12,7 @@ import { isCgroupErrno, readCgroupFile, tryReadCgroupFile, writeCgroupFile, writ
 import { checkCpusetRange } from './cpuset.js';
 import type { V1Manager } from './v1.js';
 import { INT64_LIMIT, validateResources } from './validate.js';
-import { warnOnce } from './warn.js';
+import type { Warn } from './warn.js';
 
 const F = 'linux.resources';
 
@@ -28,16 +28,16 @@ function firstExisting(dir: string, files: string[]): string | undefined {
   return files.find((f) => existsSync(join(dir, f)));
 }
 
-export function applyV1Resources(m: V1Manager, input: unknown): void {
+export function applyV1Resources(m: V1Manager, input: unknown, warn: Warn): void {
   const r: Resources = validateResources(input);
   if (r.devices) applyDevices(need(m, 'devices', `${F}.devices`), r.devices);
-  if (r.memory) applyMemory(m, r.memory);
+  if (r.memory) applyMemory(m, r.memory, warn);
   if (r.cpu) applyCpu(m, r.cpu);
   if (r.pids && r.pids.limit !== undefined) {
     const limit = r.pids.limit;
     writeCgroupFile(need(m, 'pids', `${F}.pids.limit`), 'pids.max', limit === -1 ? 'max' : String(limit), `${F}.pids.limit`);
   }
-  if (r.blockIO) applyBlockIO(m, r.blockIO);
+  if (r.blockIO) applyBlockIO(m, r.blockIO, warn);
   (r.hugepageLimits ?? []).forEach((h, i) => {
     const field = `${F}.hugepageLimits[${i}]`;
     const dir = need(m, 'hugetlb', field);
@@ -68,7 +68,7 @@ export function rdmaLine(dev: string, l: { hcaHandles?: number; hcaObjects?: num
   return parts.join(' ');
 }
 
-function applyMemory(m: V1Manager, mem: MemoryResources): void {
+function applyMemory(m: V1Manager, mem: MemoryResources, warn: Warn): void {
   const p = `${F}.memory`;
   const set = (n: number | undefined) => n !== undefined && n !== 0;
   const any = Object.values(mem).some((v) => v !== undefined);
@@ -102,8 +102,8 @@ function applyMemory(m: V1Manager, mem: MemoryResources): void {
     writeLimit();
   }
   if (set(mem.reservation)) writeCgroupFile(dir, 'memory.soft_limit_in_bytes', v1Limit(mem.reservation!), `${p}.reservation`);
-  if (set(mem.kernel)) writeOptional(dir, 'memory.kmem.limit_in_bytes', v1Limit(mem.kernel!), `${p}.kernel`);
-  if (set(mem.kernelTCP)) writeOptional(dir, 'memory.kmem.tcp.limit_in_bytes', v1Limit(mem.kernelTCP!), `${p}.kernelTCP`);
+  if (set(mem.kernel)) writeOptional(dir, 'memory.kmem.limit_in_bytes', v1Limit(mem.kernel!), `${p}.kernel`, warn);
+  if (set(mem.kernelTCP)) writeOptional(dir, 'memory.kmem.tcp.limit_in_bytes', v1Limit(mem.kernelTCP!), `${p}.kernelTCP`, warn);
   if (mem.swappiness !== undefined) writeCgroupFile(dir, 'memory.swappiness', String(mem.swappiness), `${p}.swappiness`);
   if (mem.disableOOMKiller !== undefined) {
     writeCgroupFile(dir, 'memory.oom_control', mem.disableOOMKiller ? '1' : '0', `${p}.disableOOMKiller`);
@@ -114,22 +114,22 @@ function applyMemory(m: V1Manager, mem: MemoryResources): void {
     } catch (e) {
       // Since Linux 5.16 hierarchy is always on and writing 0 is refused.
       if (mem.useHierarchy || tryReadCgroupFile(dir, 'memory.use_hierarchy') !== '1') throw e;
-      warnOnce(`${p}.useHierarchy: false is ignored, this kernel always accounts memory hierarchically`);
+      warn(`${p}.useHierarchy: false is ignored, this kernel always accounts memory hierarchically`);
     }
   }
 }
 
 /** Kernel memory limits are deprecated: files may be gone or refuse writes; warn and go on. */
-function writeOptional(dir: string, file: string, value: string, field: string): void {
+function writeOptional(dir: string, file: string, value: string, field: string, warn: Warn): void {
   if (!existsSync(join(dir, file))) {
-    warnOnce(`${field}: ignored, this kernel has no ${file}`);
+    warn(`${field}: ignored, this kernel has no ${file}`);
     return;
   }
   try {
     writeCgroupFile(dir, file, value, field);
   } catch (e) {
     if (!isCgroupErrno(e, 'EOPNOTSUPP') && !isCgroupErrno(e, 'ENOTSUP')) throw e;
-    warnOnce(`${field}: ignored, this kernel no longer limits ${file.replace(/\.limit_in_bytes$/, '')}`);
+    warn(`${field}: ignored, this kernel no longer limits ${file.replace(/\.limit_in_bytes$/, '')}`);
   }
 }
 
@@ -177,7 +177,7 @@ function inEitherOrder(first?: () => void, second?: () => void): void {
   second?.();
 }
 
-function applyBlockIO(m: V1Manager, b: BlockIO): void {
+function applyBlockIO(m: V1Manager, b: BlockIO, warn: Warn): void {
   const p = `${F}.blockIO`;
   const blkio = () => need(m, 'blkio', p);
   if (b.weight) {
@@ -186,7 +186,7 @@ function applyBlockIO(m: V1Manager, b: BlockIO): void {
     if (!file) throw new CgroupError(`${p}.weight: this kernel has no blkio.weight or blkio.bfq.weight (no CFQ/BFQ scheduler)`);
     writeCgroupFile(dir, file, String(b.weight), `${p}.weight`);
   }
-  if (b.leafWeight) writeLeaf(blkio(), 'blkio.leaf_weight', String(b.leafWeight), `${p}.leafWeight`);
+  if (b.leafWeight) writeLeaf(blkio(), 'blkio.leaf_weight', String(b.leafWeight), `${p}.leafWeight`, warn);
   (b.weightDevice ?? []).forEach((d, i) => {
     const field = `${p}.weightDevice[${i}]`;
     const dir = blkio();
@@ -195,7 +195,7 @@ function applyBlockIO(m: V1Manager, b: BlockIO): void {
       if (!file) throw new CgroupError(`${field}.weight: this kernel has no blkio.weight_device or blkio.bfq.weight_device`);
       writeCgroupFile(dir, file, `${d.major}:${d.minor} ${d.weight}`, `${field}.weight`);
     }
-    if (d.leafWeight) writeLeaf(dir, 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`, `${field}.leafWeight`);
+    if (d.leafWeight) writeLeaf(dir, 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`, `${field}.leafWeight`, warn);
   });
   const throttles = [
     ['throttleReadBpsDevice', 'blkio.throttle.read_bps_device'],
@@ -211,9 +211,9 @@ function applyBlockIO(m: V1Manager, b: BlockIO): void {
 }
 
 /** Leaf weights existed only with the CFQ scheduler (removed in Linux 5.0). */
-function writeLeaf(dir: string, file: string, value: string, field: string): void {
+function writeLeaf(dir: string, file: string, value: string, field: string, warn: Warn): void {
   if (!existsSync(join(dir, file))) {
-    warnOnce(`${field}: ignored, this kernel has no ${file} (CFQ only)`);
+    warn(`${field}: ignored, this kernel has no ${file} (CFQ only)`);
     return;
   }
   writeCgroupFile(dir, file, value, field);

@@ -7,6 +7,7 @@ import {
 } from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
 import { applyV1Resources } from './v1-resources.js';
+import { warnToStderr, type Warn } from './warn.js';
 import { v1Stats } from './stats.js';
 
 export interface V1Dir {
@@ -65,8 +66,8 @@ export class V1Manager implements CgroupManager {
     }
   }
 
-  apply(resources: unknown): void {
-    applyV1Resources(this, resources);
+  apply(resources: unknown, warn: Warn = warnToStderr): void {
+    applyV1Resources(this, resources, warn);
   }
 
   join(pid: number): void {

@@ -11,7 +11,7 @@ import { effectiveDeviceState } from './devices.js';
 import { readCgroupFile, tryReadCgroupFile, writeCgroupFile } from './fs.js';
 import { rdmaLine } from './v1-resources.js';
 import { validateResources } from './validate.js';
-import { warnOnce } from './warn.js';
+import { warnToStderr, type Warn } from './warn.js';
 
 const F = 'linux.resources';
 
@@ -21,6 +21,8 @@ export type DeviceFilterAttacher = (cgroupDirFd: number, insns: Uint8Array, lice
 
 export interface V2ApplyOptions {
   attachDeviceFilter?: DeviceFilterAttacher;
+  /** Where "ignored" warnings go (default: stderr). */
+  warn?: Warn;
 }
 
 /** Write `value` to `file`, which must exist: a missing file means its controller is not enabled. */
@@ -39,7 +41,7 @@ function write(dir: string, file: string, value: string, field: string): void {
 export function applyV2Resources(dir: string, input: unknown, opts: V2ApplyOptions = {}): void {
   const r: Resources = validateResources(input);
   if (r.devices) applyDevices(dir, r, opts);
-  if (r.memory) applyMemory(dir, r.memory);
+  if (r.memory) applyMemory(dir, r.memory, opts.warn ?? warnToStderr);
   if (r.cpu) applyCpu(dir, r.cpu);
   if (r.pids && r.pids.limit !== undefined) write(dir, 'pids.max', v2Limit(r.pids.limit), `${F}.pids.limit`);
   if (r.blockIO) applyIo(dir, r.blockIO);
@@ -62,7 +64,7 @@ export function applyV2Resources(dir: string, input: unknown, opts: V2ApplyOptio
   for (const [key, value] of Object.entries(r.unified ?? {})) write(dir, key, value, `${F}.unified["${key}"]`);
 }
 
-function applyMemory(dir: string, mem: MemoryResources): void {
+function applyMemory(dir: string, mem: MemoryResources, warn: Warn): void {
   const p = `${F}.memory`;
   const set = (n: number | undefined) => n !== undefined && n !== 0;
   if (mem.checkBeforeUpdate && set(mem.limit) && mem.limit! > 0) {
@@ -76,11 +78,11 @@ function applyMemory(dir: string, mem: MemoryResources): void {
     else if (swap !== 'max') throw new CgroupError(`${p}.swap: this kernel does not account swap (no memory.swap.max)`);
   }
   if (set(mem.reservation)) write(dir, 'memory.low', v2Limit(mem.reservation!), `${p}.reservation`);
-  if (set(mem.kernel)) warnOnce(`${p}.kernel: ignored, cgroup v2 has no separate kernel memory limit`);
-  if (set(mem.kernelTCP)) warnOnce(`${p}.kernelTCP: ignored, cgroup v2 has no separate kernel TCP memory limit`);
-  if (mem.swappiness !== undefined) warnOnce(`${p}.swappiness: ignored, cgroup v2 has no per-cgroup swappiness`);
-  if (mem.disableOOMKiller) warnOnce(`${p}.disableOOMKiller: ignored, cgroup v2 cannot disable the OOM killer`);
-  if (mem.useHierarchy === false) warnOnce(`${p}.useHierarchy: false is ignored, cgroup v2 is always hierarchical`);
+  if (set(mem.kernel)) warn(`${p}.kernel: ignored, cgroup v2 has no separate kernel memory limit`);
+  if (set(mem.kernelTCP)) warn(`${p}.kernelTCP: ignored, cgroup v2 has no separate kernel TCP memory limit`);
+  if (mem.swappiness !== undefined) warn(`${p}.swappiness: ignored, cgroup v2 has no per-cgroup swappiness`);
+  if (mem.disableOOMKiller) warn(`${p}.disableOOMKiller: ignored, cgroup v2 cannot disable the OOM killer`);
+  if (mem.useHierarchy === false) warn(`${p}.useHierarchy: false is ignored, cgroup v2 is always hierarchical`);
 }
 
 function applyCpu(dir: string, cpu: CPUResources): void {

@@ -6,6 +6,7 @@ import type { CgroupMountSource } from '../plan/build.js';
 import { holdsProcesses, mkdirLevels, pidsBelow, removeCgroup, removeCgroupIfEmpty, sleepMs, tryReadCgroupFile, writeCgroupFile } from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
 import { applyV2Resources, type DeviceFilterAttacher } from './v2-resources.js';
+import type { Warn } from './warn.js';
 import { v2Stats } from './stats.js';
 import { native } from '../native.js';
 
@@ -38,8 +39,8 @@ export class V2Manager implements CgroupManager {
     });
   }
 
-  apply(resources: unknown): void {
-    applyV2Resources(this.dir, resources, { attachDeviceFilter: this.attachDeviceFilter });
+  apply(resources: unknown, warn?: Warn): void {
+    applyV2Resources(this.dir, resources, { attachDeviceFilter: this.attachDeviceFilter, warn });
   }
 
   join(pid: number): void {

@@ -1,9 +1,7 @@
-// Warnings about settings the kernel cannot honour: printed once per process, on stderr, so
-// that `runt` keeps working where runc merely logs.
-const said = new Set<string>();
+// Settings the kernel cannot honour are ignored with a warning (runc merely logs them). Where the
+// warning goes is the caller's: the Runtime passes its logger's warn; this default prints to stderr.
+export type Warn = (message: string) => void;
 
-export function warnOnce(message: string): void {
-  if (said.has(message)) return;
-  said.add(message);
+export const warnToStderr: Warn = (message) => {
   process.stderr.write(`runt: warning: ${message}\n`);
-}
+};

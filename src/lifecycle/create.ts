@@ -102,7 +102,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     // where delete finds and kills it.
     ctx.store.writeCreating(saved);
     cgroup.create();
-    cgroup.apply(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
+    cgroup.apply(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), (m) => ctx.log.warn(m));
 
     const fifo = ctx.store.fifoPath(id);
     n.mkfifo(fifo, 0o600);

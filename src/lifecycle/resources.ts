@@ -44,7 +44,7 @@ export function updateContainer(ctx: RuntimeContext, id: string, update: Resourc
     const linux = (saved.spec.linux ??= {});
     const merged = mergeResources(linux.resources ?? {}, update);
     validateResources(merged);
-    cg.apply(update.devices ? withDefaultDeviceRules(merged, linux.devices) : { ...update, devices: undefined });
+    cg.apply(update.devices ? withDefaultDeviceRules(merged, linux.devices) : { ...update, devices: undefined }, (m) => ctx.log.warn(m));
     linux.resources = merged;
     ctx.store.write(saved);
   });
