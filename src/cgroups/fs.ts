@@ -46,20 +46,7 @@ export function tryReadCgroupFile(dir: string, file: string): string | undefined
 
 /** Write one value in a single write(2), as cgroupfs expects; the file must exist (no O_CREAT). */
 export function writeCgroupFile(dir: string, file: string, value: string, field?: string): void {
-  const path = join(dir, file);
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
-  } catch (e) {
-    throw cgroupError(`${field ? `${field}: ` : ''}${path}: ${errCode(e)}`, e);
-  }
-  try {
-    writeSync(fd, value);
-  } catch (e) {
-    throw cgroupError(`${field ? `${field}: ` : ''}writing "${value}" to ${path}: ${errCode(e)}`, e);
-  } finally {
-    closeSync(fd);
-  }
+  writeCgroupLines(dir, file, [value], field);
 }
 
 /** Write several values to one file, each in its own write(2) (cgroupfs takes one rule per write),
