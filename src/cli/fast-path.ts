@@ -5,6 +5,7 @@
 // sure about — help, version, an unknown or repeated option, `--`, `--flag=false`, a builder that
 // uses more than positional() and option() — returns null and the full yargs CLI takes over, so
 // errors and help texts stay exactly yargs's.
+import { writeLine } from './write-line.js';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_ROOT } from '../state/store.js';
 import { runtVersion } from '../package-root.js';
@@ -198,7 +199,7 @@ export function versionText(): string {
 export async function runFastPath(args: string[], onArgv: (argv: Record<string, unknown>) => void): Promise<boolean> {
   // `runt --version` alone (engines ask it once per start-up): the text yargs would print.
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
-    process.stdout.write(`${versionText()}\n`);
+    writeLine(1, versionText());
     return true;
   }
   const fast = await fastArgv(args);

@@ -2,6 +2,7 @@
 import { createLogger, type Logger } from '../log.js';
 import { Runtime } from '../runtime.js';
 import { DEFAULT_ROOT } from '../state/store.js';
+import { writeLine } from './write-line.js';
 
 export interface GlobalArgs {
   root: string;
@@ -14,7 +15,9 @@ export interface GlobalArgs {
 let logger: Logger | undefined;
 
 export function cliLogger(argv?: Partial<GlobalArgs>): Logger {
-  if (!logger || argv) logger = createLogger({ file: argv?.log, format: argv?.['log-format'] ?? 'text', debug: argv?.debug ?? false });
+  if (!logger || argv) {
+    logger = createLogger({ file: argv?.log, format: argv?.['log-format'] ?? 'text', debug: argv?.debug ?? false, stderr: (line) => writeLine(2, line) });
+  }
   return logger;
 }
 
@@ -25,5 +28,5 @@ export function cliRuntime(argv: GlobalArgs): Runtime {
 
 /** Print one line to stdout without buffering surprises. */
 export function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  writeLine(1, text);
 }

@@ -2,6 +2,7 @@
 // or, when --log is given, as JSON lines in the log file (the usual {"level","msg","time"} envelope
 // plus a "trace" object; see docs/EXPLAIN.md). A failed step shows its errno name and a hint.
 import { appendFileSync } from 'node:fs';
+import { writeLine } from './write-line.js';
 import type { TraceEvent } from '../lifecycle/create.js';
 import type { Logger } from '../log.js';
 
@@ -52,6 +53,6 @@ export function traceReporter(_log?: Logger, opts: TraceReporterOptions = {}): (
       }
     };
   }
-  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const write = opts.write ?? ((line: string) => writeLine(2, line));
   return (e) => write(traceText(e));
 }
