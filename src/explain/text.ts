@@ -3,7 +3,7 @@
 import type { ExplainDocument, ExplainedStep, ProcessName, RuntimeAction, RuntimeWhen } from './document.js';
 
 const PROCESS_TITLES: Record<ProcessName, string> = {
-  intermediate: 'the first child (it joins namespaces, then forks the init and exits)',
+  intermediate: 'the first child (it joins or creates namespaces, then forks the init and exits)',
   'init-before-pivot': 'the container init, before pivot_root (paths under {root} are in the rootfs)',
   'init-after-pivot': 'the container init, after pivot_root ({root} is the container\'s /)',
   'init-after-start': 'the container init, after `runt start` wrote the exec fifo',
