@@ -4,7 +4,7 @@
 import t from 'tap';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import tty from 'node:tty';
+import { readMaster } from './helpers/pty.js';
 import { ConsoleSocket } from '../src/terminal/console-socket.js';
 import { describe, errorLines, isGone, makeBundle, runt, stateRoot, waitFor, type Bundle } from './helpers/index.js';
 
@@ -27,17 +27,6 @@ function processJson(b: Bundle, name: string, process: object): string {
   const file = join(b.dir, name);
   writeFileSync(file, JSON.stringify({ cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin:/usr/bin'], ...process }));
   return file;
-}
-
-function readMaster(fd: number): Promise<string> {
-  return new Promise((resolve) => {
-    const master = new tty.ReadStream(fd);
-    let text = '';
-    const done = () => { master.destroy(); resolve(text); };
-    master.on('data', (d: Buffer) => { text += d.toString(); });
-    master.on('error', done);
-    master.on('end', done);
-  });
 }
 
 /** pids.max of the container's cgroup, found through runt's saved state. */

@@ -4,24 +4,12 @@
 // script(1) as the outer terminal.
 import t from 'tap';
 import type { Test } from 'tap';
-import tty from 'node:tty';
+import { readMaster } from './helpers/pty.js';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleSocket } from '../src/terminal/console-socket.js';
 import { CLI, describe, errorLines, makeBundle, stateRoot, type Bundle } from './helpers/index.js';
-
-/** Everything the container writes to the pty, until it hangs up. */
-function readMaster(fd: number): Promise<string> {
-  return new Promise((resolve) => {
-    const master = new tty.ReadStream(fd);
-    let text = '';
-    const done = () => { master.destroy(); resolve(text); };
-    master.on('data', (d: Buffer) => { text += d.toString(); });
-    master.on('error', done); // EIO: the other side is closed
-    master.on('end', done);
-  });
-}
 
 function terminalBundle(t: Test, script: string, size?: { height: number; width: number }): Bundle {
   return makeBundle(t, script, (spec) => {
