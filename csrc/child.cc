@@ -82,8 +82,8 @@ struct KernelSigaction {
   uint64_t mask;
 };
 
-// Node's handlers must never run in the child: back to SIG_DFL first, then unblock everything
-// (the parent blocked all signals around clone3).
+// execve reset Node's caught signals, but not the ones Node ignores (SIGPIPE): back to SIG_DFL
+// for all, then unblock everything (the runtime blocked all signals around clone3).
 void ResetSignals() {
   KernelSigaction dfl = {};
   dfl.handler = reinterpret_cast<void*>(SIG_DFL);
@@ -297,7 +297,8 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::CapBounding: return StepCapBounding(ex, s.capBounding);
     case Op::Capset: return StepCapset(ex, s.capset);
     case Op::Ambient: return StepAmbient(ex, s.ambient);
-    // Raw syscalls: glibc's wrappers would signal every thread of the (gone) parent process.
+    // Raw syscalls: glibc's set*id wrappers run their multi-thread broadcast machinery, which a
+    // single-threaded runt-init does not need.
     case Op::Setgroups: return Check(ex, syscall(SYS_setgroups, s.setgroups.count, s.setgroups.gids), "setgroups");
     case Op::Setresgid: {
       gid_t g = s.id.id;

@@ -130,8 +130,8 @@ const std::unordered_map<std::string, Op>& OpNames() {
   return names;
 }
 
-// Only namespace flags may reach clone3/unshare: anything else (CLONE_VM, CLONE_THREAD, ...)
-// would break the fork-like model the child relies on.
+// Only namespace flags may come from JS for clone3/unshare: spawn.cc adds CLONE_VM|CLONE_VFORK
+// itself, and anything else (CLONE_THREAD, CLONE_FILES, ...) would break the exec of runt-init.
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
 

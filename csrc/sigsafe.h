@@ -1,5 +1,5 @@
-// Tiny helpers that are safe in the child between clone3 and execve: no allocation, no locks,
-// no stdio. Everything writes into fixed buffers supplied by the caller.
+// Tiny helpers for the executor in runt-init: no allocation, no locks, no stdio. Everything writes
+// into fixed buffers supplied by the caller.
 #pragma once
 
 #include <cstddef>
