@@ -7,7 +7,29 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 repo=$PWD
 
-apt_packages=(build-essential python3 pkg-config libseccomp-dev busybox-static)
+# One package a line: build tools first, then what the tests start for real (peer runtimes, engines,
+# a registry, image tools, CNI plugins, QEMU for the cgroup v2 VM, user-namespace helpers).
+apt_packages=(
+  build-essential
+  python3
+  pkg-config
+  libseccomp-dev
+  busybox-static
+  runc
+  crun
+  podman
+  containerd
+  skopeo
+  umoci
+  docker-registry
+  containernetworking-plugins
+  iproute2
+  iptables
+  uidmap
+  qemu-system-x86
+  cpio
+  mmdebstrap
+)
 # The command: a launcher that runs the CLI bundle (dist/runt-cli.cjs) with V8's code cache.
 cli=bin/runt.cjs
 link=/usr/local/bin/runt
