@@ -2,7 +2,7 @@
 import t from 'tap';
 import { describe, makeBundle, stateRoot } from './helpers/index.js';
 import type { Seccomp, Spec } from '../src/spec/types.js';
-import { CLONE_NEWIPC, CLONE_NEWUTS, KILLED_BY_SIGSYS, NR, addProbe, lines, needsProbe, valueOf } from './security-helpers.js';
+import { CLONE_NEWIPC, CLONE_NEWUTS, KILLED_BY_SIGSYS, NR, addProbe, lines, needsI386Syscalls, needsProbe, valueOf } from './security-helpers.js';
 
 const PER_LINUX32 = 0x0008;
 
@@ -88,8 +88,17 @@ t.test('SCMP_CMP_GT / LT on an argument', { skip: needsProbe() }, async (t) => {
 
 t.test('architectures', { skip: needsProbe() }, async (t) => {
   const root = stateRoot(t);
+  const noI386 = needsI386Syscalls();
   // getpid through the i386 ABI (int $0x80) and the x32 ABI (nr | 0x40000000) from a 64-bit process.
-  const script = `/probe syscall ${NR.getpid}; echo "native=$?"; /probe int80 ${NR.I386_getpid}; echo "i386=$?"; /probe x32 ${NR.getpid}; echo "x32=$?"`;
+  // Each call's output is followed by a `name=$?` line; the i386 call is left out where int $0x80
+  // does not work on the host at all.
+  const calls: Array<[string, string]> = [['native', `/probe syscall ${NR.getpid}`], ['i386', `/probe int80 ${NR.I386_getpid}`], ['x32', `/probe x32 ${NR.getpid}`]];
+  const script = calls.filter(([name]) => !(noI386 && name === 'i386')).map(([name, cmd]) => `${cmd}; echo "${name}=$?"`).join('; ');
+  const outputOf = (stdout: string, name: string): string | undefined => {
+    const all = lines(stdout);
+    const at = all.findIndex((l) => l.startsWith(`${name}=`));
+    return at > 0 && !all[at - 1].includes('=') ? all[at - 1] : undefined;
+  };
   const denyGetpid = (architectures?: string[]): Seccomp => ({
     defaultAction: 'SCMP_ACT_ALLOW', ...(architectures ? { architectures } : {}),
     syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO', errnoRet: 126 }],
@@ -98,8 +107,8 @@ t.test('architectures', { skip: needsProbe() }, async (t) => {
   t.test('without a list, only the native one: another ABI is killed', async (t) => {
     const r = root.run(makeBundle(t, script, (s, b) => { withSeccomp(denyGetpid())(s); addProbe(b); }));
     t.equal(r.code, 0, describe(r));
-    t.equal(lines(r.stdout)[0], 'err ENOKEY', 'the rule applies to x86-64');
-    t.equal(valueOf(r.stdout, 'i386'), String(KILLED_BY_SIGSYS), 'an i386 syscall is a bad architecture: killed');
+    t.equal(outputOf(r.stdout, 'native'), 'err ENOKEY', 'the rule applies to x86-64');
+    t.equal(valueOf(r.stdout, 'i386'), String(KILLED_BY_SIGSYS), 'an i386 syscall is a bad architecture: killed', { skip: noI386 });
     t.equal(valueOf(r.stdout, 'x32'), String(KILLED_BY_SIGSYS), 'an x32 syscall too');
   });
 
@@ -109,16 +118,15 @@ t.test('architectures', { skip: needsProbe() }, async (t) => {
       addProbe(b);
     }));
     t.equal(r.code, 0, describe(r));
-    const out = lines(r.stdout);
-    t.equal(out[0], 'err ENOKEY', 'x86-64 getpid refused');
-    t.equal(out[2], 'err ENOKEY', 'i386 getpid refused by the same rule');
-    t.equal(valueOf(r.stdout, 'i386'), '0', 'and not killed');
+    t.equal(outputOf(r.stdout, 'native'), 'err ENOKEY', 'x86-64 getpid refused');
+    t.equal(outputOf(r.stdout, 'i386'), 'err ENOKEY', 'i386 getpid refused by the same rule', { skip: noI386 });
+    t.equal(valueOf(r.stdout, 'i386'), '0', 'and not killed', { skip: noI386 });
     // This kernel has no x32 ABI: the filter lets the call through, the kernel answers ENOSYS.
-    t.match(out[4], /^err (ENOKEY|ENOSYS)$/, 'an x32 syscall reaches its rules (and the kernel)');
+    t.match(outputOf(r.stdout, 'x32'), /^err (ENOKEY|ENOSYS)$/, 'an x32 syscall reaches its rules (and the kernel)');
     t.equal(valueOf(r.stdout, 'x32'), '0', 'and is not killed');
   });
 
-  t.test('i386 listed: its syscalls pass unless a rule says otherwise', async (t) => {
+  t.test('i386 listed: its syscalls pass unless a rule says otherwise', { skip: noI386 }, async (t) => {
     const r = root.run(makeBundle(t, `/probe int80 ${NR.I386_getpid}`, (s, b) => {
       withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{ names: ['sync'], action: 'SCMP_ACT_ERRNO' }] })(s);
       addProbe(b);

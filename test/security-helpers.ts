@@ -1,7 +1,7 @@
 // Shared pieces of the security and seccomp tests: the probe program (test/security-probe.c),
 // x86-64 syscall numbers, and small readers of what a container printed.
 import type { Test } from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants as fsc, copyFileSync, existsSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +48,22 @@ export function probeBinary(): string | null {
 
 /** Skip reason for tests that need the probe. */
 export const needsProbe = (): false | string => (probeBinary() ? false : 'needs gcc with a static libc to build test/security-probe.c');
+
+let i386: false | string | undefined;
+
+/** Skip reason for points that make i386 syscalls (int $0x80) from a 64-bit process: on some
+ *  machines of this kind int $0x80 dies with SIGSEGV even without seccomp (the kernel was booted
+ *  without the i386 ABI), so the probe tries one on the host first. */
+export function needsI386Syscalls(): false | string {
+  if (i386 !== undefined) return i386;
+  const path = probeBinary();
+  if (!path) return (i386 = 'needs gcc with a static libc to build test/security-probe.c');
+  const r = spawnSync(path, ['int80', String(NR.I386_getpid)], { encoding: 'utf8' });
+  i386 = r.status === 0 && /^ok \d+/.test(r.stdout)
+    ? false
+    : `i386 syscalls (int $0x80) do not work on this host even without seccomp (probe: ${r.signal ?? `exit ${r.status}`} ${r.stdout.trim()})`;
+  return i386;
+}
 
 /** Copies the probe into the bundle's rootfs as /probe. */
 export function addProbe(b: Bundle): void {
