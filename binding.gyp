@@ -9,6 +9,7 @@
         "csrc/errors.cc",
         "csrc/fdpass.cc",
         "csrc/fdpass_msg.cc",
+        "csrc/mount.cc",
         "csrc/plan.cc",
         "csrc/plan_blob.cc",
         "csrc/poll.cc",

@@ -35,6 +35,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("detachStdio", Napi::Function::New(env, DetachStdio, "detachStdio"));
   exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter, "attachDeviceFilter"));
   exports.Set("queryDeviceFilters", Napi::Function::New(env, QueryDeviceFilters, "queryDeviceFilters"));
+  exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
+  exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
   return exports;
 }
 

@@ -33,5 +33,7 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo& info);       // seccomp.cc
 Napi::Value SeccompVersion(const Napi::CallbackInfo& info);       // seccomp.cc
 Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info);   // bpf.cc
 Napi::Value QueryDeviceFilters(const Napi::CallbackInfo& info);   // bpf.cc
+Napi::Value Mount(const Napi::CallbackInfo& info);                // mount.cc
+Napi::Value Umount2(const Napi::CallbackInfo& info);              // mount.cc
 
 }  // namespace runt

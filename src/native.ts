@@ -88,6 +88,10 @@ export interface Native {
   attachDeviceFilter(cgroupDirFd: number, insns: Uint8Array, license: string): void;
   /** How many BPF_CGROUP_DEVICE programs are attached to the cgroup itself (BPF_PROG_QUERY). */
   queryDeviceFilters(cgroupDirFd: number): number;
+  /** mount(2); fstype and data "" for none. */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  /** umount2(2). */
+  umount2(target: string, flags: number): void;
 }
 
 let loaded: Native | undefined;

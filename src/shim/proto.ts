@@ -1,0 +1,82 @@
+// The protobuf messages of the shim's wire contract, loaded with protobufjs from the .proto files
+// vendored in proto/ (containerd's, see proto/README.md). Loaded once per process, on first use.
+import { isAbsolute, join } from 'node:path';
+import protobuf from 'protobufjs';
+import { packageRoot } from '../package-root.js';
+
+/** Imports that only carry Go code-generation options (gogoproto, containerd's fieldpath plugin):
+ *  their options mean nothing on the wire, so they are not loaded. */
+const OPTION_ONLY_IMPORTS = new Set(['gogoproto/gogo.proto', 'github.com/containerd/containerd/protobuf/plugin/fieldpath.proto']);
+
+const FILES = [
+  'github.com/containerd/ttrpc/request.proto',
+  'github.com/containerd/containerd/runtime/v2/task/shim.proto',
+  'github.com/containerd/containerd/api/events/task.proto',
+  'github.com/containerd/containerd/api/services/ttrpc/events/v1/events.proto',
+  'github.com/containerd/cgroups/stats/v1/metrics.proto',
+  'github.com/containerd/cgroups/v2/stats/metrics.proto',
+];
+
+let root: protobuf.Root | undefined;
+
+export function protoDir(): string {
+  return join(packageRoot(), 'src/shim/proto');
+}
+
+export function protoRoot(): protobuf.Root {
+  if (!root) {
+    const dir = protoDir();
+    const r = new protobuf.Root();
+    r.resolvePath = (_origin, target) => {
+      if (OPTION_ONLY_IMPORTS.has(target)) return null as unknown as string;
+      if (target.startsWith('google/protobuf/')) return target; // protobufjs has the well-known types
+      return isAbsolute(target) ? target : join(dir, target);
+    };
+    r.loadSync(FILES.map((f) => join(dir, f)), { keepCase: true });
+    r.resolveAll();
+    root = r;
+  }
+  return root;
+}
+
+const types = new Map<string, protobuf.Type>();
+
+export function messageType(name: string): protobuf.Type {
+  let t = types.get(name);
+  if (!t) {
+    t = protoRoot().lookupType(name);
+    types.set(name, t);
+  }
+  return t;
+}
+
+/** Encode a plain object as message `name` (fields in the .proto's snake_case). */
+export function encode(name: string, value: Record<string, unknown>): Buffer {
+  const t = messageType(name);
+  return Buffer.from(t.encode(t.fromObject(value)).finish());
+}
+
+/** Decode message `name` to a plain object: 64-bit integers as numbers, enums as numbers, bytes as
+ *  Uint8Arrays, unset scalars with their defaults. Throws on bytes that are not that message. */
+export function decode<T = Record<string, unknown>>(name: string, data: Uint8Array): T {
+  const t = messageType(name);
+  // A plain Uint8Array, not a Buffer: protobufjs's Buffer reader cuts a string that runs past the
+  // end short instead of refusing it.
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return t.toObject(t.decode(bytes), { longs: Number, enums: Number, defaults: true, arrays: true, objects: true }) as T;
+}
+
+/** A google.protobuf.Any. */
+export interface AnyMessage {
+  type_url: string;
+  value: Buffer;
+}
+
+export function toAny(name: string, value: Record<string, unknown>): AnyMessage {
+  return { type_url: name, value: encode(name, value) };
+}
+
+/** A google.protobuf.Timestamp for a time in ms. */
+export function timestamp(ms: number): { seconds: number; nanos: number } {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+}
