@@ -324,6 +324,7 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::ResolveExec: return StepResolveExec(ex, s.resolveExec);
     case Op::Park: return StepPark(ex, s.park);
     case Op::Seccomp: return StepSeccomp(ex, s.seccomp);
+    case Op::PrepareFds: return StepPrepareFds(ex, s.prepareFds);
     case Op::Exec: return StepExec(ex, s.exec);
     case Op::Mkdir: return StepMkdir(ex, s.mkdir);
     case Op::JoinKeyring:
@@ -360,7 +361,7 @@ void RunChild(Plan& plan, int sock) {
     ex.step = static_cast<int>(i);
     uint64_t start = plan.trace ? sigsafe::MonotonicUsec() : 0;
     if (!RunStep(ex, plan.steps[i])) Die(ex);
-    if (plan.trace) ex.Send(MSG_TRACE, 0, sigsafe::MonotonicUsec() - start);
+    if (plan.trace && !ex.filtered) ex.Send(MSG_TRACE, 0, sigsafe::MonotonicUsec() - start);
   }
   _exit(0);
 }

@@ -313,6 +313,7 @@ bool StepSeccomp(Executor& ex, const SeccompArgs& a) {
     ex.Fail(errno).Add("seccomp");
     return false;
   }
+  ex.filtered = true;
   if (a.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
     ex.Send(MSG_FD, FD_TAG_SECCOMP_LISTENER, 0, static_cast<int>(rc));
     close(static_cast<int>(rc));
@@ -320,11 +321,13 @@ bool StepSeccomp(Executor& ex, const SeccompArgs& a) {
   return true;
 }
 
-bool StepExec(Executor& ex, const ExecArgs& a) {
-  if (!ex.hasResolved && !Resolve(ex, a.name, a.searchPath)) return false;
+// The fd work of exec, done before the seccomp filter is loaded so that the filter meets nothing
+// but execve: everything from 3 + preserveFds up becomes close-on-exec (the sync socket keeps
+// working until the exec), the preserved fds lose it, and 0-2 lose O_NONBLOCK.
+bool StepPrepareFds(Executor& ex, const PrepareFdsArgs& a) {
   unsigned first = 3u + static_cast<unsigned>(a.preserveFds);
   if (syscall(SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
-    // close_range may be filtered by seccomp: mark the fds one by one instead.
+    // A kernel before 5.11: mark the fds one by one instead.
     uint64_t limit[2] = {1024, 1024};
     syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, limit);
     for (unsigned fd = first; fd < limit[0] && fd < (1u << 20); fd++) fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
@@ -335,6 +338,16 @@ bool StepExec(Executor& ex, const ExecArgs& a) {
   for (int fd = 0; fd < 3; fd++) {
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0 && (flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  }
+  ex.fdsPrepared = true;
+  return true;
+}
+
+bool StepExec(Executor& ex, const ExecArgs& a) {
+  if (!ex.hasResolved && !Resolve(ex, a.name, a.searchPath)) return false;
+  if (!ex.fdsPrepared) {
+    PrepareFdsArgs fds = {a.preserveFds};
+    StepPrepareFds(ex, fds);
   }
   execve(ex.resolved, a.argv, a.envp);
   ex.Fail(errno).Add("exec ").Add(ex.resolved);

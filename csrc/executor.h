@@ -27,6 +27,10 @@ struct Executor {
   Text text;
   size_t slotLen[kPayloadSlots] = {};
   bool hasResolved = false;
+  bool fdsPrepared = false;
+  // Set once a seccomp filter is loaded: from then on runt-init makes no system call but execve
+  // (no trace messages either; a failure is still reported).
+  bool filtered = false;
   char resolved[PATH_MAX];
 
   // Records a failure of the current step; the returned text is the message (errno is separate).
@@ -87,6 +91,7 @@ bool StepHook(Executor& ex, const HookArgs& a);
 bool StepResolveExec(Executor& ex, const ResolveExecArgs& a);
 bool StepPark(Executor& ex, const ParkArgs& a);
 bool StepSeccomp(Executor& ex, const SeccompArgs& a);
+bool StepPrepareFds(Executor& ex, const PrepareFdsArgs& a);
 bool StepExec(Executor& ex, const ExecArgs& a);
 
 }  // namespace runt::child

@@ -126,6 +126,7 @@ const std::unordered_map<std::string, Op>& OpNames() {
       {"umask", Op::Umask}, {"chdir", Op::Chdir}, {"setsid", Op::Setsid}, {"terminal", Op::Terminal},
       {"hook", Op::Hook}, {"resolveExec", Op::ResolveExec}, {"park", Op::Park},
       {"seccomp", Op::Seccomp}, {"exec", Op::Exec}, {"joinKeyring", Op::JoinKeyring}, {"mkdir", Op::Mkdir},
+      {"prepareFds", Op::PrepareFds},
   };
   return names;
 }
@@ -313,6 +314,10 @@ Step ReadStep(Napi::Env env, Plan& plan, const Napi::Object& obj, size_t index) 
       s.exec.preserveFds = static_cast<int>(r.IntOr("preserveFds", 0));
       if (s.exec.preserveFds < 0 || s.exec.preserveFds > 65536) r.Fail("'preserveFds' out of range");
       break;
+    case Op::PrepareFds:
+      s.prepareFds.preserveFds = static_cast<int>(r.IntOr("preserveFds", 0));
+      if (s.prepareFds.preserveFds < 0 || s.prepareFds.preserveFds > 65536) r.Fail("'preserveFds' out of range");
+      break;
   }
   return s;
 }
@@ -357,6 +362,7 @@ void BuildPlan(const Napi::Object& cfg, Plan& plan) {
   int preserve = plan.preserveFds;
   for (const Step& s : plan.steps)
     if (s.op == Op::Exec) preserve = std::max(preserve, s.exec.preserveFds);
+    else if (s.op == Op::PrepareFds) preserve = std::max(preserve, s.prepareFds.preserveFds);
   plan.fdFloor = 3 + preserve;
 }
 

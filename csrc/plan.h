@@ -18,7 +18,7 @@ enum class Op : uint8_t {
   Sync, Setns, Unshare, Fork, Mount, OpenRoot, PivotRoot, MoveRoot, Mask, Mknod, Symlink,
   WriteFile, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
   Setgroups, Setresgid, Setresuid, Umask, Chdir, Setsid, Terminal, Hook, ResolveExec, Park,
-  Seccomp, Exec, JoinKeyring, Mkdir,
+  Seccomp, Exec, JoinKeyring, Mkdir, PrepareFds,
 };
 
 enum class MkdirMode : uint8_t { None, Dir, File };
@@ -63,6 +63,7 @@ struct HookArgs { const char* path; char* const* argv; char* const* envp; int ti
 struct ResolveExecArgs { const char* name; const char* searchPath; };
 struct ParkArgs { int fd; };
 struct SeccompArgs { const sock_filter* filter; unsigned short len; unsigned flags; };
+struct PrepareFdsArgs { int preserveFds; };
 struct ExecArgs { const char* name; char* const* argv; char* const* envp; const char* searchPath; int preserveFds; };
 
 struct Step {
@@ -94,6 +95,7 @@ struct Step {
     ParkArgs park;
     SeccompArgs seccomp;
     ExecArgs exec;
+    PrepareFdsArgs prepareFds;
   };
 };
 

@@ -194,7 +194,8 @@ t.test('where the filter goes in the plan', async (t) => {
     }).steps;
     const at = (op: string) => steps.findIndex((s) => s.op === op);
     const seccompStep = steps.find((s) => s.op === 'seccomp') as { flags: number } | undefined;
-    return { seccomp: at('seccomp'), park: at('park'), exec: at('exec'), capBounding: at('capBounding'), flags: seccompStep?.flags };
+    const capsets = steps.flatMap((s, i) => (s.op === 'capset' ? [i] : []));
+    return { seccomp: at('seccomp'), park: at('park'), exec: at('exec'), capsets, flags: seccompStep?.flags };
   };
   const plain: Seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['sync'], action: 'SCMP_ACT_ERRNO' }] };
   const notify: Seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/a', syscalls: [{ names: ['sync'], action: 'SCMP_ACT_NOTIFY' }] };
@@ -202,7 +203,9 @@ t.test('where the filter goes in the plan', async (t) => {
   const late = plan(true, plain);
   t.equal(late.seccomp, late.exec - 1, 'no_new_privs: just before exec, after parking');
   const early = plan(false, plain);
-  t.ok(early.seccomp < early.capBounding, 'without no_new_privs: while still privileged');
+  t.ok(early.seccomp > early.park, 'without no_new_privs: after parking too');
+  t.same(early.capsets.map((i) => i - early.seccomp), [early.capsets[0] - early.seccomp, 1], 'then one capset drops the CAP_SYS_ADMIN the load needed');
+  t.equal(early.exec, early.seccomp + 2, 'and the exec follows');
   const notified = plan(true, notify);
   t.equal(notified.seccomp, notified.park - 1, 'NOTIFY: just before parking (create exits once the init parks)');
   t.equal(notified.flags, SECCOMP_FILTER_FLAG.NEW_LISTENER, 'with NEW_LISTENER');

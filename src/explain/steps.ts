@@ -167,9 +167,16 @@ const DESCRIBE: ByOp = {
       args: { loadFlags: s.flags, instructions: n, ...(ctx.seccomp ?? {}) },
     };
   },
+  prepareFds: (s) => ({
+    calls: [
+      `close_range(${3 + s.preserveFds}, ~0U, CLOSE_RANGE_CLOEXEC)`,
+      ...(s.preserveFds ? [`fcntl(fd, F_SETFD, 0) for fds 3..${2 + s.preserveFds}`] : []),
+      'clear O_NONBLOCK on fds 0-2',
+    ],
+    args: { preserveFds: s.preserveFds },
+  }),
   exec: (s) => ({
     calls: [
-      `close_range(${3 + s.preserveFds}, ~0U, CLOSE_RANGE_CLOEXEC)`, 'clear O_NONBLOCK on fds 0-2',
       `execve(<path found by resolveExec for ${cstr(s.name)}>, ${JSON.stringify(s.args)}, <${s.env.length} environment variables>)`,
     ],
     args: { name: s.name, args: s.args, env: s.env, preserveFds: s.preserveFds },

@@ -246,11 +246,15 @@ function errnoCode(e: unknown): string {
 }
 
 /** After the init parked: report the steps it carries out once started, and the exec, which shows
- *  as end-of-file on the socket (it is close-on-exec). Closes the socket; never throws. */
+ *  as end-of-file on the socket (it is close-on-exec). Once the seccomp filter is loaded runt-init
+ *  sends nothing more (the filter meets only execve): the steps between it and the exec (the seccomp
+ *  step itself, a last capset) are reported at the exec, with the time since the last report given
+ *  to the exec. Closes the socket; never throws. */
 async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) => void, onError?: (message: string) => void): Promise<void> {
   const n = native();
   const exec = plan.steps.findIndex((s) => s.op === 'exec');
   let lastReport = nowMs();
+  let lastIndex = plan.steps.findIndex((s) => s.op === 'park');
   let failed = false;
   try {
     for (;;) {
@@ -264,6 +268,7 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
         const step = plan.steps[msg.step];
         onTrace({ index: msg.step, op: step.op, field: step.field, usec: Number(msg.usec) });
         lastReport = nowMs();
+        lastIndex = msg.step;
       } else if (msg.type === MSG.ERROR) {
         failed = true;
         const event = failedStep(plan, msg.step, errnoName(msg.errno), msg.text);
@@ -274,6 +279,7 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
       }
     }
     if (!failed && exec >= 0) {
+      for (let i = lastIndex + 1; i < exec; i++) onTrace({ index: i, op: plan.steps[i].op, field: plan.steps[i].field, usec: 0 });
       onTrace({ index: exec, op: 'exec', field: plan.steps[exec].field, usec: Math.round((nowMs() - lastReport) * 1000) });
     }
   } catch {

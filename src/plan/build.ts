@@ -317,6 +317,8 @@ function planDevices(spec: Spec, newUser: boolean): Step[] {
   return steps;
 }
 
+const CAP_SYS_ADMIN = capNumber('CAP_SYS_ADMIN');
+
 function capList(names: string[] | undefined): number[] {
   return (names ?? []).map(capNumber).filter((n) => n >= 0);
 }
@@ -341,11 +343,22 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
   }
   (p.rlimits ?? []).forEach((r, i) => steps.push({ op: 'setrlimit', resource: RLIMITS[r.type], soft: limitValue(r.soft), hard: limitValue(r.hard), field: `process.rlimits[${i}]` }));
 
+  // Seccomp constrains the container's process, not runt-init: the filter is loaded as late as it
+  // can be, so that every step of the runtime (identity, cwd, executable lookup, parking, the
+  // startContainer hooks, the fd work) happens before it and the filter meets nothing but the final
+  // execve. Two things can pull it earlier:
+  //  - a notify listener must reach the runtime before the init parks (the runtime is gone after);
+  //  - without no_new_privs, loading a filter needs CAP_SYS_ADMIN. When the process keeps that in its
+  //    effective set, nothing changes; otherwise the capset keeps CAP_SYS_ADMIN until the filter is in
+  //    and a last capset (which the profile must allow, as with runc) drops it just before execve.
+  const filter = ctx.seccompFilter;
   const seccompFlags = ctx.seccompFlags ?? 0;
-  const seccompEarly = ctx.seccompFilter && !p.noNewPrivileges;
-  // The notify listener goes to the runtime, which must still be waiting for it: before parking.
-  const seccompBeforePark = ctx.seccompFilter && !seccompEarly && (seccompFlags & SECCOMP_FILTER_FLAG.NEW_LISTENER) !== 0;
-  if (seccompEarly) steps.push({ op: 'seccomp', filter: ctx.seccompFilter!, flags: seccompFlags, field: 'linux.seccomp', why: 'without no_new_privs the filter needs CAP_SYS_ADMIN, so load it before capabilities drop' });
+  const listenerEarly = filter !== undefined && (seccompFlags & SECCOMP_FILTER_FLAG.NEW_LISTENER) !== 0 && ctx.execFifoFd !== undefined;
+  const effective = capList(caps.effective);
+  const permitted = capList(caps.permitted);
+  const inheritable = capList(caps.inheritable);
+  const keepAdmin = filter !== undefined && !p.noNewPrivileges && !effective.includes(CAP_SYS_ADMIN);
+  const seccompStep = (why: string): Step => ({ op: 'seccomp', filter: filter!, flags: seccompFlags, field: 'linux.seccomp', why });
 
   steps.push({ op: 'capBounding', keep: capList(caps.bounding), lastCap: ctx.lastCap, field: 'process.capabilities.bounding' });
   steps.push({ op: 'prctl', option: PR.SET_KEEPCAPS, arg2: 1, field: 'process.user', why: 'keep permitted capabilities across setresuid' });
@@ -353,19 +366,22 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
   steps.push({ op: 'setresgid', gid: p.user.gid, field: 'process.user.gid' });
   steps.push({ op: 'setresuid', uid: p.user.uid, field: 'process.user.uid' });
   steps.push({ op: 'prctl', option: PR.SET_KEEPCAPS, arg2: 0, field: 'process.user' });
-  steps.push({
-    op: 'capset', effective: capList(caps.effective), permitted: capList(caps.permitted), inheritable: capList(caps.inheritable),
-    field: 'process.capabilities',
-  });
+  const withAdmin = (list: number[]) => (list.includes(CAP_SYS_ADMIN) ? list : [...list, CAP_SYS_ADMIN]);
+  steps.push(keepAdmin
+    ? {
+      op: 'capset', effective: withAdmin(effective), permitted: withAdmin(permitted), inheritable,
+      field: 'process.capabilities', why: 'the configured sets plus CAP_SYS_ADMIN: without noNewPrivileges the seccomp filter needs it to load',
+    }
+    : { op: 'capset', effective, permitted, inheritable, field: 'process.capabilities' });
   // The kernel raises an ambient capability only when it is permitted and inheritable; runc ignores
   // the EPERM for the others, so they are left out here (configs from `runc spec` list such caps).
-  const raisable = new Set(capList(caps.inheritable).filter((c) => capList(caps.permitted).includes(c)));
+  const raisable = new Set(inheritable.filter((c) => permitted.includes(c)));
   steps.push({ op: 'ambient', caps: capList(caps.ambient).filter((c) => raisable.has(c)), field: 'process.capabilities.ambient' });
   if (p.user.umask !== undefined) steps.push({ op: 'umask', mask: p.user.umask, field: 'process.user.umask' });
   steps.push({ op: 'chdir', path: p.cwd, field: 'process.cwd' });
   if (p.noNewPrivileges) steps.push({ op: 'prctl', option: PR.SET_NO_NEW_PRIVS, arg2: 1, field: 'process.noNewPrivileges' });
   steps.push({ op: 'resolveExec', name: p.args![0], searchPath, field: 'process.args[0]', why: 'a missing executable fails create, not start' });
-  if (seccompBeforePark) steps.push({ op: 'seccomp', filter: ctx.seccompFilter!, flags: seccompFlags, field: 'linux.seccomp', why: 'the notify listener must reach the runtime before the init parks' });
+  if (listenerEarly) steps.push(seccompStep('the notify listener must reach the runtime before the init parks'));
   const startHooks = spec.hooks?.startContainer ?? [];
   if (ctx.execFifoFd !== undefined && startHooks.length) {
     steps.push({ op: 'sync', tag: SYNC_TAG.START_STATE, slot: 1, field: 'hooks.startContainer', why: 'the state (status created) the hooks read on stdin' });
@@ -375,7 +391,11 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
     op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 1,
     field: `hooks.startContainer[${i}]`,
   }));
-  if (ctx.seccompFilter && !seccompEarly && !seccompBeforePark) steps.push({ op: 'seccomp', filter: ctx.seccompFilter, flags: seccompFlags, field: 'linux.seccomp', why: 'as late as possible, just before exec' });
+  steps.push({ op: 'prepareFds', preserveFds: ctx.preserveFds, field: 'runtime (exec)', why: 'fds of the runtime close on exec, preserved fds stay open: before the filter, which then meets only execve' });
+  if (filter !== undefined && !listenerEarly) steps.push(seccompStep('the last step before exec: the filter constrains only the container process'));
+  if (keepAdmin) {
+    steps.push({ op: 'capset', effective, permitted, inheritable, field: 'process.capabilities', why: 'drop the CAP_SYS_ADMIN kept for loading the filter (the profile must allow capset, as with runc)' });
+  }
   steps.push({ op: 'exec', name: p.args![0], args: p.args!, env, searchPath, preserveFds: ctx.preserveFds, field: 'process.args' });
   return steps;
 }

@@ -111,8 +111,11 @@ export interface SeccompStep extends StepBase { op: 'seccomp'; filter: Uint8Arra
 /** Create a directory (and missing parents, 0755) in root; an existing one is fine. */
 export interface MkdirStep extends StepBase { op: 'mkdir'; path: string; mode: number }
 export interface JoinKeyringStep extends StepBase { op: 'joinKeyring'; name: string }
-/** close_range(3 + preserveFds, ~0, CLOSE_RANGE_CLOEXEC); clear O_NONBLOCK on 0-2; execve the
- *  path found by resolveExec (or `name` looked up now) with args and env. */
+/** The fd work of exec, before the seccomp filter: close_range(3 + preserveFds, ~0,
+ *  CLOSE_RANGE_CLOEXEC); fds 3 .. 3+preserveFds-1 lose FD_CLOEXEC; clear O_NONBLOCK on 0-2. */
+export interface PrepareFdsStep extends StepBase { op: 'prepareFds'; preserveFds: number }
+/** execve the path found by resolveExec (or `name` looked up now) with args and env (the fd work of
+ *  prepareFds is done here if no prepareFds step ran). */
 export interface ExecStep extends StepBase { op: 'exec'; name: string; args: string[]; env: string[]; searchPath: string; preserveFds: number }
 
 export type Step =
@@ -120,7 +123,7 @@ export type Step =
   | MaskStep | MknodStep | SymlinkStep | WriteFileStep | HostnameStep | DomainnameStep | RlimitStep
   | PrctlStep | CapBoundingStep | CapsetStep | AmbientStep | SetgroupsStep | SetresgidStep
   | SetresuidStep | UmaskStep | ChdirStep | SetsidStep | TerminalStep | HookStep | ResolveExecStep
-  | ParkStep | SeccompStep | ExecStep | JoinKeyringStep | MkdirStep;
+  | ParkStep | SeccompStep | ExecStep | JoinKeyringStep | MkdirStep | PrepareFdsStep;
 
 /** What the addon needs besides the steps to start the container's first process. */
 export interface SpawnConfig {
