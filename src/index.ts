@@ -21,3 +21,6 @@ export { planContainer, errnoName, reap, type PlanInputs } from './lifecycle/cre
 export { hintFor } from './plan/hints.js';
 export { explainBundle, renderText, renderJson, type ExplainDocument, type ExplainedStep } from './explain/index.js';
 export { createCgroupManager, type CgroupManager } from './cgroups/index.js';
+export { Networks, DEFAULT_NETWORK, NetworkNotFoundError, type NetworkInfo, type NetworkCreateOptions, type ConnectOptions, type PortMapping } from './network/index.js';
+export { Volumes, VolumeNotFoundError, type VolumeDetails, type VolumeInfo, type VolumeMount, type TmpfsMount } from './volume/index.js';
+export { DEFAULT_STORE, storeRoot } from './store-root.js';

@@ -21,6 +21,9 @@ import type { ExecHandle, ExecOptions } from './lifecycle/exec.js';
 import type { Process } from './spec/types.js';
 import type { Resources } from './spec/types.js';
 import type { CgroupStats } from './cgroups/manager.js';
+import { storeRoot } from './store-root.js';
+import { Volumes } from './volume/index.js';
+import { Networks } from './network/index.js';
 
 export interface RuntimeOptions {
   /** State directory (default /run/runt). */
@@ -28,6 +31,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Who manages cgroups: 'cgroupfs' (runt writes them itself; the only one implemented). */
   cgroupManager?: 'cgroupfs' | 'systemd';
+  /** runt's store: volumes, networks, images (default /var/lib/runt, or $RUNT_STORE). */
+  store?: string;
 }
 
 export interface WaitResult {
@@ -55,6 +60,12 @@ export interface EventOptions {
 
 export class Runtime {
   readonly root: string;
+  /** runt's store (volumes, networks). */
+  readonly store: string;
+  /** Named volumes: create, list, inspect, remove, prune. */
+  readonly volumes: Volumes;
+  /** CNI networks: create, list, inspect, remove; connect and disconnect containers. */
+  readonly networks: Networks;
   private readonly ctx: RuntimeContext;
   /** Inits this runtime is the parent of, until deleted: their exit status and their reaping. */
   private readonly children = new Map<string, Container>();
@@ -66,7 +77,10 @@ export class Runtime {
   constructor(opts: RuntimeOptions = {}) {
     if (opts.cgroupManager === 'systemd') throw new InvalidArgumentError('cgroupManager: systemd is not supported yet: use cgroupfs');
     this.root = opts.root ?? DEFAULT_ROOT;
-    this.ctx = { store: new StateStore(this.root), log: opts.logger ?? silentLogger, parentCgroups: new ParentCgroups() };
+    this.store = storeRoot(opts.store);
+    this.ctx = { store: new StateStore(this.root), log: opts.logger ?? silentLogger, parentCgroups: new ParentCgroups(), storeDir: this.store };
+    this.volumes = new Volumes(this.store);
+    this.networks = new Networks(this.ctx);
   }
 
   /** Create a container from a bundle directory or a spec object (its root.path absolute, or relative to `bundle`). */

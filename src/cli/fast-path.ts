@@ -52,6 +52,7 @@ const GLOBAL_OPTIONS: OptionSpec[] = [
   { name: 'log-format', type: 'string', array: false, default: 'text', alias: [], choices: ['text', 'json'] },
   { name: 'debug', type: 'boolean', array: false, default: false, alias: [] },
   { name: 'systemd-cgroup', type: 'boolean', array: false, default: false, alias: [] },
+  { name: 'store', type: 'string', array: false, alias: [] },
 ];
 
 /** What a builder declares, recorded through a stand-in for yargs's Argv. */
@@ -202,6 +203,8 @@ export async function runFastPath(args: string[], onArgv: (argv: Record<string, 
     writeLine(1, versionText());
     return true;
   }
+  // -v is --version only before the command (after it, run/create's --volume): yargs decides.
+  if (globalArgs(args).some((a) => a === '--version' || a === '-v')) return false;
   const fast = await fastArgv(args);
   if (!fast) return false;
   onArgv(fast.argv);
@@ -212,4 +215,15 @@ export async function runFastPath(args: string[], onArgv: (argv: Record<string, 
 /** Global flags that take a value (the word after them is not the command). */
 function isValueOf(flag: string): boolean {
   return GLOBAL_OPTIONS.some((o) => o.type !== 'boolean' && flag === `--${o.name}`);
+}
+
+/** The words before the command: global flags and their values. */
+export function globalArgs(args: string[]): string[] {
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--' || !a.startsWith('-')) break;
+    if (isValueOf(a)) i++;
+  }
+  return args.slice(0, i);
 }

@@ -10,6 +10,8 @@ export interface GlobalArgs {
   'log-format': 'text' | 'json';
   debug: boolean;
   'systemd-cgroup': boolean;
+  /** --store: volumes, networks, images (src/store-root.ts). */
+  store?: string;
 }
 
 let logger: Logger | undefined;
@@ -23,7 +25,7 @@ export function cliLogger(argv?: Partial<GlobalArgs>): Logger {
 
 export function cliRuntime(argv: GlobalArgs): Runtime {
   if (argv['systemd-cgroup']) throw new Error('--systemd-cgroup is not supported yet: use cgroupfs paths in linux.cgroupsPath');
-  return new Runtime({ root: argv.root ?? DEFAULT_ROOT, logger: cliLogger() });
+  return new Runtime({ root: argv.root ?? DEFAULT_ROOT, store: argv.store, logger: cliLogger() });
 }
 
 /** Print one line to stdout without buffering surprises. */

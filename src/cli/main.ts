@@ -30,7 +30,7 @@ function globalLogArgs(args: string[]): Partial<GlobalArgs> {
     if (flag === '--log') out.log = value();
     else if (flag === '--log-format') out['log-format'] = value() === 'json' ? 'json' : 'text';
     else if (flag === '--debug') out.debug = true;
-    else if (flag === '--root' && inline === undefined) i++;
+    else if ((flag === '--root' || flag === '--store') && inline === undefined) i++;
   }
   return out;
 }

@@ -8,4 +8,6 @@ export interface RuntimeContext {
   log: Logger;
   /** Removes the shared `runt` parent cgroups once idle (absent: delete removes them at once). */
   parentCgroups?: ParentCgroups;
+  /** runt's store (volumes, networks): default src/store-root.ts. */
+  storeDir?: string;
 }

@@ -22,7 +22,7 @@ import { constants as osc } from 'node:os';
 import type { Spec, State } from '../spec/types.js';
 import { loadBundleSpec, rootfsPath } from '../spec/load.js';
 import { validateSpec } from '../spec/validate.js';
-import { buildPlan, type CgroupMountSource, type Plan } from '../plan/build.js';
+import { buildPlan, type CgroupMountSource, type Plan, type PlanContext } from '../plan/build.js';
 import { hintFor } from '../plan/hints.js';
 import { MSG, SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
@@ -36,6 +36,9 @@ import { readProcStat } from '../state/process.js';
 import type { SavedState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
 import { errnoName, handshake, ProtocolError, type HandshakeSide, type TraceEvent } from './handshake.js';
+import type { VolumeRequests } from '../volume/attach.js';
+import type { NetworkRequests } from '../network/attach.js';
+import { storeRoot } from '../store-root.js';
 
 export { errnoName, type TraceEvent };
 
@@ -63,6 +66,20 @@ export interface CreateOptions {
   stdio?: [number, number, number];
   /** Receives the pty master when process.terminal is true and no console socket is given. */
   onTerminal?: (masterFd: number) => void;
+  /** `-v`: named volumes (NAME:/path[:ro]), host directories (/dir:/path[:ro]), anonymous (/path). */
+  volumes?: VolumeRequests['volumes'];
+  /** `--tmpfs /path[:options]`. */
+  tmpfs?: VolumeRequests['tmpfs'];
+  /** CNI networks to join (the default network `runt` when only ports or ip are given). */
+  networks?: string[];
+  /** `-p HOSTPORT:PORT[/tcp|udp]`. */
+  ports?: NetworkRequests['ports'];
+  /** A fixed address on the first network. */
+  ip?: string;
+  /** Directories holding the CNI plugins (default /usr/lib/cni, /opt/cni/bin; or $RUNT_CNI_PATH). */
+  cniPath?: string[];
+  /** How long one plugin call may take (default 30 s; or $RUNT_CNI_TIMEOUT_MS). */
+  cniTimeoutMs?: number;
 }
 
 export interface CreatedInit {
@@ -90,17 +107,36 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     annotations: spec.annotations ?? {}, creating: true, cgroupPaths: {}, spec,
   };
   const openFds: number[] = [];
+  const user = { root: resolve(ctx.store.root), id };
+  const storeDir = ctx.storeDir ?? storeRoot();
+  const wantsVolumes = (opts.volumes?.length ?? 0) + (opts.tmpfs?.length ?? 0) > 0;
+  const netMod = opts.networks?.length || opts.ports?.length || opts.ip ? await import('../network/attach.js') : undefined;
+  let networksPrepared = false;
   let cgroup: CgroupManager | undefined;
   let child: { pid: number; pidfd: number; sock: number } | undefined;
   let initPid = 0;
   let initPidfd = -1;
   try {
+    const extraMounts: NonNullable<PlanInputs['extraMounts']> = [];
+    if (wantsVolumes) {
+      const { prepareVolumes } = await import('../volume/attach.js');
+      const vols = prepareVolumes(storeDir, user, rootfs, { volumes: opts.volumes, tmpfs: opts.tmpfs });
+      saved.volumes = vols.held;
+      extraMounts.push(...vols.mounts);
+    }
     cgroup = createCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id });
     saved.cgroupPaths = cgroup.paths;
     // Before anything exists outside the state directory: what delete --force needs after a crash.
     // The init's pid is not recorded until it parks; it is born in (or joins) the cgroup, which is
     // where delete finds and kills it.
     ctx.store.writeCreating(saved);
+    let networkSync: PlanInputs['networkSync'];
+    if (netMod) {
+      const nets = netMod.prepareNetworks(storeDir, user, ctx.store.dir(id), spec, opts);
+      networksPrepared = true;
+      extraMounts.push(...nets.mounts);
+      networkSync = { field: `networks (${nets.record.attachments.map((a) => a.network).join(', ')})`, why: nets.why };
+    }
     cgroup.create();
     cgroup.apply(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), (m) => ctx.log.warn(m));
 
@@ -125,7 +161,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       plan = planContainer(spec, {
         bundle, rootfs, id, execFifoFd: fifoFd, nsFds, cgroupMounts: cgroup.mountSources(), noPivot: opts.noPivot,
         noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: opts.trace, stdio: opts.stdio,
-        bornInCgroups: birth !== null,
+        bornInCgroups: birth !== null, extraMounts, networkSync,
       });
       if (birth && !plan.newUserNamespace) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
       child = await n.spawnAsync(plan);
@@ -140,6 +176,12 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       cgroup,
       joinedAtBirth: plan.cgroupTaskFds !== undefined,
       initPid: () => initPid,
+      addNetworks: netMod && (async (step: number) => {
+        const record = await netMod.addNetworks(storeDir, ctx.store.dir(id), id, initPid, opts.onTrace && ((e) => opts.onTrace!({
+          index: step, op: `cni ${e.command}`, field: `network ${e.network}: ${e.plugin}`, usec: e.usec, error: e.error ? 'failed' : undefined, message: e.error,
+        })));
+        saved.networks = record.attachments.map((a) => ({ network: a.network, ifname: a.ifname, addresses: a.addresses, mac: a.mac }));
+      }),
     }));
     if (failure) throw failure;
 
@@ -155,6 +197,11 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     else n.close(child.sock);
     return { pid: initPid, pidfd: initPidfd, saved, traceDone };
   } catch (e) {
+    // DEL while the init (and so its network namespace) still exists: its veth goes at once.
+    if (netMod && networksPrepared) {
+      const failures = await netMod.detachNetworks(storeDir, user, ctx.store.dir(id), [initPid]).catch((err: Error) => [err.message]);
+      for (const f of failures) ctx.log.warn(`cleanup: ${f}`);
+    }
     if (child) {
       for (const fd of new Set([child.pidfd, initPidfd])) {
         if (fd < 0) continue;
@@ -164,6 +211,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       n.close(child.sock);
     }
     try { cgroup?.destroy(); } catch (err) { ctx.log.warn(`cleanup: ${(err as Error).message}`); }
+    if (saved.volumes?.length) (await import('../volume/attach.js')).releaseVolumes(storeDir, user, saved.volumes);
     ctx.store.remove(id);
     throw e;
   } finally {
@@ -179,6 +227,8 @@ function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: 
   /** The init joined its cgroups itself. */
   joinedAtBirth: boolean;
   initPid(): number;
+  /** The NETWORK sync: CNI ADD for every network (step: the sync's index, for the trace). */
+  addNetworks?: (step: number) => Promise<void>;
 }): HandshakeSide {
   const state = (status: State['status']): State => ({ ociVersion: spec.ociVersion, id, status, pid: h.initPid(), bundle: resolve(opts.bundle ?? '.'), annotations: spec.annotations ?? {} });
   const seccomp = spec.linux?.seccomp;
@@ -196,13 +246,17 @@ function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: 
       const text = msg.text.startsWith(`${failed.field}: `) ? msg.text.slice(failed.field.length + 2) : msg.text;
       return new StepError(msg.step, failed.field, msg.errno, errnoName(msg.errno), text || failed.op);
     },
-    async sync(tag) {
+    async sync(tag, step) {
       if (tag === SYNC_TAG.INIT) {
         setupFromOutside(spec, h.initPid(), h.joinedAtBirth ? null : h.cgroup, plan.newUserNamespace);
         return JSON.stringify({ ...state('creating'), pid: pidInside(h.initPid()) });
       }
       if (tag === SYNC_TAG.TIME_OFFSETS) {
         writeTimeOffsets(h.initPid(), spec.linux?.timeOffsets ?? {});
+        return undefined;
+      }
+      if (tag === SYNC_TAG.NETWORK && h.addNetworks) {
+        await h.addNetworks(step);
         return undefined;
       }
       if (tag === SYNC_TAG.START_STATE) return JSON.stringify({ ...state('created'), pid: pidInside(h.initPid()) });
@@ -335,6 +389,9 @@ export interface PlanInputs {
   stdio?: [number, number, number];
   /** See PlanContext.bornInCgroups. */
   bornInCgroups?: boolean;
+  /** See PlanContext.extraMounts and networkSync. */
+  extraMounts?: PlanContext['extraMounts'];
+  networkSync?: PlanContext['networkSync'];
 }
 
 /** The plan `create` carries out. `runt explain` calls it too, so what it prints is what runs. */
@@ -346,6 +403,7 @@ export function planContainer(spec: Spec, p: PlanInputs): Plan {
     trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
     seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
     lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring, bornInCgroups: p.bornInCgroups,
+    extraMounts: p.extraMounts, networkSync: p.networkSync,
   });
 }
 

@@ -10,6 +10,27 @@ import { signalCgroup } from './kill.js';
 import { ociState, statusOf } from './status.js';
 import { readProcStat } from '../state/process.js';
 import { removeDefaultParents } from './parent-cgroups.js';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { storeRoot } from '../store-root.js';
+import type { SavedState } from '../state/store.js';
+
+/** CNI DEL for a container that joined networks (its networks.json, written before the first ADD,
+ *  is there even after a crash of runt). Failures are warnings: delete goes on. */
+async function detachNetworks(ctx: RuntimeContext, id: string, saved: SavedState, stopped: boolean): Promise<void> {
+  const dir = ctx.store.dir(id);
+  if (!existsSync(join(dir, 'networks.json'))) return;
+  const net = await import('../network/attach.js');
+  // The namespace is entered only if it is the one ADD ran in (netnsForDel compares inodes): the
+  // init's, or, when create never recorded the init's pid, that of a process left in its cgroup.
+  let pids: number[] = [];
+  if (!stopped) {
+    if (saved.pid > 0) pids = [saved.pid];
+    else try { pids = openCgroupManager(saved.cgroupPaths).pids(); } catch { /* no cgroup */ }
+  }
+  const failures = await net.detachNetworks(ctx.storeDir ?? storeRoot(), { root: resolve(ctx.store.root), id }, dir, pids);
+  for (const f of failures) ctx.log.warn(`delete: ${f}`);
+}
 
 export async function deleteContainer(ctx: RuntimeContext, id: string, force = false): Promise<void> {
   let lock;
@@ -28,6 +49,8 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     }
     if (saved) {
       const stopped = status === 'stopped' && !saved.creating;
+      // DEL before the kill: the namespace still exists, so the veth goes with the call.
+      await detachNetworks(ctx, id, saved, stopped);
       if (!stopped) {
         signalCgroup(saved.cgroupPaths, 9);
         if (saved.pid > 0) {
@@ -47,6 +70,10 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
         if (ctx.parentCgroups) ctx.parentCgroups.released(saved.cgroupPaths);
         else removeDefaultParents(saved.cgroupPaths);
       }
+    }
+    if (saved?.volumes?.length) {
+      const { releaseVolumes } = await import('../volume/attach.js');
+      releaseVolumes(ctx.storeDir ?? storeRoot(), { root: resolve(ctx.store.root), id }, saved.volumes);
     }
     ctx.store.remove(id);
     removed = true;

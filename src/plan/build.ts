@@ -47,6 +47,12 @@ export interface PlanContext {
   /** Container id; with `newKeyring` (default true) the init joins a fresh session keyring `_ses.<id>`. */
   id?: string;
   newKeyring?: boolean;
+  /** Mounts runt adds after the spec's (volumes, tmpfs, the network's /etc files), each with the
+   *  request it serves as its field. */
+  extraMounts?: Array<{ mount: SpecMount; field: string }>;
+  /** The container joins CNI networks: a sync point once its network namespace exists, where the
+   *  runtime runs the plugins (ADD) before any mount is made. `why` lists the calls. */
+  networkSync?: { field: string; why: string };
 }
 
 export interface Plan extends SpawnConfig {
@@ -141,6 +147,11 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     steps.push({ op: 'setresgid', gid: 0, field: 'linux.gidMappings', why: 'root of the new user namespace' });
     steps.push({ op: 'setresuid', uid: 0, field: 'linux.uidMappings', why: 'root of the new user namespace' });
   }
+  if (ctx.networkSync) {
+    const net = namespaces.find((n) => n.type === 'network');
+    if (!net || net.path) throw new PlanError('linux.namespaces', 'networks need a new network namespace (add {"type": "network"} without a path)');
+    steps.push({ op: 'sync', tag: SYNC_TAG.NETWORK, field: ctx.networkSync.field, why: ctx.networkSync.why });
+  }
   if (laterNew.length) {
     steps.push({ op: 'unshare', flags: CLONE.NEWCGROUP, field: fieldOf('cgroup'), why: 'cgroup namespace rooted at the container cgroup' });
   }
@@ -151,7 +162,8 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   steps.push({ op: 'mount', source: ctx.rootfs, target: ctx.rootfs, fstype: null, flags: MS.BIND | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'root.path', why: 'pivot_root needs the rootfs to be a mount point' });
   steps.push({ op: 'openRoot', path: ctx.rootfs, field: 'root.path', why: 'every later path is resolved inside this directory' });
 
-  (spec.mounts ?? []).forEach((m, i) => steps.push(...planMount(m, i, ctx, newUser, newNs.includes('cgroup'))));
+  (spec.mounts ?? []).forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, ctx, newUser, newNs.includes('cgroup'))));
+  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, ctx, newUser, newNs.includes('cgroup')));
   steps.push(...planDevices(spec, newUser));
 
   const hooks = spec.hooks ?? {};
@@ -223,15 +235,14 @@ function propagationFlag(name: string): number {
 
 type SpecMount = NonNullable<Spec['mounts']>[number];
 
-function planMount(m: SpecMount, i: number, ctx: PlanContext, newUser: boolean, newCgroupNs: boolean): Step[] {
-  const field = `mounts[${i}]`;
+function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boolean, newCgroupNs: boolean): Step[] {
   const opts = parseMountOptions(m.options ?? []);
   const type = m.type ?? (opts.flags & MS.BIND ? 'bind' : undefined);
   const isBind = type === 'bind' || (opts.flags & MS.BIND) !== 0;
   const steps: Step[] = [];
   const base = { targetInRoot: true, field } as const;
 
-  if (type === 'cgroup' || type === 'cgroup2') return planCgroupMount(m, i, opts.flags, ctx, newCgroupNs);
+  if (type === 'cgroup' || type === 'cgroup2') return planCgroupMount(m, field, opts.flags, ctx, newCgroupNs);
 
   if (isBind) {
     const source = isAbsolute(m.source ?? '') ? m.source! : resolve(ctx.bundle, m.source ?? '');
@@ -268,8 +279,7 @@ function planMount(m: SpecMount, i: number, ctx: PlanContext, newUser: boolean, 
   return steps;
 }
 
-function planCgroupMount(m: SpecMount, i: number, flags: number, ctx: PlanContext, newCgroupNs: boolean): Step[] {
-  const field = `mounts[${i}]`;
+function planCgroupMount(m: SpecMount, field: string, flags: number, ctx: PlanContext, newCgroupNs: boolean): Step[] {
   const steps: Step[] = [];
   const mflags = flags & ~(MS.BIND | MS.REC);
   const pure = ctx.cgroupMounts.length === 1 && ctx.cgroupMounts[0].name === '';

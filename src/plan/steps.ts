@@ -161,6 +161,7 @@ export const SYNC_TAG = {
   CREATE_RUNTIME: 2,  // mounts done, before pivot_root: parent runs prestart + createRuntime hooks
   TIME_OFFSETS: 4,    // after unshare(CLONE_NEWTIME), before the fork: parent writes timens_offsets
   START_STATE: 3,     // before parking, only with startContainer hooks: the `created` state for their stdin (slot 1)
+  NETWORK: 5,         // network namespace made, no mount yet: parent runs the CNI plugins (ADD), writes /etc files
 } as const;
 
 export const FD_TAG = { TERMINAL: 1, SECCOMP_LISTENER: 2 } as const;

@@ -36,6 +36,10 @@ export interface SavedState {
   started?: boolean;
   cgroupPaths: Record<string, string>;
   spec: Spec;
+  /** Volumes the container holds (src/volume): released on delete, anonymous ones removed. */
+  volumes?: Array<{ name: string; anonymous: boolean }>;
+  /** The networks it joined and its addresses there (the CNI record is networks.json beside). */
+  networks?: Array<{ network: string; ifname: string; addresses: string[]; mac?: string }>;
 }
 
 const ID_PATTERN = /^[\w+\-.]+$/;

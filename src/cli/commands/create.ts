@@ -11,6 +11,12 @@ export interface CreateArgs extends GlobalArgs {
   'no-new-keyring': boolean;
   'preserve-fds': number;
   trace: boolean;
+  volume?: string[];
+  tmpfs?: string[];
+  network?: string[];
+  publish?: string[];
+  ip?: string;
+  'cni-path'?: string;
 }
 
 export function createOptions(y: import('yargs').Argv<object>) {
@@ -22,7 +28,13 @@ export function createOptions(y: import('yargs').Argv<object>) {
     .option('no-pivot', { type: 'boolean', default: false, describe: 'use MS_MOVE + chroot instead of pivot_root' })
     .option('no-new-keyring', { type: 'boolean', default: false, describe: 'keep the session keyring' })
     .option('preserve-fds', { type: 'number', default: 0, describe: 'pass fds 3..3+N-1 to the container' })
-    .option('trace', { type: 'boolean', default: false, describe: 'report each setup step with its time' });
+    .option('trace', { type: 'boolean', default: false, describe: 'report each setup step with its time' })
+    .option('volume', { alias: 'v', type: 'string', array: true, nargs: 1, describe: 'NAME:/path[:ro], /host/dir:/path[:ro] or /path (anonymous); nocopy skips the copy-up' })
+    .option('tmpfs', { type: 'string', array: true, nargs: 1, describe: 'mount a tmpfs: /path[:options]' })
+    .option('network', { alias: 'net', type: 'string', array: true, nargs: 1, describe: 'join CNI networks: NAME[,NAME...] (runt: the default network)' })
+    .option('publish', { alias: 'p', type: 'string', array: true, nargs: 1, describe: 'publish a port: HOSTPORT:PORT[/tcp|udp]' })
+    .option('ip', { type: 'string', describe: 'the address on the first network' })
+    .option('cni-path', { type: 'string', describe: 'directories holding the CNI plugins (default /usr/lib/cni:/opt/cni/bin)' });
 }
 
 export function createArgsToOptions(argv: CreateArgs) {
@@ -35,6 +47,12 @@ export function createArgsToOptions(argv: CreateArgs) {
     preserveFds: argv['preserve-fds'],
     trace: argv.trace,
     onTrace: argv.trace ? traceReporter(cliLogger(), { logFile: argv.log }) : undefined,
+    volumes: argv.volume,
+    tmpfs: argv.tmpfs,
+    networks: argv.network?.flatMap((n) => n.split(',')).filter(Boolean),
+    ports: argv.publish,
+    ip: argv.ip,
+    cniPath: argv['cni-path']?.split(':').filter(Boolean),
   };
 }
 

@@ -14,5 +14,7 @@ import { runCommand } from './run.js';
 import { specCommand } from './spec.js';
 import { startCommand } from './start.js';
 import { stateCommand } from './state.js';
+import { networkCommand } from './network.js';
+import { volumeCommand } from './volume.js';
 
-export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, execCommand, featuresCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand, explainCommand];
+export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, execCommand, featuresCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand, explainCommand, networkCommand, volumeCommand];
