@@ -24,6 +24,9 @@ export interface CgroupManager {
   freeze(): void;
   thaw(): void;
   isFrozen(): boolean;
+  /** SIGKILL every process in the cgroup in one step where the kernel can (v2's cgroup.kill);
+   *  false when it cannot, and the caller signals pid by pid. */
+  killAll?(): boolean;
   stats(): CgroupStats;
   /** What a `cgroup` mount inside the container shows (see plan/build.ts). */
   mountSources(): CgroupMountSource[];

@@ -82,6 +82,14 @@ export class V2Manager implements CgroupManager {
     return tryReadCgroupFile(this.dir, 'cgroup.freeze') === '1' && this.eventsFrozen();
   }
 
+  /** SIGKILL every process at once through cgroup.kill (Linux 5.14): nothing can fork away from
+   *  it. False when the kernel has no cgroup.kill. */
+  killAll(): boolean {
+    if (!existsSync(`${this.dir}/cgroup.kill`)) return false;
+    writeCgroupFile(this.dir, 'cgroup.kill', '1');
+    return true;
+  }
+
   stats(): CgroupStats {
     return v2Stats(this.dir);
   }

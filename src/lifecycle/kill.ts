@@ -40,6 +40,7 @@ export function signalCgroup(paths: Record<string, string>, signal: number): voi
   } catch {
     return;
   }
+  if (signal === 9 && manager.killAll?.()) return;
   const frozen = signal === 9 && safeFreeze(manager);
   try {
     for (const pid of manager.pids()) signalPid(pid, signal);
