@@ -8,7 +8,7 @@ import { blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, ioMaxLine, swapToV2, 
 import { checkCpusetRange } from './cpuset.js';
 import { DEVICE_FILTER_LICENSE, deviceFilterProgram } from './devices-bpf.js';
 import { effectiveDeviceState } from './devices.js';
-import { readCgroupFile, tryReadCgroupFile, writeCgroupFile } from './fs.js';
+import { isCgroupErrno, readCgroupFile, tryReadCgroupFile, writeCgroupFile } from './fs.js';
 import { rdmaLine } from './v1-resources.js';
 import { validateResources } from './validate.js';
 import { warnToStderr, type Warn } from './warn.js';
@@ -120,7 +120,7 @@ function applyIo(dir: string, b: BlockIO): void {
     if (d.leafWeight) throw new CgroupError(`${field}.leafWeight: cgroup v2 has no leaf weights`);
     if (!d.weight) return;
     if (bfq) write(dir, 'io.bfq.weight', `${d.major}:${d.minor} ${d.weight}`, `${field}.weight`);
-    else write(dir, 'io.weight', `${d.major}:${d.minor} ${blkioWeightToIoWeight(d.weight)}`, `${field}.weight`);
+    else writeDeviceIoWeight(dir, d.major, d.minor, blkioWeightToIoWeight(d.weight), `${field}.weight`);
   });
   const throttles = [
     ['throttleReadBpsDevice', 'rbps'],
@@ -130,6 +130,17 @@ function applyIo(dir: string, b: BlockIO): void {
   ] as const;
   for (const [key, name] of throttles) {
     (b[key] ?? []).forEach((d, i) => write(dir, 'io.max', ioMaxLine(d.major, d.minor, name, d.rate), `${p}.${key}[${i}]`));
+  }
+}
+
+/** A per-device io.weight. The real kernel refuses it (EOPNOTSUPP) unless the io cost model is
+ *  enabled for that device (`enable=1` in the root's io.cost.qos): say so instead of the errno. */
+function writeDeviceIoWeight(dir: string, major: number, minor: number, weight: number, field: string): void {
+  try {
+    write(dir, 'io.weight', `${major}:${minor} ${weight}`, field);
+  } catch (e) {
+    if (!isCgroupErrno(e, 'EOPNOTSUPP') && !isCgroupErrno(e, 'ENOTSUP')) throw e;
+    throw new CgroupError(`${field}: the kernel has no per-device weight for ${major}:${minor} (io.weight needs the io cost model enabled for it in io.cost.qos, or the BFQ scheduler)`);
   }
 }
 
