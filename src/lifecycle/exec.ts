@@ -18,6 +18,7 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync, writeSync } fro
 import { constants as osc } from 'node:os';
 import type { Process } from '../spec/types.js';
 import { validateProcess } from '../spec/validate.js';
+import { INT } from '../spec/check.js';
 import { buildExecPlan, type ExecPlan } from '../plan/exec-plan.js';
 import { NAMESPACES } from '../plan/constants.js';
 import { SYNC_TAG } from '../plan/steps.js';
@@ -166,6 +167,10 @@ export function processFromArgs(container: Process | undefined, a: ExecArgs): Pr
     if (!m) throw new InvalidArgumentError(`--user "${a.user}": expected uid or uid:gid`);
     user.uid = Number(m[1]);
     user.gid = m[2] !== undefined ? Number(m[2]) : user.gid;
+    // (uid_t)-1 means "unchanged" to setresuid: 4294967295 would keep the process root.
+    for (const [what, id] of [['uid', user.uid], ['gid', user.gid]] as const) {
+      if (id > INT.id.max) throw new InvalidArgumentError(`--user "${a.user}": ${what} ${id} is outside 0..${INT.id.max}`);
+    }
   }
   if (a.additionalGids?.length) user.additionalGids = a.additionalGids;
   const p: Process = {

@@ -1,7 +1,7 @@
 // The planner: an OCI spec becomes the ordered list of steps the container's init carries out.
 // Everything here is policy and pure computation (no I/O but reading the bundle's bind sources);
 // `runt explain` prints exactly what this returns.
-import { statSync } from 'node:fs';
+import { statSync, statfsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Spec } from '../spec/types.js';
 import { CLONE, NAMESPACES, JOIN_ORDER, MS, PR, FS_MAGIC, RLIMITS, S_IF, capNumber } from './constants.js';
@@ -11,6 +11,8 @@ import { SYNC_TAG } from './steps.js';
 import { PlanError } from '../errors.js';
 import { SECCOMP_FILTER_FLAG, checkNotifyRules, seccompFilterFlags } from '../security/seccomp.js';
 import { checkSysctlNamespaces, sysctlPath } from '../security/sysctl.js';
+import { destinationProblem, normalizeDestination } from '../spec/mount-destination.js';
+import { resolveInRoot } from './resolve-in-root.js';
 
 /** One cgroup hierarchy as a `cgroup` mount inside the container should show it. */
 export interface CgroupMountSource {
@@ -241,11 +243,12 @@ function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boole
   const isBind = type === 'bind' || (opts.flags & MS.BIND) !== 0;
   const steps: Step[] = [];
   const base = { targetInRoot: true, field } as const;
+  checkResolvedDestination(m, field, ctx, type, isBind);
 
   if (type === 'cgroup' || type === 'cgroup2') return planCgroupMount(m, field, opts.flags, ctx, newCgroupNs);
 
   if (isBind) {
-    const source = isAbsolute(m.source ?? '') ? m.source! : resolve(ctx.bundle, m.source ?? '');
+    const source = bindSource(m, ctx);
     let isDir: boolean;
     try {
       isDir = statSync(source).isDirectory();
@@ -277,6 +280,29 @@ function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boole
     steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: p, data: null, mkdir: 'none', ...base, why: 'mount propagation' });
   }
   return steps;
+}
+
+function bindSource(m: SpecMount, ctx: PlanContext): string {
+  return isAbsolute(m.source ?? '') ? m.source! : resolve(ctx.bundle, m.source ?? '');
+}
+
+/** The destination as the image's symlinks make it (see src/spec/mount-destination.ts): not the
+ *  root, and nothing but a procfs on or inside /proc. */
+function checkResolvedDestination(m: SpecMount, field: string, ctx: PlanContext, type: string | undefined, isBind: boolean): void {
+  const resolved = resolveInRoot(ctx.rootfs, m.destination);
+  if (resolved === undefined) throw new PlanError(`${field}.destination`, `${m.destination}: too many levels of symbolic links in the rootfs`);
+  const via = resolved === normalizeDestination(m.destination) ? '' : ` (${m.destination} resolves to ${resolved} in the rootfs)`;
+  const problem = destinationProblem(resolved, type, isBind);
+  if (problem) throw new PlanError(`${field}.destination`, `${problem}${via}`);
+  if (resolved === '/proc' && isBind) {
+    let fsType: number | undefined;
+    try {
+      fsType = Number(statfsSync(bindSource(m, ctx)).type);
+    } catch {
+      fsType = undefined; // a missing source is reported as such below
+    }
+    if (fsType !== undefined && fsType !== FS_MAGIC.PROC) throw new PlanError(`${field}.source`, `a bind on /proc must come from a procfs${via}`);
+  }
 }
 
 function planCgroupMount(m: SpecMount, field: string, flags: number, ctx: PlanContext, newCgroupNs: boolean): Step[] {

@@ -73,6 +73,9 @@ export const INT = {
   int64: range(-Number.MAX_VALUE, Number.MAX_VALUE, 'an integer'),
   uint16: range(0, 65535, 'an integer in 0..65535'),
   uint32: range(0, 4294967295, 'an integer in 0..4294967295'),
+  /** A uid or gid. The kernel's ids are u32, but (uid_t)-1 means "unchanged" to setresuid, so
+   *  4294967295 would leave the process root; runc refuses anything above 2^31-1 (MAX_ID). */
+  id: range(0, 2147483647, 'an id in 0..2147483647'),
   uint64: range(0, Number.MAX_VALUE, 'a non-negative integer'),
   positive: range(1, Number.MAX_VALUE, 'a positive integer'),
 } as const;

@@ -3,6 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { SpecError } from './errors.js';
+import { checkJsonTextDepth } from './depth.js';
 import { validateProcess, validateSpec, type ValidateOptions } from './validate.js';
 import type { Process, Spec } from './types.js';
 
@@ -45,6 +46,7 @@ function readJson(path: string, label: string): unknown {
     if (e.code === 'ENOENT') throw new SpecError(path, 'no such file');
     throw new SpecError(path, `cannot read: ${e.code ?? e.message}`);
   }
+  checkJsonTextDepth(text, label);
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -69,9 +69,14 @@ export function checkLinux(linux: Fields, namespaces: NamespaceSet): void {
 export function checkIdMappings(value: unknown, path: string): void {
   expectArray(value, path).forEach((m, i) => {
     const f = Fields.of(m, indexPath(path, i));
-    f.reqInt('containerID', INT.uint32);
-    f.reqInt('hostID', INT.uint32);
-    f.reqInt('size', { min: 1, max: 4294967295, what: 'an integer in 1..4294967295' });
+    // Both ranges, [id, id + size - 1], must stay within the ids runt accepts (INT.id).
+    const size = f.reqInt('size', { min: 1, max: INT.id.max + 1, what: `an integer in 1..${INT.id.max + 1}` });
+    for (const key of ['containerID', 'hostID']) {
+      const start = f.reqInt(key, INT.id);
+      if (start + size - 1 > INT.id.max) {
+        fail(f.at('size'), `${key} ${start} + size ${size} goes past ${INT.id.max}, the highest id runt accepts`);
+      }
+    }
   });
 }
 
@@ -116,8 +121,8 @@ function checkDevices(linux: Fields): void {
     }
     // Decimal mode bits; podman passes the whole st_mode (with S_IFCHR etc.), so not just 0..0777.
     d.optInt('fileMode', INT.uint32);
-    d.optInt('uid', INT.uint32);
-    d.optInt('gid', INT.uint32);
+    d.optInt('uid', INT.id);
+    d.optInt('gid', INT.id);
   });
 }
 

@@ -87,11 +87,11 @@ export function checkEnv(value: unknown, path: string): string[] {
 }
 
 function checkUser(user: Fields): void {
-  user.reqInt('uid', INT.uint32);
-  user.reqInt('gid', INT.uint32);
+  user.reqInt('uid', INT.id);
+  user.reqInt('gid', INT.id);
   user.optInt('umask', INT.uint32);
   user.optArray('additionalGids')?.forEach((g, i) =>
-    expectInt(g, indexPath(user.at('additionalGids'), i), INT.uint32));
+    expectInt(g, indexPath(user.at('additionalGids'), i), INT.id));
   user.optString('username');
 }
 

@@ -5,6 +5,8 @@
 
 import { Fields, INT, expectAbsolutePath, expectObject, expectStringMap, fail, show } from './check.js';
 import { HOOK_NAMES } from './constants.js';
+import { checkValueDepth } from './depth.js';
+import { destinationProblem, normalizeDestination } from './mount-destination.js';
 import { SpecError, type SpecWarning } from './errors.js';
 import { checkEnv, checkProcess, type Warn } from './validate-process.js';
 import { checkIdMappings, checkLinux, checkNamespaces, type NamespaceSet } from './validate-linux.js';
@@ -19,9 +21,13 @@ export interface ValidateOptions {
   onWarning?: (warning: SpecWarning) => void;
 }
 
+/** The longest hook timeout the runtime can honour, in seconds: setTimeout's 2^31-1 ms. */
+export const MAX_HOOK_TIMEOUT = Math.floor(2147483647 / 1000);
+
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
+  checkValueDepth(input, 'config');
   const warn = warner(opts);
   // Top-level fields have bare paths ("process.cwd"); the document itself is called "config".
   const spec = new Fields(expectObject(input, 'config'), '');
@@ -55,6 +61,7 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
 export function validateProcess(
   input: unknown, opts: { path?: string; onWarning?: ValidateOptions['onWarning'] } = {},
 ): Process {
+  checkValueDepth(input, opts.path ?? 'process');
   return checkProcess(Fields.of(input, opts.path ?? 'process'), warner(opts));
 }
 
@@ -71,10 +78,13 @@ function checkNameNeedsUts(spec: Fields, key: 'hostname' | 'domainname', namespa
 function checkMounts(spec: Fields, namespaces: NamespaceSet): void {
   spec.eachObject('mounts', (m) => {
     // The spec still tolerates relative destinations for old configs; runt refuses them.
-    expectAbsolutePath(m.required('destination'), m.at('destination'));
-    m.optString('type');
+    const destination = expectAbsolutePath(m.required('destination'), m.at('destination'));
+    const type = m.optString('type');
     m.optString('source');
     const options = m.optStringArray('options') ?? [];
+    const isBind = type === 'bind' || options.includes('bind') || options.includes('rbind');
+    const problem = destinationProblem(normalizeDestination(destination), type, isBind);
+    if (problem) fail(m.at('destination'), problem);
     for (const key of ['uidMappings', 'gidMappings']) {
       if (m.has(key)) checkIdMappings(m.raw(key), m.at(key));
     }
@@ -95,7 +105,9 @@ function checkHooks(hooks: Fields): void {
       expectAbsolutePath(h.required('path'), h.at('path'));
       h.optStringArray('args');
       if (h.has('env')) checkEnv(h.raw('env'), h.at('env'));
-      h.optInt('timeout', INT.positive);
+      // Seconds; the runtime waits with setTimeout (and runt-init with an int of milliseconds),
+      // whose limit is 2^31-1 ms.
+      h.optInt('timeout', { min: 1, max: MAX_HOOK_TIMEOUT, what: `a whole number of seconds in 1..${MAX_HOOK_TIMEOUT}` });
     });
   }
 }

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { cliLogger, cliRuntime, type GlobalArgs } from '../global.js';
 import { processFromArgs } from '../../lifecycle/exec.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { INT } from '../../spec/check.js';
 import type { TerminalProxy } from '../../terminal/proxy.js';
 
 export interface ExecCommandArgs extends GlobalArgs {
@@ -134,6 +135,6 @@ export function endOptionsAtExecId(args: string[]): string[] {
 
 function gidNumber(v: string | number): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--additional-gids: "${v}" is not a group id`);
+  if (!Number.isInteger(n) || n < 0 || n > INT.id.max) throw new InvalidArgumentError(`--additional-gids: "${v}" is not a group id in 0..${INT.id.max}`);
   return n;
 }
