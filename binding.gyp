@@ -10,6 +10,7 @@
         "csrc/fdpass.cc",
         "csrc/fdpass_msg.cc",
         "csrc/mount.cc",
+        "csrc/fsnode.cc",
         "csrc/plan.cc",
         "csrc/plan_blob.cc",
         "csrc/poll.cc",

@@ -35,5 +35,9 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info);   // bpf.cc
 Napi::Value QueryDeviceFilters(const Napi::CallbackInfo& info);   // bpf.cc
 Napi::Value Mount(const Napi::CallbackInfo& info);                // mount.cc
 Napi::Value Umount2(const Napi::CallbackInfo& info);              // mount.cc
+Napi::Value Mknod(const Napi::CallbackInfo& info);                // fsnode.cc
+Napi::Value Lsetxattr(const Napi::CallbackInfo& info);            // fsnode.cc
+Napi::Value Llistxattr(const Napi::CallbackInfo& info);           // fsnode.cc
+Napi::Value Lgetxattr(const Napi::CallbackInfo& info);            // fsnode.cc
 
 }  // namespace runt

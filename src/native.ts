@@ -92,6 +92,14 @@ export interface Native {
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   /** umount2(2). */
   umount2(target: string, flags: number): void;
+  /** mknod(2): a device node, FIFO or (0:0 char device) overlayfs whiteout; the last component is created, never followed. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2) with the value as bytes (security.capability and friends are binary). */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** llistxattr(2): the names ([] where the file system has no xattrs). */
+  llistxattr(path: string): string[];
+  /** lgetxattr(2): the value, or null when the file has no such attribute. */
+  lgetxattr(path: string, name: string): Buffer | null;
 }
 
 let loaded: Native | undefined;

@@ -3,7 +3,7 @@
 // starts a process per operation and `state`, `start`, `kill` and `delete` need none of them.
 import type { Readable, Writable } from 'node:stream';
 import { createLogger, silentLogger, type Logger } from './log.js';
-import { StateStore, DEFAULT_ROOT, type SavedState } from './state/store.js';
+import { StateStore, DEFAULT_ROOT, checkId, type SavedState } from './state/store.js';
 import type { RuntimeContext } from './lifecycle/context.js';
 import type { CreateOptions } from './lifecycle/create.js';
 import { startContainer } from './lifecycle/start.js';
@@ -14,7 +14,7 @@ import { ociState, statusOf } from './lifecycle/status.js';
 import { parseSignal, signalName } from './lifecycle/signals.js';
 import type { StdioOption } from './lifecycle/stdio.js';
 import type { Spec, State } from './spec/types.js';
-import { ContainerNotFoundError, InvalidArgumentError, RuntError } from './errors.js';
+import { ContainerExistsError, ContainerNotFoundError, InvalidArgumentError, RuntError } from './errors.js';
 import { containerPids, containerStats, pauseContainer, resumeContainer, updateContainer } from './lifecycle/resources.js';
 import { containerEvents, type RuntEvent } from './lifecycle/events.js';
 import type { ExecHandle, ExecOptions } from './lifecycle/exec.js';
@@ -24,6 +24,8 @@ import type { CgroupStats } from './cgroups/manager.js';
 import { storeRoot } from './store-root.js';
 import { Volumes } from './volume/index.js';
 import { Networks } from './network/index.js';
+import { ImageApi } from './image/api.js';
+import type { ImageContainerOptions } from './image/prepare.js';
 
 export interface RuntimeOptions {
   /** State directory (default /run/runt). */
@@ -34,6 +36,9 @@ export interface RuntimeOptions {
   /** runt's store: volumes, networks, images (default /var/lib/runt, or $RUNT_STORE). */
   store?: string;
 }
+
+/** rt.create(id, { image, args }): a container from an image (pulled when missing). */
+export type ImageCreateOptions = ImageContainerOptions & ContainerOptions;
 
 export interface WaitResult {
   /** Exit code, or null when killed by a signal. */
@@ -66,6 +71,8 @@ export class Runtime {
   readonly volumes: Volumes;
   /** CNI networks: create, list, inspect, remove; connect and disconnect containers. */
   readonly networks: Networks;
+  /** The images of the store (pull, list, inspect, remove, prune, bundle). */
+  readonly images: ImageApi;
   private readonly ctx: RuntimeContext;
   /** Inits this runtime is the parent of, until deleted: their exit status and their reaping. */
   private readonly children = new Map<string, Container>();
@@ -81,10 +88,12 @@ export class Runtime {
     this.ctx = { store: new StateStore(this.root), log: opts.logger ?? silentLogger, parentCgroups: new ParentCgroups(), storeDir: this.store };
     this.volumes = new Volumes(this.store);
     this.networks = new Networks(this.ctx);
+    this.images = new ImageApi(this.store);
   }
 
   /** Create a container from a bundle directory or a spec object (its root.path absolute, or relative to `bundle`). */
-  create(id: string, bundle: string | Spec, options: ContainerOptions = {}): Promise<Container> {
+  create(id: string, bundle: string | Spec | ImageCreateOptions, options: ContainerOptions = {}): Promise<Container> {
+    if (typeof bundle === 'object' && 'image' in bundle) return this.createFromImage(id, bundle);
     return this.serial(id, async () => {
       const { stdio: stdioOption, ...rest } = options;
       const [{ createContainer }, { prepareStdio }] = await Promise.all([import('./lifecycle/create.js'), import('./lifecycle/stdio.js')]);
@@ -105,8 +114,35 @@ export class Runtime {
     });
   }
 
+  /** The image's snapshots under an overlay of the container's own (src/image/prepare.ts), then create. */
+  private async createFromImage(id: string, o: ImageCreateOptions): Promise<Container> {
+    const { image, args, entrypoint, env, pull, pullOptions, terminal, copy, onStage, ...containerOptions } = o;
+    if (this.exists(id)) throw new ContainerExistsError(id);
+    const [{ prepareContainer }, { ImageStore }, { removeContainerDir }] = await Promise.all([
+      import('./image/prepare.js'), import('./image/store.js'), import('./image/container-dir.js'),
+    ]);
+    const prepared = await prepareContainer(new ImageStore(this.images.storeDir), id, { image, args, entrypoint, env, pull, pullOptions, terminal, copy, onStage });
+    try {
+      return await this.create(id, prepared.bundle, containerOptions);
+    } catch (e) {
+      if (!this.exists(id)) removeContainerDir(prepared.spec);
+      throw e;
+    }
+  }
+
+  private exists(id: string): boolean {
+    checkId(id);
+    try {
+      this.ctx.store.read(id);
+      return true;
+    } catch (e) {
+      if (e instanceof ContainerNotFoundError) return false;
+      throw e;
+    }
+  }
+
   /** create + start + wait + delete. */
-  async run(id: string, bundle: string | Spec, options: ContainerOptions = {}): Promise<WaitResult> {
+  async run(id: string, bundle: string | Spec | ImageCreateOptions, options: ContainerOptions = {}): Promise<WaitResult> {
     const c = await this.create(id, bundle, options);
     try {
       await c.start();

@@ -31,6 +31,7 @@ async function detachNetworks(ctx: RuntimeContext, id: string, saved: SavedState
   const failures = await net.detachNetworks(ctx.storeDir ?? storeRoot(), { root: resolve(ctx.store.root), id }, dir, pids);
   for (const f of failures) ctx.log.warn(`delete: ${f}`);
 }
+import { removeContainerDir } from '../image/container-dir.js';
 
 export async function deleteContainer(ctx: RuntimeContext, id: string, force = false): Promise<void> {
   let lock;
@@ -77,6 +78,9 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     }
     ctx.store.remove(id);
     removed = true;
+    // A container made from an image: its upper directory goes with it (its mounts went with its
+    // mount namespace); the image's snapshots stay.
+    removeContainerDir(saved?.spec);
     if (saved && !saved.creating) {
       await runHooksWarn(saved.spec.hooks, 'poststop', ociState(saved, 'stopped'), (m) => ctx.log.warn(m));
     }

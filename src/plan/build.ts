@@ -13,6 +13,7 @@ import { SECCOMP_FILTER_FLAG, checkNotifyRules, seccompFilterFlags } from '../se
 import { checkSysctlNamespaces, sysctlPath } from '../security/sysctl.js';
 import { destinationProblem, normalizeDestination } from '../spec/mount-destination.js';
 import { resolveInRoot } from './resolve-in-root.js';
+import { imageOverlayStep } from './image-rootfs.js';
 
 /** One cgroup hierarchy as a `cgroup` mount inside the container should show it. */
 export interface CgroupMountSource {
@@ -161,7 +162,8 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   // 2. The root filesystem and the mounts, made in the new mount namespace before pivot_root.
   const propagation = linux.rootfsPropagation ? propagationFlag(linux.rootfsPropagation) : MS.SLAVE | MS.REC;
   steps.push({ op: 'mount', source: null, target: '/', fstype: null, flags: propagation | (propagation & MS.REC ? 0 : MS.REC), data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation', why: 'stop mount events propagating back to the host' });
-  steps.push({ op: 'mount', source: ctx.rootfs, target: ctx.rootfs, fstype: null, flags: MS.BIND | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'root.path', why: 'pivot_root needs the rootfs to be a mount point' });
+  const overlay = imageOverlayStep(spec, ctx.rootfs, newNs.includes('mount'));
+  steps.push(overlay ?? { op: 'mount', source: ctx.rootfs, target: ctx.rootfs, fstype: null, flags: MS.BIND | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'root.path', why: 'pivot_root needs the rootfs to be a mount point' });
   steps.push({ op: 'openRoot', path: ctx.rootfs, field: 'root.path', why: 'every later path is resolved inside this directory' });
 
   (spec.mounts ?? []).forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, ctx, newUser, newNs.includes('cgroup'))));

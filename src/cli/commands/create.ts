@@ -1,6 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { cliRuntime, cliLogger, type GlobalArgs } from '../global.js';
 import { traceReporter } from '../trace.js';
+import { writeLine } from '../write-line.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { ImageCreateOptions } from '../../runtime.js';
 
 export interface CreateArgs extends GlobalArgs {
   id: string;
@@ -17,6 +20,10 @@ export interface CreateArgs extends GlobalArgs {
   publish?: string[];
   ip?: string;
   'cni-path'?: string;
+  image?: string;
+  args?: string[];
+  entrypoint?: string;
+  insecure: boolean;
 }
 
 export function createOptions(y: import('yargs').Argv<object>) {
@@ -34,7 +41,38 @@ export function createOptions(y: import('yargs').Argv<object>) {
     .option('network', { alias: 'net', type: 'string', array: true, nargs: 1, describe: 'join CNI networks: NAME[,NAME...] (runt: the default network)' })
     .option('publish', { alias: 'p', type: 'string', array: true, nargs: 1, describe: 'publish a port: HOSTPORT:PORT[/tcp|udp]' })
     .option('ip', { type: 'string', describe: 'the address on the first network' })
-    .option('cni-path', { type: 'string', describe: 'directories holding the CNI plugins (default /usr/lib/cni:/opt/cni/bin)' });
+    .option('cni-path', { type: 'string', describe: 'directories holding the CNI plugins (default /usr/lib/cni:/opt/cni/bin)' })
+
+    .positional('args', { type: 'string', array: true, describe: 'with --image: the command, replacing the image\'s Cmd' })
+    .option('image', { type: 'string', describe: 'make the container from this image (pulled when not in the store)' })
+    .option('entrypoint', { type: 'string', describe: 'with --image: replaces the image\'s Entrypoint (and drops its Cmd); "" for none' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'with --image: allow plain HTTP to a registry that is not on this machine' });
+}
+
+/** The bundle or, with --image, what rt.create takes to make one from the image. */
+export function createTarget(argv: CreateArgs): string | ImageCreateOptions {
+  // Words after `--` land in argv._ (after the command's name), the others in args.
+  const words = [...(argv.args ?? []), ...((argv as unknown as { _: unknown[] })._ ?? []).slice(1).map(String)];
+  argv = { ...argv, args: words };
+  if (!argv.image) {
+    if (argv.args?.length) throw new InvalidArgumentError(`unexpected arguments after the container id: ${argv.args.join(' ')} (a command is given only with --image)`);
+    if (argv.entrypoint !== undefined) throw new InvalidArgumentError('--entrypoint needs --image');
+    return argv.bundle;
+  }
+  const { bundle: _bundle, ...rest } = createArgsToOptions(argv);
+  const stage = argv.trace ? imageTraceReporter() : undefined;
+  return {
+    ...rest,
+    image: argv.image,
+    args: argv.args?.length ? argv.args : undefined,
+    entrypoint: argv.entrypoint === undefined ? undefined : argv.entrypoint === '' ? [] : [argv.entrypoint],
+    pullOptions: { insecure: argv.insecure },
+    onStage: stage,
+  };
+}
+
+function imageTraceReporter() {
+  return (stage: string, usec: number, detail: string) => writeLine(2, `trace: image ${stage.padEnd(12)} ${detail.padEnd(34)} ok ${usec}us`);
 }
 
 export function createArgsToOptions(argv: CreateArgs) {
@@ -57,10 +95,10 @@ export function createArgsToOptions(argv: CreateArgs) {
 }
 
 export const createCommand: CommandModule<GlobalArgs, CreateArgs> = {
-  command: 'create <id>',
+  command: 'create <id> [args..]',
   describe: 'create a container and park its init until start',
   builder: (y) => createOptions(y) as never,
   handler: async (argv) => {
-    await cliRuntime(argv).create(argv.id, argv.bundle, createArgsToOptions(argv));
+    await cliRuntime(argv).create(argv.id, createTarget(argv), createArgsToOptions(argv));
   },
 };

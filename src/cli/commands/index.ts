@@ -2,6 +2,7 @@
 import { createCommand } from './create.js';
 import { eventsCommand } from './events.js';
 import { explainCommand } from './explain.js';
+import { imageCommand } from './image.js';
 import { execCommand } from './exec.js';
 import { featuresCommand } from './features.js';
 import { pauseCommand, resumeCommand } from './pause.js';
@@ -17,4 +18,4 @@ import { stateCommand } from './state.js';
 import { networkCommand } from './network.js';
 import { volumeCommand } from './volume.js';
 
-export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, execCommand, featuresCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand, explainCommand, networkCommand, volumeCommand];
+export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, execCommand, featuresCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand, explainCommand, networkCommand, volumeCommand, imageCommand];

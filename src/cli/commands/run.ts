@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { cliLogger, cliRuntime, type GlobalArgs } from '../global.js';
-import { createArgsToOptions, createOptions, type CreateArgs } from './create.js';
+import { createArgsToOptions, createOptions, createTarget, type CreateArgs } from './create.js';
 import { signalPid } from '../../lifecycle/kill.js';
 import { native } from '../../native.js';
 import type { TerminalProxy } from '../../terminal/proxy.js';
@@ -9,7 +9,7 @@ import type { TerminalProxy } from '../../terminal/proxy.js';
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGALRM'];
 
 export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolean; keep: boolean }> = {
-  command: 'run <id>',
+  command: 'run <id> [args..]',
   describe: 'create and start a container; in the foreground, wait for it and exit with its status',
   builder: (y) => createOptions(y)
     .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once the container runs' })
@@ -27,7 +27,8 @@ export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolea
     };
     let c;
     try {
-      c = await rt.create(argv.id, argv.bundle, { ...createArgsToOptions(argv), traceAfterStart: argv.trace, onTerminal, onLateError: argv.detach ? undefined : (m) => cliLogger().error(m) });
+      const target = createTarget(argv);
+      c = await rt.create(argv.id, typeof target === 'string' ? target : { ...target, traceAfterStart: argv.trace, onTerminal, onLateError: argv.detach ? undefined : (m) => cliLogger().error(m) }, { ...createArgsToOptions(argv), traceAfterStart: argv.trace, onTerminal, onLateError: argv.detach ? undefined : (m) => cliLogger().error(m) });
       await proxyReady;
     } catch (e) {
       await proxyReady?.catch(() => {});

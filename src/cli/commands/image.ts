@@ -1,0 +1,149 @@
+// `runt image pull|ls|inspect|rm|prune|bundle`: the image store from the command line.
+import type { Argv, CommandModule } from 'yargs';
+import { out, type GlobalArgs } from '../global.js';
+import { writeLine } from '../write-line.js';
+import { storeRoot } from '../../store-root.js';
+import type { PullEvent } from '../../image/pull.js';
+
+type ImageArgs = GlobalArgs;
+
+const store = (y: Argv<object>) => y;
+
+async function service(argv: ImageArgs) {
+  const { ImageService } = await import('../../image/service.js');
+  return new ImageService(storeRoot(argv.store));
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+/** Progress: a redrawn line per layer on a terminal, JSON lines otherwise (on stderr, so stdout stays the result). */
+function progressReporter(json: boolean): (e: PullEvent) => void {
+  if (json || !process.stderr.isTTY) return (e) => { if (e.event !== 'progress') writeLine(2, JSON.stringify(e)); };
+  const started = Date.now();
+  let last = 0;
+  const bytes = new Map<string, [number, number]>();
+  return (e) => {
+    if (e.event === 'resolved') writeLine(2, `${e.ref}: ${e.digest} (${e.platform}), ${e.layers} layers, ${formatBytes(e.bytes)}`);
+    else if (e.event === 'progress' || e.event === 'layer') {
+      bytes.set(e.digest, [e.bytes, e.total]);
+      const now = Date.now();
+      if (e.event === 'progress' && now - last < 100) return;
+      last = now;
+      const got = [...bytes.values()].reduce((n, [b]) => n + b, 0);
+      const rate = got / Math.max(0.001, (now - started) / 1000);
+      const per = [...bytes.entries()].map(([d, [b, t]]) => `${d.slice(7, 19)} ${t ? Math.floor((100 * b) / t) : 100}%`).join('  ');
+      process.stderr.write(`\r\x1b[K${formatBytes(got)} ${formatBytes(rate)}/s  ${per}`);
+    } else if (e.event === 'unpacked') {
+      if (!e.cached) process.stderr.write(`\r\x1b[Kunpacked ${e.digest.slice(7, 19)} in ${(e.usec / 1000).toFixed(0)} ms`);
+    } else if (e.event === 'done') {
+      process.stderr.write(`\r\x1b[K`);
+      writeLine(2, `pulled ${e.ref} in ${(e.usec / 1e6).toFixed(2)} s`);
+    }
+  };
+}
+
+const pull: CommandModule<ImageArgs, ImageArgs & { ref: string; platform?: string; insecure: boolean; creds?: string; authfile?: string; quiet: boolean; 'progress-json': boolean; timeout: number; 'max-layer-bytes'?: number }> = {
+  command: 'pull <ref>',
+  describe: 'pull an image from a registry into the store',
+  builder: (y) => store(y)
+    .positional('ref', { type: 'string', demandOption: true })
+    .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] to choose from an index (default: this machine)' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'allow plain HTTP to a registry that is not on this machine' })
+    .option('creds', { type: 'string', describe: 'USER:PASSWORD for the registry' })
+    .option('authfile', { type: 'string', describe: 'auth file (default ~/.docker/config.json)' })
+    .option('timeout', { type: 'number', default: 30, describe: 'seconds without a byte from the registry before giving up' })
+    .option('max-layer-bytes', { type: 'number', describe: 'refuse a layer that unpacks to more bytes than this' })
+    .option('progress-json', { type: 'boolean', default: false, describe: 'JSON lines on stderr even on a terminal' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only the digest' }) as never,
+  handler: async (argv) => {
+    const svc = await service(argv);
+    const { parsePlatform } = await import('../../image/platform.js');
+    const { DEFAULT_LIMITS } = await import('../../image/unpack.js');
+    const img = await svc.pull(argv.ref, {
+      platform: argv.platform ? parsePlatform(argv.platform) : undefined, insecure: argv.insecure, creds: argv.creds, authfile: argv.authfile,
+      timeoutMs: argv.timeout * 1000, onProgress: argv.quiet ? undefined : progressReporter(argv['progress-json']),
+      limits: argv['max-layer-bytes'] ? { ...DEFAULT_LIMITS, maxBytes: argv['max-layer-bytes'] } : undefined,
+    });
+    out(argv.quiet ? img.digest : `${img.name} ${img.digest}`);
+  },
+};
+
+const ls: CommandModule<ImageArgs, ImageArgs & { format: 'table' | 'json' }> = {
+  command: ['ls', 'list'],
+  describe: 'list the images in the store',
+  builder: (y) => store(y).option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const }) as never,
+  handler: async (argv) => {
+    const list = (await service(argv)).list();
+    if (argv.format === 'json') return out(JSON.stringify(list, null, 2));
+    const rows = [['NAME', 'DIGEST', 'LAYERS', 'SIZE', 'UNPACKED', 'CREATED']];
+    for (const i of list) rows.push([i.name, i.digest.slice(7, 19), String(i.layers), formatBytes(i.size), formatBytes(i.unpackedSize), i.created ?? '']);
+    const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+    out(rows.map((r) => r.map((c, k) => c.padEnd(widths[k])).join('  ').trimEnd()).join('\n'));
+  },
+};
+
+const inspect: CommandModule<ImageArgs, ImageArgs & { ref: string }> = {
+  command: 'inspect <ref>',
+  describe: 'print an image\'s manifest, config and sizes as JSON',
+  builder: (y) => store(y).positional('ref', { type: 'string', demandOption: true }) as never,
+  handler: async (argv) => {
+    const i = (await service(argv)).inspect(argv.ref);
+    out(JSON.stringify({ name: i.name, digest: i.descriptor.digest, size: i.summary.size, unpackedSize: i.summary.unpackedSize, platform: i.summary.platform, manifest: i.manifest, config: i.config }, null, 2));
+  },
+};
+
+const rm: CommandModule<ImageArgs, ImageArgs & { refs: string[] }> = {
+  command: ['rm <refs..>', 'remove <refs..>'],
+  describe: 'remove images, and the blobs and snapshots no other image or container uses',
+  builder: (y) => store(y).positional('refs', { type: 'string', array: true, demandOption: true }) as never,
+  handler: async (argv) => {
+    const svc = await service(argv);
+    for (const r of argv.refs) {
+      const gc = await svc.remove(r);
+      out(`removed ${r} (${gc.blobs} blobs, ${gc.snapshots} snapshots, ${formatBytes(gc.bytes)})`);
+    }
+  },
+};
+
+const prune: CommandModule<ImageArgs, ImageArgs> = {
+  command: 'prune',
+  describe: 'remove unreferenced blobs and snapshots and interrupted downloads',
+  builder: (y) => store(y) as never,
+  handler: async (argv) => {
+    const gc = await (await service(argv)).prune();
+    out(`removed ${gc.blobs} blobs, ${gc.snapshots} snapshots, ${formatBytes(gc.bytes)}`);
+  },
+};
+
+const bundle: CommandModule<ImageArgs, ImageArgs & { ref: string; dir: string; args?: string[]; entrypoint?: string; insecure: boolean }> = {
+  command: 'bundle <ref> <dir> [args..]',
+  describe: 'write a plain OCI bundle (rootfs + config.json) of an image, for any runtime',
+  builder: (y) => store(y)
+    .positional('ref', { type: 'string', demandOption: true })
+    .positional('dir', { type: 'string', demandOption: true })
+    .positional('args', { type: 'string', array: true })
+    .option('entrypoint', { type: 'string', describe: 'replaces the image\'s Entrypoint (and drops its Cmd)' })
+    .option('insecure', { type: 'boolean', default: false }) as never,
+  handler: async (argv) => {
+    const dir = await (await service(argv)).bundle(argv.ref, argv.dir, {
+      args: argv.args?.length ? argv.args : undefined,
+      entrypoint: argv.entrypoint === undefined ? undefined : argv.entrypoint === '' ? [] : [argv.entrypoint],
+      pullOptions: { insecure: argv.insecure },
+    });
+    out(dir);
+  },
+};
+
+export const imageCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'image <command>',
+  describe: 'pull, list, inspect, remove images; make bundles from them',
+  builder: (y) => y.command(pull as never).command(ls as never).command(inspect as never).command(rm as never)
+    .command(prune as never).command(bundle as never).demandCommand(1) as never,
+  handler: () => {},
+};

@@ -1,0 +1,39 @@
+// A container made from an image lives in <store>/containers/<id>: config.json, an empty rootfs
+// (the overlay's mount point, or a full copy where overlayfs is unavailable), its upper and work
+// directories and its anonymous volumes. Only this directory is removed with the container.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Spec } from '../spec/types.js';
+
+export const OVERLAY_ANNOTATION = 'org.runt.image.overlay';
+export const CONTAINER_DIR_ANNOTATION = 'org.runt.image.container-dir';
+export const MARKER = '.runt-image-container';
+
+export interface OverlayRootfs {
+  /** Snapshot directories, the top layer first. */
+  lower: string[];
+  upper: string;
+  work: string;
+}
+
+export function overlayAvailable(): boolean {
+  try {
+    return /\toverlay\n/.test(readFileSync('/proc/filesystems', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+export function makeContainerDir(dir: string, id: string): void {
+  mkdirSync(dir, { recursive: false, mode: 0o711 });
+  writeFileSync(join(dir, MARKER), `${id}\n`);
+  for (const d of ['rootfs', 'upper', 'work', 'volumes']) mkdirSync(join(dir, d), { mode: d === 'rootfs' || d === 'upper' ? 0o755 : 0o700 });
+}
+
+/** Removes the directory of a container made from an image, if this spec says there is one and the
+ *  directory carries runt's marker (a config.json cannot make runt remove anything else). */
+export function removeContainerDir(spec: Spec | undefined): void {
+  const dir = spec?.annotations?.[CONTAINER_DIR_ANNOTATION];
+  if (!dir || !existsSync(join(dir, MARKER))) return;
+  rmSync(dir, { recursive: true, force: true });
+}

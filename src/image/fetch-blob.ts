@@ -1,0 +1,71 @@
+// One blob from the registry into the store: streamed to <store>/tmp/<hex>.partial while its
+// sha256 is computed, resumed from there with Range after an interrupted pull, renamed into
+// blobs/ only once its size and digest are right.
+import { createReadStream, createWriteStream, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { hexOf, newHash } from './digest.js';
+import { imageError } from './errors.js';
+import type { Descriptor } from './media-types.js';
+import type { RegistryClient } from './registry.js';
+import type { ImageStore } from './store.js';
+
+export function partialPath(store: ImageStore, digest: string): string {
+  return join(store.tmpDir, `${hexOf(digest)}.partial`);
+}
+
+export async function fetchBlob(client: RegistryClient, store: ImageStore, desc: Descriptor, onBytes?: (done: number, total: number) => void): Promise<'cached' | 'fetched' | 'resumed'> {
+  if (store.hasBlob(desc.digest)) return 'cached';
+  const partial = partialPath(store, desc.digest);
+  let offset = 0;
+  try {
+    offset = statSync(partial).size;
+  } catch {
+    // none yet
+  }
+  if (offset >= desc.size) {
+    truncateSync(partial, 0);
+    offset = 0;
+  }
+  const hash = newHash();
+  if (offset > 0) for await (const c of createReadStream(partial, { end: offset - 1 })) hash.update(c as Buffer);
+  const { res, partial: ranged } = await client.getBlob(desc.digest, offset);
+  let resumed = offset > 0;
+  if (offset > 0 && !ranged) {
+    resumed = false;
+    offset = 0;
+    hash.destroy?.();
+  }
+  const h = offset > 0 ? hash : newHash();
+  const out = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', mode: 0o600 });
+  let done = offset;
+  try {
+    for await (const chunk of res) {
+      const c = chunk as Buffer;
+      done += c.length;
+      if (done > desc.size) throw imageError.digest(`blob ${desc.digest}`, `${desc.size} bytes`, `more than ${desc.size} bytes`);
+      h.update(c);
+      if (!out.write(c)) await once(out, 'drain');
+      onBytes?.(done, desc.size);
+    }
+  } catch (e) {
+    out.destroy();
+    res.destroy();
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
+      rmSync(partial, { force: true });
+      throw imageError.store(`blob ${desc.digest}: no space left on the store device`);
+    }
+    if ((e as { code?: string }).code === 'EDIGEST_MISMATCH') rmSync(partial, { force: true });
+    if (e instanceof Error && 'code' in e && typeof (e as { code: unknown }).code === 'string' && (e as { code: string }).code.startsWith('E') && e.constructor.name === 'ImageError') throw e;
+    throw imageError.registry(client.ref.path, `blob ${desc.digest}: download interrupted at ${done} of ${desc.size} bytes: ${(e as Error).message}`);
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  const got = `sha256:${h.digest('hex')}`;
+  if (done !== desc.size || got !== desc.digest) {
+    rmSync(partial, { force: true });
+    if (done !== desc.size) throw imageError.registry(client.ref.path, `blob ${desc.digest}: got ${done} of ${desc.size} bytes`);
+    throw imageError.digest(`blob ${desc.digest}`, desc.digest, got);
+  }
+  renameSync(partial, store.blobPath(desc.digest));
+  return resumed ? 'resumed' : 'fetched';
+}

@@ -1,0 +1,77 @@
+// One HTTP(S) request at a time over node:http/https, with the system CA store, an idle timeout
+// and no automatic redirects (the registry client decides where credentials go).
+import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage, Agent as HttpAgent } from 'node:http';
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+
+const SYSTEM_CA = '/etc/ssl/certs/ca-certificates.crt';
+let ca: string[] | undefined;
+
+/** The system's CA bundle (and NODE_EXTRA_CA_CERTS), as curl and skopeo trust them. */
+function systemCa(): string[] | undefined {
+  if (ca) return ca;
+  const out: string[] = [];
+  for (const f of [SYSTEM_CA, process.env.NODE_EXTRA_CA_CERTS]) {
+    if (!f) continue;
+    try {
+      out.push(readFileSync(f, 'utf8'));
+    } catch {
+      // missing: Node's own bundle then
+    }
+  }
+  ca = out.length ? out : undefined;
+  return ca;
+}
+
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
+let httpsAgent: HttpsAgent | undefined;
+
+export interface HttpOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Buffer | NodeJS.ReadableStream;
+  /** No byte for this long: the request fails (ms). */
+  timeoutMs: number;
+}
+
+export class HttpTimeout extends Error {}
+
+export function httpSend(url: URL, opts: HttpOptions): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const isHttps = url.protocol === 'https:';
+    httpsAgent ??= new HttpsAgent({ keepAlive: true, maxSockets: 8, ca: systemCa() });
+    const req = (isHttps ? httpsRequest : httpRequest)(url, {
+      method: opts.method ?? 'GET',
+      headers: { 'user-agent': 'runt', ...opts.headers },
+      agent: isHttps ? httpsAgent : httpAgent,
+    }, (res) => {
+      res.setTimeout(opts.timeoutMs, () => res.destroy(new HttpTimeout(`no data for ${opts.timeoutMs / 1000} s`)));
+      resolve(res);
+    });
+    req.setTimeout(opts.timeoutMs, () => req.destroy(new HttpTimeout(`no answer within ${opts.timeoutMs / 1000} s`)));
+    req.on('error', reject);
+    const body = opts.body;
+    if (!body) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else (body as NodeJS.ReadableStream).pipe(req);
+  });
+}
+
+export async function readBody(res: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res) {
+    n += (c as Buffer).length;
+    if (n > limit) {
+      res.destroy();
+      throw new Error(`response larger than ${limit} bytes`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function closeAgents(): void {
+  httpAgent.destroy();
+  httpsAgent?.destroy();
+}

@@ -1,0 +1,194 @@
+// A client of one repository of a registry (the OCI distribution API): manifests and blobs, with
+// anonymous, bearer-token and basic auth. Credentials go only to the registry host itself and to
+// the token realm it names, never to a redirect target.
+import type { IncomingMessage } from 'node:http';
+import { closeAgents, httpSend, readBody, HttpTimeout } from './http.js';
+import { parseChallenge, type Credentials } from './credentials.js';
+import { imageError } from './errors.js';
+import { isLoopbackHost, registryHost, formatReference, type Reference } from './reference.js';
+
+export interface RegistryOptions {
+  /** Plain HTTP (and HTTPS without verification is never done) for hosts that are not loopback. */
+  insecure?: boolean;
+  credentials?: Credentials;
+  /** No byte from the registry for this long: the pull fails (default 30 s). */
+  timeoutMs?: number;
+}
+
+const MAX_MANIFEST = 4 << 20;
+
+export class RegistryClient {
+  private baseUrl?: string;
+  private tokens = new Map<string, string>();
+  private basic = false;
+  readonly host: string;
+  readonly name: string;
+
+  constructor(readonly ref: Reference, private readonly opts: RegistryOptions = {}) {
+    this.host = registryHost(ref);
+    this.name = ref.path;
+  }
+
+  private get timeout(): number {
+    return this.opts.timeoutMs ?? 30_000;
+  }
+
+  private describe(): string {
+    return formatReference(this.ref);
+  }
+
+  /** https://host, or http://host for loopback (or --insecure) registries that do not speak TLS. */
+  private async base(): Promise<string> {
+    if (this.baseUrl) return this.baseUrl;
+    const https = `https://${this.host}`;
+    if (!isLoopbackHost(this.host) && !this.opts.insecure) return (this.baseUrl = https);
+    try {
+      const res = await httpSend(new URL('/v2/', https), { timeoutMs: Math.min(this.timeout, 5000) });
+      res.resume();
+      return (this.baseUrl = https);
+    } catch (e) {
+      if (e instanceof HttpTimeout) throw imageError.registry(this.describe(), `registry ${this.host} did not answer (${e.message})`);
+      if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') throw imageError.registry(this.describe(), `cannot connect to registry ${this.host}: connection refused`);
+      return (this.baseUrl = `http://${this.host}`);
+    }
+  }
+
+  /** A request to the registry; auth challenges answered, redirects followed without credentials. */
+  async request(method: string, path: string, headers: Record<string, string> = {}, body?: Buffer, scope = `repository:${this.name}:pull`): Promise<IncomingMessage> {
+    const base = await this.base();
+    let url = new URL(path, base);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const auth = this.authHeader(scope);
+      let res: IncomingMessage;
+      try {
+        res = await httpSend(url, { method, headers: { ...headers, ...(auth ? { authorization: auth } : {}) }, body, timeoutMs: this.timeout });
+      } catch (e) {
+        throw this.networkError(e);
+      }
+      if (res.statusCode === 401) {
+        const challenge = parseChallenge(String(res.headers['www-authenticate'] ?? ''));
+        res.resume();
+        if (!challenge) throw imageError.auth(this.describe(), `registry ${this.host} refused access (401) without a challenge`);
+        if (challenge.scheme === 'basic') {
+          if (!this.opts.credentials || this.basic) throw imageError.auth(this.describe(), `registry ${this.host} wants a user name and password (give --creds or --authfile)`);
+          this.basic = true;
+          continue;
+        }
+        if (challenge.scheme === 'bearer') {
+          if (this.tokens.has(scope) && attempt > 0) throw imageError.auth(this.describe(), `registry ${this.host} refused the token for ${scope}`);
+          await this.fetchToken(challenge.params, challenge.params.scope ?? scope, scope);
+          continue;
+        }
+        throw imageError.auth(this.describe(), `unsupported auth scheme "${challenge.scheme}"`);
+      }
+      if ([301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && res.headers.location) {
+        res.resume();
+        // Blob downloads are often redirected to storage elsewhere: no credentials go there.
+        for (let hop = 0; hop < 5; hop++) {
+          url = new URL(res.headers.location as string, url);
+          try {
+            res = await httpSend(url, { method, headers, timeoutMs: this.timeout });
+          } catch (e) {
+            throw this.networkError(e);
+          }
+          if (![301, 302, 303, 307, 308].includes(res.statusCode ?? 0) || !res.headers.location) return res;
+          res.resume();
+        }
+        throw imageError.registry(this.describe(), 'too many redirects');
+      }
+      return res;
+    }
+    throw imageError.auth(this.describe(), `registry ${this.host} refused the credentials`);
+  }
+
+  private networkError(e: unknown): Error {
+    if (e instanceof HttpTimeout) return imageError.registry(this.describe(), `registry ${this.host} timed out: ${e.message}`);
+    const err = e as NodeJS.ErrnoException;
+    return imageError.registry(this.describe(), `registry ${this.host}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' ').trim());
+  }
+
+  private authHeader(scope: string): string | undefined {
+    const token = this.tokens.get(scope);
+    if (token) return `Bearer ${token}`;
+    if (this.basic && this.opts.credentials) {
+      return `Basic ${Buffer.from(`${this.opts.credentials.username}:${this.opts.credentials.password}`).toString('base64')}`;
+    }
+    return undefined;
+  }
+
+  /** The token endpoint of a Bearer challenge; credentials go there only when it is on the registry's host or HTTPS. */
+  private async fetchToken(params: Record<string, string>, challengeScope: string, scope: string): Promise<void> {
+    if (!params.realm) throw imageError.auth(this.describe(), 'bearer challenge without a realm');
+    const realm = new URL(params.realm);
+    if (realm.protocol !== 'https:' && !isLoopbackHost(realm.host) && !this.opts.insecure) {
+      throw imageError.auth(this.describe(), `token realm ${realm.origin} is not HTTPS`);
+    }
+    if (params.service) realm.searchParams.set('service', params.service);
+    for (const s of new Set([challengeScope, scope])) realm.searchParams.append('scope', s);
+    const headers: Record<string, string> = {};
+    const c = this.opts.credentials;
+    if (c) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+    let res: IncomingMessage;
+    try {
+      res = await httpSend(realm, { headers, timeoutMs: this.timeout });
+    } catch (e) {
+      throw this.networkError(e);
+    }
+    const body = await readBody(res, 1 << 20);
+    if (res.statusCode !== 200) throw imageError.auth(this.describe(), `token server ${realm.host} answered ${res.statusCode}${c ? ' (wrong user name or password?)' : ''}`);
+    let token: string | undefined;
+    try {
+      const j = JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string };
+      token = j.token ?? j.access_token;
+    } catch {
+      // handled below
+    }
+    if (!token) throw imageError.auth(this.describe(), `token server ${realm.host} gave no token`);
+    this.tokens.set(scope, token);
+  }
+
+  /** The manifest (or index) body and its media type; 404 is EIMAGE_NOT_FOUND. */
+  async getManifest(reference: string, accept: string): Promise<{ body: Buffer; mediaType: string; digestHeader?: string }> {
+    const res = await this.request('GET', `/v2/${this.name}/manifests/${reference}`, { accept });
+    if (res.statusCode === 404) {
+      res.resume();
+      throw imageError.notFound(this.describe(), `in registry ${this.host}`);
+    }
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw imageError.registry(this.describe(), `registry ${this.host} answered ${res.statusCode} for manifest ${reference}`);
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(res, MAX_MANIFEST);
+    } catch (e) {
+      throw this.networkError(e);
+    }
+    const mediaType = String(res.headers['content-type'] ?? '').split(';')[0].trim();
+    const digestHeader = res.headers['docker-content-digest'] as string | undefined;
+    return { body, mediaType, digestHeader };
+  }
+
+  /** A blob's bytes from `offset` on (Range); `partial` says whether the registry honoured it. */
+  async getBlob(digest: string, offset = 0): Promise<{ res: IncomingMessage; partial: boolean }> {
+    const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+    const res = await this.request('GET', `/v2/${this.name}/blobs/${digest}`, headers);
+    if (res.statusCode === 404) {
+      res.resume();
+      throw imageError.registry(this.describe(), `blob ${digest} not found in registry ${this.host}`);
+    }
+    if (res.statusCode === 416 && offset > 0) {
+      res.resume();
+      return this.getBlob(digest, 0);
+    }
+    if (res.statusCode !== 200 && res.statusCode !== 206) {
+      res.resume();
+      throw imageError.registry(this.describe(), `registry ${this.host} answered ${res.statusCode} for blob ${digest}`);
+    }
+    return { res, partial: res.statusCode === 206 };
+  }
+
+  close(): void {
+    closeAgents();
+  }
+}
