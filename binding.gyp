@@ -35,6 +35,7 @@
         "csrc/child.cc",
         "csrc/child_fs.cc",
         "csrc/child_proc.cc",
+        "csrc/child_sched.cc",
         "csrc/fdpass_msg.cc",
         "csrc/plan_blob.cc"
       ],

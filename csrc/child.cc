@@ -327,6 +327,12 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::PrepareFds: return StepPrepareFds(ex, s.prepareFds);
     case Op::Exec: return StepExec(ex, s.exec);
     case Op::Mkdir: return StepMkdir(ex, s.mkdir);
+    case Op::Sched: return StepSched(ex, s.sched);
+    case Op::Ioprio: return StepIoprio(ex, s.ioprio);
+    case Op::Affinity: return StepAffinity(ex, s.bits);
+    case Op::Mempolicy: return StepMempolicy(ex, s.bits);
+    case Op::Personality: return StepPersonality(ex, s.personality);
+    case Op::MountSetattr: return StepMountSetattr(ex, s.mountSetattr);
     case Op::JoinKeyring:
       // A kernel without keyrings is fine: there is no host keyring to hide then.
       if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, s.path.path) < 0 && errno != ENOSYS) {

@@ -491,6 +491,29 @@ bool StepMoveRoot(Executor& ex) {
   return ex.SetRoot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
 }
 
+// The recursive mount options (rro, rnosuid, ...) and recursive propagation: one mount_setattr on
+// the mount at target with AT_RECURSIVE, which changes every mount below it as well (a plain
+// MS_REMOUNT|MS_BIND changes only the top one).
+bool StepMountSetattr(Executor& ex, const MountSetattrArgs& a) {
+  int root = ex.Root();
+  if (root < 0) return false;
+  FdGuard target(OpenInRoot(root, a.target, O_PATH));
+  if (target.get() < 0) {
+    ex.Fail(errno).Add("mount_setattr ").Add(a.target).Add(": open");
+    return false;
+  }
+  struct mount_attr attr = {};
+  attr.attr_set = a.attrSet;
+  attr.attr_clr = a.attrClr;
+  attr.propagation = a.propagation;
+  unsigned flags = AT_EMPTY_PATH | (a.recursive ? AT_RECURSIVE : 0);
+  if (syscall(SYS_mount_setattr, target.get(), "", flags, &attr, sizeof attr) < 0) {
+    ex.Fail(errno).Add("mount_setattr ").Add(a.target);
+    return false;
+  }
+  return true;
+}
+
 bool StepMask(Executor& ex, const MaskArgs& a) {
   int root = ex.Root();
   if (root < 0) return false;

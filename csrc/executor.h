@@ -82,6 +82,7 @@ bool StepMask(Executor& ex, const MaskArgs& a);
 bool StepMknod(Executor& ex, const MknodArgs& a);
 bool StepSymlink(Executor& ex, const SymlinkArgs& a);
 bool StepWriteFile(Executor& ex, const WriteFileArgs& a);
+bool StepMountSetattr(Executor& ex, const MountSetattrArgs& a);
 
 // child_proc.cc
 bool StepSync(Executor& ex, const SyncArgs& a);
@@ -93,5 +94,12 @@ bool StepPark(Executor& ex, const ParkArgs& a);
 bool StepSeccomp(Executor& ex, const SeccompArgs& a);
 bool StepPrepareFds(Executor& ex, const PrepareFdsArgs& a);
 bool StepExec(Executor& ex, const ExecArgs& a);
+
+// child_sched.cc
+bool StepSched(Executor& ex, const SchedArgs& a);
+bool StepIoprio(Executor& ex, const IoprioArgs& a);
+bool StepAffinity(Executor& ex, const BitsArgs& a);
+bool StepMempolicy(Executor& ex, const BitsArgs& a);
+bool StepPersonality(Executor& ex, const PersonalityArgs& a);
 
 }  // namespace runt::child

@@ -127,6 +127,8 @@ const std::unordered_map<std::string, Op>& OpNames() {
       {"hook", Op::Hook}, {"resolveExec", Op::ResolveExec}, {"park", Op::Park},
       {"seccomp", Op::Seccomp}, {"exec", Op::Exec}, {"joinKeyring", Op::JoinKeyring}, {"mkdir", Op::Mkdir},
       {"prepareFds", Op::PrepareFds},
+      {"sched", Op::Sched}, {"ioprio", Op::Ioprio}, {"affinity", Op::Affinity}, {"personality", Op::Personality},
+      {"mempolicy", Op::Mempolicy}, {"mountSetattr", Op::MountSetattr},
   };
   return names;
 }
@@ -172,6 +174,26 @@ void ReadMount(const Reader& r, MountArgs& m) {
   if (m.copyUp && (!m.targetInRoot || (m.flags & (MS_RDONLY | MS_BIND | MS_REMOUNT)))) {
     r.Fail("'copyUp' needs a new writable mount on a target in root");
   }
+}
+
+// A list of CPU or node numbers → a bitmask of 64-bit words (at least one word).
+void ReadBits(const Reader& r, Plan& plan, const char* key, BitsArgs& b) {
+  std::vector<uint64_t> words(1, 0);
+  for (int64_t n : r.IntArray(key)) {
+    if (n < 0 || n >= 8192) r.Fail(std::string("'") + key + "' holds a number outside 0..8191");
+    size_t w = static_cast<size_t>(n) / 64;
+    if (words.size() <= w) words.resize(w + 1, 0);
+    words[w] |= uint64_t{1} << (n % 64);
+  }
+  plan.bitArrays.push_back(std::move(words));
+  b.words = plan.bitArrays.back().data();
+  b.count = plan.bitArrays.back().size();
+}
+
+uint64_t Unsigned(const Reader& r, const char* key) {
+  int64_t v = r.IntOr(key, 0);
+  if (v < 0) r.Fail(std::string("'") + key + "' must be a non-negative integer");
+  return static_cast<uint64_t>(v);
 }
 
 void ReadSeccomp(const Reader& r, Plan& plan, const Napi::Object& obj, SeccompArgs& s) {
@@ -317,6 +339,33 @@ Step ReadStep(Napi::Env env, Plan& plan, const Napi::Object& obj, size_t index) 
     case Op::PrepareFds:
       s.prepareFds.preserveFds = static_cast<int>(r.IntOr("preserveFds", 0));
       if (s.prepareFds.preserveFds < 0 || s.prepareFds.preserveFds > 65536) r.Fail("'preserveFds' out of range");
+      break;
+    case Op::Sched:
+      s.sched.policy = static_cast<uint32_t>(Unsigned(r, "policy"));
+      s.sched.nice = static_cast<int32_t>(r.IntOr("nice", 0));
+      s.sched.priority = static_cast<uint32_t>(Unsigned(r, "priority"));
+      s.sched.flags = Unsigned(r, "flags");
+      s.sched.runtime = Unsigned(r, "runtime");
+      s.sched.deadline = Unsigned(r, "deadline");
+      s.sched.period = Unsigned(r, "period");
+      break;
+    case Op::Ioprio:
+      s.ioprio.ioclass = static_cast<int>(r.Int("class"));
+      s.ioprio.level = static_cast<int>(r.Int("level"));
+      if (s.ioprio.ioclass < 0 || s.ioprio.ioclass > 7 || s.ioprio.level < 0 || s.ioprio.level > 7) r.Fail("'class' and 'level' must be in 0..7");
+      break;
+    case Op::Affinity: ReadBits(r, plan, "cpus", s.bits); break;
+    case Op::Mempolicy:
+      s.bits.mode = static_cast<int>(r.Int("mode"));
+      ReadBits(r, plan, "nodes", s.bits);
+      break;
+    case Op::Personality: s.personality.persona = static_cast<unsigned long>(Unsigned(r, "persona")); break;
+    case Op::MountSetattr:
+      s.mountSetattr.target = r.Str("target");
+      s.mountSetattr.attrSet = Unsigned(r, "attrSet");
+      s.mountSetattr.attrClr = Unsigned(r, "attrClr");
+      s.mountSetattr.propagation = Unsigned(r, "propagation");
+      s.mountSetattr.recursive = r.Bool("recursive");
       break;
   }
   return s;

@@ -18,7 +18,8 @@ enum class Op : uint8_t {
   Sync, Setns, Unshare, Fork, Mount, OpenRoot, PivotRoot, MoveRoot, Mask, Mknod, Symlink,
   WriteFile, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
   Setgroups, Setresgid, Setresuid, Umask, Chdir, Setsid, Terminal, Hook, ResolveExec, Park,
-  Seccomp, Exec, JoinKeyring, Mkdir, PrepareFds,
+  Seccomp, Exec, JoinKeyring, Mkdir, PrepareFds, Sched, Ioprio, Affinity, Personality, Mempolicy,
+  MountSetattr,
 };
 
 enum class MkdirMode : uint8_t { None, Dir, File };
@@ -64,6 +65,14 @@ struct ResolveExecArgs { const char* name; const char* searchPath; };
 struct ParkArgs { int fd; };
 struct SeccompArgs { const sock_filter* filter; unsigned short len; unsigned flags; };
 struct PrepareFdsArgs { int preserveFds; };
+// sched_setattr(0, attr, 0): the fields of struct sched_attr.
+struct SchedArgs { uint32_t policy; int32_t nice; uint32_t priority; uint64_t flags; uint64_t runtime; uint64_t deadline; uint64_t period; };
+struct IoprioArgs { int ioclass; int level; };
+// A CPU or NUMA-node bitmask (affinity, mempolicy); `mode` is the mempolicy mode | flags.
+struct BitsArgs { int mode; const uint64_t* words; size_t count; };
+struct PersonalityArgs { unsigned long persona; };
+// mount_setattr(target in root, AT_RECURSIVE if recursive) with struct mount_attr.
+struct MountSetattrArgs { const char* target; uint64_t attrSet; uint64_t attrClr; uint64_t propagation; bool recursive; };
 struct ExecArgs { const char* name; char* const* argv; char* const* envp; const char* searchPath; int preserveFds; };
 
 struct Step {
@@ -96,6 +105,11 @@ struct Step {
     SeccompArgs seccomp;
     ExecArgs exec;
     PrepareFdsArgs prepareFds;
+    SchedArgs sched;
+    IoprioArgs ioprio;
+    BitsArgs bits;
+    PersonalityArgs personality;
+    MountSetattrArgs mountSetattr;
   };
 };
 
@@ -121,6 +135,7 @@ struct Plan {
   std::deque<std::vector<int>> intArrays;
   std::deque<std::vector<gid_t>> gidArrays;
   std::deque<std::vector<sock_filter>> filters;
+  std::deque<std::vector<uint64_t>> bitArrays;
 };
 
 }  // namespace runt

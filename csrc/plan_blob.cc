@@ -75,6 +75,9 @@ void VisitPointers(Step& s, V& v) {
       v.StrArray(s.exec.envp);
       v.Str(s.exec.searchPath);
       break;
+    case Op::Affinity:
+    case Op::Mempolicy: v.Bytes(s.bits.words, s.bits.count * sizeof(uint64_t)); break;
+    case Op::MountSetattr: v.Str(s.mountSetattr.target); break;
     default: break;
   }
 }

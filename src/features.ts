@@ -3,12 +3,14 @@
 // tables, the seccomp compiler, the cgroup drivers), so the document cannot claim more than runt does.
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { CAPABILITIES, HOOK_NAMES, MOUNT_OPTIONS, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './spec/constants.js';
+import { OCI_VERSION, CAPABILITIES, HOOK_NAMES, MOUNT_OPTIONS, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './spec/constants.js';
 import { NAMESPACES } from './plan/constants.js';
 import { IMPLEMENTED_EXTENSIONS, parseMountOptions } from './plan/mount-options.js';
 import { native } from './native.js';
 import { LSM_SUPPORT } from './security/lsm.js';
 import { runtVersion } from './package-root.js';
+import { MPOL_FLAG, MPOL_MODE } from './plan/process-attrs.js';
+import { INTEL_RDT_SUPPORTED } from './plan/intel-rdt.js';
 
 export interface Features {
   ociVersionMin: string;
@@ -22,6 +24,7 @@ export interface Features {
     seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
     apparmor: { enabled: boolean };
     selinux: { enabled: boolean };
+    memoryPolicy: { modes: string[]; flags: string[] };
     intelRdt: { enabled: boolean };
     mountExtensions: { idmap: { enabled: boolean } };
     netDevices: { enabled: boolean };
@@ -30,7 +33,7 @@ export interface Features {
 }
 
 export const OCI_VERSION_MIN = '1.0.0';
-export const OCI_VERSION_MAX = '1.2.0';
+export const OCI_VERSION_MAX = OCI_VERSION;
 
 /** Namespace types the planner cannot create or join (none today: time offsets are written too). */
 const UNSUPPORTED_NAMESPACES = new Set<string>();
@@ -68,7 +71,8 @@ export function features(): Features {
       // whether the host has the LSM.
       apparmor: { enabled: LSM_SUPPORT.apparmor },
       selinux: { enabled: LSM_SUPPORT.selinux },
-      intelRdt: { enabled: false },
+      memoryPolicy: { modes: Object.keys(MPOL_MODE), flags: Object.keys(MPOL_FLAG) },
+      intelRdt: { enabled: INTEL_RDT_SUPPORTED },
       mountExtensions: { idmap: { enabled: false } },
       netDevices: { enabled: false },
     },

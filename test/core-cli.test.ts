@@ -116,7 +116,7 @@ t.test('--version names the libseccomp runt is linked with, as runc does', async
     t.equal(r.code, 0, describe(r));
     const lines = r.stdout.trim().split('\n');
     t.match(lines[0], /^runt version \d+\.\d+\.\d+/, args.join(' '));
-    t.equal(lines[1], 'spec: 1.2.0');
+    t.equal(lines[1], 'spec: 1.3.0');
     t.match(lines[2], /^libseccomp: \d+\.\d+\.\d+$/, `${args.join(' ')}: ${lines[2]}`);
     if (installed) t.equal(lines[2], `libseccomp: ${installed}`, 'the installed library');
   }

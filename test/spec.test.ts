@@ -148,6 +148,14 @@ t.test('unknown but well-formed capabilities are warnings', async (t) => {
   }]);
 });
 
+t.test('a relative mount destination is a warning (deprecated, taken from /)', async (t) => {
+  const spec = base();
+  spec.mounts[1].destination = 'proc';
+  const warnings: SpecWarning[] = [];
+  t.doesNotThrow(() => validateSpec(spec, { onWarning: (w) => warnings.push(w) }));
+  t.same(warnings.map((w) => w.message), ['mounts[1].destination: relative destination "proc" is deprecated: taken as "/proc"']);
+});
+
 // [description, how to break the default spec, expected message, expected path]
 const invalid: [string, (s: Loose) => void, string, string][] = [
   ['ociVersion missing', (s) => { delete s.ociVersion; }, 'ociVersion: is required', 'ociVersion'],
@@ -190,7 +198,7 @@ const invalid: [string, (s: Loose) => void, string, string][] = [
   ['hostname type', (s) => { s.hostname = 5; }, 'hostname: must be a string, got 5', 'hostname'],
   ['mounts not array', (s) => { s.mounts = {}; }, 'mounts: must be an array, got {}', 'mounts'],
   ['mount not object', (s) => { s.mounts[2] = '/dev/pts'; }, 'mounts[2]: must be an object, got "/dev/pts"', 'mounts[2]'],
-  ['mount destination relative', (s) => { s.mounts[1].destination = 'proc'; }, 'mounts[1].destination: must be an absolute path, got "proc"', 'mounts[1].destination'],
+  ['mount destination empty', (s) => { s.mounts[1].destination = ''; }, 'mounts[1].destination: must not be empty', 'mounts[1].destination'],
   ['mount destination missing', (s) => { delete s.mounts[0].destination; }, 'mounts[0].destination: is required', 'mounts[0].destination'],
   ['mount options type', (s) => { s.mounts[0].options = 'ro'; }, 'mounts[0].options: must be an array, got "ro"', 'mounts[0].options'],
   ['mount option element', (s) => { s.mounts[0].options = ['ro', 1]; }, 'mounts[0].options[1]: must be a string, got 1', 'mounts[0].options[1]'],

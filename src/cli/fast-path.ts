@@ -10,6 +10,7 @@ import type { CommandModule } from 'yargs';
 import { DEFAULT_ROOT } from '../state/store.js';
 import { runtVersion } from '../package-root.js';
 import { native } from '../native.js';
+import { OCI_VERSION } from '../spec/constants.js';
 
 /** Commands worth the fast path, and where each one's module lives (loaded on its own). */
 const HOT: Record<string, () => Promise<CommandModule<never, never>>> = {
@@ -193,7 +194,7 @@ export function versionText(): string {
   } catch {
     // no addon built: still print runt's own version
   }
-  return `runt version ${runtVersion()}\nspec: 1.2.0\nlibseccomp: ${libseccomp}`;
+  return `runt version ${runtVersion()}\nspec: ${OCI_VERSION}\nlibseccomp: ${libseccomp}`;
 }
 
 /** Runs a hot command and returns true, or returns false when yargs must handle the arguments. */

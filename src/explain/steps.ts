@@ -7,6 +7,8 @@ import {
   capName, capNames, cloneFlagNames, cstr, fsMagicName, joinFlags, mountFlagNames, namespaceTypeOfFlag,
   nodeType, nodeTypeFlag, octal, prctlName, rlimitName, rlimitValue, syncTagName,
 } from './names.js';
+import { IOPRIO_CLASS, MPOL_FLAG, MPOL_MODE, PERSONALITY_DOMAIN, SCHED_FLAG, SCHED_POLICY } from '../plan/process-attrs.js';
+import { MOUNT_ATTR } from '../plan/mount-options.js';
 
 export interface StepDescription {
   /** The system calls, in the order the addon makes them, C-like. */
@@ -183,7 +185,46 @@ const DESCRIBE: ByOp = {
   }),
   mkdir: (s) => ({ calls: [`mkdirat(<root>, ${cstr(s.path)}, 0${s.mode.toString(8)}) (missing parents too, resolved in root)`], args: { path: s.path, mode: s.mode } }),
   joinKeyring: (s) => ({ calls: [`keyctl(KEYCTL_JOIN_SESSION_KEYRING, ${cstr(s.name)})`], args: { name: s.name } }),
+  sched: (s) => {
+    const policy = nameOf(SCHED_POLICY, s.policy);
+    const flags = bitNames(SCHED_FLAG, s.flags);
+    return {
+      calls: [`sched_setattr(0, {policy: ${policy}, flags: ${joinFlags(flags)}, nice: ${s.nice}, priority: ${s.priority}, runtime: ${s.runtime}, deadline: ${s.deadline}, period: ${s.period}}, 0)`],
+      args: { policy, flags, nice: s.nice, priority: s.priority, runtime: s.runtime, deadline: s.deadline, period: s.period },
+    };
+  },
+  ioprio: (s) => ({
+    calls: [`ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(${nameOf(IOPRIO_CLASS, s.class)}, ${s.level}))`],
+    args: { class: nameOf(IOPRIO_CLASS, s.class), level: s.level },
+  }),
+  affinity: (s) => ({ calls: [`sched_setaffinity(0, {${s.cpus.join(',')}})`], args: { cpus: s.cpus } }),
+  mempolicy: (s) => {
+    const mode = nameOf(MPOL_MODE, s.mode & 0x1fff);
+    const flags = bitNames(MPOL_FLAG, s.mode & ~0x1fff);
+    return { calls: [`set_mempolicy(${[mode, ...flags].join('|')}, {${s.nodes.join(',')}}, maxnode)`], args: { mode, flags, nodes: s.nodes } };
+  },
+  personality: (s) => ({ calls: [`personality(0x${s.persona.toString(16).padStart(4, '0')})`], args: { domain: nameOf(PERSONALITY_DOMAIN, s.persona & 0xff) } }),
+  mountSetattr: (s) => {
+    const set = bitNames(MOUNT_ATTR, s.attrSet);
+    const clr = bitNames(MOUNT_ATTR, s.attrClr);
+    return {
+      calls: [
+        `fd = openat2({root}, ${cstr(s.target)}, O_PATH, RESOLVE_IN_ROOT)`,
+        `mount_setattr(fd, "", AT_EMPTY_PATH${s.recursive ? '|AT_RECURSIVE' : ''}, {attr_set: ${joinFlags(set)}, attr_clr: ${joinFlags(clr)}})`,
+      ],
+      args: { target: s.target, set, clear: clr, recursive: s.recursive },
+    };
+  },
 };
+
+function nameOf(table: Record<string, number>, value: number): string {
+  return Object.entries(table).find(([, v]) => v === value)?.[0] ?? String(value);
+}
+
+/** Names of the bits of `value` (each table entry a single bit or a mask; zero entries never match). */
+function bitNames(table: Record<string, number>, value: number): string[] {
+  return Object.entries(table).filter(([k, bit]) => bit !== 0 && !k.startsWith('_') && (value & bit) === bit).map(([k]) => (table === (MOUNT_ATTR as Record<string, number>) ? `MOUNT_ATTR_${k}` : k));
+}
 
 function namespaceFlagSuffix(flag: number): string {
   return (cloneFlagNames(flag)[0] ?? '').replace(/^CLONE_NEW/, '');

@@ -93,7 +93,8 @@ export interface CreatedInit {
 
 export async function createContainer(ctx: RuntimeContext, id: string, opts: CreateOptions = {}): Promise<CreatedInit> {
   const bundle = resolve(opts.bundle ?? '.');
-  const spec = opts.spec ? validateSpec(opts.spec) : loadBundleSpec(bundle);
+  const onWarning = (w: { message: string }) => ctx.log.warn(w.message);
+  const spec = opts.spec ? validateSpec(opts.spec, { onWarning }) : loadBundleSpec(bundle, { onWarning });
   const rootfs = rootfsPath(bundle, spec);
   if (spec.process?.terminal && !opts.consoleSocket && !opts.onTerminal) {
     throw new RuntError('EINVALID_ARGUMENT', 'process.terminal is true: give --console-socket (runt itself is the terminal only of a foreground run or exec)');

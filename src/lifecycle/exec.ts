@@ -139,6 +139,7 @@ export function withContainerDefaults(p: Process, container: Process | undefined
     apparmorProfile: p.apparmorProfile || container?.apparmorProfile,
     selinuxLabel: p.selinuxLabel || container?.selinuxLabel,
     oomScoreAdj: p.oomScoreAdj ?? container?.oomScoreAdj,
+    execCPUAffinity: p.execCPUAffinity ?? container?.execCPUAffinity,
   };
 }
 

@@ -14,6 +14,8 @@ import { checkSysctlNamespaces, sysctlPath } from '../security/sysctl.js';
 import { destinationProblem, normalizeDestination } from '../spec/mount-destination.js';
 import { resolveInRoot } from './resolve-in-root.js';
 import { imageOverlayStep } from './image-rootfs.js';
+import { checkIntelRdt } from './intel-rdt.js';
+import { affinityStep, memoryPolicyStep, personalityStep, schedulingSteps } from './process-attrs.js';
 
 /** One cgroup hierarchy as a `cgroup` mount inside the container should show it. */
 export interface CgroupMountSource {
@@ -93,6 +95,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   const newUser = newNs.includes('user');
 
   if (!has('mount')) throw new PlanError('linux.namespaces', 'a mount namespace is required');
+  checkIntelRdt(spec);
   // Time offsets can only be written before the first process enters the namespace, and clone3 puts
   // the init in at once: with offsets, unshare (which makes the namespace for children), let the
   // runtime write them, then fork.
@@ -166,7 +169,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   steps.push(overlay ?? { op: 'mount', source: ctx.rootfs, target: ctx.rootfs, fstype: null, flags: MS.BIND | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'root.path', why: 'pivot_root needs the rootfs to be a mount point' });
   steps.push({ op: 'openRoot', path: ctx.rootfs, field: 'root.path', why: 'every later path is resolved inside this directory' });
 
-  (spec.mounts ?? []).forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, ctx, newUser, newNs.includes('cgroup'))));
+  // A relative destination (deprecated) is relative to "/" (config.md); the validator warned.
+  const mounts = (spec.mounts ?? []).map((m) => (m.destination.startsWith('/') ? m : { ...m, destination: `/${m.destination}` }));
+  mounts.forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, ctx, newUser, newNs.includes('cgroup'))));
   for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, ctx, newUser, newNs.includes('cgroup')));
   steps.push(...planDevices(spec, newUser));
 
@@ -194,7 +199,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   }
   // Masks under /proc must land on the procfs mounted at /proc, not on whatever a racing process
   // put in its place (CVE-2019-19921): the target itself is checked before it is covered.
-  const procMounted = (spec.mounts ?? []).some((m) => m.type === 'proc' && m.destination.replace(/\/+$/, '') === '/proc');
+  const procMounted = mounts.some((m) => m.type === 'proc' && m.destination.replace(/\/+$/, '') === '/proc');
   const expectFsOf = (path: string) => (procMounted && /^\/proc\/./.test(path) ? { expectFs: FS_MAGIC.PROC } : {});
   (linux.maskedPaths ?? []).forEach((p, i) => steps.push({ op: 'mask', path: p, ...expectFsOf(p), field: `linux.maskedPaths[${i}]` }));
   (linux.readonlyPaths ?? []).forEach((p, i) => {
@@ -213,6 +218,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     steps.push({ op: 'joinKeyring', name: `_ses.${ctx.id ?? 'runt'}`, field: 'runtime (--no-new-keyring)', why: 'keep the host session keyring out of the container' });
   }
   if (linux.seccomp) checkNotifyRules(linux.seccomp);
+  steps.push(...personalityStep(spec), ...memoryPolicyStep(spec));
   steps.push(...planProcess(spec, { ...ctx, seccompFlags: ctx.seccompFlags ?? seccompFilterFlags(linux.seccomp) }));
 
   return {
@@ -280,6 +286,9 @@ function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boole
   }
   for (const p of opts.propagation) {
     steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: p, data: null, mkdir: 'none', ...base, why: 'mount propagation' });
+  }
+  if (opts.recursive) {
+    steps.push({ op: 'mountSetattr', target: m.destination, attrSet: opts.recursive.set, attrClr: opts.recursive.clr, propagation: 0, recursive: true, ...base, why: 'recursive options (r*) apply to every mount below too' });
   }
   return steps;
 }
@@ -380,6 +389,7 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
     steps.push({ op: 'setsid', field: 'process', why: 'the init leads its own session' });
   }
   (p.rlimits ?? []).forEach((r, i) => steps.push({ op: 'setrlimit', resource: RLIMITS[r.type], soft: limitValue(r.soft), hard: limitValue(r.hard), field: `process.rlimits[${i}]` }));
+  steps.push(...schedulingSteps(p));
 
   // Seccomp constrains the container's process, not runt-init: the filter is loaded as late as it
   // can be, so that every step of the runtime (identity, cwd, executable lookup, parking, the
@@ -429,6 +439,7 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
     op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 1,
     field: `hooks.startContainer[${i}]`,
   }));
+  if (ctx.execFifoFd === undefined) steps.push(...affinityStep(p, 'final'));
   steps.push({ op: 'prepareFds', preserveFds: ctx.preserveFds, field: 'runtime (exec)', why: 'fds of the runtime close on exec, preserved fds stay open: before the filter, which then meets only execve' });
   if (filter !== undefined && !listenerEarly) steps.push(seccompStep('the last step before exec: the filter constrains only the container process'));
   if (keepAdmin) {

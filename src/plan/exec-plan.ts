@@ -7,6 +7,7 @@ import { JOIN_ORDER, NAMESPACES, PR } from './constants.js';
 import { planProcess, type ProcessPlanContext } from './build.js';
 import type { SpawnConfig, Step } from './steps.js';
 import { SYNC_TAG } from './steps.js';
+import { affinityStep } from './process-attrs.js';
 
 export interface ExecPlanContext extends ProcessPlanContext {
   /** OCI namespace type → fd of /proc/<init>/ns/<type>, for each namespace of the container that
@@ -31,6 +32,8 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext): ExecPlan 
     op: 'prctl', option: PR.SET_DUMPABLE, arg2: 0, field: 'runtime (exec)',
     why: 'nothing in the container may ptrace the process or open its /proc files before it execs',
   });
+
+  steps.push(...affinityStep(process, 'initial'));
 
   const joined = JOIN_ORDER.filter((type) => type in ctx.nsFds);
   for (const type of joined) {

@@ -97,6 +97,15 @@ const RULES: HintRule[] = [
   { ops: ['hook'], errno: 'ETIMEDOUT', hint: 'the hook ran longer than its timeout and was killed' },
   { ops: ['hook'], errno: '', hint: 'the hook exited with a non-zero status: run it by hand with the state JSON on stdin' },
   { ops: ['joinKeyring'], errno: 'EDQUOT', hint: 'the user\'s key quota is full (/proc/sys/kernel/keys/maxkeys): use --no-new-keyring' },
+  // process attributes (runtime-spec 1.3)
+  { ops: ['sched'], errno: 'EPERM', hint: 'a real-time policy or a lower nice value needs CAP_SYS_NICE (or RLIMIT_RTPRIO); SCHED_DEADLINE also needs the process to be alone in its cpuset' },
+  { ops: ['sched'], errno: 'EINVAL', hint: 'the values do not fit the policy: SCHED_FIFO/RR need priority 1..99, the others 0; SCHED_DEADLINE needs runtime <= deadline <= period' },
+  { ops: ['sched'], errno: 'EBUSY', hint: 'SCHED_DEADLINE admission control refused the bandwidth (runtime/period) on these CPUs' },
+  { ops: ['ioprio'], errno: 'EPERM', hint: 'the real-time I/O class needs CAP_SYS_ADMIN (or CAP_SYS_NICE)' },
+  { ops: ['affinity'], errno: 'EINVAL', hint: 'none of the CPUs in execCPUAffinity is online and allowed by the container\'s cpuset' },
+  { ops: ['mempolicy'], errno: 'EINVAL', hint: 'the mode and nodes do not fit: a node outside the allowed set (cpuset.mems), flags the mode refuses, or nodes given to MPOL_DEFAULT/MPOL_LOCAL' },
+  { ops: ['mountSetattr'], errno: 'EINVAL', hint: 'the target is not a mount point, or the attributes are not valid together' },
+  { ops: ['mountSetattr'], errno: 'EPERM', hint: 'in a user namespace, attributes locked by the mount outside (ro, nosuid, nodev, noexec, atime) cannot be cleared' },
   // anything
   {
     errno: 'EOVERFLOW', when: (q) => q.userNamespace === true,

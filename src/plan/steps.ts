@@ -118,12 +118,27 @@ export interface PrepareFdsStep extends StepBase { op: 'prepareFds'; preserveFds
  *  prepareFds is done here if no prepareFds step ran). */
 export interface ExecStep extends StepBase { op: 'exec'; name: string; args: string[]; env: string[]; searchPath: string; preserveFds: number }
 
+/** sched_setattr(0, {policy, nice, priority, flags, runtime, deadline, period}, 0). */
+export interface SchedStep extends StepBase { op: 'sched'; policy: number; nice: number; priority: number; flags: number; runtime: number; deadline: number; period: number }
+/** ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | level). */
+export interface IoprioStep extends StepBase { op: 'ioprio'; class: number; level: number }
+/** sched_setaffinity(0, mask of `cpus`). */
+export interface AffinityStep extends StepBase { op: 'affinity'; cpus: number[] }
+/** set_mempolicy(mode (with MPOL_F_* flags), mask of `nodes`, maxnode). */
+export interface MempolicyStep extends StepBase { op: 'mempolicy'; mode: number; nodes: number[] }
+/** personality(persona). */
+export interface PersonalityStep extends StepBase { op: 'personality'; persona: number }
+/** mount_setattr(target opened in root, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+ *  {attr_set, attr_clr, propagation}): the recursive mount options (rro, rnosuid, ...). */
+export interface MountSetattrStep extends StepBase { op: 'mountSetattr'; target: string; attrSet: number; attrClr: number; propagation: number; recursive: boolean }
+
 export type Step =
   | SyncStep | SetnsStep | UnshareStep | ForkStep | MountStep | OpenRootStep | PivotRootStep | MoveRootStep
   | MaskStep | MknodStep | SymlinkStep | WriteFileStep | HostnameStep | DomainnameStep | RlimitStep
   | PrctlStep | CapBoundingStep | CapsetStep | AmbientStep | SetgroupsStep | SetresgidStep
   | SetresuidStep | UmaskStep | ChdirStep | SetsidStep | TerminalStep | HookStep | ResolveExecStep
-  | ParkStep | SeccompStep | ExecStep | JoinKeyringStep | MkdirStep | PrepareFdsStep;
+  | ParkStep | SeccompStep | ExecStep | JoinKeyringStep | MkdirStep | PrepareFdsStep
+  | SchedStep | IoprioStep | AffinityStep | MempolicyStep | PersonalityStep | MountSetattrStep;
 
 /** What the addon needs besides the steps to start the container's first process. */
 export interface SpawnConfig {

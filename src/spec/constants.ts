@@ -2,6 +2,9 @@
 // numbers where the planner needs them. The validator accepts exactly these names; the features
 // document lists them.
 
+/** The runtime-spec version this code implements (features' ociVersionMax, `runt --version`; `runt spec` writes what the installed runc writes). */
+export const OCI_VERSION = '1.3.0';
+
 /** Capability name → number (linux/capability.h). CAP_LAST_CAP is the highest known number. */
 export const CAPABILITIES: Readonly<Record<string, number>> = Object.freeze({
   CAP_CHOWN: 0,

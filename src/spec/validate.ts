@@ -3,7 +3,7 @@
 // message is one line, `<json path>: <what is wrong>`. Unknown fields are allowed (the spec's
 // extensibility rule); the input is returned as is, typed, never modified.
 
-import { Fields, INT, expectAbsolutePath, expectObject, expectStringMap, fail, show } from './check.js';
+import { Fields, INT, expectAbsolutePath, expectNoNul, expectObject, expectStringMap, fail, show } from './check.js';
 import { HOOK_NAMES } from './constants.js';
 import { checkValueDepth } from './depth.js';
 import { destinationProblem, normalizeDestination } from './mount-destination.js';
@@ -48,7 +48,10 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
 
   checkNameNeedsUts(spec, 'hostname', namespaces);
   checkNameNeedsUts(spec, 'domainname', namespaces);
-  if (spec.has('mounts')) checkMounts(spec, namespaces);
+  if (spec.has('mounts')) checkMounts(spec, namespaces, warn);
+  if (spec.has('process') && Fields.of(spec.raw('process'), 'process').has('execCPUAffinity')) {
+    warn('process.execCPUAffinity', 'applies to processes started by exec, not to the container\'s init (config.md)');
+  }
   const hooks = spec.optObject('hooks');
   if (hooks) checkHooks(hooks);
   if (spec.has('annotations')) expectStringMap(spec.raw('annotations'), at('annotations'));
@@ -75,10 +78,16 @@ function checkNameNeedsUts(spec: Fields, key: 'hostname' | 'domainname', namespa
   if (name && !namespaces.has('uts')) fail(spec.at(key), `unable to set ${key} without a private UTS namespace`);
 }
 
-function checkMounts(spec: Fields, namespaces: NamespaceSet): void {
+function checkMounts(spec: Fields, namespaces: NamespaceSet, warn: Warn): void {
   spec.eachObject('mounts', (m) => {
-    // The spec still tolerates relative destinations for old configs; runt refuses them.
-    const destination = expectAbsolutePath(m.required('destination'), m.at('destination'));
+    // A relative destination is deprecated but allowed, relative to "/" (config.md); runc warns too.
+    const written = m.reqString('destination');
+    if (written === '') fail(m.at('destination'), 'must not be empty');
+    expectNoNul(written, m.at('destination'));
+    if (!written.startsWith('/')) {
+      warn(m.at('destination'), `relative destination ${show(written)} is deprecated: taken as ${show(`/${written}`)}`);
+    }
+    const destination = written.startsWith('/') ? written : `/${written}`;
     const type = m.optString('type');
     m.optString('source');
     const options = m.optStringArray('options') ?? [];
