@@ -150,10 +150,10 @@ t.test('unknown but well-formed capabilities are warnings', async (t) => {
 
 t.test('a relative mount destination is a warning (deprecated, taken from /)', async (t) => {
   const spec = base();
-  spec.mounts[1].destination = 'proc';
+  spec.mounts[0].destination = 'proc';
   const warnings: SpecWarning[] = [];
   t.doesNotThrow(() => validateSpec(spec, { onWarning: (w) => warnings.push(w) }));
-  t.same(warnings.map((w) => w.message), ['mounts[1].destination: relative destination "proc" is deprecated: taken as "/proc"']);
+  t.same(warnings.map((w) => w.message), ['mounts[0].destination: relative destination "proc" is deprecated: taken as "/proc"']);
 });
 
 // [description, how to break the default spec, expected message, expected path]
