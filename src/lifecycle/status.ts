@@ -38,5 +38,6 @@ export function ociState(saved: SavedState, status: ContainerStatus): State {
     bundle: saved.bundle,
   };
   if (saved.annotations && Object.keys(saved.annotations).length) state.annotations = saved.annotations;
+  if (saved.networks?.length && status !== 'stopped') state.networks = saved.networks;
   return state;
 }

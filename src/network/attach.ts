@@ -4,7 +4,9 @@
 // nothing is mounted yet): ADD for each network, each result cached in <state>/networks.json
 // before and after the call, so that delete (even after a crash of runt) knows what to DEL. On
 // delete, and on any failure after an ADD: DEL for each, in reverse order.
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { native } from '../native.js';
+import { MS } from '../plan/constants.js';
 import { join } from 'node:path';
 import { RuntError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
@@ -147,7 +149,7 @@ export async function addNetworks(storeDir: string, stateDir: string, containerI
   if (!record) throw new RuntError('ECNI', `container "${containerId}": its network record is missing`);
   const store = new NetworkStore(storeDir);
   const netns = `/proc/${pid}/ns/net`;
-  const ino = statSync(netns).ino;
+  const ino = pinNetns(stateDir, pid);
   for (const a of record.attachments) {
     a.netnsIno = ino;
     writeRecord(stateDir, record); // before ADD: a crash from here on is cleaned by delete
@@ -180,11 +182,44 @@ export function addressesOf(result: Record<string, unknown>, ifname: string): { 
   return { addresses: mine.map((ip) => ip.address!), mac: idx >= 0 ? ifaces[idx].mac : undefined };
 }
 
-/** The network namespace DEL may enter: that of one of `pids` (the init, or what is left in its
- *  cgroup) if it still is the one ADD ran in; else "" (the namespace is gone, and with it the
- *  container's end of the veth). */
-export function netnsForDel(pids: number[], ino: number | undefined): string {
+/** The bind mount that keeps the container's network namespace alive until DEL, as `ip netns`
+ *  and podman do: a container that exits on its own (or a runt killed mid-create) would otherwise
+ *  take the namespace with it, and the bridge plugin undoes its masquerade rules only when DEL can
+ *  enter the namespace. */
+export const netnsPinPath = (stateDir: string) => join(stateDir, 'netns');
+
+/** Pin the init's network namespace (once); returns its inode. */
+export function pinNetns(stateDir: string, pid: number): number {
+  const ns = `/proc/${pid}/ns/net`;
+  const ino = statSync(ns).ino;
+  const pin = netnsPinPath(stateDir);
+  try {
+    if (statSync(pin).ino === ino) return ino;
+  } catch { /* not yet */ }
+  closeSync(openSync(pin, 'a', 0o400));
+  native().mount(ns, pin, '', MS.BIND, '');
+  return ino;
+}
+
+export function unpinNetns(stateDir: string): void {
+  const pin = netnsPinPath(stateDir);
+  if (!existsSync(pin)) return;
+  try {
+    native().umount2(pin, 2 /* MNT_DETACH */);
+  } catch { /* not mounted */ }
+  rmSync(pin, { force: true });
+}
+
+/** The network namespace DEL may enter: the pinned one, else that of one of `pids` (the init, or
+ *  what is left in its cgroup), if it still is the one ADD ran in; else "" (the namespace is gone,
+ *  and with it the container's end of the veth). */
+export function netnsForDel(pids: number[], ino: number | undefined, stateDir?: string): string {
   if (ino === undefined) return '';
+  if (stateDir) {
+    try {
+      if (statSync(netnsPinPath(stateDir)).ino === ino) return netnsPinPath(stateDir);
+    } catch { /* not pinned */ }
+  }
   for (const pid of pids) {
     try {
       if (pid > 0 && statSync(`/proc/${pid}/ns/net`).ino === ino) return `/proc/${pid}/ns/net`;
@@ -203,12 +238,13 @@ export async function detachNetworks(storeDir: string, user: NetworkUser, stateD
   for (const a of [...record.attachments].reverse()) {
     if (a.netnsIno === undefined) { store.removeUser(a.network, user); continue; } // never ADDed
     failures.push(...await delChain(a.config, {
-      containerId: user.id, netns: netnsForDel(pids, a.netnsIno), ifname: a.ifname, cniPath: record.cniPath, timeoutMs: record.timeoutMs,
+      containerId: user.id, netns: netnsForDel(pids, a.netnsIno, stateDir), ifname: a.ifname, cniPath: record.cniPath, timeoutMs: record.timeoutMs,
       runtimeConfig: a.runtimeConfig, lockFile: store.lockFile(a.network), onCall: onCall && ((e) => onCall({ network: a.network, ...e })),
     }, a.result ?? undefined));
     store.removeUser(a.network, user);
   }
   new PortRegistry(store.dir).release(record.ports, user);
+  unpinNetns(stateDir);
   if (failures.length === 0) rmSync(join(stateDir, RECORD), { force: true });
   return failures;
 }

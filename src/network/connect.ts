@@ -1,13 +1,13 @@
 // `network connect` / `disconnect`: a running (or created) container joins or leaves a network.
 // The same ADD/DEL chains as at create, in the init's network namespace; the container's
 // /etc/hosts is rewritten in place.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ContainerNotFoundError, InvalidStateError, RuntError } from '../errors.js';
 import type { RuntimeContext } from '../lifecycle/context.js';
 import { statusOf } from '../lifecycle/status.js';
 import { storeRoot } from '../store-root.js';
-import { addressesOf, cniPathOf, cniTimeoutOf, readRecord, writeEtcFiles, writeRecord, type NetworkRecord } from './attach.js';
+import { addressesOf, cniPathOf, cniTimeoutOf, netnsForDel, pinNetns, readRecord, writeEtcFiles, writeRecord, type NetworkRecord } from './attach.js';
 import { addChain, delChain } from './chain.js';
 import { etcFile } from './etc-files.js';
 import { findPlugin } from './plugin.js';
@@ -56,7 +56,7 @@ export function connectNetwork(ctx: RuntimeContext, id: string, network: string,
     while (record.attachments.some((a) => a.ifname === `eth${n}`)) n++;
     const netns = `/proc/${pid}/ns/net`;
     const a: NetworkRecord['attachments'][number] = {
-      network, ifname: `eth${n}`, config, result: null, addresses: [], netnsIno: statSync(netns).ino,
+      network, ifname: `eth${n}`, config, result: null, addresses: [], netnsIno: pinNetns(dir, pid),
       runtimeConfig: { ips: opts.ip ? [opts.ip] : undefined },
     };
     record.attachments.push(a);
@@ -88,7 +88,7 @@ export function disconnectNetwork(ctx: RuntimeContext, id: string, network: stri
     const a = record?.attachments.find((x) => x.network === network);
     if (!record || !a) throw new RuntError('EINVALID_ARGUMENT', `container "${id}" is not on network "${network}"`);
     const store = new NetworkStore(storeDir);
-    const netns = `/proc/${pid}/ns/net`;
+    const netns = netnsForDel([pid], a.netnsIno, dir);
     const failures = await delChain(a.config, {
       containerId: id, netns, ifname: a.ifname, cniPath: record.cniPath, timeoutMs: record.timeoutMs,
       runtimeConfig: a.runtimeConfig, lockFile: store.lockFile(network),

@@ -66,7 +66,7 @@ export class NetworkStore {
       const clash = taken.find((t) => overlaps(t.subnet, subnet));
       if (clash) throw new RuntError('EINVALID_ARGUMENT', `--subnet ${opts.subnet} overlaps network "${clash.name}" (${formatSubnet(clash.subnet)})`);
     } else {
-      subnet = nextFreeSubnet(taken.map((t) => t.subnet));
+      subnet = nextFreeSubnet(taken.map((t) => t.subnet), name === DEFAULT_NETWORK ? 0 : 1);
     }
     let gateway = firstHost(subnet);
     if (opts.gateway) {
@@ -100,7 +100,7 @@ export class NetworkStore {
     }
     if (name !== DEFAULT_NETWORK) throw new NetworkNotFoundError(name);
     try {
-      return this.create(name, { subnet: '10.89.0.0/24' });
+      return this.create(name);
     } catch (e) {
       if ((e as RuntError).code === 'EEXIST_NETWORK') return this.get(name);
       throw e;

@@ -45,9 +45,10 @@ export function overlaps(a: Subnet, b: Subnet): boolean {
 /** The first host address (the usual gateway). */
 export const firstHost = (s: Subnet) => s.base + 1;
 
-/** The first 10.89.N.0/24 that overlaps none of `taken`. */
-export function nextFreeSubnet(taken: Subnet[]): Subnet {
-  for (let n = 0; n < 256; n++) {
+/** The first 10.89.N.0/24 that overlaps none of `taken` (10.89.0.0/24 is the default network's
+ *  unless `from` is 0). */
+export function nextFreeSubnet(taken: Subnet[], from = 1): Subnet {
+  for (let n = from; n < 256; n++) {
     const s = { base: parseIp(`10.89.${n}.0`)!, prefix: 24 };
     if (!taken.some((t) => overlaps(s, t))) return s;
   }

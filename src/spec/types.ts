@@ -351,6 +351,8 @@ export interface State {
   /** Absolute path of the bundle. */
   bundle: string;
   annotations?: StringMap;
+  /** runt's addition for a container on CNI networks: its interface and addresses on each. */
+  networks?: Array<{ network: string; ifname: string; addresses: string[]; mac?: string }>;
 }
 
 /** Sent to the seccomp agent at linux.seccomp.listenerPath (config-linux.md). */

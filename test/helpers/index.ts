@@ -11,3 +11,4 @@ export {
   procStatus, parseStatus, statusNumbers, nsInode, mountinfo, parseMountinfo, mountAt, procState, isGone, cmdline,
   processesMentioning, capMask, type MountInfo,
 } from './proc.js';
+export { makeNetNs, netnsMissing, type NetNs } from './netns.js';
