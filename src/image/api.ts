@@ -2,6 +2,8 @@
 // image loads none of them).
 import type { ImageService, ImageSummary } from './service.js';
 import type { PullOptions, PulledImage } from './pull.js';
+import type { PushOptions } from './push.js';
+import type { ArchiveFormat, ImportOptions } from './archive.js';
 import type { GcResult } from './gc.js';
 import type { LocalImage } from './local.js';
 
@@ -20,5 +22,8 @@ export class ImageApi {
   async inspect(ref: string): Promise<LocalImage & { summary: ImageSummary }> { return (await this.svc).inspect(ref); }
   async remove(ref: string): Promise<GcResult> { return (await this.svc).remove(ref); }
   async prune(): Promise<GcResult> { return (await this.svc).prune(); }
+  async push(dest: string, source?: string, opts: PushOptions = {}): Promise<string> { return (await this.svc).push(dest, source, opts); }
+  async importArchive(file: string, opts: ImportOptions = {}): Promise<string[]> { return (await this.svc).importArchive(file, opts); }
+  async exportArchive(ref: string, file: string, format: ArchiveFormat = 'oci-archive'): Promise<void> { return (await this.svc).exportArchive(ref, file, format); }
   async bundle(ref: string, dir: string, opts: Parameters<ImageService['bundle']>[2] = {}): Promise<string> { return (await this.svc).bundle(ref, dir, opts); }
 }

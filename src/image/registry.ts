@@ -54,18 +54,20 @@ export class RegistryClient {
   }
 
   /** A request to the registry; auth challenges answered, redirects followed without credentials. */
-  async request(method: string, path: string, headers: Record<string, string> = {}, body?: Buffer, scope = `repository:${this.name}:pull`): Promise<IncomingMessage> {
+  async request(method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | (() => NodeJS.ReadableStream), scope = `repository:${this.name}:pull`): Promise<IncomingMessage> {
     const base = await this.base();
     let url = new URL(path, base);
+    // An absolute URL the registry gave (an upload location) on another host gets no credentials.
+    const sameHost = url.host === new URL(base).host;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const auth = this.authHeader(scope);
+      const auth = sameHost ? this.authHeader(scope) : undefined;
       let res: IncomingMessage;
       try {
-        res = await httpSend(url, { method, headers: { ...headers, ...(auth ? { authorization: auth } : {}) }, body, timeoutMs: this.timeout });
+        res = await httpSend(url, { method, headers: { ...headers, ...(auth ? { authorization: auth } : {}) }, body: typeof body === 'function' ? body() : body, timeoutMs: this.timeout });
       } catch (e) {
         throw this.networkError(e);
       }
-      if (res.statusCode === 401) {
+      if (res.statusCode === 401 && sameHost) {
         const challenge = parseChallenge(String(res.headers['www-authenticate'] ?? ''));
         res.resume();
         if (!challenge) throw imageError.auth(this.describe(), `registry ${this.host} refused access (401) without a challenge`);
@@ -87,7 +89,7 @@ export class RegistryClient {
         for (let hop = 0; hop < 5; hop++) {
           url = new URL(res.headers.location as string, url);
           try {
-            res = await httpSend(url, { method, headers, timeoutMs: this.timeout });
+            res = await httpSend(url, { method, headers, body: typeof body === 'function' ? body() : body, timeoutMs: this.timeout });
           } catch (e) {
             throw this.networkError(e);
           }

@@ -7,6 +7,8 @@ import { imageError } from './errors.js';
 import { flattenLayers } from './flatten.js';
 import { getLocal, localName, type LocalImage } from './local.js';
 import { pullImage, type PullOptions, type PulledImage } from './pull.js';
+import { pushImage, type PushOptions } from './push.js';
+import { exportArchive, importArchive, type ArchiveFormat, type ImportOptions } from './archive.js';
 import { resolveImage, snapshotDirs } from './prepare.js';
 import { imageToSpec } from './convert.js';
 import { readImageFile } from './image-files.js';
@@ -109,6 +111,19 @@ export class ImageService {
     });
     writeFileSync(join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`);
     return bundle;
+  }
+
+  /** Pushes a stored image to a registry (`source` defaults to the destination's own name). */
+  push(dest: string, source?: string, opts: PushOptions = {}): Promise<string> {
+    return pushImage(this.store, dest, source ?? dest, opts);
+  }
+
+  importArchive(file: string, opts: ImportOptions = {}): Promise<string[]> {
+    return importArchive(this.store, file, opts);
+  }
+
+  exportArchive(ref: string, file: string, format: ArchiveFormat = 'oci-archive'): Promise<void> {
+    return exportArchive(this.store, ref, file, format);
   }
 
   /** The full name a reference is stored under (docker.io/library/busybox:latest). */

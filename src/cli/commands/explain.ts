@@ -9,10 +9,13 @@ export interface ExplainArgs extends GlobalArgs {
   'no-pivot': boolean;
   'no-new-keyring': boolean;
   'preserve-fds': number;
+  image?: string;
+  entrypoint?: string;
+  args?: string[];
 }
 
 export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
-  command: 'explain',
+  command: 'explain [args..]',
   describe: 'print, without running anything, every step create would carry out for a bundle',
   builder: (y) => y
     .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'bundle directory (holds config.json)' })
@@ -20,8 +23,29 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
     .option('id', { type: 'string', describe: 'container id to plan for (cgroup paths, keyring name)' })
     .option('no-pivot', { type: 'boolean', default: false, describe: 'plan as create --no-pivot would' })
     .option('no-new-keyring', { type: 'boolean', default: false, describe: 'plan as create --no-new-keyring would' })
-    .option('preserve-fds', { type: 'number', default: 0, describe: 'plan as create --preserve-fds would' }) as never,
-  handler: (argv) => {
+    .option('preserve-fds', { type: 'number', default: 0, describe: 'plan as create --preserve-fds would' })
+    .option('image', { type: 'string', describe: 'plan a container of this image (in the store) instead of a bundle' })
+    .option('entrypoint', { type: 'string', describe: 'with --image: as run --entrypoint' })
+    .positional('args', { type: 'string', array: true, describe: 'with --image: the command, as for run' }) as never,
+  handler: async (argv) => {
+    const words = [...(argv.args ?? []), ...((argv as unknown as { _: unknown[] })._ ?? []).slice(1).map(String)];
+    if (argv.image) {
+      const [{ explainImage, renderImageText }, { ImageStore }, { storeRoot }] = await Promise.all([
+        import('../../image/explain.js'), import('../../image/store.js'), import('../../store-root.js'),
+      ]);
+      const img = explainImage(new ImageStore(storeRoot(argv.store)), argv.image, argv.id ?? 'explain', {
+        args: words.length ? words : undefined,
+        entrypoint: argv.entrypoint === undefined ? undefined : argv.entrypoint === '' ? [] : [argv.entrypoint],
+      });
+      const doc = explainBundle({
+        spec: img.spec, bundle: img.bundle, id: argv.id, root: argv.root, noPivot: argv['no-pivot'], noNewKeyring: argv['no-new-keyring'],
+        preserveFds: argv['preserve-fds'],
+      });
+      const { spec: _spec, bundle: _bundle, ...image } = img;
+      out(argv.format === 'json' ? `${JSON.stringify({ image, ...doc }, null, 2)}\n` : `${renderImageText(img)}\n${renderText(doc)}`);
+      return;
+    }
+    if (words.length) throw new Error(`unexpected arguments: ${words.join(' ')} (a command is given only with --image)`);
     const doc = explainBundle({
       bundle: argv.bundle, id: argv.id, root: argv.root, noPivot: argv['no-pivot'], noNewKeyring: argv['no-new-keyring'],
       preserveFds: argv['preserve-fds'],

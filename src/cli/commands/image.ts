@@ -140,10 +140,55 @@ const bundle: CommandModule<ImageArgs, ImageArgs & { ref: string; dir: string; a
   },
 };
 
+const push: CommandModule<ImageArgs, ImageArgs & { ref: string; source?: string; insecure: boolean; creds?: string; authfile?: string; timeout: number }> = {
+  command: 'push <ref> [source]',
+  describe: 'push an image of the store to a registry (source: a stored image to push under ref)',
+  builder: (y) => store(y)
+    .positional('ref', { type: 'string', demandOption: true })
+    .positional('source', { type: 'string' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'allow plain HTTP to a registry that is not on this machine' })
+    .option('creds', { type: 'string', describe: 'USER:PASSWORD for the registry' })
+    .option('authfile', { type: 'string', describe: 'auth file (default ~/.docker/config.json)' })
+    .option('timeout', { type: 'number', default: 30, describe: 'seconds without a byte from the registry before giving up' }) as never,
+  handler: async (argv) => {
+    const digest = await (await service(argv)).push(argv.ref, argv.source, {
+      insecure: argv.insecure, creds: argv.creds, authfile: argv.authfile, timeoutMs: argv.timeout * 1000,
+      onProgress: (e) => writeLine(2, JSON.stringify(e)),
+    });
+    out(`${argv.ref} ${digest}`);
+  },
+};
+
+const importCmd: CommandModule<ImageArgs, ImageArgs & { file: string; name?: string; platform?: string }> = {
+  command: 'import <file> [name]',
+  describe: 'add the image(s) of an oci-archive or docker-archive tarball to the store',
+  builder: (y) => store(y)
+    .positional('file', { type: 'string', demandOption: true })
+    .positional('name', { type: 'string', describe: 'store the image under this name' })
+    .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] to choose from an index' }) as never,
+  handler: async (argv) => {
+    const { parsePlatform } = await import('../../image/platform.js');
+    const names = await (await service(argv)).importArchive(argv.file, { name: argv.name, platform: argv.platform ? parsePlatform(argv.platform) : undefined });
+    out(names.join('\n'));
+  },
+};
+
+const exportCmd: CommandModule<ImageArgs, ImageArgs & { ref: string; file: string; format: 'oci-archive' | 'docker-archive' }> = {
+  command: 'export <ref> <file>',
+  describe: 'write an image of the store to a tarball',
+  builder: (y) => store(y)
+    .positional('ref', { type: 'string', demandOption: true })
+    .positional('file', { type: 'string', demandOption: true })
+    .option('format', { choices: ['oci-archive', 'docker-archive'] as const, default: 'oci-archive' as const }) as never,
+  handler: async (argv) => {
+    await (await service(argv)).exportArchive(argv.ref, argv.file, argv.format);
+  },
+};
+
 export const imageCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'image <command>',
   describe: 'pull, list, inspect, remove images; make bundles from them',
   builder: (y) => y.command(pull as never).command(ls as never).command(inspect as never).command(rm as never)
-    .command(prune as never).command(bundle as never).demandCommand(1) as never,
+    .command(prune as never).command(bundle as never).command(push as never).command(importCmd as never).command(exportCmd as never).demandCommand(1) as never,
   handler: () => {},
 };
