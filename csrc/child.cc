@@ -274,6 +274,7 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::OpenRoot: return StepOpenRoot(ex, s.path);
     case Op::PivotRoot: return StepPivotRoot(ex);
     case Op::MoveRoot: return StepMoveRoot(ex);
+    case Op::Chroot: return StepChroot(ex);
     case Op::Mask: return StepMask(ex, s.mask);
     case Op::Mknod: return StepMknod(ex, s.mknod);
     case Op::Symlink: return StepSymlink(ex, s.symlink);

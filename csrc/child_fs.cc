@@ -514,6 +514,26 @@ bool StepMountSetattr(Executor& ex, const MountSetattrArgs& a) {
   return true;
 }
 
+// Without a mount namespace of its own the container shares the caller's mounts: pivot_root or
+// MS_MOVE would change the root of every process there, so the init only chroots into the rootfs.
+bool StepChroot(Executor& ex) {
+  int root = ex.Root();
+  if (root < 0) return false;
+  if (fchdir(root) < 0) {
+    ex.Fail(errno).Add("fchdir to the new root");
+    return false;
+  }
+  if (chroot(".") < 0) {
+    ex.Fail(errno).Add("chroot");
+    return false;
+  }
+  if (chdir("/") < 0) {
+    ex.Fail(errno).Add("chdir /");
+    return false;
+  }
+  return ex.SetRoot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
 bool StepMask(Executor& ex, const MaskArgs& a) {
   int root = ex.Root();
   if (root < 0) return false;

@@ -78,6 +78,7 @@ bool StepOpenRoot(Executor& ex, const PathArgs& a);
 bool StepMkdir(Executor& ex, const MkdirArgs& a);
 bool StepPivotRoot(Executor& ex);
 bool StepMoveRoot(Executor& ex);
+bool StepChroot(Executor& ex);
 bool StepMask(Executor& ex, const MaskArgs& a);
 bool StepMknod(Executor& ex, const MknodArgs& a);
 bool StepSymlink(Executor& ex, const SymlinkArgs& a);

@@ -128,7 +128,7 @@ const std::unordered_map<std::string, Op>& OpNames() {
       {"seccomp", Op::Seccomp}, {"exec", Op::Exec}, {"joinKeyring", Op::JoinKeyring}, {"mkdir", Op::Mkdir},
       {"prepareFds", Op::PrepareFds},
       {"sched", Op::Sched}, {"ioprio", Op::Ioprio}, {"affinity", Op::Affinity}, {"personality", Op::Personality},
-      {"mempolicy", Op::Mempolicy}, {"mountSetattr", Op::MountSetattr},
+      {"mempolicy", Op::Mempolicy}, {"mountSetattr", Op::MountSetattr}, {"chroot", Op::Chroot},
   };
   return names;
 }
@@ -251,6 +251,7 @@ Step ReadStep(Napi::Env env, Plan& plan, const Napi::Object& obj, size_t index) 
       break;
     case Op::PivotRoot:
     case Op::MoveRoot:
+    case Op::Chroot:
     case Op::Setsid: break;
     case Op::Mknod:
       s.mknod.path = r.Str("path");

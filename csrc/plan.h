@@ -19,7 +19,7 @@ enum class Op : uint8_t {
   WriteFile, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
   Setgroups, Setresgid, Setresuid, Umask, Chdir, Setsid, Terminal, Hook, ResolveExec, Park,
   Seccomp, Exec, JoinKeyring, Mkdir, PrepareFds, Sched, Ioprio, Affinity, Personality, Mempolicy,
-  MountSetattr,
+  MountSetattr, Chroot,
 };
 
 enum class MkdirMode : uint8_t { None, Dir, File };

@@ -75,10 +75,11 @@ t.test('all hooks run in order with the state on stdin', async (t) => {
   t.equal(at('poststop'), names.length - 1, 'poststop last');
 
   const expected: Record<string, { status: string; pid?: number }> = {
-    prestart: { status: 'creating', pid },
-    createRuntime: { status: 'creating', pid },
+    // runtime-spec 1.3 runtime.md: hooks of lifecycle steps 3-7 run after the create operation (step 2).
+    prestart: { status: 'created', pid },
+    createRuntime: { status: 'created', pid },
     // In-container hooks see the pid as the container sees it (runtime.md, "State"): 1 in its PID namespace.
-    createContainer: { status: 'creating', pid: 1 },
+    createContainer: { status: 'created', pid: 1 },
     startContainer: { status: 'created', pid: 1 },
     poststart: { status: 'running', pid },
     poststop: { status: 'stopped' },
@@ -131,23 +132,30 @@ t.test('a failing prestart hook fails create and leaves nothing behind', async (
   t.same(leftovers(root.path, c.id, b.dir), [], 'no cgroup, mount or process');
 });
 
-t.test('failing poststart and poststop hooks only warn', async (t) => {
+t.test('a failing poststart hook fails start and destroys the container (1.3); a failing poststop hook only warns', async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, ['sleep', '1000'], (s, b) => {
     const script = join(b.dir, 'fail.sh');
     writeFileSync(script, '#!/bin/sh\nexit 1\n');
     chmodSync(script, 0o755);
-    s.hooks = { poststart: [hook(script, 'poststart')], poststop: [hook(script, 'poststop')] };
+    const marker = join(b.dir, 'poststop-ran');
+    const mark = join(b.dir, 'mark.sh');
+    writeFileSync(mark, `#!/bin/sh\necho ran >> ${marker}\n`);
+    chmodSync(mark, 0o755);
+    s.hooks = { poststart: [hook(script, 'poststart')], poststop: [hook(script, 'poststop'), hook(mark, 'poststop')] };
   });
   const c = root.create(b);
   t.equal(c.code, 0, describe(c));
+  const pid = root.state(c.id)?.pid ?? 0;
   const s = root.runt(['start', c.id]);
-  t.equal(s.code, 0, `start succeeds: ${describe(s)}`);
-  t.match(s.stderr, 'hooks.poststart[0]', 'with a warning naming the hook');
-  t.equal(root.state(c.id)?.status, 'running', 'the container runs');
+  t.not(s.code, 0, `start fails: ${describe(s)}`);
+  t.match(s.stderr, 'hooks.poststart[0]', 'naming the hook');
+  t.ok(pid > 0 && await waitFor('the init to be gone', () => isGone(pid)), 'the container process is stopped');
+  t.equal(root.state(c.id), undefined, 'and the container destroyed');
+  t.match(s.stderr, 'hooks.poststop[0]', 'the poststop hooks ran: a failing one warns');
+  t.equal(readFileSync(join(b.dir, 'poststop-ran'), 'utf8'), 'ran\n', 'and the rest still run');
   const d = root.runt(['delete', '--force', c.id]);
-  t.equal(d.code, 0, `delete succeeds: ${describe(d)}`);
-  t.match(d.stderr, 'hooks.poststop[0]', 'with a warning naming the hook');
+  t.equal(d.code, 0, `delete --force of the destroyed container succeeds: ${describe(d)}`);
   t.same(leftovers(root.path, c.id, b.dir), []);
 });
 

@@ -138,7 +138,7 @@ function mapLine(m: { containerID: number; hostID: number; size: number }): stri
 
 function processOf(steps: Step[]): ProcessName[] {
   const fork = steps.findIndex((s) => s.op === 'fork');
-  const pivot = steps.findIndex((s) => s.op === 'pivotRoot' || s.op === 'moveRoot');
+  const pivot = steps.findIndex((s) => s.op === 'pivotRoot' || s.op === 'moveRoot' || s.op === 'chroot');
   const park = steps.findIndex((s) => s.op === 'park');
   return steps.map((_, i) => {
     if (i <= fork) return 'intermediate';

@@ -83,6 +83,10 @@ const DESCRIBE: ByOp = {
     calls: ['fchdir({root})', 'mount(".", "/", NULL, MS_MOVE, NULL)', 'chroot(".")', 'chdir("/")', '{root} = open("/", O_PATH|O_DIRECTORY)'],
     args: {},
   }),
+  chroot: () => ({
+    calls: ['fchdir({root})', 'chroot(".")', 'chdir("/")', '{root} = open("/", O_PATH|O_DIRECTORY)'],
+    args: {},
+  }),
   mask: (s) => ({
     calls: [
       `directory: mount("tmpfs", ${cstr(inRoot(s.path, true))}, "tmpfs", MS_RDONLY, NULL)`,

@@ -26,6 +26,8 @@ import { buildPlan, type CgroupMountSource, type Plan, type PlanContext } from '
 import { hintFor } from '../plan/hints.js';
 import { MSG, SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
+import { HOOK_STATUS } from './hook-status.js';
+import { detachRootfsBind, sharesMountNamespace, topMountId } from './shared-mounts.js';
 import { checkLsmFields } from '../security/lsm.js';
 import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
@@ -117,6 +119,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   let child: { pid: number; pidfd: number; sock: number } | undefined;
   let initPid = 0;
   let initPidfd = -1;
+  let mountIdBefore: number | undefined;
   try {
     const extraMounts: NonNullable<PlanInputs['extraMounts']> = [];
     if (wantsVolumes) {
@@ -155,6 +158,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       }
       openFds.push(nsFds[ns.type]);
     }
+    if (sharesMountNamespace(spec)) mountIdBefore = topMountId(rootfs);
     // As root and without a new user namespace the init can join its cgroups itself (cgroup-birth.ts).
     const birth = openBirthCgroups(cgroup.paths);
     let plan: Plan;
@@ -190,6 +194,10 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     saved.pid = initPid;
     saved.pidStartTime = readProcStat(initPid)?.startTime ?? 0;
     saved.creating = false;
+    if (mountIdBefore !== undefined) {
+      const bind = topMountId(rootfs);
+      if (bind !== mountIdBefore) saved.rootfsMountId = bind;
+    }
     ctx.store.write(saved);
     if (opts.pidFile) writePidFile(opts.pidFile, initPid);
     let traceDone: Promise<void> | undefined;
@@ -213,6 +221,11 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     }
     try { cgroup?.destroy(); } catch (err) { ctx.log.warn(`cleanup: ${(err as Error).message}`); }
     if (saved.volumes?.length) (await import('../volume/attach.js')).releaseVolumes(storeDir, user, saved.volumes);
+    if (mountIdBefore !== undefined) {
+      const bind = topMountId(rootfs);
+      const failed = bind !== mountIdBefore ? detachRootfsBind(rootfs, bind) : undefined;
+      if (failed) ctx.log.warn(`cleanup: ${failed}`);
+    }
     ctx.store.remove(id);
     throw e;
   } finally {
@@ -250,7 +263,8 @@ function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: 
     async sync(tag, step) {
       if (tag === SYNC_TAG.INIT) {
         setupFromOutside(spec, h.initPid(), h.joinedAtBirth ? null : h.cgroup, plan.newUserNamespace);
-        return JSON.stringify({ ...state('creating'), pid: pidInside(h.initPid()) });
+        // The state createContainer hooks read (hooks-state.ts says why `created`).
+        return JSON.stringify({ ...state(HOOK_STATUS.createContainer), pid: pidInside(h.initPid()) });
       }
       if (tag === SYNC_TAG.TIME_OFFSETS) {
         writeTimeOffsets(h.initPid(), spec.linux?.timeOffsets ?? {});
@@ -260,10 +274,10 @@ function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: 
         await h.addNetworks(step);
         return undefined;
       }
-      if (tag === SYNC_TAG.START_STATE) return JSON.stringify({ ...state('created'), pid: pidInside(h.initPid()) });
+      if (tag === SYNC_TAG.START_STATE) return JSON.stringify({ ...state(HOOK_STATUS.startContainer), pid: pidInside(h.initPid()) });
       if (tag === SYNC_TAG.CREATE_RUNTIME) {
-        await runHooks(spec.hooks, 'prestart', state('creating'));
-        await runHooks(spec.hooks, 'createRuntime', state('creating'));
+        await runHooks(spec.hooks, 'prestart', state(HOOK_STATUS.prestart));
+        await runHooks(spec.hooks, 'createRuntime', state(HOOK_STATUS.createRuntime));
         return undefined;
       }
       throw new ProtocolError(`unknown sync tag ${tag}`);

@@ -1,6 +1,7 @@
 // `delete`: stop what is left (created containers always, running ones with --force), remove the
 // cgroups and the state directory, then run poststop hooks.
 import { native } from '../native.js';
+import { detachRootfsBind } from './shared-mounts.js';
 import { withPidfd } from './pidfd.js';
 import { openCgroupManager } from '../cgroups/index.js';
 import { ContainerNotFoundError, InvalidStateError } from '../errors.js';
@@ -66,6 +67,10 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
       if (!(stopped && cgroup.removeIfEmpty())) {
         await waitEmpty(cgroup);
         cgroup.destroy();
+      }
+      if (saved.rootfsMountId) {
+        const failed = detachRootfsBind(saved.rootfs, saved.rootfsMountId);
+        if (failed) ctx.log.warn(failed);
       }
       if (saved.spec.linux?.cgroupsPath === undefined) {
         if (ctx.parentCgroups) ctx.parentCgroups.released(saved.cgroupPaths);

@@ -23,6 +23,7 @@ import { buildExecPlan, type ExecPlan } from '../plan/exec-plan.js';
 import { NAMESPACES } from '../plan/constants.js';
 import { SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
+import { sharesMountNamespace } from './shared-mounts.js';
 import { checkLsmFields } from '../security/lsm.js';
 import { openCgroupManager } from '../cgroups/index.js';
 import { InvalidArgumentError, InvalidStateError, StepError } from '../errors.js';
@@ -94,6 +95,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
       nsFds, lastCap: lastCap(), preserveFds: opts.preserveFds ?? 0, trace: opts.trace ?? false, stdio: opts.stdio,
       seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: seccompFilterFlags(seccomp),
       syncWithRuntime: !birth || proc.oomScoreAdj !== undefined,
+      rootOf: sharesMountNamespace(saved.spec) ? `/proc/${saved.pid}/root` : undefined,
     });
     if (birth) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
     try {

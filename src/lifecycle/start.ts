@@ -1,7 +1,12 @@
 // `start`: release the parked init by writing one byte into its exec fifo, then run poststart hooks.
+// A poststart hook that fails is an error of `start` (runtime-spec 1.3 runtime.md, lifecycle step 9):
+// the container is stopped and destroyed (step 12, what delete does, poststop hooks included) and the
+// hook's failure is reported. Earlier versions of the spec only asked for a warning.
 import { closeSync, constants as fsc, openSync, unlinkSync, writeSync } from 'node:fs';
 import { InvalidStateError } from '../errors.js';
-import { runHooksWarn } from './hooks-on-demand.js';
+import { runHooks } from './hooks-on-demand.js';
+import { deleteContainer } from './delete.js';
+import { HOOK_STATUS } from './hook-status.js';
 import type { RuntimeContext } from './context.js';
 import { ociState, statusOf } from './status.js';
 
@@ -31,5 +36,14 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
   } finally {
     lock.release();
   }
-  await runHooksWarn(saved.spec.hooks, 'poststart', ociState(saved, 'running'), (m) => ctx.log.warn(m));
+  try {
+    await runHooks(saved.spec.hooks, 'poststart', ociState(saved, HOOK_STATUS.poststart));
+  } catch (e) {
+    try {
+      await deleteContainer(ctx, id, true);
+    } catch (d) {
+      ctx.log.warn(`after the poststart hook failed: ${(d as Error).message}`);
+    }
+    throw e;
+  }
 }

@@ -6,6 +6,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Spec } from '../spec/types.js';
 import { CLONE, NAMESPACES, JOIN_ORDER, MS, PR, FS_MAGIC, RLIMITS, S_IF, capNumber } from './constants.js';
 import { parseMountOptions, BIND_REMOUNT_FLAGS } from './mount-options.js';
+import { mountOfPath } from './mountinfo.js';
 import type { Step, SpawnConfig, MountStep } from './steps.js';
 import { SYNC_TAG } from './steps.js';
 import { PlanError } from '../errors.js';
@@ -94,15 +95,11 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   const joined = namespaces.filter((n) => n.path);
   const newUser = newNs.includes('user');
 
-  if (!has('mount')) throw new PlanError('linux.namespaces', 'a mount namespace is required');
   checkIntelRdt(spec);
   // Time offsets can only be written before the first process enters the namespace, and clone3 puts
   // the init in at once: with offsets, unshare (which makes the namespace for children), let the
   // runtime write them, then fork.
   const timeOffsets = newNs.includes('time') && Object.keys(linux.timeOffsets ?? {}).length > 0;
-  if (joined.some((n) => n.type === 'mount')) {
-    throw new PlanError(fieldOf('mount'), 'joining an existing mount namespace by path is not supported for create');
-  }
 
   // Until it execs, the init is runt-init (its /proc/PID/exe a sealed copy of the runtime's helper):
   // nothing that shares its namespaces may ptrace it or open its /proc files (CVE-2019-5736).
@@ -162,11 +159,40 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     steps.push({ op: 'unshare', flags: CLONE.NEWCGROUP, field: fieldOf('cgroup'), why: 'cgroup namespace rooted at the container cgroup' });
   }
 
-  // 2. The root filesystem and the mounts, made in the new mount namespace before pivot_root.
-  const propagation = linux.rootfsPropagation ? propagationFlag(linux.rootfsPropagation) : MS.SLAVE | MS.REC;
-  steps.push({ op: 'mount', source: null, target: '/', fstype: null, flags: propagation | (propagation & MS.REC ? 0 : MS.REC), data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation', why: 'stop mount events propagating back to the host' });
+  // 2. The root filesystem and the mounts, made in the container's mount namespace before pivot_root.
+  //    Without a mount namespace of its own (the spec allows it) the container shares the caller's:
+  //    as runc does, the rootfs is still bound onto itself and the config's mounts are made under
+  //    it, there, in the caller's namespace (delete detaches them); the caller's own "/" is left as
+  //    it is (no propagation change), and the init chroots instead of pivot_root.
+  const ownMountNs = has('mount');
+  const propagation = linux.rootfsPropagation ? propagationFlag(linux.rootfsPropagation) : undefined;
+  if (ownMountNs) {
+    // An unbindable "/" would refuse the bind of the rootfs below: unbindable is applied after pivot_root.
+    const before = propagation === undefined || propagation & MS.UNBINDABLE ? MS.SLAVE | MS.REC : propagation;
+    steps.push({
+      op: 'mount', source: null, target: '/', fstype: null, flags: before, data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation',
+      why: propagation === undefined || before !== propagation ? 'stop mount events propagating back to the host' : 'the propagation asked for, on every mount the namespace starts with',
+    });
+    // pivot_root refuses a new root whose parent mount is shared, and a bind onto a shared mount
+    // would propagate to the host: that one mount becomes private first, as runc does.
+    const parent = mountOfPath(ctx.rootfs);
+    const makePrivate: string[] = [];
+    if (before & MS.SHARED) {
+      // pivot_root also refuses a shared current root ("/" is its own parent).
+      makePrivate.push(parent?.mountPoint ?? '/');
+      if (parent && parent.mountPoint !== '/') makePrivate.push('/');
+    } else if (parent?.shared && !(before & MS.REC) && parent.mountPoint !== '/') {
+      makePrivate.push(parent.mountPoint);
+    }
+    for (const target of makePrivate) {
+      steps.push({ op: 'mount', source: null, target, fstype: null, flags: MS.PRIVATE, data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation', why: 'pivot_root refuses a shared parent of the new root (or a shared current root), and a bind onto a shared mount would reach the host: private first, as runc does' });
+    }
+  }
   const overlay = imageOverlayStep(spec, ctx.rootfs, newNs.includes('mount'));
-  steps.push(overlay ?? { op: 'mount', source: ctx.rootfs, target: ctx.rootfs, fstype: null, flags: MS.BIND | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'root.path', why: 'pivot_root needs the rootfs to be a mount point' });
+  steps.push(overlay ?? {
+    op: 'mount', source: ctx.rootfs, target: ctx.rootfs, fstype: null, flags: MS.BIND | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'root.path',
+    why: ownMountNs ? 'pivot_root needs the rootfs to be a mount point' : 'no mount namespace: bound in the caller\'s namespace, so that delete can detach it with all the mounts under it',
+  });
   steps.push({ op: 'openRoot', path: ctx.rootfs, field: 'root.path', why: 'every later path is resolved inside this directory' });
 
   // A relative destination (deprecated) is relative to "/" (config.md); the validator warned.
@@ -187,9 +213,13 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   if (spec.process?.cwd && spec.process.cwd !== '/') {
     steps.push({ op: 'mkdir', path: spec.process.cwd, mode: 0o755, field: 'process.cwd', why: 'a missing working directory is created, as runc does' });
   }
-  steps.push(ctx.noPivot
-    ? { op: 'moveRoot', field: 'root.path', why: '--no-pivot: move the rootfs over / and chroot' }
-    : { op: 'pivotRoot', field: 'root.path', why: 'make the rootfs / and detach the old root' });
+  if (!ownMountNs) {
+    steps.push({ op: 'chroot', field: 'linux.namespaces', why: 'no mount namespace: pivot_root would change the root of every process sharing it, so chroot into the rootfs' });
+  } else {
+    steps.push(ctx.noPivot
+      ? { op: 'moveRoot', field: 'root.path', why: '--no-pivot: move the rootfs over / and chroot' }
+      : { op: 'pivotRoot', field: 'root.path', why: 'make the rootfs / and detach the old root' });
+  }
 
   // 3. After pivot_root: paths are now the container's own. Sysctls first: readonlyPaths usually
   //    include /proc/sys.
@@ -207,6 +237,11 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     steps.push({ op: 'mount', source: p, sourceInRoot: true, target: p, targetInRoot: true, fstype: null, flags: MS.BIND | MS.REC, data: null, mkdir: 'none', optional: true, ...expectFsOf(p), field });
     steps.push({ op: 'mount', source: null, target: p, targetInRoot: true, fstype: null, flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, data: null, mkdir: 'none', optional: true, keepFlags: true, field });
   });
+  // The propagation asked for, on the container's /: after pivot_root (which needs the parent
+  // private) and after the masks and read-only paths (binds, which an unbindable tree refuses).
+  if (ownMountNs && propagation !== undefined) {
+    steps.push({ op: 'mount', source: null, target: '/', fstype: null, flags: propagation, data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation', why: 'the propagation of the container\'s /, once its binds are made' });
+  }
   if (spec.hostname !== undefined && spec.hostname !== '') steps.push({ op: 'sethostname', name: spec.hostname, field: 'hostname' });
   if (spec.domainname !== undefined && spec.domainname !== '') steps.push({ op: 'setdomainname', name: spec.domainname, field: 'domainname' });
   if (spec.root?.readonly) {

@@ -19,6 +19,9 @@ export interface ExecPlanContext extends ProcessPlanContext {
   /** The runtime has work to do once the process is in the container's namespaces: move it into the
    *  cgroups (when it was not born in them) or set its oom_score_adj. */
   syncWithRuntime: boolean;
+  /** The container has no mount namespace of its own (it shares the runtime's): the process enters
+   *  the init's root directory, this path (/proc/<init>/root), with chroot. */
+  rootOf?: string;
 }
 
 export interface ExecPlan extends SpawnConfig {
@@ -48,6 +51,10 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext): ExecPlan 
   }
   if (ctx.syncWithRuntime) {
     steps.push({ op: 'sync', tag: SYNC_TAG.INIT, field: 'linux.cgroupsPath', why: 'runtime places the process in the container\'s cgroups, sets oom_score_adj' });
+  }
+  if (ctx.rootOf) {
+    steps.push({ op: 'openRoot', path: ctx.rootOf, field: 'root.path', why: 'the container shares the runtime\'s mount namespace: its root is the init\'s root directory' });
+    steps.push({ op: 'chroot', field: 'linux.namespaces', why: 'no mount namespace to join: chroot into the container\'s root' });
   }
   steps.push(...planProcess({ process }, { ...ctx, execFifoFd: undefined }));
 

@@ -61,6 +61,8 @@ export interface OpenRootStep extends StepBase { op: 'openRoot'; path: string }
 export interface PivotRootStep extends StepBase { op: 'pivotRoot' }
 /** --no-pivot: fchdir(root); mount(".", "/", MS_MOVE); chroot("."); chdir("/"). */
 export interface MoveRootStep extends StepBase { op: 'moveRoot' }
+/** No mount namespace of its own: fchdir(root); chroot("."); chdir("/"); root fd reopened as "/". */
+export interface ChrootStep extends StepBase { op: 'chroot' }
 /** Mask a path in root: missing → skip; directory → read-only tmpfs; otherwise bind /dev/null.
  *  `expectFs` (magic number): the path must be on this filesystem (statfs) or the step fails with
  *  EXDEV before anything is mounted. */
@@ -138,7 +140,7 @@ export type Step =
   | PrctlStep | CapBoundingStep | CapsetStep | AmbientStep | SetgroupsStep | SetresgidStep
   | SetresuidStep | UmaskStep | ChdirStep | SetsidStep | TerminalStep | HookStep | ResolveExecStep
   | ParkStep | SeccompStep | ExecStep | JoinKeyringStep | MkdirStep | PrepareFdsStep
-  | SchedStep | IoprioStep | AffinityStep | MempolicyStep | PersonalityStep | MountSetattrStep;
+  | SchedStep | IoprioStep | AffinityStep | MempolicyStep | PersonalityStep | MountSetattrStep | ChrootStep;
 
 /** What the addon needs besides the steps to start the container's first process. */
 export interface SpawnConfig {

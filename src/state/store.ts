@@ -35,6 +35,9 @@ export interface SavedState {
   /** Set by runt versions that rewrote the state on start; the status now comes from the exec fifo. */
   started?: boolean;
   cgroupPaths: Record<string, string>;
+  /** No mount namespace of its own: the mount id of the rootfs bind the init made in the runtime's
+   *  mount namespace (delete detaches it, with the mounts under it). */
+  rootfsMountId?: number;
   spec: Spec;
   /** Volumes the container holds (src/volume): released on delete, anonymous ones removed. */
   volumes?: Array<{ name: string; anonymous: boolean }>;
