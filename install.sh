@@ -33,6 +33,9 @@ apt_packages=(
 # The command: a launcher that runs the CLI bundle (dist/runt-cli.cjs) with V8's code cache.
 cli=bin/runt.cjs
 link=/usr/local/bin/runt
+# containerd's runtime v2 shim (runtime io.containerd.runt.v2): containerd finds it on its PATH.
+shim=bin/containerd-shim-runt-v2.cjs
+shim_link=/usr/local/bin/containerd-shim-runt-v2
 rootfs=examples/busybox/rootfs
 npm_stamp=node_modules/.runt-package-lock.sha256
 
@@ -117,7 +120,7 @@ quietly npm run build:ts
 [[ -f $cli ]] || die "$cli missing"
 [[ $(head -n 1 "$cli") == '#!/usr/bin/env node' ]] \
   || die "$cli does not start with '#!/usr/bin/env node'"
-chmod 0755 "$cli"
+chmod 0755 "$cli" "$shim"
 
 # --- example rootfs ----------------------------------------------------------
 step "building $rootfs from /bin/busybox"
@@ -128,10 +131,15 @@ if [[ -e $link && ! -L $link ]]; then
   die "$link exists and is not a symlink; remove it and re-run"
 fi
 ln -sfn "$repo/$cli" "$link"
+if [[ -e $shim_link && ! -L $shim_link ]]; then
+  die "$shim_link exists and is not a symlink; remove it and re-run"
+fi
+ln -sfn "$repo/$shim" "$shim_link"
 
 echo
 echo "runt installed:"
 echo "  command   $link -> $repo/$cli"
+echo "  shim      $shim_link -> $repo/$shim (containerd runtime io.containerd.runt.v2)"
 echo "  addon     $repo/build/Release/runt.node"
 echo "  node      $(node --version)"
 echo "  example   $repo/examples/busybox (try: runt run --bundle $repo/examples/busybox demo)"

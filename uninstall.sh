@@ -12,6 +12,7 @@ state_root=/run/runt
 cli=bin/runt.cjs
 bundle=dist/runt-cli.cjs # what the bin runs; absent when nothing was built
 link=/usr/local/bin/runt
+shim_link=/usr/local/bin/containerd-shim-runt-v2
 apt_packages="build-essential python3 pkg-config libseccomp-dev busybox-static"
 
 force=false
@@ -55,17 +56,19 @@ if [[ -d $state_root ]]; then
   rmdir "$state_root" 2>/dev/null || true
 fi
 
-if [[ -L $link ]]; then
-  target=$(readlink -f "$link" || readlink "$link")
-  if [[ $target == "$repo"/* ]]; then
-    rm -f "$link"
-    echo "removed $link"
-  else
-    echo "left $link alone: it points to $target, outside this checkout"
+for l in "$link" "$shim_link"; do
+  if [[ -L $l ]]; then
+    target=$(readlink -f "$l" || readlink "$l")
+    if [[ $target == "$repo"/* ]]; then
+      rm -f "$l"
+      echo "removed $l"
+    else
+      echo "left $l alone: it points to $target, outside this checkout"
+    fi
+  elif [[ -e $l ]]; then
+    echo "left $l alone: not a symlink made by install.sh"
   fi
-elif [[ -e $link ]]; then
-  echo "left $link alone: not a symlink made by install.sh"
-fi
+done
 
 for path in build dist node_modules examples/busybox/rootfs; do
   if [[ -e $path ]]; then

@@ -271,6 +271,7 @@ function lastCap(): number {
 /** A process started by exec, as the library hands it out. This process is its parent. */
 export class ExecHandle {
   private exit?: Promise<{ code: number | null; signal: string | null }>;
+  private reaped = false;
 
   /** `onReaped` runs once the process has been reaped (the Runtime stops tracking it then). */
   constructor(readonly pid: number, private readonly pidfd: number, private readonly onReaped?: () => void) {}
@@ -278,6 +279,7 @@ export class ExecHandle {
   /** Resolves when the process exits: its code, or the name of the signal that killed it. */
   wait(): Promise<{ code: number | null; signal: string | null }> {
     this.exit ??= reap(this.pidfd).then((st) => {
+      this.reaped = true;
       this.onReaped?.();
       return { code: st.code, signal: st.signal === null ? null : signalName(st.signal) };
     });
@@ -285,7 +287,7 @@ export class ExecHandle {
   }
 
   kill(signal: string | number = 'SIGTERM'): void {
-    if (this.exit) return; // reaped (or being reaped): the pidfd may be closed
+    if (this.reaped) return; // the pidfd is closed and the pid may be someone else's
     try {
       native().pidfdSendSignal(this.pidfd, parseSignal(signal));
     } catch (e) {

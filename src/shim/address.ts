@@ -1,0 +1,22 @@
+// Where a shim listens and where runt keeps its containers' state, from what containerd gives.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+
+/** Annotations that put containers into one shim (a Kubernetes pod; runc's own grouping label). */
+export const GROUP_ANNOTATIONS = ['io.kubernetes.cri.sandbox-id', 'io.containerd.runc.v2.group'];
+
+/** The shim of a group: one socket per containerd, namespace and group, under /run/containerd/s
+ *  as containerd's own shims (the name hashes runt's into its own space). */
+export function socketAddress(containerdAddress: string, namespace: string, group: string): string {
+  const hash = createHash('sha256').update(`runt\0${join(containerdAddress, namespace, group)}`).digest('hex');
+  return `unix:///run/containerd/s/${hash}`;
+}
+
+export function socketPath(address: string): string {
+  return address.replace(/^unix:\/\//, '');
+}
+
+/** runt's state root for one containerd namespace (as runc's shim uses /run/containerd/runc/<ns>). */
+export function stateRoot(namespace: string): string {
+  return join('/run/containerd/runt', namespace);
+}

@@ -1,0 +1,77 @@
+// The long-lived shim: the Task service on the socket `start` handed over as fd 3. It runs until
+// containerd calls Shutdown with no task left (containerd does after deleting a shim's last task).
+import { constants as osc } from 'node:os';
+import { unlinkSync } from 'node:fs';
+import { native } from '../native.js';
+import type { ShimArgs } from './args.js';
+import { stateRoot } from './address.js';
+import { EventPublisher } from './publisher.js';
+import { TaskService } from './task-service.js';
+import { TtrpcServer } from './ttrpc-server.js';
+import { protoRoot } from './proto.js';
+
+const TASK = 'containerd.task.v2.Task';
+
+/** Task methods: name → [request message, response message, handler]. */
+function methods(s: TaskService): Array<[string, string, string, (r: Record<string, unknown>) => Promise<Record<string, unknown>>]> {
+  const m = (name: string, req: string, res: string, fn: (r: Record<string, unknown>) => Promise<Record<string, unknown>>) =>
+    [name, `containerd.task.v2.${req}`, res.includes('.') ? res : `containerd.task.v2.${res}`, fn] as [string, string, string, typeof fn];
+  const empty = 'google.protobuf.Empty';
+  return [
+    m('State', 'StateRequest', 'StateResponse', (r) => s.state(r)),
+    m('Create', 'CreateTaskRequest', 'CreateTaskResponse', (r) => s.create(r)),
+    m('Start', 'StartRequest', 'StartResponse', (r) => s.start(r)),
+    m('Delete', 'DeleteRequest', 'DeleteResponse', (r) => s.delete(r)),
+    m('Pids', 'PidsRequest', 'PidsResponse', (r) => s.pids(r)),
+    m('Pause', 'PauseRequest', empty, (r) => s.pause(r)),
+    m('Resume', 'ResumeRequest', empty, (r) => s.resume(r)),
+    m('Checkpoint', 'CheckpointTaskRequest', empty, () => s.checkpoint()),
+    m('Kill', 'KillRequest', empty, (r) => s.kill(r)),
+    m('Exec', 'ExecProcessRequest', empty, (r) => s.exec(r)),
+    m('ResizePty', 'ResizePtyRequest', empty, (r) => s.resizePty(r)),
+    m('CloseIO', 'CloseIORequest', empty, (r) => s.closeIO(r)),
+    m('Update', 'UpdateTaskRequest', empty, (r) => s.update(r)),
+    m('Wait', 'WaitRequest', 'WaitResponse', (r) => s.wait(r)),
+    m('Stats', 'StatsRequest', 'StatsResponse', (r) => s.stats(r)),
+    m('Connect', 'ConnectRequest', 'ConnectResponse', (r) => s.connect(r)),
+    m('Shutdown', 'ShutdownRequest', empty, () => s.shutdown()),
+  ];
+}
+
+export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} runt-shim ${args.id}: ${line}\n`);
+  process.chdir('/'); // the first container's bundle goes away before a pod's shim does
+  protoRoot();
+  native().setSubreaper();
+  const ttrpcAddress = process.env.TTRPC_ADDRESS || `${args.address}.ttrpc`;
+  const events = new EventPublisher(ttrpcAddress, args.namespace, log);
+  const signals = osc.signals as unknown as Record<string, number>;
+  const service = new TaskService(stateRoot(args.namespace), events, signals, log);
+  const server = new TtrpcServer();
+  server.onError = (e) => log(`request failed: ${(e as Error)?.stack ?? e}`);
+  for (const [name, req, res, fn] of methods(service)) {
+    server.register(TASK, name, req, res, args.debug || process.env.RUNT_SHIM_LOG ? async (r) => {
+      log(`${name} ${JSON.stringify({ id: r.id, exec_id: r.exec_id })}`);
+      return fn(r);
+    } : fn);
+  }
+  await server.listen({ fd: listenFd });
+  const listening = server.server.address();
+  // containerd and its children come and go: never die of a closed pipe or a terminal signal.
+  process.on('exit', (code) => log(`exiting with ${code}`));
+  process.on('uncaughtException', (e) => { log(`uncaught: ${e.stack ?? e}`); process.exit(1); });
+  process.on('unhandledRejection', (e) => log(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
+  process.on('SIGPIPE', () => {});
+  process.on('SIGHUP', () => {});
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+  service.onEmpty = () => {
+    server.close();
+    events.flush().finally(() => {
+      if (typeof listening === 'string') {
+        try { unlinkSync(listening); } catch { /* gone */ }
+      }
+      process.exit(0);
+    });
+  };
+}
