@@ -7,16 +7,18 @@ export interface ShimArgs {
   address: string;
   publishBinary: string;
   bundle: string;
+  /** The long-lived shim: the path of its listening socket (fd 3), removed when it exits. */
+  socket: string;
   debug: boolean;
   action: 'start' | 'delete' | 'serve' | 'version';
 }
 
 const VALUE_FLAGS: Record<string, keyof ShimArgs> = {
-  namespace: 'namespace', id: 'id', address: 'address', 'publish-binary': 'publishBinary', bundle: 'bundle',
+  namespace: 'namespace', id: 'id', address: 'address', 'publish-binary': 'publishBinary', bundle: 'bundle', socket: 'socket',
 };
 
 export function parseShimArgs(argv: string[]): ShimArgs {
-  const out: ShimArgs = { namespace: '', id: '', address: '', publishBinary: '', bundle: '', debug: false, action: 'serve' };
+  const out: ShimArgs = { namespace: '', id: '', address: '', publishBinary: '', bundle: '', socket: '', debug: false, action: 'serve' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('-')) {
@@ -31,8 +33,6 @@ export function parseShimArgs(argv: string[]): ShimArgs {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new Error(`flag -${name} needs a value`);
       (out as unknown as Record<string, string>)[VALUE_FLAGS[name]] = value;
-    } else if (name === 'socket' || name === 'bundle-dir') {
-      if (inline === undefined) i++;
     } else {
       throw new Error(`unknown flag -${name}`);
     }

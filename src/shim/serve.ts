@@ -56,7 +56,6 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
     } : fn);
   }
   await server.listen({ fd: listenFd });
-  const listening = server.server.address();
   // containerd and its children come and go: never die of a closed pipe or a terminal signal.
   process.on('exit', (code) => log(`exiting with ${code}`));
   process.on('uncaughtException', (e) => { log(`uncaught: ${e.stack ?? e}`); process.exit(1); });
@@ -68,8 +67,8 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
   service.onEmpty = () => {
     server.close();
     events.flush().finally(() => {
-      if (typeof listening === 'string') {
-        try { unlinkSync(listening); } catch { /* gone */ }
+      if (args.socket) {
+        try { unlinkSync(args.socket); } catch { /* gone */ }
       }
       process.exit(0);
     });

@@ -50,7 +50,7 @@ export async function startCommand(args: ShimArgs, script: string): Promise<stri
     // RUNT_SHIM_LOG: a file for the shim's own log lines (debugging); none by default.
     const log = env.RUNT_SHIM_LOG ? openSync(env.RUNT_SHIM_LOG, 'a') : 'ignore';
     const child = spawn(process.execPath, [script, '-namespace', args.namespace, '-id', args.id, '-address', args.address,
-      '-publish-binary', args.publishBinary, ...(args.debug ? ['-debug'] : [])], {
+      '-publish-binary', args.publishBinary, '-socket', path, ...(args.debug ? ['-debug'] : [])], {
       cwd: bundle, env, detached: true, stdio: ['ignore', log, log, fd],
     });
     child.unref();
