@@ -311,6 +311,22 @@ bool CopyEntry(CopyUp& c, int src, int dst, const char* name, int depth) {
   }
 }
 
+/** Whether the directory open at fd has no entry but . and .. (on error: not empty). */
+bool DirIsEmpty(int fd) {
+  FdGuard dup(openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dup.get() < 0) return false;
+  alignas(8) char buf[512];
+  long n = syscall(SYS_getdents64, dup.get(), buf, sizeof buf);
+  if (n <= 0) return n == 0;
+  for (long off = 0; off < n;) {
+    const auto* d = reinterpret_cast<const Dirent64*>(buf + off);
+    off += d->reclen;
+    const char* name = d->name;
+    if (!(name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))) return false;
+  }
+  return true;
+}
+
 bool CopyTree(CopyUp& c, int src, int dst, int depth) {
   alignas(8) char buf[2048];
   for (;;) {
@@ -414,10 +430,15 @@ bool StepMount(Executor& ex, const MountArgs& a) {
       MountFailure(ex, errno, a).Add(": tmpcopyup: open the new mount");
       return false;
     }
-    if (static_cast<uint32_t>(sfs.f_type) != 0x01021994u /* TMPFS_MAGIC */ || upperSt.st_dev == lowerSt.st_dev) {
-      MountFailure(ex, EXDEV, a).Add(": tmpcopyup: the new mount is not a tmpfs");
+    // A bind mount (a volume's first mount) must bring another directory, and is filled only when
+    // it is empty; anything else must be a tmpfs of its own.
+    const bool bind = (a.flags & MS_BIND) != 0;
+    if (bind ? (upperSt.st_dev == lowerSt.st_dev && upperSt.st_ino == lowerSt.st_ino)
+             : (static_cast<uint32_t>(sfs.f_type) != 0x01021994u /* TMPFS_MAGIC */ || upperSt.st_dev == lowerSt.st_dev)) {
+      MountFailure(ex, EXDEV, a).Add(bind ? ": copy-up: the bind mount did not cover the directory" : ": tmpcopyup: the new mount is not a tmpfs");
       return false;
     }
+    if (bind && !DirIsEmpty(upper.get())) return true;
     CopyUp c{ex, a.target, {}, 0};
     if (!CopyTree(c, lower.get(), upper.get(), 0)) return false;
   }

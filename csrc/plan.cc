@@ -171,7 +171,7 @@ void ReadMount(const Reader& r, MountArgs& m) {
   m.expectFs = m.hasExpectFs ? r.Int("expectFs") : 0;
   if (m.sourceInRoot && !m.source) r.Fail("'sourceInRoot' needs a source");
   m.copyUp = r.Bool("copyUp");
-  if (m.copyUp && (!m.targetInRoot || (m.flags & (MS_RDONLY | MS_BIND | MS_REMOUNT)))) {
+  if (m.copyUp && (!m.targetInRoot || (m.flags & (MS_RDONLY | MS_REMOUNT)))) {
     r.Fail("'copyUp' needs a new writable mount on a target in root");
   }
 }

@@ -121,8 +121,15 @@ export class Runtime {
     const [{ prepareContainer }, { ImageStore }, { removeContainerDir }] = await Promise.all([
       import('./image/prepare.js'), import('./image/store.js'), import('./image/container-dir.js'),
     ]);
-    const prepared = await prepareContainer(new ImageStore(this.images.storeDir), id, { image, args, entrypoint, env, pull, pullOptions, terminal, copy, onStage });
+    const prepared = await prepareContainer(new ImageStore(this.images.storeDir), id, { image, args, entrypoint, env, pull, pullOptions, terminal, copy, onStage, volumesByCaller: true });
     try {
+      // The image's Volumes: anonymous volumes filled from the image (unless -v mounts something there).
+      if (prepared.imageVolumes?.length) {
+        const { parseVolumeArg } = await import('./volume/parse.js');
+        const given = new Set((containerOptions.volumes ?? []).map((v) => parseVolumeArg(v).destination));
+        const anonymous = prepared.imageVolumes.map((d) => parseVolumeArg(d).destination).filter((d) => !given.has(d));
+        containerOptions.volumes = [...(containerOptions.volumes ?? []), ...anonymous];
+      }
       return await this.create(id, prepared.bundle, containerOptions);
     } catch (e) {
       if (!this.exists(id)) removeContainerDir(prepared.spec);

@@ -30,6 +30,9 @@ export interface ImageContainerOptions {
   copy?: boolean;
   /** Times of the image stages (pull, unpack, rootfs) in microseconds. */
   onStage?: (stage: 'pull' | 'unpack' | 'rootfs', usec: number, detail: string) => void;
+  /** The image's Volumes are left to the caller (rt.create makes them anonymous volumes of the
+   *  store, filled from the image): listed in `imageVolumes`, not mounted by the config. */
+  volumesByCaller?: boolean;
 }
 
 export interface PreparedContainer {
@@ -39,6 +42,8 @@ export interface PreparedContainer {
   provenance: Provenance[];
   snapshots: string[];
   overlay?: OverlayRootfs;
+  /** With volumesByCaller: the image's Volumes (destinations). */
+  imageVolumes?: string[];
 }
 
 const since = (t: bigint) => Number((process.hrtime.bigint() - t) / 1000n);
@@ -76,18 +81,19 @@ export function planImageContainer(store: ImageStore, id: string, img: LocalImag
     name: img.name, digest: img.descriptor.digest, args: o.args, entrypoint: o.entrypoint, env: o.env,
     rootfs: join(dir, 'rootfs'), terminal: o.terminal,
     passwd: readImageFile(topFirst, '/etc/passwd'), group: readImageFile(topFirst, '/etc/group'),
-    volumeDir: (_dest, i) => {
+    volumeDir: o.volumesByCaller ? undefined : (_dest, i) => {
       volumes.push(join(dir, 'volumes', String(i)));
       return volumes[volumes.length - 1];
     },
   });
+  const imageVolumes = o.volumesByCaller ? Object.keys(img.config.config?.Volumes ?? {}) : undefined;
   spec.annotations = { ...spec.annotations, [CONTAINER_DIR_ANNOTATION]: dir };
   let overlay: OverlayRootfs | undefined;
   if (!o.copy && overlayAvailable()) {
     overlay = { lower: topFirst, upper: join(dir, 'upper'), work: join(dir, 'work') };
     spec.annotations[OVERLAY_ANNOTATION] = JSON.stringify(overlay);
   }
-  return { bundle: dir, spec, provenance, snapshots: layers, overlay, volumes };
+  return { bundle: dir, spec, provenance, snapshots: layers, overlay, volumes, imageVolumes };
 }
 
 export async function prepareContainer(store: ImageStore, id: string, o: ImageContainerOptions): Promise<PreparedContainer> {

@@ -124,7 +124,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     const extraMounts: NonNullable<PlanInputs['extraMounts']> = [];
     if (wantsVolumes) {
       const { prepareVolumes } = await import('../volume/attach.js');
-      const vols = prepareVolumes(storeDir, user, rootfs, { volumes: opts.volumes, tmpfs: opts.tmpfs });
+      const vols = prepareVolumes(storeDir, user, { volumes: opts.volumes, tmpfs: opts.tmpfs });
       saved.volumes = vols.held;
       extraMounts.push(...vols.mounts);
     }

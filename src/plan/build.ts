@@ -55,7 +55,7 @@ export interface PlanContext {
   newKeyring?: boolean;
   /** Mounts runt adds after the spec's (volumes, tmpfs, the network's /etc files), each with the
    *  request it serves as its field. */
-  extraMounts?: Array<{ mount: SpecMount; field: string }>;
+  extraMounts?: Array<{ mount: SpecMount; field: string; copyUp?: boolean }>;
   /** The container joins CNI networks: a sync point once its network namespace exists, where the
    *  runtime runs the plugins (ADD) before any mount is made. `why` lists the calls. */
   networkSync?: { field: string; why: string };
@@ -198,7 +198,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   // A relative destination (deprecated) is relative to "/" (config.md); the validator warned.
   const mounts = (spec.mounts ?? []).map((m) => (m.destination.startsWith('/') ? m : { ...m, destination: `/${m.destination}` }));
   mounts.forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, ctx, newUser, newNs.includes('cgroup'))));
-  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, ctx, newUser, newNs.includes('cgroup')));
+  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, ctx, newUser, newNs.includes('cgroup'), x.copyUp));
   steps.push(...planDevices(spec, newUser));
 
   const hooks = spec.hooks ?? {};
@@ -280,7 +280,9 @@ function propagationFlag(name: string): number {
 
 type SpecMount = NonNullable<Spec['mounts']>[number];
 
-function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boolean, newCgroupNs: boolean): Step[] {
+/** `copyUp` (a volume's first mount, never from a config): the bind mount, if its directory is
+ *  empty, is filled with a copy of what it covers, as tmpcopyup fills a tmpfs. */
+function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boolean, newCgroupNs: boolean, copyUp = false): Step[] {
   const opts = parseMountOptions(m.options ?? []);
   const type = m.type ?? (opts.flags & MS.BIND ? 'bind' : undefined);
   const isBind = type === 'bind' || (opts.flags & MS.BIND) !== 0;
@@ -299,7 +301,10 @@ function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boole
       throw new PlanError(`${field}.source`, `bind source "${source}" does not exist`);
     }
     const bindFlags = MS.BIND | (opts.flags & MS.REC);
-    steps.push({ op: 'mount', source, target: m.destination, fstype: null, flags: bindFlags, data: null, mkdir: isDir ? 'dir' : 'file', ...base, why: 'bind mount' });
+    steps.push({
+      op: 'mount', source, target: m.destination, fstype: null, flags: bindFlags, data: null, mkdir: isDir ? 'dir' : 'file', ...base,
+      ...(copyUp && isDir ? { copyUp: true, why: 'bind mount; the volume, if empty, gets a copy of the directory it covers' } : { why: 'bind mount' }),
+    });
     const remount = opts.flags & BIND_REMOUNT_FLAGS;
     if (remount) {
       steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: MS.BIND | MS.REMOUNT | remount | (opts.flags & MS.REC), data: null, mkdir: 'none', keepFlags: newUser, ...base, why: 'bind flags only apply through a remount' });

@@ -2,14 +2,12 @@
 // (so `explain` and `--trace` show them, each naming its request), named volumes are created on
 // first use and filled by copy-up, and each volume records the container as a user until delete.
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntError } from '../errors.js';
-import { native } from '../native.js';
 import type { Spec } from '../spec/types.js';
-import { copyTree, openInRoot } from './copy-up.js';
 import { parseTmpfsArg, parseVolumeArg, type TmpfsMount, type VolumeMount } from './parse.js';
-import { touch, VolumeNotFoundError, VolumeStore, type VolumeUser } from './store.js';
+import { VolumeNotFoundError, VolumeStore, type VolumeUser } from './store.js';
 
 type SpecMount = NonNullable<Spec['mounts']>[number];
 
@@ -17,6 +15,9 @@ type SpecMount = NonNullable<Spec['mounts']>[number];
 export interface ExtraMount {
   mount: SpecMount;
   field: string;
+  /** The init fills the volume, if it is empty, with what the mount covers (the image's content,
+   *  through the overlay when the rootfs is one), fd-relative and never following a symlink. */
+  copyUp?: boolean;
 }
 
 /** What a container holds of the store (kept in its state for delete). */
@@ -37,8 +38,8 @@ export interface PreparedVolumes {
   held: HeldVolume[];
 }
 
-/** Parse, create, copy up and register; on failure nothing is left held. */
-export function prepareVolumes(storeDir: string, user: VolumeUser, rootfs: string, req: VolumeRequests): PreparedVolumes {
+/** Parse, create and register (the copy-up is a step of the plan); on failure nothing is left held. */
+export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRequests): PreparedVolumes {
   const store = new VolumeStore(storeDir);
   const out: PreparedVolumes = { mounts: [], held: [] };
   try {
@@ -65,8 +66,11 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, rootfs: strin
       }
       out.held.push({ name, anonymous: v.kind === 'anonymous' });
       store.addUser(name, user);
-      if (!v.nocopy) populate(store, name, rootfs, v.destination);
-      out.mounts.push({ mount: { destination: v.destination, type: 'bind', source: store.inspect(name).mountpoint, options }, field });
+      const info = store.inspect(name);
+      // The first mount copies up (unless nocopy); later ones find the volume as it was left.
+      const copyUp = !v.nocopy && !info.populated;
+      if (!info.populated) store.writeInfo({ ...info, populated: true });
+      out.mounts.push({ mount: { destination: v.destination, type: 'bind', source: info.mountpoint, options }, field, copyUp });
     });
     (req.tmpfs ?? []).forEach((arg, i) => {
       const t = parseTmpfsArg(arg);
@@ -76,32 +80,6 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, rootfs: strin
   } catch (e) {
     releaseVolumes(storeDir, user, out.held);
     throw e;
-  }
-}
-
-/** The first mount of an empty volume copies the rootfs's content at `destination` into it. */
-function populate(store: VolumeStore, name: string, rootfs: string, destination: string): void {
-  const info = store.inspect(name);
-  if (info.populated) return;
-  touch(store.lockFile(name));
-  const lockFd = openSync(store.lockFile(name), 'r');
-  try {
-    native().flock(lockFd, true);
-    const now = store.inspect(name);
-    if (now.populated) return;
-    if (readdirSync(now.mountpoint).length === 0) {
-      const src = openInRoot(rootfs, destination);
-      if (src >= 0) {
-        try {
-          copyTree(src, now.mountpoint);
-        } finally {
-          closeSync(src);
-        }
-      }
-    }
-    store.writeInfo({ ...now, populated: true });
-  } finally {
-    closeSync(lockFd);
   }
 }
 

@@ -3,7 +3,7 @@
 // mounted (so `volume rm` can refuse). A user whose container's state directory is gone (deleted,
 // or a crash) is stale and is dropped when seen.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntError } from '../errors.js';
 
@@ -173,18 +173,8 @@ export class VolumeStore {
     }
     return removed;
   }
-
-  /** Held while a volume is being populated: two containers starting at once copy once. */
-  lockFile(name: string): string {
-    return join(this.path(name), '.lock');
-  }
 }
 
 function userFile(u: VolumeUser): string {
   return `${createHash('sha256').update(`${u.root}\0${u.id}`).digest('hex').slice(0, 24)}.json`;
-}
-
-/** Create the file if needed; for a lock. */
-export function touch(path: string): void {
-  closeSync(openSync(path, 'a', 0o600));
 }
