@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -190,6 +191,65 @@ bool StepFork(Executor& ex, const ForkArgs& a) {
   _exit(0);
 }
 
+// The pty peer on /dev/console (the init's terminal), with no path resolution the image could steer
+// (CVE-2025-52565): /dev is opened inside root, the name "console" is looked at without following
+// it, a symlink or anything else that is not a regular file or a character device is removed, an
+// empty file is created if nothing is there, the file is opened O_NOFOLLOW, and the pty is bound on
+// that fd with open_tree + move_mount.
+static bool BindConsole(Executor& ex, int peer) {
+  int root = ex.Root();
+  if (root < 0) return false;
+  FdGuard dev(OpenInRoot(root, "/dev", O_PATH | O_DIRECTORY));
+  if (dev.get() < 0) {
+    ex.Fail(errno).Add("/dev/console: open /dev");
+    return false;
+  }
+  struct stat st;
+  if (fstatat(dev.get(), "console", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      ex.Fail(EISDIR).Add("/dev/console: the image has a directory there");
+      return false;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && unlinkat(dev.get(), "console", 0) < 0) {
+      ex.Fail(errno).Add("/dev/console: remove what the image put there");
+      return false;
+    }
+  } else if (errno != ENOENT) {
+    ex.Fail(errno).Add("/dev/console: stat");
+    return false;
+  }
+  FdGuard dir(openat(dev.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) {
+    ex.Fail(errno).Add("/dev/console: open /dev");
+    return false;
+  }
+  int made = openat(dir.get(), "console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (made >= 0) close(made);
+  else if (errno != EEXIST) {
+    ex.Fail(errno).Add("/dev/console: create");
+    return false;
+  }
+  FdGuard target(openat(dir.get(), "console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (target.get() < 0 || fstat(target.get(), &st) < 0) {
+    ex.Fail(errno).Add("/dev/console: open");
+    return false;
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+    ex.Fail(ELOOP).Add("/dev/console: replaced while being set up");
+    return false;
+  }
+  FdGuard tree(static_cast<int>(syscall(SYS_open_tree, peer, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)));
+  if (tree.get() < 0) {
+    ex.Fail(errno).Add("/dev/console: open_tree of the pty");
+    return false;
+  }
+  if (syscall(SYS_move_mount, tree.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    ex.Fail(errno).Add("/dev/console: bind the pty");
+    return false;
+  }
+  return true;
+}
+
 bool StepTerminal(Executor& ex, const TerminalArgs& a) {
   FdGuard master(open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (master.get() < 0) {
@@ -213,6 +273,7 @@ bool StepTerminal(Executor& ex, const TerminalArgs& a) {
       return false;
     }
   }
+  if (a.console && !BindConsole(ex, peer.get())) return false;
   if (!ex.Send(MSG_FD, FD_TAG_TERMINAL, 0, master.get())) {
     ex.Fail(errno).Add("send the pty master");
     return false;

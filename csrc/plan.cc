@@ -315,6 +315,7 @@ Step ReadStep(Napi::Env env, Plan& plan, const Napi::Object& obj, size_t index) 
     case Op::Terminal:
       s.terminal.rows = static_cast<unsigned short>(r.IntOr("rows", 0));
       s.terminal.cols = static_cast<unsigned short>(r.IntOr("cols", 0));
+      s.terminal.console = r.Bool("console");
       break;
     case Op::Hook:
       s.hook.path = r.Str("path");

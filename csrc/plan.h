@@ -59,7 +59,7 @@ struct SetgroupsArgs { const gid_t* gids; size_t count; };
 struct IdArgs { uint32_t id; };  // setresgid, setresuid
 struct UmaskArgs { mode_t mask; };
 struct MkdirArgs { const char* path; mode_t mode; };
-struct TerminalArgs { unsigned short rows; unsigned short cols; };
+struct TerminalArgs { unsigned short rows; unsigned short cols; bool console; };
 struct HookArgs { const char* path; char* const* argv; char* const* envp; int timeoutMs; int stdinSlot; };
 struct ResolveExecArgs { const char* name; const char* searchPath; };
 struct ParkArgs { int fd; };

@@ -141,9 +141,15 @@ const DESCRIBE: ByOp = {
     calls: [
       'master = open("/dev/ptmx", O_RDWR|O_NOCTTY)', 'ioctl(master, TIOCSPTLCK, 0)', 'peer = ioctl(master, TIOCGPTPEER, O_RDWR|O_NOCTTY)',
       ...(s.rows || s.cols ? [`ioctl(master, TIOCSWINSZ, {rows: ${s.rows}, cols: ${s.cols}})`] : []),
+      ...(s.console ? [
+        'dev = openat2({root}, "/dev", O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT)',
+        'fstatat(dev, "console", AT_SYMLINK_NOFOLLOW): not a regular file or char device (a symlink) → unlinkat; missing → openat(O_CREAT|O_EXCL|O_NOFOLLOW, 0666)',
+        'target = openat(dev, "console", O_PATH|O_NOFOLLOW)',
+        'tree = open_tree(peer, "", OPEN_TREE_CLONE|AT_EMPTY_PATH)', 'move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)',
+      ] : []),
       'sendmsg(sync socket, MSG_FD TERMINAL, SCM_RIGHTS master) → the console socket', 'setsid()', 'ioctl(peer, TIOCSCTTY, 0)', 'dup2(peer, 0), dup2(peer, 1), dup2(peer, 2)',
     ],
-    args: { rows: s.rows, cols: s.cols },
+    args: { rows: s.rows, cols: s.cols, console: s.console ?? false },
   }),
   hook: (s) => ({
     calls: [

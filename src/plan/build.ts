@@ -424,7 +424,11 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
   const searchPath = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
   if (p.terminal) {
-    steps.push({ op: 'terminal', rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0, field: 'process.terminal', why: 'pty from the container devpts; master goes to the console socket' });
+    const console = ctx.execFifoFd !== undefined;
+    steps.push({
+      op: 'terminal', rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0, ...(console ? { console } : {}), field: 'process.terminal',
+      why: `pty from the container devpts; master goes to the console socket${console ? '; the pty is bound on /dev/console' : ''}`,
+    });
   } else {
     steps.push({ op: 'setsid', field: 'process', why: 'the init leads its own session' });
   }

@@ -92,8 +92,12 @@ export interface UmaskStep extends StepBase { op: 'umask'; mask: number }
 export interface ChdirStep extends StepBase { op: 'chdir'; path: string }
 export interface SetsidStep extends StepBase { op: 'setsid' }
 /** Open the container's /dev/ptmx, unlock, open the peer; send the master to the parent
- *  (MSG_FD, tag 1, SCM_RIGHTS); make the slave fds 0-2, setsid(), TIOCSCTTY, set the size. */
-export interface TerminalStep extends StepBase { op: 'terminal'; rows: number; cols: number }
+ *  (MSG_FD, tag 1, SCM_RIGHTS); make the slave fds 0-2, setsid(), TIOCSCTTY, set the size.
+ *  `console` (the init): the peer is also bound on /dev/console through fds only: /dev is opened in
+ *  root, a /dev/console that is not a regular file or a character device (a symlink the image
+ *  planted) is removed, an empty file is created in its place if needed and opened O_NOFOLLOW, and
+ *  open_tree(peer) + move_mount put the pty there (CVE-2025-52565: no path is followed). */
+export interface TerminalStep extends StepBase { op: 'terminal'; rows: number; cols: number; console?: boolean }
 /** Run a hook inside the child: fork, in the grandchild dup a pipe to stdin (payload slot
  *  `stdinSlot` written to it), execve(path, args, env); wait up to timeoutMs (0 = none), killing
  *  it with SIGKILL on timeout. A non-zero exit fails the step (errno 0, message says the status). */
