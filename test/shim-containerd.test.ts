@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     await stopContainerd();
     holder.kill('SIGKILL');
     await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
-    for (const c of ids) {
+    for (const c of [...ids, `runt-test-${process.pid}`]) {
       try { unlinkSync(socketPath(socketAddress(sock, NS, c))); } catch { /* removed by its shim */ }
     }
     const rmEmpty = (d: string) => {
@@ -255,6 +255,29 @@ async function main(): Promise<void> {
     t.match(b.out, /-ok\n$/);
   });
 
+  await t.test('a group (a pod\'s containers): one shim serves them all and exits after the last', async (t) => {
+    const [a, b] = [id('group-a'), id('group-b')];
+    const group = `runt-test-${process.pid}`;
+    t.teardown(() => { remove(a); remove(b); });
+    for (const c of [a, b]) t.equal(ctr(['run', '-d', '--runtime', RUNTIME, '--annotation', `io.containerd.runt.v2.group=${group}`, IMAGE, c, 'sleep', '1000']).status, 0);
+    const address = (c: string) => readFileSync(join(bundleOf(c), 'address'), 'utf8');
+    t.equal(address(a), address(b), 'both bundles name one shim address');
+    const groupSocket = socketPath(address(a));
+    const client = await shimClient(a);
+    const pids = await Promise.all([a, b].map(async (c) => Number((await taskCall(client, 'Connect', { id: c })).task_pid)));
+    t.same(pids, [taskPid(a), taskPid(b)], 'that shim serves both tasks');
+    const shimPid = Number((await taskCall(client, 'Connect', { id: a })).shim_pid);
+    client.close();
+    remove(a);
+    t.ok(shimPids().includes(shimPid), 'the shim stays while the second container lives');
+    t.equal(taskStatus(b), 'RUNNING');
+    remove(b);
+    await waitFor('the group\'s shim to exit', () => !shimPids().includes(shimPid), 30_000).catch(() => {});
+    t.notOk(shimPids().includes(shimPid), 'and exits after its last task is deleted');
+    await waitFor('the group\'s socket to go', () => !existsSync(groupSocket), 10_000).catch(() => {});
+    t.notOk(existsSync(groupSocket), 'and removes its socket');
+  });
+
   await t.test('containerd restarted while a container runs: the task is still there and its exit is reported', async (t) => {
     const c = id('restart');
     t.teardown(() => remove(c));
@@ -293,8 +316,9 @@ async function main(): Promise<void> {
     await waitFor('the init to be gone', () => [null, 'Z'].includes(procState(pid)), 10_000).catch(() => {});
     t.ok([null, 'Z'].includes(procState(pid)), 'the container\'s init is dead');
     t.notOk(existsSync(memory), 'its memory cgroup is removed');
-    const mounts = readFileSync(`/proc/${holder.pid}/mountinfo`, 'utf8');
-    t.notOk(mounts.includes(join(bundleOf(c), 'rootfs')), 'its rootfs is unmounted');
+    const mounted = () => readFileSync(`/proc/${holder.pid}/mountinfo`, 'utf8').includes(join(bundleOf(c), 'rootfs'));
+    await waitFor('the rootfs to be unmounted', () => !mounted(), 10_000).catch(() => {});
+    t.notOk(mounted(), 'its rootfs is unmounted');
     ctr(['container', 'delete', c]);
   });
 

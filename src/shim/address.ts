@@ -2,8 +2,9 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
-/** Annotations that put containers into one shim (a Kubernetes pod; runc's own grouping label). */
-export const GROUP_ANNOTATIONS = ['io.kubernetes.cri.sandbox-id', 'io.containerd.runc.v2.group'];
+/** Annotations that put containers into one shim: a Kubernetes pod, or a group named by hand (runt's
+ *  label, or the one containerd's runc shim reads). */
+export const GROUP_ANNOTATIONS = ['io.kubernetes.cri.sandbox-id', 'io.containerd.runt.v2.group', 'io.containerd.runc.v2.group'];
 
 /** The shim of a group: one socket per containerd, namespace and group, under /run/containerd/s
  *  as containerd's own shims (the name hashes runt's into its own space). */

@@ -1,7 +1,11 @@
-// The protobuf messages of the shim's wire contract, loaded with protobufjs from the .proto files
-// vendored in proto/ (containerd's, see proto/README.md). Loaded once per process, on first use.
+// The protobuf messages of the shim's wire contract, from the .proto files vendored in proto/
+// (containerd's, see proto/README.md). The build parses them once into a JSON descriptor
+// (scripts/shim-proto-json.mjs → dist/shim-proto.json) that protobufjs/light loads without a
+// parser; run from source (no build), the .proto files are parsed here with the full protobufjs.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { packageRoot } from '../package-root.js';
 
 /** Imports that only carry Go code-generation options (gogoproto, containerd's fieldpath plugin):
@@ -23,18 +27,32 @@ export function protoDir(): string {
   return join(packageRoot(), 'src/shim/proto');
 }
 
+/** The vendored .proto files parsed with the full protobufjs (the build does this once). */
+export function parseProtos(): protobuf.Root {
+  const full = createRequire(join(packageRoot(), 'package.json'))('protobufjs') as typeof protobuf;
+  const dir = protoDir();
+  const r = new full.Root();
+  r.resolvePath = (_origin, target) => {
+    if (OPTION_ONLY_IMPORTS.has(target)) return null as unknown as string;
+    if (target.startsWith('google/protobuf/')) return target; // protobufjs has the well-known types
+    return isAbsolute(target) ? target : join(dir, target);
+  };
+  r.loadSync(FILES.map((f) => join(dir, f)), { keepCase: true });
+  r.resolveAll();
+  return r;
+}
+
 export function protoRoot(): protobuf.Root {
   if (!root) {
-    const dir = protoDir();
-    const r = new protobuf.Root();
-    r.resolvePath = (_origin, target) => {
-      if (OPTION_ONLY_IMPORTS.has(target)) return null as unknown as string;
-      if (target.startsWith('google/protobuf/')) return target; // protobufjs has the well-known types
-      return isAbsolute(target) ? target : join(dir, target);
-    };
-    r.loadSync(FILES.map((f) => join(dir, f)), { keepCase: true });
-    r.resolveAll();
-    root = r;
+    const pkg = packageRoot();
+    const require = createRequire(join(pkg, 'package.json'));
+    const json = join(pkg, 'dist/shim-proto.json');
+    if (existsSync(json)) {
+      const light = require('protobufjs/light') as typeof protobuf;
+      root = light.Root.fromJSON(JSON.parse(readFileSync(json, 'utf8')) as protobuf.INamespace);
+    } else {
+      root = parseProtos();
+    }
   }
   return root;
 }
