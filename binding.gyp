@@ -14,7 +14,9 @@
         "csrc/plan.cc",
         "csrc/plan_blob.cc",
         "csrc/poll.cc",
+        "csrc/proc_open.cc",
         "csrc/process.cc",
+        "csrc/procfs.cc",
         "csrc/seccomp.cc",
         "csrc/spawn.cc"
       ],
@@ -37,7 +39,8 @@
         "csrc/child_proc.cc",
         "csrc/child_sched.cc",
         "csrc/fdpass_msg.cc",
-        "csrc/plan_blob.cc"
+        "csrc/plan_blob.cc",
+        "csrc/procfs.cc"
       ],
       "cflags!": ["-fPIC"],
       "cflags_cc!": ["-fno-rtti", "-fPIC"],

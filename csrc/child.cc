@@ -278,7 +278,7 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::Mask: return StepMask(ex, s.mask);
     case Op::Mknod: return StepMknod(ex, s.mknod);
     case Op::Symlink: return StepSymlink(ex, s.symlink);
-    case Op::WriteFile: return StepWriteFile(ex, s.writeFile);
+    case Op::WriteProc: return StepWriteProc(ex, s.writeProc);
     case Op::Sethostname: return Check(ex, sethostname(s.name.name, s.name.len), "sethostname", s.name.name);
     case Op::Setdomainname: return Check(ex, setdomainname(s.name.name, s.name.len), "setdomainname", s.name.name);
     case Op::Setrlimit: {

@@ -16,6 +16,7 @@
 #include <climits>
 
 #include "executor.h"
+#include "procfs.h"
 
 namespace runt::child {
 
@@ -555,6 +556,60 @@ bool StepChroot(Executor& ex) {
   return ex.SetRoot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
 }
 
+namespace {
+
+constexpr unsigned kMaskAttrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+
+// The container's /dev/null, taken only if it is what it claims: opened in root without following
+// any symlink (an image's /dev/null -> /proc/sys/kernel/core_pattern, CVE-2025-31133), and
+// checked to be the 1:3 character device. An O_PATH fd, or -1 with ex.Fail set.
+int OpenNullDevice(Executor& ex, int root, const MaskArgs& a) {
+  open_how how = {};
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  FdGuard fd(static_cast<int>(syscall(SYS_openat2, root, "/dev/null", &how, sizeof how)));
+  struct stat st;
+  if (fd.get() < 0 || fstat(fd.get(), &st) < 0) {
+    ex.Fail(errno).Add("mask ").Add(a.path).Add(": open /dev/null without following links");
+    return -1;
+  }
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3) {
+    ex.Fail(ENODEV).Add("mask ").Add(a.path).Add(": /dev/null is not the null device (1:3)");
+    return -1;
+  }
+  return fd.Release();
+}
+
+// A detached mount, already read-only (it is never attached writable), then moved onto target.
+bool AttachReadOnly(Executor& ex, const MaskArgs& a, int tree, int target, const char* what) {
+  mount_attr attr = {};
+  attr.attr_set = kMaskAttrs;
+  if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+    ex.Fail(errno).Add("mask ").Add(a.path).Add(": make the ").Add(what).Add(" read-only");
+    return false;
+  }
+  if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    ex.Fail(errno).Add("mask ").Add(a.path).Add(": attach the ").Add(what);
+    return false;
+  }
+  return true;
+}
+
+// An empty tmpfs, created read-only (fsmount with MOUNT_ATTR_RDONLY).
+int EmptyTmpfs(Executor& ex, const MaskArgs& a) {
+  FdGuard fs(fsopen("tmpfs", FSOPEN_CLOEXEC));
+  if (fs.get() < 0 || fsconfig(fs.get(), FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+      fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
+    ex.Fail(errno).Add("mask ").Add(a.path).Add(": create an empty tmpfs");
+    return -1;
+  }
+  int mnt = fsmount(fs.get(), FSMOUNT_CLOEXEC, kMaskAttrs | MOUNT_ATTR_NODEV);
+  if (mnt < 0) ex.Fail(errno).Add("mask ").Add(a.path).Add(": create an empty tmpfs");
+  return mnt;
+}
+
+}  // namespace
+
 bool StepMask(Executor& ex, const MaskArgs& a) {
   int root = ex.Root();
   if (root < 0) return false;
@@ -580,24 +635,49 @@ bool StepMask(Executor& ex, const MaskArgs& a) {
     ex.Fail(errno).Add("mask ").Add(a.path);
     return false;
   }
-  sigsafe::FdPath target(fd.get());
-  int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", target.path, "tmpfs", MS_RDONLY, nullptr)
-                               : mount("/dev/null", target.path, nullptr, MS_BIND, nullptr);
-  if (rc < 0) {
-    ex.Fail(errno).Add("mask ").Add(a.path);
+  // Never by path, never writable: the source is an fd checked first, and the new mount is made
+  // read-only while still detached, whatever steps come after (readonlyPaths or not).
+  if (S_ISDIR(st.st_mode)) {
+    FdGuard tmpfs(EmptyTmpfs(ex, a));
+    return tmpfs.get() >= 0 && AttachReadOnly(ex, a, tmpfs.get(), fd.get(), "empty tmpfs");
+  }
+  FdGuard null(OpenNullDevice(ex, root, a));
+  if (null.get() < 0) return false;
+  FdGuard bind(open_tree(null.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+  if (bind.get() < 0) {
+    ex.Fail(errno).Add("mask ").Add(a.path).Add(": bind /dev/null");
     return false;
   }
-  return true;
+  return AttachReadOnly(ex, a, bind.get(), fd.get(), "bind of /dev/null");
 }
 
 bool StepMknod(Executor& ex, const MknodArgs& a) {
   char name[NAME_MAX + 1];
   FdGuard parent(OpenParentInRoot(ex, a.path, name));
   if (parent.get() < 0) return false;
-  if (mknodat(parent.get(), name, a.mode, makedev(a.major, a.minor)) < 0) {
-    if (errno == EEXIST) return true;
-    ex.Fail(errno).Add("mknod ").Add(a.path);
-    return false;
+  const dev_t dev = makedev(a.major, a.minor);
+  if (mknodat(parent.get(), name, a.mode, dev) < 0) {
+    if (errno != EEXIST) {
+      ex.Fail(errno).Add("mknod ").Add(a.path);
+      return false;
+    }
+    // Something of the image's is there already. The very node is kept as it is; anything else (a
+    // symlink to a host file, a regular file, other numbers) is replaced: later steps trust this
+    // path to be the device the config names. A directory is not removed: refused.
+    struct stat st;
+    if (fstatat(parent.get(), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      ex.Fail(errno).Add("mknod ").Add(a.path).Add(": stat the existing entry");
+      return false;
+    }
+    if ((st.st_mode & S_IFMT) == (a.mode & S_IFMT) && (S_ISFIFO(st.st_mode) || st.st_rdev == dev)) return true;
+    if (S_ISDIR(st.st_mode)) {
+      ex.Fail(EEXIST).Add("mknod ").Add(a.path).Add(": a directory is in the way");
+      return false;
+    }
+    if (unlinkat(parent.get(), name, 0) < 0 || mknodat(parent.get(), name, a.mode, dev) < 0) {
+      ex.Fail(errno).Add("mknod ").Add(a.path).Add(": replace what the image has there");
+      return false;
+    }
   }
   if (fchownat(parent.get(), name, a.uid, a.gid, AT_SYMLINK_NOFOLLOW) < 0) {
     ex.Fail(errno).Add("chown ").Add(a.path);
@@ -621,12 +701,20 @@ bool StepSymlink(Executor& ex, const SymlinkArgs& a) {
   return true;
 }
 
-bool StepWriteFile(Executor& ex, const WriteFileArgs& a) {
-  int root = ex.Root();
-  if (root < 0) return false;
-  FdGuard fd(OpenInRoot(root, a.path, O_WRONLY | O_NOFOLLOW));
+int Executor::ProcRoot() {
+  if (procRoot >= 0) return procRoot;
+  procRoot = KeepAboveFloor(procfs::OpenRoot());
+  if (procRoot < 0) Fail(errno).Add("open a procfs to write to (fresh, a clone of /proc, or /proc: none is a procfs root)");
+  return procRoot;
+}
+
+bool StepWriteProc(Executor& ex, const WriteProcArgs& a) {
+  int proc = ex.ProcRoot();
+  if (proc < 0) return false;
+  // plan.cc made sure the path starts with /proc/.
+  FdGuard fd(procfs::OpenBeneath(proc, a.path + 6, O_WRONLY));
   if (fd.get() < 0) {
-    ex.Fail(errno).Add("open ").Add(a.path);
+    ex.Fail(errno).Add("open ").Add(a.path).Add(errno == EXDEV ? ": something is mounted over it, or it is not that procfs's file" : "");
     return false;
   }
   size_t done = 0;

@@ -22,6 +22,7 @@ struct Executor {
   Plan* plan;
   int sock;
   int rootfd = -1;
+  int procRoot = -1;  // a procfs nothing is mounted over (procfs.h), opened by the first writeProc
   int step = -1;
   int err = 0;
   Text text;
@@ -46,6 +47,8 @@ struct Executor {
   int Root();
   // Replaces the root fd with `fd` (taking ownership), moved above the preserved range.
   bool SetRoot(int fd);
+  // The procfs root for writeProc steps (procfs::OpenRoot, kept above the floor); -1 with Fail.
+  int ProcRoot();
   // Moves fd to a number >= plan->fdFloor (F_DUPFD_CLOEXEC) and closes the old one.
   int KeepAboveFloor(int fd);
 };
@@ -82,8 +85,8 @@ bool StepChroot(Executor& ex);
 bool StepMask(Executor& ex, const MaskArgs& a);
 bool StepMknod(Executor& ex, const MknodArgs& a);
 bool StepSymlink(Executor& ex, const SymlinkArgs& a);
-bool StepWriteFile(Executor& ex, const WriteFileArgs& a);
 bool StepMountSetattr(Executor& ex, const MountSetattrArgs& a);
+bool StepWriteProc(Executor& ex, const WriteProcArgs& a);
 
 // child_proc.cc
 bool StepSync(Executor& ex, const SyncArgs& a);

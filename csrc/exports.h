@@ -39,5 +39,6 @@ Napi::Value Mknod(const Napi::CallbackInfo& info);                // fsnode.cc
 Napi::Value Lsetxattr(const Napi::CallbackInfo& info);            // fsnode.cc
 Napi::Value Llistxattr(const Napi::CallbackInfo& info);           // fsnode.cc
 Napi::Value Lgetxattr(const Napi::CallbackInfo& info);            // fsnode.cc
+Napi::Value OpenProcFile(const Napi::CallbackInfo& info);         // proc_open.cc
 
 }  // namespace runt

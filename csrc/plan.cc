@@ -119,7 +119,7 @@ const std::unordered_map<std::string, Op>& OpNames() {
       {"sync", Op::Sync}, {"setns", Op::Setns}, {"unshare", Op::Unshare}, {"fork", Op::Fork},
       {"mount", Op::Mount}, {"openRoot", Op::OpenRoot}, {"pivotRoot", Op::PivotRoot},
       {"moveRoot", Op::MoveRoot}, {"mask", Op::Mask}, {"mknod", Op::Mknod}, {"symlink", Op::Symlink},
-      {"writeFile", Op::WriteFile}, {"sethostname", Op::Sethostname},
+      {"writeProc", Op::WriteProc}, {"sethostname", Op::Sethostname},
       {"setdomainname", Op::Setdomainname}, {"setrlimit", Op::Setrlimit}, {"prctl", Op::Prctl},
       {"capBounding", Op::CapBounding}, {"capset", Op::Capset}, {"ambient", Op::Ambient},
       {"setgroups", Op::Setgroups}, {"setresgid", Op::Setresgid}, {"setresuid", Op::Setresuid},
@@ -265,9 +265,10 @@ Step ReadStep(Napi::Env env, Plan& plan, const Napi::Object& obj, size_t index) 
       s.symlink.target = r.Str("target");
       s.symlink.path = r.Str("path");
       break;
-    case Op::WriteFile:
-      s.writeFile.path = r.Str("path");
-      s.writeFile.data = r.Str("data", false, &s.writeFile.len);
+    case Op::WriteProc:
+      s.writeProc.path = r.Str("path");
+      if (strncmp(s.writeProc.path, "/proc/", 6) != 0) r.Fail("'path' must start with /proc/");
+      s.writeProc.data = r.Str("data", false, &s.writeProc.len);
       break;
     case Op::Sethostname:
     case Op::Setdomainname: s.name.name = r.Str("name", false, &s.name.len); break;

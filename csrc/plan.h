@@ -16,7 +16,7 @@ namespace runt {
 
 enum class Op : uint8_t {
   Sync, Setns, Unshare, Fork, Mount, OpenRoot, PivotRoot, MoveRoot, Mask, Mknod, Symlink,
-  WriteFile, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
+  WriteProc, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
   Setgroups, Setresgid, Setresuid, Umask, Chdir, Setsid, Terminal, Hook, ResolveExec, Park,
   Seccomp, Exec, JoinKeyring, Mkdir, PrepareFds, Sched, Ioprio, Affinity, Personality, Mempolicy,
   MountSetattr, Chroot,
@@ -48,7 +48,7 @@ struct PathArgs { const char* path; };  // openRoot, mask, chdir, joinKeyring (t
 struct MaskArgs { const char* path; bool hasExpectFs; int64_t expectFs; };
 struct MknodArgs { const char* path; mode_t mode; unsigned major; unsigned minor; uid_t uid; gid_t gid; };
 struct SymlinkArgs { const char* target; const char* path; };
-struct WriteFileArgs { const char* path; const char* data; size_t len; };
+struct WriteProcArgs { const char* path; const char* data; size_t len; };  // path: /proc/...
 struct NameArgs { const char* name; size_t len; };  // sethostname, setdomainname
 struct RlimitArgs { int resource; uint64_t soft; uint64_t hard; };
 struct PrctlArgs { int option; unsigned long arg2; };
@@ -87,7 +87,7 @@ struct Step {
     MaskArgs mask;
     MknodArgs mknod;
     SymlinkArgs symlink;
-    WriteFileArgs writeFile;
+    WriteProcArgs writeProc;
     NameArgs name;
     RlimitArgs rlimit;
     PrctlArgs prctl;

@@ -51,9 +51,9 @@ void VisitPointers(Step& s, V& v) {
       v.Str(s.symlink.target);
       v.Str(s.symlink.path);
       break;
-    case Op::WriteFile:
-      v.Str(s.writeFile.path);
-      v.Str(s.writeFile.data);
+    case Op::WriteProc:
+      v.Str(s.writeProc.path);
+      v.Str(s.writeProc.data);
       break;
     case Op::Sethostname:
     case Op::Setdomainname: v.Str(s.name.name); break;

@@ -6,7 +6,7 @@
 // A child in new IPC and mount namespaces:
 //   mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)
 //   mount("mqueue", DIR, "mqueue", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)   the namespace's POSIX queues as files
-//   open("/proc/sys/kernel/msgmax", O_WRONLY); write("4096")           the writeFile step of linux.sysctl
+//   open("sys/kernel/msgmax") beneath a private procfs; write("4096")  the writeProc step of linux.sysctl
 //   exec: create a message queue (a file created in an mqueue mount is one) and list the queues.
 // Then a second child, in a new mount namespace only (the host's IPC namespace), mounts mqueue the
 // same way and lists the host's queues: the first child's queue is not there.
@@ -38,7 +38,7 @@ try {
     cloneFlags: (isolate ? CLONE.NEWIPC : 0) | CLONE.NEWNS,
     steps: [
       ...mqueueSteps,
-      ...(isolate ? [{ op: 'writeFile', path: '/proc/sys/kernel/msgmax', data: '4096', field: 'linux.sysctl["kernel.msgmax"]' } as Step] : []),
+      ...(isolate ? [{ op: 'writeProc', path: '/proc/sys/kernel/msgmax', data: '4096', field: 'linux.sysctl["kernel.msgmax"]' } as Step] : []),
       { op: 'sync', tag: 1, field: 'example: let the parent look' },
       shell(`${isolate ? `busybox touch ${mountPoint}/${QUEUE}; ` : ''}echo "kernel.msgmax: $(busybox cat /proc/sys/kernel/msgmax)"; ${list}`),
     ],

@@ -100,6 +100,10 @@ export interface Native {
   llistxattr(path: string): string[];
   /** lgetxattr(2): the value, or null when the file has no such attribute. */
   lgetxattr(path: string, name: string): Buffer | null;
+  /** Opens `rel` (relative to /proc, e.g. "1234/uid_map") beneath a procfs nothing is mounted over,
+   *  without following symlinks or crossing mounts, checked to be that procfs's file
+   *  (csrc/procfs.h). A close-on-exec fd; throws with code EXDEV when a check fails. */
+  openProcFile(rel: string, flags: number): number;
 }
 
 let loaded: Native | undefined;

@@ -19,7 +19,7 @@ t.test('a config using every field: explain == trace', async (t) => {
   const b = everyFieldBundle(t);
   const plan = explainJson(root, b, id).steps;
   const ops = new Set(plan.map((s) => s.op));
-  for (const op of ['sync', 'unshare', 'mount', 'openRoot', 'pivotRoot', 'mask', 'mknod', 'symlink', 'writeFile', 'sethostname',
+  for (const op of ['sync', 'unshare', 'mount', 'openRoot', 'pivotRoot', 'mask', 'mknod', 'symlink', 'writeProc', 'sethostname',
     'setdomainname', 'setsid', 'setrlimit', 'capBounding', 'capset', 'ambient', 'setgroups', 'setresgid', 'setresuid', 'umask',
     'chdir', 'prctl', 'hook', 'resolveExec', 'park', 'seccomp', 'exec']) {
     t.ok(ops.has(op), `the plan uses ${op}`);

@@ -2,10 +2,17 @@
 // Each one worked against runt before the fix; each asserts here that it no longer does. No test
 // writes a real host file: the attacks are pointed at temporary files the test owns.
 import t from 'tap';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, errorLines, leftovers, makeBundle, stateRoot, type Bundle } from './helpers/index.js';
+import { describe, errorLines, leftovers, makeBundle, parseMountinfo, stateRoot, type Bundle } from './helpers/index.js';
 import type { Spec } from '../src/spec/types.js';
+import { native } from '../src/native.js';
+import { MSG, type SpawnConfig } from '../src/plan/steps.js';
+import { CLONE, MS } from '../src/plan/constants.js';
+import { reap } from '../src/lifecycle/create.js';
+
+/** The config without the tmpfs on /dev: the image's own /dev is used, as an attacker's image wants. */
+const imageDev = (s: Spec) => { s.mounts = s.mounts!.filter((m) => !m.destination.startsWith('/dev')); };
 
 /** A host file the test owns, bind-mounted read-write into the container at `dest`. */
 function ownedHostFile(b: Bundle, s: Spec, dest: string, content: string): string {
@@ -14,6 +21,56 @@ function ownedHostFile(b: Bundle, s: Spec, dest: string, content: string): strin
   s.mounts!.push({ destination: dest, type: 'bind', source: file, options: ['bind', 'rw'] });
   return file;
 }
+
+t.test('CVE-2025-31133 class: a planted /dev/null symlink does not turn a mask into a writable bind', async (t) => {
+  const root = stateRoot(t);
+  let hostFile = '';
+  // Inside: try to write through every masked file, then show the mounts and the null device.
+  // A write to the null device succeeds and goes nowhere (a read-only mount does not stop writes
+  // to a device node); what matters is where it lands: the size read back stays 0.
+  const script = 'for p in /proc/keys /proc/timer_list /proc/kcore; do [ -e $p ] || continue; echo pwned > $p 2>/dev/null; echo "$p=$(wc -c < $p)"; done; '
+    + 'echo "null=$(stat -c %F:%t:%T /dev/null)"; cat /proc/self/mountinfo';
+  const b = makeBundle(t, script, (s, b) => {
+    imageDev(s);
+    hostFile = ownedHostFile(b, s, '/owned', 'untouched\n');
+    // The image's /dev/null leads to the attacker's target (here the test's own host file).
+    symlinkSync('/owned', join(b.rootfs, 'dev/null'));
+  });
+  const r = root.run(b);
+  t.equal(r.code, 0, describe(r));
+  t.equal(readFileSync(hostFile, 'utf8'), 'untouched\n', 'the host file behind the planted link is unchanged');
+  for (const p of ['/proc/keys', '/proc/timer_list', '/proc/kcore']) {
+    const size = new RegExp(`^${p}=(\\d+)$`, 'm').exec(r.stdout)?.[1];
+    if (size === undefined) continue; // not on this kernel
+    t.equal(size, '0', `what is written to ${p} lands nowhere`);
+  }
+  t.match(r.stdout, /^null=character special file:1:3$/m, '/dev/null in the container is the real null device (1:3)');
+  const mounts = parseMountinfo(r.stdout);
+  // Every masked directory: an empty read-only tmpfs.
+  for (const p of ['/sys/firmware', '/proc/acpi', '/proc/scsi']) {
+    const m = mounts.filter((x) => x.mountPoint === p).pop();
+    if (!m) continue;
+    t.ok(m.fstype === 'tmpfs' && m.options.includes('ro'), `${p} is a read-only tmpfs (${m.fstype} ${m.options.join(',')})`);
+  }
+  for (const p of ['/proc/keys', '/proc/timer_list', '/proc/kcore']) {
+    const m = mounts.filter((x) => x.mountPoint === p).pop();
+    if (!m) continue;
+    t.ok(m.options.includes('ro'), `${p} is mounted read-only (${m.options.join(',')})`);
+    t.match(m.root, /\/dev\/null$/, `${p} is a bind of the image's /dev/null (the node runt made), not of ${m.root}`);
+  }
+});
+
+t.test('CVE-2025-31133 class: a mask refuses a /dev/null that is not the 1:3 device', async (t) => {
+  const root = stateRoot(t);
+  // The config itself makes /dev/null something else (/dev/zero's numbers): no mask may use it.
+  const r = root.run(makeBundle(t, 'true', (s) => {
+    s.linux!.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 5, fileMode: 0o666 }];
+    s.linux!.maskedPaths = ['/proc/timer_list'];
+  }));
+  t.not(r.code, 0, 'refused');
+  t.match(errorLines(r).join('\n'), /^linux\.maskedPaths\[0\]: mask \/proc\/timer_list: \/dev\/null is not the null device \(1:3\)/m);
+  t.same(leftovers(root.path, r.id), []);
+});
 
 t.test('CVE-2025-52881 class: a bind over a /proc/sys file cannot redirect a sysctl write', async (t) => {
   const root = stateRoot(t);
@@ -49,6 +106,44 @@ t.test('CVE-2025-52881 class: a bind over a /proc/sys file cannot redirect a sys
   const lxcfs = root.run(makeBundle(t, 'cat /proc/uptime', (s, b) => { ownedHostFile(b, s, '/proc/uptime', '42.00 42.00\n'); }));
   t.equal(lxcfs.code, 0, describe(lxcfs));
   t.equal(lxcfs.stdout, '42.00 42.00\n', 'a bind over /proc/uptime (lxcfs) is allowed');
+});
+
+t.test('CVE-2025-52881 class: the sysctl write itself goes to the procfs file, whatever is mounted over its path', async (t) => {
+  // No config can put a bind there any more (above), so the executor is driven directly: in a
+  // mount namespace of its own, a file the test owns covers /proc/sys/kernel/hostname, then the
+  // writeProc step of a sysctl runs. It must reach the kernel (the new UTS namespace's hostname),
+  // not the file.
+  const n = native();
+  const dir = mkdtempSync('/tmp/runt-sec-sysctl-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cover = join(dir, 'cover');
+  const out = join(dir, 'out');
+  writeFileSync(cover, 'untouched\n');
+  const cfg: SpawnConfig = {
+    cloneFlags: CLONE.NEWNS | CLONE.NEWUTS, stdio: [-1, -1, -1], preserveFds: 0, trace: false, pdeathSig: 9,
+    steps: [
+      { op: 'mount', source: null, target: '/', fstype: null, flags: MS.SLAVE | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'private mounts' },
+      { op: 'mount', source: cover, target: '/proc/sys/kernel/hostname', fstype: null, flags: MS.BIND, data: null, targetInRoot: false, mkdir: 'none', field: 'the attack' },
+      { op: 'writeProc', path: '/proc/sys/kernel/hostname', data: 'runt-sysctl-probe', field: 'linux.sysctl["kernel.hostname"]' },
+      { op: 'exec', name: '/bin/sh', args: ['sh', '-c', `hostname > ${out}`], env: [], searchPath: '', preserveFds: 0, field: 'look' },
+    ],
+  };
+  const child = n.spawn(cfg);
+  let error: { step: number; errno: number; text: string } | undefined;
+  for (;;) {
+    const m = n.recv(child.sock);
+    if (!m) {
+      await n.whenReadable(child.sock);
+      continue;
+    }
+    if (m.type === MSG.ERROR) error = m;
+    if (m.type === 0) break;
+  }
+  n.close(child.sock);
+  await reap(child.pidfd);
+  t.equal(error, undefined, `no step failed: ${error?.text}`);
+  t.equal(readFileSync(cover, 'utf8'), 'untouched\n', 'the file mounted over the sysctl is unchanged');
+  t.equal(readFileSync(out, 'utf8'), 'runt-sysctl-probe\n', 'the value reached the kernel');
 });
 
 t.test('ids above 2^31-1 are refused: (uid_t)-1 would leave the process root', async (t) => {

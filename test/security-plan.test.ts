@@ -28,7 +28,7 @@ t.test('the init is made non-dumpable before anything else, joined namespaces in
 
 t.test('sysctls are written before masks and read-only paths', async (t) => {
   const steps = planOf((s) => { s.linux!.sysctl = { 'kernel.shmmax': '1' }; });
-  const write = steps.findIndex((s) => s.op === 'writeFile' && s.path === '/proc/sys/kernel/shmmax');
+  const write = steps.findIndex((s) => s.op === 'writeProc' && s.path === '/proc/sys/kernel/shmmax');
   const firstMask = steps.findIndex((s) => s.op === 'mask');
   const readonlySys = steps.findIndex((s) => s.op === 'mount' && s.target === '/proc/sys');
   t.ok(write >= 0 && write < firstMask && write < readonlySys, `write ${write}, mask ${firstMask}, read-only /proc/sys ${readonlySys}`);

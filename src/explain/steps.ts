@@ -89,23 +89,30 @@ const DESCRIBE: ByOp = {
   }),
   mask: (s) => ({
     calls: [
-      `directory: mount("tmpfs", ${cstr(inRoot(s.path, true))}, "tmpfs", MS_RDONLY, NULL)`,
-      `otherwise: mount("/dev/null", ${cstr(inRoot(s.path, true))}, NULL, MS_BIND, NULL)`,
+      `target = open(${cstr(inRoot(s.path, true))}, O_PATH)${s.expectFs === undefined ? '' : ` (on ${fsMagicName(s.expectFs)}, or fail with EXDEV)`}`,
+      'directory: fsopen("tmpfs"), fsmount(MOUNT_ATTR_RDONLY|NOSUID|NODEV|NOEXEC), move_mount onto target',
+      'otherwise: null = openat2("/dev/null" in {root}, O_PATH|O_NOFOLLOW, RESOLVE_NO_SYMLINKS); fstat(null): the 1:3 character device, or fail with ENODEV',
+      '  open_tree(null, OPEN_TREE_CLONE), mount_setattr(MOUNT_ATTR_RDONLY|NOSUID|NOEXEC), move_mount onto target (read-only before it is attached)',
       'missing: nothing',
     ],
-    args: { path: s.path },
+    args: { path: s.path, expectFs: s.expectFs === undefined ? null : fsMagicName(s.expectFs), source: '/dev/null checked to be 1:3, or an empty tmpfs; read-only' },
   }),
   mknod: (s) => ({
     calls: [
       `mknodat(${cstr(inRoot(s.path, true))}, ${nodeTypeFlag(nodeType(s.mode))}|${octal(s.mode)}, makedev(${s.major}, ${s.minor}))`,
+      'EEXIST: the same node is kept; anything else (a symlink, a file, other numbers) is unlinked and made again; a directory fails',
       `fchownat(${cstr(inRoot(s.path, true))}, ${s.uid}, ${s.gid})`,
       `fchmodat(${cstr(inRoot(s.path, true))}, ${octal(s.mode)})`,
     ],
     args: { path: s.path, type: nodeType(s.mode), mode: octal(s.mode), major: s.major, minor: s.minor, uid: s.uid, gid: s.gid },
   }),
   symlink: (s) => ({ calls: [`symlinkat(${cstr(s.target)}, ${cstr(inRoot(s.path, true))})`], args: { target: s.target, path: s.path } }),
-  writeFile: (s) => ({
-    calls: [`open(${cstr(inRoot(s.path, true))}, O_WRONLY|O_NOFOLLOW)`, `write(fd, ${cstr(s.data)})`],
+  writeProc: (s) => ({
+    calls: [
+      '{proc} = a procfs nothing is mounted over, once: fsopen("proc") + fsmount, else open_tree("/proc", OPEN_TREE_CLONE), else "/proc"; its root checked (PROC_SUPER_MAGIC, inode 1)',
+      `fd = openat2({proc}, ${cstr(s.path.slice('/proc/'.length))}, O_WRONLY|O_NOFOLLOW, RESOLVE_BENEATH|RESOLVE_NO_XDEV|RESOLVE_NO_SYMLINKS); fstatfs/fstat: on that procfs, or fail with EXDEV`,
+      `write(fd, ${cstr(s.data)})`,
+    ],
     args: { path: s.path, data: s.data },
   }),
   sethostname: (s) => ({ calls: [`sethostname(${cstr(s.name)}, ${Buffer.byteLength(s.name)})`], args: { name: s.name } }),

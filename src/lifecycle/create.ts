@@ -29,6 +29,7 @@ import { native } from '../native.js';
 import { HOOK_STATUS } from './hook-status.js';
 import { detachRootfsBind, sharesMountNamespace, topMountId } from './shared-mounts.js';
 import { checkLsmFields } from '../security/lsm.js';
+import { writeProcFile } from '../security/procfs.js';
 import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from './hooks-on-demand.js';
@@ -361,7 +362,7 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
 /** linux.timeOffsets → /proc/PID/timens_offsets ("monotonic SECS NSECS" per clock). */
 function writeTimeOffsets(pid: number, offsets: Record<string, { secs?: number; nanosecs?: number }>): void {
   const lines = Object.entries(offsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`);
-  writeFileSync(`/proc/${pid}/timens_offsets`, lines.join('\n'));
+  writeProcFile(`${pid}/timens_offsets`, lines.join('\n'));
 }
 
 /** The init's pid as processes in its own PID namespace see it (hooks run inside get this one). */
@@ -381,11 +382,11 @@ function setupFromOutside(spec: Spec, pid: number, cgroup: CgroupManager | null,
   if (newUser) {
     const fmt = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
       (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n');
-    if (linux.uidMappings?.length) writeFileSync(`/proc/${pid}/uid_map`, fmt(linux.uidMappings));
-    if (linux.gidMappings?.length) writeFileSync(`/proc/${pid}/gid_map`, fmt(linux.gidMappings));
+    if (linux.uidMappings?.length) writeProcFile(`${pid}/uid_map`, fmt(linux.uidMappings));
+    if (linux.gidMappings?.length) writeProcFile(`${pid}/gid_map`, fmt(linux.gidMappings));
   }
   cgroup?.join(pid);
-  if (spec.process?.oomScoreAdj !== undefined) writeFileSync(`/proc/${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
+  if (spec.process?.oomScoreAdj !== undefined) writeProcFile(`${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
 }
 
 /** What planContainer needs besides the spec; fds are -1 when only explaining. */

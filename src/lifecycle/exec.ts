@@ -14,7 +14,7 @@
 //                               ◀── EOF          seccomp, execve (the socket is close-on-exec)
 //
 // A MSG_ERROR names the failing step; the process is killed and reaped, nothing else changes.
-import { closeSync, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { constants as osc } from 'node:os';
 import type { Process } from '../spec/types.js';
 import { validateProcess } from '../spec/validate.js';
@@ -25,6 +25,7 @@ import { SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
 import { sharesMountNamespace } from './shared-mounts.js';
 import { checkLsmFields } from '../security/lsm.js';
+import { writeProcFile } from '../security/procfs.js';
 import { openCgroupManager } from '../cgroups/index.js';
 import { InvalidArgumentError, InvalidStateError, StepError } from '../errors.js';
 import { isAlive } from '../state/process.js';
@@ -254,12 +255,7 @@ function execSide(saved: SavedState, proc: Process, plan: ExecPlan, opts: ExecOp
 }
 
 function writeOomScoreAdj(pid: number, value: number): void {
-  const fd = openSync(`/proc/${pid}/oom_score_adj`, 'r+');
-  try {
-    writeSync(fd, String(value));
-  } finally {
-    closeSync(fd);
-  }
+  writeProcFile(`${pid}/oom_score_adj`, String(value));
 }
 
 let cachedLastCap: number | undefined;

@@ -225,7 +225,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   //    include /proc/sys.
   checkSysctlNamespaces(spec);
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-    steps.push({ op: 'writeFile', path: sysctlPath(key), data: String(value), field: `linux.sysctl["${key}"]` });
+    steps.push({ op: 'writeProc', path: sysctlPath(key), data: String(value), field: `linux.sysctl["${key}"]` });
   }
   // Masks under /proc must land on the procfs mounted at /proc, not on whatever a racing process
   // put in its place (CVE-2019-19921): the target itself is checked before it is covered.

@@ -22,6 +22,7 @@ interface HintRule {
 }
 
 const MOUNTS = ['mount', 'mask'];
+
 const EXECS = ['resolveExec', 'exec'];
 const IDS = ['setresuid', 'setresgid'];
 
@@ -73,10 +74,11 @@ const RULES: HintRule[] = [
   { ops: ['setgroups'], errno: 'EINVAL', hint: 'a gid in additionalGids has no mapping in the user namespace' },
   { ops: ['prctl'], errno: 'EINVAL', hint: 'this kernel does not know the prctl option' },
   // files
-  { ops: ['writeFile'], errno: 'ENOENT', hint: 'no such sysctl in this namespace (net.* needs the network namespace; not every sysctl is namespaced)' },
-  { ops: ['writeFile'], errno: 'EROFS', hint: '/proc/sys is read-only here: write sysctls before it is made read-only' },
-  { ops: ['writeFile'], errno: 'EACCES', hint: 'the sysctl is not writable from the container\'s user namespace' },
-  { ops: ['writeFile'], errno: 'EINVAL', hint: 'the kernel rejected the value for this sysctl' },
+  { ops: ['writeProc'], errno: 'EXDEV', hint: 'something is mounted over this /proc file, or it is not the procfs\'s own: runt writes only to the real file' },
+  { ops: ['writeProc'], errno: 'ENOENT', hint: 'no such sysctl in this namespace (net.* needs the network namespace; not every sysctl is namespaced)' },
+  { ops: ['writeProc'], errno: 'EROFS', hint: '/proc/sys is read-only here: write sysctls before it is made read-only' },
+  { ops: ['writeProc'], errno: 'EACCES', hint: 'the sysctl is not writable from the container\'s user namespace' },
+  { ops: ['writeProc'], errno: 'EINVAL', hint: 'the kernel rejected the value for this sysctl' },
   { ops: ['mknod'], errno: 'EPERM', hint: 'mknod needs CAP_MKNOD and is refused in a user namespace: bind-mount the host device instead' },
   { ops: ['chdir'], errno: 'ENOENT', hint: 'process.cwd does not exist in the rootfs' },
   { ops: ['chdir'], errno: 'EACCES', hint: 'process.cwd is not searchable by the container user' },

@@ -63,17 +63,24 @@ export interface PivotRootStep extends StepBase { op: 'pivotRoot' }
 export interface MoveRootStep extends StepBase { op: 'moveRoot' }
 /** No mount namespace of its own: fchdir(root); chroot("."); chdir("/"); root fd reopened as "/". */
 export interface ChrootStep extends StepBase { op: 'chroot' }
-/** Mask a path in root: missing → skip; directory → read-only tmpfs; otherwise bind /dev/null.
- *  `expectFs` (magic number): the path must be on this filesystem (statfs) or the step fails with
- *  EXDEV before anything is mounted. */
+/** Mask a path in root: missing → skip; directory → an empty tmpfs; otherwise a bind of the
+ *  container's /dev/null, opened without following symlinks and checked to be the 1:3 character
+ *  device (ENODEV otherwise; CVE-2025-31133). Both are made read-only (and nosuid, noexec) while
+ *  still detached (fsmount / open_tree + mount_setattr), then moved onto the path: a mask is never
+ *  writable, whatever comes after. `expectFs` (magic number): the path must be on this filesystem
+ *  (statfs) or the step fails with EXDEV before anything is mounted. */
 export interface MaskStep extends StepBase { op: 'mask'; path: string; expectFs?: number }
-/** mknodat in root (parent directories created 0755); existing node left as is; then fchownat and
- *  fchmodat to the exact mode (umask does not apply). */
+/** mknodat in root (parent directories created 0755), then fchownat and fchmodat to the exact mode
+ *  (umask does not apply). What the image has there already: the same node is left as is; anything
+ *  else (a symlink, a file, other numbers) is unlinked and the node made; a directory fails. */
 export interface MknodStep extends StepBase { op: 'mknod'; path: string; mode: number; major: number; minor: number; uid: number; gid: number }
 /** symlinkat(target, root, path); an existing path is left as is. */
 export interface SymlinkStep extends StepBase { op: 'symlink'; target: string; path: string }
-/** Open `path` in root with O_WRONLY|O_NOFOLLOW (no O_CREAT) and write data (sysctl, oom_score_adj). */
-export interface WriteFileStep extends StepBase { op: 'writeFile'; path: string; data: string }
+/** Write `data` to `path` (/proc/...) through a procfs nothing is mounted over (csrc/procfs.h: a
+ *  fresh fsmount'ed instance, else a non-recursive clone of /proc, else /proc, its root checked), opened
+ *  beneath it without following symlinks or crossing a mount, and checked to be on it (sysctls;
+ *  CVE-2025-52881). */
+export interface WriteProcStep extends StepBase { op: 'writeProc'; path: string; data: string }
 export interface HostnameStep extends StepBase { op: 'sethostname'; name: string }
 export interface DomainnameStep extends StepBase { op: 'setdomainname'; name: string }
 /** soft/hard: -1 means RLIM_INFINITY. */
@@ -140,7 +147,7 @@ export interface MountSetattrStep extends StepBase { op: 'mountSetattr'; target:
 
 export type Step =
   | SyncStep | SetnsStep | UnshareStep | ForkStep | MountStep | OpenRootStep | PivotRootStep | MoveRootStep
-  | MaskStep | MknodStep | SymlinkStep | WriteFileStep | HostnameStep | DomainnameStep | RlimitStep
+  | MaskStep | MknodStep | SymlinkStep | WriteProcStep | HostnameStep | DomainnameStep | RlimitStep
   | PrctlStep | CapBoundingStep | CapsetStep | AmbientStep | SetgroupsStep | SetresgidStep
   | SetresuidStep | UmaskStep | ChdirStep | SetsidStep | TerminalStep | HookStep | ResolveExecStep
   | ParkStep | SeccompStep | ExecStep | JoinKeyringStep | MkdirStep | PrepareFdsStep
