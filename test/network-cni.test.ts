@@ -88,8 +88,11 @@ t.test('two containers on one network, a published port, connect/disconnect; del
 
   const client = makeBundle(t, `ip route; cat /etc/hostname; wget -q -O - http://${ip}/`);
   const clientId = id('client');
-  const cl = rt(['run', '-b', client.dir, '--network', 'neta', clientId], out(client.dir, 'client'));
+  const cl = rt(['run', '--trace', '-b', client.dir, '--network', 'neta', clientId], out(client.dir, 'client'));
   t.equal(cl.code, 0, describe(cl));
+  for (const plugin of ['bridge', 'portmap', 'firewall', 'tuning']) {
+    t.match(cl.stderr, new RegExp(`trace: #\\d+\\s+cni ADD\\s+network neta: ${plugin}\\s+ok \\d+us`), `--trace times ${plugin}`);
+  }
   // It exited before runt deleted it: its pinned namespace let DEL undo everything all the same.
   t.same(rulesOf(clientId), [], 'no rule left by the client (its masquerade chain is gone)');
   t.same(leases('neta'), [ip], 'only the web container holds a lease');
@@ -213,4 +216,25 @@ t.test('kill -9 of runt between ADD and start: delete --force cleans everything'
   await nothingLeft(t, cid, 'nete');
   t.notOk(ns.run(['iptables-save']).stdout.includes('10.89.70.'), 'no rule mentions its address');
   t.same(readdirSync(join(STORE, 'networks/ports')), [], 'its port is free again');
+});
+
+t.test('explain lists the CNI calls at their moment in the plan, and the files', async (t) => {
+  t.equal(rt(['network', 'create', 'netx', '--subnet', '10.89.80.0/24']).code, 0);
+  const b = makeBundle(t, 'true');
+  const r = rt(['explain', '-b', b.dir, '--format', 'json', '--network', 'netx', '-p', '8080:80', '-v', 'data:/data']);
+  t.equal(r.code, 0, describe(r));
+  const doc = JSON.parse(r.stdout) as { steps: Array<{ index: number; op: string; field: string; runtime: string[] }>; runtime: Array<{ when: string; step: number | null; calls: string[] }> };
+  const sync = doc.steps.find((s) => s.op === 'sync' && s.field.startsWith('networks'));
+  t.ok(sync, 'a sync step for the networks');
+  const firstMount = doc.steps.findIndex((s) => s.op === 'mount');
+  t.ok(sync!.index < firstMount, 'before any mount');
+  const adds = doc.runtime.filter((a) => a.when === 'sync-network').flatMap((a) => a.calls);
+  t.same(adds.filter((c) => / ADD: /.test(c)).map((c) => c.split(' ')[0]), ['bridge', 'portmap', 'firewall', 'tuning'], 'ADD in order');
+  t.match(adds.join('\n'), /portmap ADD: .*"runtimeConfig":\{"portMappings":\[\{"hostPort":8080,"containerPort":80,"protocol":"tcp"\}\]/);
+  const dels = doc.runtime.filter((a) => a.when === 'delete').flatMap((a) => a.calls).filter((c) => / DEL: /.test(c));
+  t.same(dels.map((c) => c.split(' ')[0]), ['tuning', 'firewall', 'portmap', 'bridge'], 'DEL in reverse');
+  t.ok(doc.steps.some((s) => s.field === 'networks (/etc/hosts)'), '/etc/hosts bind mount');
+  t.ok(doc.steps.some((s) => s.field === 'volumes[0] (data:/data)'), 'the volume mount');
+  t.notOk(existsSync(join(ROOT, 'ID')), 'explain created nothing');
+  t.notOk(existsSync(join(STORE, 'volumes/data')), 'no volume made');
 });

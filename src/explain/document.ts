@@ -7,7 +7,12 @@ import type { Spec } from '../spec/types.js';
 import { loadBundleSpec, rootfsPath } from '../spec/load.js';
 import { validateSpec } from '../spec/validate.js';
 import { planContainer } from '../lifecycle/create.js';
-import type { Plan } from '../plan/build.js';
+import type { Plan, PlanContext } from '../plan/build.js';
+import { storeRoot } from '../store-root.js';
+import { prepareVolumes } from '../volume/attach.js';
+import { prepareNetworks, wantsNetwork, type NetworkRecord, type PreparedNetworks } from '../network/attach.js';
+import { pluginConfig } from '../network/chain.js';
+import { ETC_FILES } from '../network/etc-files.js';
 import { NAMESPACES } from '../plan/constants.js';
 import { SYNC_TAG, type Step } from '../plan/steps.js';
 import { createCgroupManager, withDefaultDeviceRules, type CgroupManager } from '../cgroups/index.js';
@@ -23,7 +28,7 @@ export const EXPLAIN_FORMAT = 'runt-explain/1';
 export type ProcessName = 'intermediate' | 'init-before-pivot' | 'init-after-pivot' | 'init-after-start';
 
 /** When the runtime does something of its own. */
-export type RuntimeWhen = 'create' | 'spawn' | 'sync-init' | 'sync-create-runtime' | 'parked' | 'start' | 'delete';
+export type RuntimeWhen = 'create' | 'spawn' | 'sync-init' | 'sync-network' | 'sync-create-runtime' | 'parked' | 'start' | 'delete';
 
 export interface ExplainedStep {
   index: number;
@@ -79,6 +84,15 @@ export interface ExplainOptions {
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
+  /** Plan as run/create with these -v, --tmpfs, --network, -p, --ip (nothing is created). */
+  volumes?: string[];
+  tmpfs?: string[];
+  networks?: string[];
+  ports?: string[];
+  ip?: string;
+  cniPath?: string[];
+  /** runt's store (--store), where volumes and networks are looked up. */
+  store?: string;
 }
 
 const PLACEHOLDER_ID = 'ID';
@@ -90,16 +104,29 @@ export function explainBundle(opts: ExplainOptions = {}): ExplainDocument {
   const id = opts.id ?? PLACEHOLDER_ID;
   const cgroup = createCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id });
   const nsFds = Object.fromEntries((spec.linux?.namespaces ?? []).filter((n) => n.path).map((n) => [n.type, -1]));
+  const stateStore = new StateStore(opts.root ?? DEFAULT_ROOT);
+  const user = { root: resolve(stateStore.root), id };
+  const storeDir = storeRoot(opts.store);
+  const extraMounts: NonNullable<PlanContext['extraMounts']> = [];
+  if ((opts.volumes?.length ?? 0) + (opts.tmpfs?.length ?? 0) > 0) {
+    extraMounts.push(...prepareVolumes(storeDir, user, { volumes: opts.volumes, tmpfs: opts.tmpfs }, true).mounts);
+  }
+  let network: PreparedNetworks | undefined;
+  if (wantsNetwork(opts)) {
+    network = prepareNetworks(storeDir, user, stateStore.dir(id), spec, opts, true);
+    extraMounts.push(...network.mounts);
+  }
   const plan = planContainer(spec, {
     bundle, rootfs, id, execFifoFd: -1, nsFds, cgroupMounts: cgroup.mountSources(),
     noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: false,
-    bornInCgroups: true,
+    bornInCgroups: true, extraMounts,
+    networkSync: network && { field: `networks (${network.record.attachments.map((a) => a.network).join(', ')})`, why: network.why },
   });
-  const execFifo = new StateStore(opts.root ?? DEFAULT_ROOT).fifoPath(id);
+  const execFifo = stateStore.fifoPath(id);
   const seccomp = spec.linux?.seccomp ? summarizeSeccomp(spec.linux.seccomp) : null;
   const writes = cgroupWrites(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), cgroup.paths);
 
-  const runtime = runtimeActions(spec, plan, cgroup, writes, execFifo, seccomp);
+  const runtime = runtimeActions(spec, plan, cgroup, writes, execFifo, seccomp, network && { record: network.record, stateDir: stateStore.dir(id), id });
   const processes = processOf(plan.steps);
   const steps = plan.steps.map((step, index): ExplainedStep => {
     const d = describeStep(step, { seccomp: seccomp ?? undefined, execFifo });
@@ -149,7 +176,10 @@ function processOf(steps: Step[]): ProcessName[] {
 }
 
 /** The runtime's side, in the order `create`, `start` and `delete` do it (src/lifecycle/). */
-function runtimeActions(spec: Spec, plan: Plan, cgroup: CgroupManager, writes: CgroupWrite[], execFifo: string, seccomp: SeccompSummary | null): RuntimeAction[] {
+function runtimeActions(
+  spec: Spec, plan: Plan, cgroup: CgroupManager, writes: CgroupWrite[], execFifo: string, seccomp: SeccompSummary | null,
+  network?: { record: NetworkRecord; stateDir: string; id: string },
+): RuntimeAction[] {
   const out: RuntimeAction[] = [];
   const linux = spec.linux ?? {};
   const hooks = spec.hooks ?? {};
@@ -190,6 +220,25 @@ function runtimeActions(spec: Spec, plan: Plan, cgroup: CgroupManager, writes: C
   if (init !== null) {
     if (spec.process?.oomScoreAdj !== undefined) add('sync-init', init, 'oom score', 'process.oomScoreAdj', [`write /proc/PID/oom_score_adj "${spec.process.oomScoreAdj}"`]);
     add('sync-init', init, 'release the init', 'runtime', ['ACK with the state JSON (stdin of the hooks run inside the container)']);
+  }
+
+  if (network) {
+    const step = syncStep(SYNC_TAG.NETWORK);
+    const { record, stateDir } = network;
+    const field = `networks (${record.attachments.map((a) => a.network).join(', ')})`;
+    add('create', null, 'network record', field, [`write ${stateDir}/networks.json (networks, interfaces, ports; each plugin's result is cached here as it comes)`,
+      ...record.ports.map((p) => `claim host port ${p.hostPort}/${p.protocol} (<store>/networks/ports/${p.protocol}-${p.hostPort})`)]);
+    add('sync-network', step, 'keep the network namespace for DEL', field, [`mount --bind /proc/PID/ns/net ${stateDir}/netns`]);
+    for (const a of record.attachments) {
+      add('sync-network', step, `CNI ADD on network ${a.network}`, `networks (${a.network})`, a.config.plugins.map((p, i) =>
+        `${p.type} ADD: CNI_CONTAINERID=${network.id} CNI_NETNS=/proc/PID/ns/net CNI_IFNAME=${a.ifname} CNI_PATH=${record.cniPath.join(':')}; stdin ${JSON.stringify(pluginConfig(a.config, p, a.runtimeConfig, i ? '<result of the previous plugin>' : undefined))}`));
+    }
+    add('sync-network', step, 'the container\'s /etc files', field, ETC_FILES.map((f) => `write ${stateDir}/etc-${f} (bind-mounted at /etc/${f})`));
+    for (const a of [...record.attachments].reverse()) {
+      add('delete', null, `CNI DEL on network ${a.network}`, `networks (${a.network})`, [...a.config.plugins].reverse().map((p) =>
+        `${p.type} DEL: CNI_NETNS=${stateDir}/netns CNI_IFNAME=${a.ifname}; stdin as for ADD with prevResult: the cached result`));
+    }
+    add('delete', null, 'release the network namespace', field, [`umount ${stateDir}/netns`]);
   }
 
   const createRuntime = syncStep(SYNC_TAG.CREATE_RUNTIME);

@@ -2,6 +2,7 @@
 // and the same arguments as named JSON values. `{root}` stands for the root fd (see openRoot): the
 // rootfs before pivot_root, the container's "/" after it.
 import type { Step } from '../plan/steps.js';
+import { MS } from '../plan/constants.js';
 import type { SeccompSummary } from './seccomp.js';
 import {
   capName, capNames, cloneFlagNames, cstr, fsMagicName, joinFlags, mountFlagNames, namespaceTypeOfFlag,
@@ -60,8 +61,10 @@ const DESCRIBE: ByOp = {
     if (s.expectFs !== undefined) calls.push(`statfs(${cstr(target)}).f_type == ${fsMagicName(s.expectFs)} or fail with EXDEV`);
     if (s.copyUp) {
       calls.splice(calls.length - 1, 0, `lower = openat(${target}, ".", O_RDONLY|O_DIRECTORY) (the directory the mount will cover)`);
-      calls.push(`upper = open ${target} again: a tmpfs (statfs) on another device, or fail with EXDEV`,
-        'copy lower into upper: getdents64, openat/mkdirat/symlinkat/mknodat(fifo) with O_NOFOLLOW, sendfile, fchown, fchmod, futimens (device nodes and sockets skipped)');
+      calls.push(s.flags & MS.BIND
+        ? `upper = open ${target} again: another directory than lower, or fail with EXDEV; copy only if it is empty (a volume's first mount)`
+        : `upper = open ${target} again: a tmpfs (statfs) on another device, or fail with EXDEV`,
+      'copy lower into upper: getdents64, openat/mkdirat/symlinkat/mknodat(fifo) with O_NOFOLLOW, sendfile, fchown, fchmod, futimens (device nodes and sockets skipped)');
     }
     return {
       calls,

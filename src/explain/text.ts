@@ -13,6 +13,7 @@ const WHEN_TITLES: Record<RuntimeWhen, string> = {
   create: 'runtime, before the container process exists',
   spawn: 'runtime, spawning',
   'sync-init': 'runtime, while the init waits',
+  'sync-network': 'runtime, while the init waits (its network namespace exists, nothing is mounted yet)',
   'sync-create-runtime': 'runtime, while the init waits',
   parked: 'runtime, once the init is parked (`create` returns)',
   start: 'runtime, `runt start`',

@@ -82,7 +82,7 @@ type SpecMount = NonNullable<Spec['mounts']>[number];
 
 export interface PreparedNetworks {
   record: NetworkRecord;
-  mounts: Array<{ mount: SpecMount; field: string }>;
+  mounts: Array<{ mount: SpecMount; field: string; sourceKind?: 'dir' | 'file' }>;
   /** For the plan's sync step: which calls run there. */
   why: string;
 }
@@ -90,12 +90,12 @@ export interface PreparedNetworks {
 export const wantsNetwork = (req: NetworkRequests) => (req.networks?.length ?? 0) > 0 || (req.ports?.length ?? 0) > 0 || !!req.ip;
 
 /** Everything before the init exists. On failure nothing is left claimed. */
-export function prepareNetworks(storeDir: string, user: NetworkUser, stateDir: string, spec: Spec, req: NetworkRequests): PreparedNetworks {
+export function prepareNetworks(storeDir: string, user: NetworkUser, stateDir: string, spec: Spec, req: NetworkRequests, dryRun = false): PreparedNetworks {
   const store = new NetworkStore(storeDir);
   const names = req.networks?.length ? req.networks : [DEFAULT_NETWORK];
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new RuntError('EINVALID_ARGUMENT', `--network ${dup}: given twice`);
-  const lists = names.map((n) => store.get(n));
+  const lists = names.map((n) => (dryRun ? store.peek(n) : store.get(n)));
   const cniPath = cniPathOf(req.cniPath);
   for (const l of lists) for (const p of l.plugins) {
     try {
@@ -119,20 +119,21 @@ export function prepareNetworks(storeDir: string, user: NetworkUser, stateDir: s
       runtimeConfig: { portMappings: ports, ips: i === 0 && req.ip ? [req.ip] : undefined },
     })),
   };
+  const calls = lists.map((l, i) => `${l.name} (eth${i}): ${l.plugins.map((p) => p.type).join(' → ')}`).join('; ');
+  const why = `runtime runs CNI ADD: ${calls}; then writes /etc/hosts, /etc/hostname, /etc/resolv.conf`;
+  const mounted = new Set((spec.mounts ?? []).map((m) => m.destination.replace(/\/+$/, '')));
+  const etcMounts = ETC_FILES.filter((f) => !mounted.has(`/etc/${f}`)).map((f) => ({
+    mount: { destination: `/etc/${f}`, type: 'bind', source: etcFile(stateDir, f), options: ['bind', 'rw'] },
+    field: `networks (/etc/${f})`, sourceKind: 'file' as const,
+  }));
+  if (dryRun) return { record, mounts: etcMounts, why };
   const registry = new PortRegistry(store.dir);
   registry.claim(ports, user);
   try {
     for (const n of names) store.addUser(n, user);
     writeRecord(stateDir, record);
-    const mounts: PreparedNetworks['mounts'] = [];
-    const mounted = new Set((spec.mounts ?? []).map((m) => m.destination.replace(/\/+$/, '')));
-    for (const f of ETC_FILES) {
-      const path = etcFile(stateDir, f);
-      writeInPlace(path, '');
-      if (!mounted.has(`/etc/${f}`)) mounts.push({ mount: { destination: `/etc/${f}`, type: 'bind', source: path, options: ['bind', 'rw'] }, field: `networks (/etc/${f})` });
-    }
-    const calls = lists.map((l, i) => `${l.name} (eth${i}): ${l.plugins.map((p) => p.type).join(' → ')}`).join('; ');
-    return { record, mounts, why: `runtime runs CNI ADD: ${calls}; then writes /etc/hosts, /etc/hostname, /etc/resolv.conf` };
+    for (const f of ETC_FILES) writeInPlace(etcFile(stateDir, f), '');
+    return { record, mounts: etcMounts, why };
   } catch (e) {
     for (const n of names) store.removeUser(n, user);
     registry.release(ports, user);

@@ -107,6 +107,15 @@ export class NetworkStore {
     }
   }
 
+  /** The network as get() would return it, without creating the default one (explain). */
+  peek(name: string): Conflist {
+    checkNetworkName(name);
+    if (existsSync(this.file(name)) || name !== DEFAULT_NETWORK) return this.get(name);
+    const taken = this.list().map((n) => parseSubnet(n.runt?.subnet ?? '', 'subnet'));
+    const subnet = nextFreeSubnet(taken, 0);
+    return buildConflist({ name, subnet, gateway: firstHost(subnet), internal: false, bridge: bridgeName(name, true), ipamDir: this.ipamDir });
+  }
+
   list(): Conflist[] {
     let names: string[];
     try {

@@ -55,7 +55,7 @@ export interface PlanContext {
   newKeyring?: boolean;
   /** Mounts runt adds after the spec's (volumes, tmpfs, the network's /etc files), each with the
    *  request it serves as its field. */
-  extraMounts?: Array<{ mount: SpecMount; field: string; copyUp?: boolean }>;
+  extraMounts?: Array<{ mount: SpecMount; field: string; copyUp?: boolean; sourceKind?: 'dir' | 'file' }>;
   /** The container joins CNI networks: a sync point once its network namespace exists, where the
    *  runtime runs the plugins (ADD) before any mount is made. `why` lists the calls. */
   networkSync?: { field: string; why: string };
@@ -198,7 +198,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   // A relative destination (deprecated) is relative to "/" (config.md); the validator warned.
   const mounts = (spec.mounts ?? []).map((m) => (m.destination.startsWith('/') ? m : { ...m, destination: `/${m.destination}` }));
   mounts.forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, ctx, newUser, newNs.includes('cgroup'))));
-  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, ctx, newUser, newNs.includes('cgroup'), x.copyUp));
+  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, ctx, newUser, newNs.includes('cgroup'), x.copyUp, x.sourceKind));
   steps.push(...planDevices(spec, newUser));
 
   const hooks = spec.hooks ?? {};
@@ -282,7 +282,7 @@ type SpecMount = NonNullable<Spec['mounts']>[number];
 
 /** `copyUp` (a volume's first mount, never from a config): the bind mount, if its directory is
  *  empty, is filled with a copy of what it covers, as tmpcopyup fills a tmpfs. */
-function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boolean, newCgroupNs: boolean, copyUp = false): Step[] {
+function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boolean, newCgroupNs: boolean, copyUp = false, sourceKind?: 'dir' | 'file'): Step[] {
   const opts = parseMountOptions(m.options ?? []);
   const type = m.type ?? (opts.flags & MS.BIND ? 'bind' : undefined);
   const isBind = type === 'bind' || (opts.flags & MS.BIND) !== 0;
@@ -296,7 +296,7 @@ function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boole
     const source = bindSource(m, ctx);
     let isDir: boolean;
     try {
-      isDir = statSync(source).isDirectory();
+      isDir = sourceKind ? sourceKind === 'dir' : statSync(source).isDirectory();
     } catch {
       throw new PlanError(`${field}.source`, `bind source "${source}" does not exist`);
     }

@@ -15,6 +15,8 @@ type SpecMount = NonNullable<Spec['mounts']>[number];
 export interface ExtraMount {
   mount: SpecMount;
   field: string;
+  /** What the source is, when it may not exist yet (explain plans volumes it does not create). */
+  sourceKind?: 'dir' | 'file';
   /** The init fills the volume, if it is empty, with what the mount covers (the image's content,
    *  through the overlay when the rootfs is one), fd-relative and never following a symlink. */
   copyUp?: boolean;
@@ -39,7 +41,7 @@ export interface PreparedVolumes {
 }
 
 /** Parse, create and register (the copy-up is a step of the plan); on failure nothing is left held. */
-export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRequests): PreparedVolumes {
+export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRequests, dryRun = false): PreparedVolumes {
   const store = new VolumeStore(storeDir);
   const out: PreparedVolumes = { mounts: [], held: [] };
   try {
@@ -48,6 +50,10 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRe
       const field = `volumes[${i}] (${typeof arg === 'string' ? arg : `${v.source}:${v.destination}`})`;
       const options = ['rbind', v.readonly ? 'ro' : 'rw'];
       if (v.kind === 'bind') {
+        if (dryRun) {
+          out.mounts.push({ mount: { destination: v.destination, type: 'bind', source: v.source, options }, field, sourceKind: 'dir' });
+          return;
+        }
         try {
           statSync(v.source);
         } catch {
@@ -57,6 +63,12 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRe
         return;
       }
       let name = v.source;
+      if (dryRun) {
+        const known = v.kind === 'volume' && store.exists(name) ? store.inspect(name) : undefined;
+        const source = known?.mountpoint ?? join(store.path(v.kind === 'anonymous' ? 'anon-<random>' : name), '_data');
+        out.mounts.push({ mount: { destination: v.destination, type: 'bind', source, options }, field, sourceKind: 'dir', copyUp: !v.nocopy && !known?.populated });
+        return;
+      }
       if (v.kind === 'anonymous') {
         name = `anon-${randomBytes(12).toString('hex')}`;
         store.create(name, { anonymous: true });

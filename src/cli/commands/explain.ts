@@ -12,6 +12,12 @@ export interface ExplainArgs extends GlobalArgs {
   image?: string;
   entrypoint?: string;
   args?: string[];
+  volume?: string[];
+  tmpfs?: string[];
+  network?: string[];
+  publish?: string[];
+  ip?: string;
+  'cni-path'?: string;
 }
 
 export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
@@ -26,7 +32,13 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
     .option('preserve-fds', { type: 'number', default: 0, describe: 'plan as create --preserve-fds would' })
     .option('image', { type: 'string', describe: 'plan a container of this image (in the store) instead of a bundle' })
     .option('entrypoint', { type: 'string', describe: 'with --image: as run --entrypoint' })
-    .positional('args', { type: 'string', array: true, describe: 'with --image: the command, as for run' }) as never,
+    .positional('args', { type: 'string', array: true, describe: 'with --image: the command, as for run' })
+    .option('volume', { alias: 'v', type: 'string', array: true, nargs: 1, describe: 'plan as run -v would' })
+    .option('tmpfs', { type: 'string', array: true, nargs: 1, describe: 'plan as run --tmpfs would' })
+    .option('network', { alias: 'net', type: 'string', array: true, nargs: 1, describe: 'plan as run --network would (the CNI calls)' })
+    .option('publish', { alias: 'p', type: 'string', array: true, nargs: 1, describe: 'plan as run -p would' })
+    .option('ip', { type: 'string', describe: 'plan as run --ip would' })
+    .option('cni-path', { type: 'string', describe: 'directories holding the CNI plugins' }) as never,
   handler: async (argv) => {
     const words = [...(argv.args ?? []), ...((argv as unknown as { _: unknown[] })._ ?? []).slice(1).map(String)];
     if (argv.image) {
@@ -39,7 +51,7 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
       });
       const doc = explainBundle({
         spec: img.spec, bundle: img.bundle, id: argv.id, root: argv.root, noPivot: argv['no-pivot'], noNewKeyring: argv['no-new-keyring'],
-        preserveFds: argv['preserve-fds'],
+        preserveFds: argv['preserve-fds'], ...attachments(argv),
       });
       const { spec: _spec, bundle: _bundle, ...image } = img;
       out(argv.format === 'json' ? `${JSON.stringify({ image, ...doc }, null, 2)}\n` : `${renderImageText(img)}\n${renderText(doc)}`);
@@ -48,8 +60,16 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
     if (words.length) throw new Error(`unexpected arguments: ${words.join(' ')} (a command is given only with --image)`);
     const doc = explainBundle({
       bundle: argv.bundle, id: argv.id, root: argv.root, noPivot: argv['no-pivot'], noNewKeyring: argv['no-new-keyring'],
-      preserveFds: argv['preserve-fds'],
+      preserveFds: argv['preserve-fds'], ...attachments(argv),
     });
     out(argv.format === 'json' ? renderJson(doc) : renderText(doc));
   },
 };
+
+/** -v, --tmpfs, --network, -p, --ip as run/create take them. */
+function attachments(argv: ExplainArgs) {
+  return {
+    volumes: argv.volume, tmpfs: argv.tmpfs, networks: argv.network?.flatMap((n) => n.split(',')).filter(Boolean), ports: argv.publish,
+    ip: argv.ip, cniPath: argv['cni-path']?.split(':').filter(Boolean), store: argv.store,
+  };
+}
