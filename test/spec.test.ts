@@ -400,3 +400,24 @@ t.test('loadProcessSpec', async (t) => {
   t.throws(() => loadProcessSpec(file), { code: 'EINVALID_SPEC' });
   expectSpecError(t, () => loadProcessSpec(join(dir, 'none.json')), `${join(dir, 'none.json')}: no such file`);
 });
+
+t.test('a config object nested too deep (a library caller) is refused before the validator recurses', async (t) => {
+  const s = base();
+  let deep: unknown[] = [];
+  s['x-unknown'] = deep;
+  for (let i = 0; i < 20000; i++) {
+    const next: unknown[] = [];
+    deep.push(next);
+    deep = next;
+  }
+  expectSpecError(t, () => validateSpec(s), 'config: nested more than 1000 levels deep (under ["x-unknown"][0][0][0]...), the most runt accepts', 'config');
+  const ok = base();
+  let shallow: unknown[] = [];
+  ok['x-unknown'] = shallow;
+  for (let i = 0; i < 900; i++) {
+    const next: unknown[] = [];
+    shallow.push(next);
+    shallow = next;
+  }
+  t.doesNotThrow(() => validateSpec(ok), '900 levels are fine');
+});

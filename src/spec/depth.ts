@@ -16,7 +16,7 @@ export const MAX_JSON_DEPTH = 1000;
 const SHOWN_LEVELS = 4;
 
 function tooDeep(label: string, where: string): never {
-  throw new SpecError(label, `nested more than ${MAX_JSON_DEPTH} levels deep ${where} (the limit is ${MAX_JSON_DEPTH})`);
+  throw new SpecError(label, `nested more than ${MAX_JSON_DEPTH} levels deep${where ? ` ${where}` : ''}, the most runt accepts`);
 }
 
 /** Scans JSON text for the nesting depth of its arrays and objects, skipping strings. Throws a
