@@ -58,7 +58,7 @@ export function features(): Features {
     linux: {
       namespaces: Object.keys(NAMESPACES).filter((t) => !UNSUPPORTED_NAMESPACES.has(t)).sort(),
       capabilities: Object.entries(CAPABILITIES).filter(([, n]) => n <= lastCap).sort((a, b) => a[1] - b[1]).map(([name]) => name),
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: true },
       seccomp: {
         enabled: true,
         actions: [...SECCOMP_ACTIONS].sort(),

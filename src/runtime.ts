@@ -31,7 +31,8 @@ export interface RuntimeOptions {
   /** State directory (default /run/runt). */
   root?: string;
   logger?: Logger;
-  /** Who manages cgroups: 'cgroupfs' (runt writes them itself; the only one implemented). */
+  /** Who makes the cgroups of containers created here: 'cgroupfs' (runt itself, the default) or
+   *  'systemd' (a transient scope per container, over D-Bus; cgroup v2 hosts). */
   cgroupManager?: 'cgroupfs' | 'systemd';
   /** runt's store: volumes, networks, images (default /var/lib/runt, or $RUNT_STORE). */
   store?: string;
@@ -82,10 +83,12 @@ export class Runtime {
   private readonly busy = new Map<string, Promise<unknown>>();
 
   constructor(opts: RuntimeOptions = {}) {
-    if (opts.cgroupManager === 'systemd') throw new InvalidArgumentError('cgroupManager: systemd is not supported yet: use cgroupfs');
+    if (opts.cgroupManager !== undefined && opts.cgroupManager !== 'cgroupfs' && opts.cgroupManager !== 'systemd') {
+      throw new InvalidArgumentError(`cgroupManager: "${String(opts.cgroupManager)}" is neither cgroupfs nor systemd`);
+    }
     this.root = opts.root ?? DEFAULT_ROOT;
     this.store = storeRoot(opts.store);
-    this.ctx = { store: new StateStore(this.root), log: opts.logger ?? silentLogger, parentCgroups: new ParentCgroups(), storeDir: this.store };
+    this.ctx = { store: new StateStore(this.root), log: opts.logger ?? silentLogger, parentCgroups: new ParentCgroups(), storeDir: this.store, cgroupDriver: opts.cgroupManager };
     this.volumes = new Volumes(this.store);
     this.networks = new Networks(this.ctx);
     this.images = new ImageApi(this.store);

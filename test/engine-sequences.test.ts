@@ -208,7 +208,8 @@ t.test('features: the OCI features document, true to this build', async (t) => {
   t.equal(f.linux.capabilities[0], 'CAP_CHOWN');
   t.equal(f.linux.cgroup.v1, true);
   t.equal(f.linux.cgroup.v2, true);
-  t.equal(f.linux.cgroup.systemd, false);
+  t.equal(f.linux.cgroup.systemd, true);
+  t.equal(f.linux.cgroup.systemdUser, false);
   t.equal(f.linux.seccomp.enabled, true);
   t.ok(f.linux.seccomp.actions.includes('SCMP_ACT_NOTIFY'));
   t.equal(f.linux.seccomp.operators.length, 7);

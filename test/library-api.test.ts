@@ -124,7 +124,7 @@ t.test('typed errors with stable codes', async (t) => {
   t.equal(await codeOf(rt.create(id, ok.dir)), 'EEXIST_CONTAINER');
   await c.start();
   t.equal(await codeOf(rt.delete(id)), 'EINVALID_STATE', 'a running container is not deleted without force');
-  t.equal(await codeOf(() => new Runtime({ cgroupManager: 'systemd' })), 'EINVALID_ARGUMENT');
+  t.equal(await codeOf(() => new Runtime({ cgroupManager: 'sytemd' as 'systemd' })), 'EINVALID_ARGUMENT', 'an unknown cgroup manager');
   await rt.delete(id, { force: true });
   t.same(await c.wait(), { code: null, signal: 'SIGKILL' });
 });

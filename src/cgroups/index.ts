@@ -6,6 +6,8 @@ import { type CgroupLayout, detectLayout, type LayoutSource, ownV1Path, parsePro
 import type { CgroupManager, CgroupManagerOptions } from './manager.js';
 import { V1Manager, type V1Dir } from './v1.js';
 import { V2Manager } from './v2.js';
+import { SYSTEMD_UNIT_KEY, SystemdManager } from './systemd/manager.js';
+import { parseSystemdPath } from './systemd/path.js';
 
 export type { CgroupLayoutKind, CgroupManager, CgroupManagerOptions, CgroupStats } from './manager.js';
 export { type CgroupLayout, detectLayout, parseMountinfo, type V1Hierarchy } from './layout.js';
@@ -35,6 +37,7 @@ function checkCgroupsPath(p: string): void {
 }
 
 export function createCgroupManager(opts: CgroupManagerOptions): CgroupManager {
+  if (opts.systemd) return createSystemdManager(opts);
   const cgroupsPath = opts.cgroupsPath ?? `/runt/${opts.id}`;
   checkCgroupsPath(cgroupsPath);
   const layout = detectLayout({ mountinfo: opts.mountinfo, mountRoot: opts.mountRoot });
@@ -58,9 +61,29 @@ export function createCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   return new V1Manager(dirs, u && { mountpoint: u.mountpoint, dir: place(u.mountpoint, u.root, own.get('')) });
 }
 
+/** The systemd driver: a transient scope named by a "slice:prefix:name" cgroupsPath (v2 hosts). */
+function createSystemdManager(opts: CgroupManagerOptions): CgroupManager {
+  const where = parseSystemdPath(opts.cgroupsPath, opts.id);
+  const layout = detectLayout({ mountinfo: opts.mountinfo, mountRoot: opts.mountRoot });
+  if (layout.kind !== 'v2') {
+    throw new CgroupError(`--systemd-cgroup: this host's cgroups are ${layout.kind}; runt's systemd driver needs a cgroup v2 (unified) host`);
+  }
+  const u = layout.unified!;
+  return new SystemdManager({
+    mountpoint: u.mountpoint, unit: where.unit, slice: where.slice, dir: join(u.mountpoint, where.cgroup), started: false,
+    description: `runt container ${opts.id}`, annotations: opts.annotations, attachDeviceFilter: opts.attachDeviceFilter,
+  });
+}
+
 /** Re-open the manager of an existing container from its saved `manager.paths` (the state file). */
 export function openCgroupManager(paths: Record<string, string>, src: LayoutSource = {}): CgroupManager {
   const layout: CgroupLayout = detectLayout(src);
+  if (SYSTEMD_UNIT_KEY in paths) {
+    const mp = layout.unified?.mountpoint;
+    if (!mp || !paths[''].startsWith(mp)) throw new CgroupError(`cgroup ${paths['']} is not in the cgroup2 mount`);
+    const unit = paths[SYSTEMD_UNIT_KEY];
+    return new SystemdManager({ mountpoint: mp, unit, slice: '', dir: paths[''], started: true });
+  }
   if ('' in paths) {
     const mp = layout.unified?.mountpoint;
     if (!mp || !paths[''].startsWith(mp)) throw new CgroupError(`cgroup ${paths['']} is not in the cgroup2 mount`);

@@ -38,9 +38,14 @@ export interface CgroupManager {
 }
 
 export interface CgroupManagerOptions {
-  /** linux.cgroupsPath (absolute or relative) or undefined for the default `/runt/<id>`. */
+  /** linux.cgroupsPath (absolute or relative) or undefined for the default `/runt/<id>`; with
+   *  `systemd`, "slice:prefix:name" (default `system.slice:runt:<id>`). */
   cgroupsPath?: string;
   id: string;
+  /** The systemd driver: a transient scope unit asked for over D-Bus (cgroup v2 hosts). */
+  systemd?: boolean;
+  /** The config's annotations: `org.systemd.property.*` become unit properties (systemd driver). */
+  annotations?: Record<string, string>;
   /** Root of the cgroup mounts, default /sys/fs/cgroup (tests point it at a fake cgroupfs). */
   mountRoot?: string;
   /** Text of /proc/self/mountinfo to use instead of reading it (tests). */

@@ -24,8 +24,9 @@ export function cliLogger(argv?: Partial<GlobalArgs>): Logger {
 }
 
 export function cliRuntime(argv: GlobalArgs): Runtime {
-  if (argv['systemd-cgroup']) throw new Error('--systemd-cgroup is not supported yet: use cgroupfs paths in linux.cgroupsPath');
-  return new Runtime({ root: argv.root ?? DEFAULT_ROOT, store: argv.store, logger: cliLogger() });
+  return new Runtime({
+    root: argv.root ?? DEFAULT_ROOT, store: argv.store, logger: cliLogger(), cgroupManager: argv['systemd-cgroup'] ? 'systemd' : 'cgroupfs',
+  });
 }
 
 /** Print one line to stdout without buffering surprises. */

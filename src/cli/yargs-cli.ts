@@ -22,7 +22,7 @@ export function buildCli(args: string[], list: readonly CommandModule<never, nev
     .option('log', { type: 'string', describe: 'log file' })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const })
     .option('debug', { type: 'boolean', default: false })
-    .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported yet)' })
+    .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'have systemd make each container\'s cgroup (a transient scope; cgroupsPath is "slice:prefix:name")' })
     .option('store', { type: 'string', describe: 'store for volumes, networks and images (default /var/lib/runt, or $RUNT_STORE)' })
     .middleware((argv) => { cliLogger(argv as unknown as GlobalArgs); })
     .help()

@@ -6,6 +6,7 @@
 // process queues on it. A thread moving itself, and a process born into a cgroup, skip that lock.
 import { closeSync, constants as fsc, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { SYSTEMD_UNIT_KEY } from '../cgroups/systemd/key.js';
 
 export interface BirthCgroups {
   /** For clone3 CLONE_INTO_CGROUP: the cgroup2 directory (v2, or the unified one of a hybrid host). */
@@ -26,6 +27,7 @@ export function openBirthCgroups(paths: Record<string, string>): BirthCgroups | 
     let cgroupFd: number | undefined;
     const cgroupTaskFds: number[] = [];
     for (const [name, dir] of Object.entries(paths)) {
+      if (name === SYSTEMD_UNIT_KEY) continue; // a unit name, not a directory
       if (name === '' || name === 'unified') {
         cgroupFd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
         opened.push(cgroupFd);

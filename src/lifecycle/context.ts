@@ -8,6 +8,8 @@ export interface RuntimeContext {
   log: Logger;
   /** Removes the shared `runt` parent cgroups once idle (absent: delete removes them at once). */
   parentCgroups?: ParentCgroups;
+  /** Who makes cgroups: runt itself (default) or systemd (--systemd-cgroup). */
+  cgroupDriver?: 'cgroupfs' | 'systemd';
   /** runt's store (volumes, networks): default src/store-root.ts. */
   storeDir?: string;
 }

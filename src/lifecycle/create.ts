@@ -129,7 +129,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       saved.volumes = vols.held;
       extraMounts.push(...vols.mounts);
     }
-    cgroup = createCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id });
+    cgroup = createCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.cgroupDriver === 'systemd', annotations: spec.annotations });
     saved.cgroupPaths = cgroup.paths;
     // Before anything exists outside the state directory: what delete --force needs after a crash.
     // The init's pid is not recorded until it parks; it is born in (or joins) the cgroup, which is

@@ -18,8 +18,10 @@ const QEMU = 'qemu-system-x86_64';
 /** Mount points of the shares inside the guest. */
 export const GUEST_REPO = '/mnt/repo';
 export const GUEST_RUN = '/mnt/run';
-/** Modules the guest loads (with what they depend on): the PCI transport, 9p over virtio, a disk. */
-const MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'virtio_blk'];
+/** Modules the guest loads (with what they depend on): the PCI transport, 9p over virtio, a disk,
+ *  and ext4 with the crc32c it asks the crypto API for, for a root image (the systemd guest). */
+const MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'virtio_blk', 'crc32c_generic', 'ext4'];
+export const GUEST_HOSTBIN = '/mnt/hostbin';
 
 function which(cmd: string): string | undefined {
   for (const d of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
@@ -111,8 +113,26 @@ function libraries(binary: string): string[] {
 
 // pivot_root(2) refuses a root on the initial ramfs (EINVAL), and runt pivots into every container:
 // the init first moves everything to a tmpfs and switches its root there.
+//
+// With runt.root=DEV on the command line (a root image, systemd-root below), the init instead mounts
+// DEV and the shares in it and hands over to its /sbin/init (systemd).
 const GUEST_INIT = `#!/bin/busybox sh
 export PATH=/bin:/usr/bin HOME=/root
+/bin/busybox mount -t proc proc /proc
+root=$(/bin/busybox sed -n 's/.*runt\\.root=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+if [ -n "$root" ]; then
+  /bin/busybox mount -t devtmpfs devtmpfs /dev
+  for m in $(/bin/busybox cat /modules.list); do /bin/busybox insmod "/$m"; done
+  /bin/busybox mkdir -p /newroot
+  /bin/busybox mount -t ext4 "$root" /newroot
+  /bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose repo /newroot${GUEST_REPO}
+  /bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 run /newroot${GUEST_RUN}
+  /bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose hostbin /newroot${GUEST_HOSTBIN}
+  /bin/busybox umount /dev
+  /bin/busybox umount /proc
+  exec /bin/busybox switch_root /newroot /sbin/init
+fi
+/bin/busybox umount /proc
 if [ ! -e /.tmpfs-root ]; then
   /bin/busybox mkdir /newroot
   /bin/busybox mount -t tmpfs -o mode=0755 tmpfs /newroot
@@ -149,7 +169,7 @@ export function ensureInitramfs(kernel: Kernel): string {
   const root = join(VM_CACHE, `.initramfs-${process.pid}`);
   rmSync(root, { recursive: true, force: true });
   try {
-    for (const d of ['bin', 'usr/bin', 'proc', 'sys', 'dev', 'tmp', 'run', 'root', 'etc', GUEST_REPO, GUEST_RUN]) {
+    for (const d of ['bin', 'usr/bin', 'proc', 'sys', 'dev', 'tmp', 'run', 'root', 'etc', GUEST_REPO, GUEST_RUN, GUEST_HOSTBIN]) {
       mkdirSync(join(root, d), { recursive: true });
     }
     copyFileSync(which('busybox') ?? '/bin/busybox', join(root, 'bin/busybox'));
@@ -203,6 +223,9 @@ export interface VmRun {
 export interface VmOptions {
   kernel: Kernel;
   initramfs: string;
+  /** A root image to boot (read-only: the guest's writes go to a temporary overlay) instead of the
+   *  initramfs alone; it becomes /dev/vda and its /sbin/init runs. */
+  rootImage?: string;
   /** The read-write share: must hold guest.sh. */
   runDir: string;
   memoryMb?: number;
@@ -219,11 +242,13 @@ export function runVm(o: VmOptions): Promise<VmRun> {
     '-display', 'none', '-monitor', 'none', '-no-reboot',
     '-serial', `file:${consoleLog}`,
     '-kernel', o.kernel.vmlinuz, '-initrd', o.initramfs,
-    '-append', `console=ttyS0 panic=-1 quiet loglevel=4 ${o.append ?? ''}`.trim(),
+    '-append', `console=ttyS0 panic=-1 quiet loglevel=4 ${o.rootImage ? 'runt.root=/dev/vda' : ''} ${o.append ?? ''}`.trim(),
     '-virtfs', `local,path=${REPO},mount_tag=repo,security_model=none,readonly=on`,
     '-virtfs', `local,path=${o.runDir},mount_tag=run,security_model=none`,
-    // A block device for io.max and the device filter: reads return zeros, writes vanish.
-    '-drive', 'file=null-co://,if=virtio,format=raw',
+    '-virtfs', `local,path=${dirname(process.execPath)},mount_tag=hostbin,security_model=none,readonly=on`,
+    // The root image, or a block device for io.max and the device filter: reads return zeros,
+    // writes vanish.
+    '-drive', o.rootImage ? `file=${o.rootImage},if=virtio,format=raw,snapshot=on` : 'file=null-co://,if=virtio,format=raw',
   ];
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -245,4 +270,107 @@ export function runVm(o: VmOptions): Promise<VmRun> {
       resolve({ code, timedOut, console: text + (stderr ? `\n[qemu stderr] ${stderr}` : ''), ms: Date.now() - started });
     });
   });
+}
+
+export const SYSTEMD_ROOT_CACHE = process.env.RUNT_TEST_SYSTEMD_ROOT_CACHE ?? '/var/cache/runt-test/systemd-root';
+/** Debian packages of the systemd guest: systemd as PID 1 and the system bus; node's and the
+ *  addon's libraries (the host's node binary is shared in over 9p). */
+const SYSTEMD_ROOT_PACKAGES = ['systemd-sysv', 'dbus', 'libstdc++6', 'libseccomp2'];
+/** Units a test boot does not need (they cost seconds under TCG). */
+const SYSTEMD_MASKED = [
+  'serial-getty@ttyS0.service', 'getty@tty1.service', 'systemd-timesyncd.service', 'apt-daily.timer',
+  'apt-daily-upgrade.timer', 'e2scrub_reap.service', 'e2scrub_all.timer', 'fstrim.timer', 'systemd-logind.service',
+  'dpkg-db-backup.timer', 'systemd-tmpfiles-clean.timer', 'man-db.timer', 'systemd-pstore.service',
+];
+/** Runs the test's guest.sh once the system bus is up, then powers the guest off either way. */
+const SYSTEMD_TEST_UNIT = `[Unit]
+Description=runt VM test
+Wants=dbus.service
+After=dbus.service basic.target
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh ${GUEST_RUN}/guest.sh
+StandardOutput=journal+console
+StandardError=journal+console
+TimeoutStartSec=infinity
+`;
+
+/** The systemd guest's root image (ext4, from mmdebstrap), cached; built only when `build` is set
+ *  (it takes a minute or two). A string says why there is none. */
+export function ensureSystemdRoot(build: boolean): string {
+  const key = createHash('sha256').update(JSON.stringify([SYSTEMD_ROOT_PACKAGES, SYSTEMD_MASKED, SYSTEMD_TEST_UNIT])).digest('hex').slice(0, 16);
+  const img = join(SYSTEMD_ROOT_CACHE, `root-${key}.img`);
+  if (existsSync(img)) return img;
+  if (!build) return `no cached systemd root image (${img}); RUNT_TEST_SYSTEMD_VM=1 builds it with mmdebstrap`;
+  for (const tool of ['mmdebstrap', 'mke2fs']) if (!which(tool) && !existsSync(`/usr/sbin/${tool}`)) return `no ${tool}`;
+  mkdirSync(SYSTEMD_ROOT_CACHE, { recursive: true });
+  const dir = join(SYSTEMD_ROOT_CACHE, `.root-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    execFileSync('mmdebstrap', ['--quiet', '--variant=essential', `--include=${SYSTEMD_ROOT_PACKAGES.join(',')}`, 'bookworm', dir],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 15 * 60_000 });
+    const sys = join(dir, 'etc/systemd/system');
+    for (const unit of SYSTEMD_MASKED) execFileSync('ln', ['-sf', '/dev/null', join(sys, unit)]);
+    writeFileSync(join(sys, 'runt-vm.service'), SYSTEMD_TEST_UNIT);
+    mkdirSync(join(sys, 'multi-user.target.wants'), { recursive: true });
+    execFileSync('ln', ['-sf', '/etc/systemd/system/runt-vm.service', join(sys, 'multi-user.target.wants/runt-vm.service')]);
+    for (const d of [GUEST_REPO, GUEST_RUN, GUEST_HOSTBIN]) mkdirSync(join(dir, d), { recursive: true });
+    writeFileSync(join(dir, 'etc/hostname'), 'runt-vm\n');
+    const tmp = `${img}.${process.pid}`;
+    execFileSync(which('mke2fs') ?? '/usr/sbin/mke2fs', ['-q', '-t', 'ext4', '-L', 'runt-root', '-d', dir, tmp, '1G']);
+    renameSync(tmp, img);
+    for (const f of readdirSync(SYSTEMD_ROOT_CACHE)) {
+      if (/^root-[0-9a-f]+\.img$/.test(f) && join(SYSTEMD_ROOT_CACHE, f) !== img) rmSync(join(SYSTEMD_ROOT_CACHE, f), { force: true });
+    }
+  } catch (e) {
+    return `building the systemd root failed: ${(e as Error).message.split('\n').slice(0, 3).join(' ')}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return img;
+}
+
+/** A guest program (TypeScript under test/vm/) as JavaScript whose imports of ../../src/ name the
+ *  checkout's dist/src in the guest: the guest runs the compiled library users load. */
+export async function guestProgram(file: string): Promise<string> {
+  const { default: ts } = await import('typescript');
+  const js = ts.transpileModule(readFileSync(join(REPO, file), 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  return js.replace(/from '\.\.\/\.\.\/src\//g, `from '${GUEST_REPO}/dist/src/`);
+}
+
+interface Asserts {
+  same(got: unknown, want: unknown, name: string): void;
+  fail(name: string, extra?: object): void;
+  ok(v: unknown, name: string): void;
+  equal(a: unknown, b: unknown, name: string): void;
+  comment(...m: unknown[]): void;
+}
+
+/** Assert every line the guest wrote to results.jsonl: {name, got, want} checks, "<group>: threw"
+ *  failures, {group, ms} ends of groups and a last {done}. */
+export function assertGuestResults(t: Asserts, r: VmRun, runDir: string, groups: string[]): void {
+  t.comment(`VM ran ${(r.ms / 1000).toFixed(1)} s${r.timedOut ? ' (killed at the deadline)' : ''}`);
+  const file = join(runDir, 'results.jsonl');
+  const results = existsSync(file)
+    ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+    : [];
+  const ran: string[] = [];
+  let done = false;
+  for (const res of results) {
+    if (res.done) done = true;
+    else if (typeof res.group === 'string') {
+      ran.push(res.group);
+      t.comment(`  ${res.group}: ${res.ms} ms`);
+    } else if (String(res.name).endsWith(': threw')) t.fail(String(res.name), { got: res.got });
+    else t.same(res.got, res.want, String(res.name));
+  }
+  t.same(ran, groups, 'every group ran in the guest');
+  t.ok(done, 'the guest program finished');
+  t.equal(r.timedOut, false, 'the guest powered off before the deadline');
+  if (!done || r.timedOut) t.comment(`guest console (tail):\n${r.console.split('\n').slice(-60).join('\n')}`);
 }
