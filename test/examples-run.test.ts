@@ -35,7 +35,7 @@ function examplesLeftovers(): string[] {
 
 t.test('every numbered example exists and is compiled', async (t) => {
   const names = readdirSync(join(REPO, 'examples')).filter((n) => /^\d\d-.*\.ts$/.test(n)).map((n) => n.replace(/\.ts$/, ''));
-  t.same(names, ['01-uts', '02-pid', '03-mount-proc', '04-pivot-root', '05-net', '06-ipc', '07-user', '08-cgroups', '09-capabilities', '10-seccomp', '11-container']);
+  t.same(names, ['01-uts', '02-pid', '03-mount-proc', '04-pivot-root', '05-net', '06-ipc', '07-user', '08-cgroups', '09-capabilities', '10-seccomp', '11-container', '12-cni-network']);
   for (const n of names) t.ok(existsSync(join(REPO, 'dist/examples', `${n}.js`)), `dist/examples/${n}.js`);
 });
 
@@ -176,6 +176,20 @@ t.test('11-container: the busybox bundle, its plan and its trace', async (t) => 
   const plan = example('11-container', '--plan');
   t.equal(plan.code, 0);
   t.match(plan.out, /^── the container init, after pivot_root/m);
+});
+
+t.test('12-cni-network: veth, bridge, IPAM and NAT with the real plugins, in namespaces of its own', async (t) => {
+  const missing = ['unshare', 'ip', 'iptables-save'].find((c) => spawnSync(c, ['--help'], { stdio: 'ignore' }).error)
+    ?? ['bridge', 'host-local', 'portmap', 'firewall', 'tuning'].find((p) => !existsSync(`/usr/lib/cni/${p}`));
+  if (missing) return t.skip(`needs ${missing} (iproute2, iptables, containernetworking-plugins)`);
+  const r = example('12-cni-network');
+  t.equal(r.code, 0, r.out);
+  t.match(r.out, /cni ADD bridge/);
+  t.match(r.out, /GET http:\/\/10\.89\.99\.\d+\/ +hello from runt-demo/, 'the container answers on its address');
+  t.match(r.out, /\(published\) hello from runt-demo/, 'and on the published port');
+  t.equal(value(r.out, 'leases left'), '(none)');
+  t.equal(value(r.out, 'veths on the bridge'), '(none)');
+  t.equal(value(r.out, 'NAT rules naming the container'), '0');
 });
 
 t.test('the examples leave nothing behind', async (t) => {
