@@ -11,6 +11,7 @@
         "csrc/fdpass_msg.cc",
         "csrc/mount.cc",
         "csrc/fsnode.cc",
+        "csrc/idmap.cc",
         "csrc/plan.cc",
         "csrc/plan_blob.cc",
         "csrc/poll.cc",

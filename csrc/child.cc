@@ -145,7 +145,7 @@ bool MoveInternalFds(Executor& ex) {
   Plan& plan = *ex.plan;
   for (size_t i = 0; i < plan.steps.size(); i++) {
     Step& s = plan.steps[i];
-    int* ref = s.op == Op::Setns ? &s.setns.fd : s.op == Op::Park ? &s.park.fd : nullptr;
+    int* ref = StepFd(s);
     if (!ref || *ref >= plan.fdFloor) continue;
     int old = *ref;
     int moved = ex.KeepAboveFloor(old);
@@ -155,8 +155,8 @@ bool MoveInternalFds(Executor& ex) {
     }
     for (size_t j = i; j < plan.steps.size(); j++) {
       Step& t = plan.steps[j];
-      if (t.op == Op::Setns && t.setns.fd == old) t.setns.fd = moved;
-      if (t.op == Op::Park && t.park.fd == old) t.park.fd = moved;
+      int* other = StepFd(t);
+      if (other && *other == old) *other = moved;
     }
   }
   return true;
@@ -167,8 +167,7 @@ bool MoveInternalFds(Executor& ex) {
 void MarkInternalFdsCloexec(Executor& ex) {
   fcntl(ex.sock, F_SETFD, FD_CLOEXEC);
   for (Step& s : ex.plan->steps) {
-    if (s.op == Op::Setns) fcntl(s.setns.fd, F_SETFD, FD_CLOEXEC);
-    if (s.op == Op::Park) fcntl(s.park.fd, F_SETFD, FD_CLOEXEC);
+    if (int* fd = StepFd(s)) fcntl(*fd, F_SETFD, FD_CLOEXEC);
   }
 }
 
@@ -180,7 +179,7 @@ void CloseStrayFds(Executor& ex) {
   size_t n = 0;
   keep[n++] = ex.sock;
   for (Step& s : ex.plan->steps) {
-    int fd = s.op == Op::Setns ? s.setns.fd : s.op == Op::Park ? s.park.fd : -1;
+    int fd = StepFd(s) ? *StepFd(s) : -1;
     if (fd >= ex.plan->fdFloor && n < 64) keep[n++] = fd;
   }
   for (size_t i = 1; i < n; i++) {  // insertion sort: n is tiny
@@ -275,6 +274,7 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::PivotRoot: return StepPivotRoot(ex);
     case Op::MoveRoot: return StepMoveRoot(ex);
     case Op::Chroot: return StepChroot(ex);
+    case Op::MoveMount: return StepMoveMount(ex, s.moveMount);
     case Op::Mask: return StepMask(ex, s.mask);
     case Op::Mknod: return StepMknod(ex, s.mknod);
     case Op::Symlink: return StepSymlink(ex, s.symlink);

@@ -516,6 +516,21 @@ bool StepMoveRoot(Executor& ex) {
 // The recursive mount options (rro, rnosuid, ...) and recursive propagation: one mount_setattr on
 // the mount at target with AT_RECURSIVE, which changes every mount below it as well (a plain
 // MS_REMOUNT|MS_BIND changes only the top one).
+// Attaches the detached mount the runtime prepared (an idmapped bind) at target in root; the fd is
+// closed once it is attached (the mount lives on in the tree).
+bool StepMoveMount(Executor& ex, const MoveMountArgs& a) {
+  int root = ex.Root();
+  if (root < 0) return false;
+  FdGuard tree(a.fd);
+  FdGuard target(OpenOrCreateInRoot(ex, root, a.target, a.mkdir, 0755));
+  if (target.get() < 0) return false;
+  if (syscall(SYS_move_mount, tree.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    ex.Fail(errno).Add("move_mount on ").Add(a.target);
+    return false;
+  }
+  return true;
+}
+
 bool StepMountSetattr(Executor& ex, const MountSetattrArgs& a) {
   int root = ex.Root();
   if (root < 0) return false;

@@ -86,6 +86,7 @@ bool StepMask(Executor& ex, const MaskArgs& a);
 bool StepMknod(Executor& ex, const MknodArgs& a);
 bool StepSymlink(Executor& ex, const SymlinkArgs& a);
 bool StepMountSetattr(Executor& ex, const MountSetattrArgs& a);
+bool StepMoveMount(Executor& ex, const MoveMountArgs& a);
 bool StepWriteProc(Executor& ex, const WriteProcArgs& a);
 
 // child_proc.cc

@@ -129,6 +129,7 @@ const std::unordered_map<std::string, Op>& OpNames() {
       {"prepareFds", Op::PrepareFds},
       {"sched", Op::Sched}, {"ioprio", Op::Ioprio}, {"affinity", Op::Affinity}, {"personality", Op::Personality},
       {"mempolicy", Op::Mempolicy}, {"mountSetattr", Op::MountSetattr}, {"chroot", Op::Chroot},
+      {"moveMount", Op::MoveMount},
   };
   return names;
 }
@@ -151,6 +152,14 @@ uint64_t RlimitValue(const Reader& r, const char* key) {
   return static_cast<uint64_t>(v);
 }
 
+MkdirMode ReadMkdir(const Reader& r) {
+  const char* mkdir = r.Str("mkdir");
+  if (!strcmp(mkdir, "none")) return MkdirMode::None;
+  if (!strcmp(mkdir, "dir")) return MkdirMode::Dir;
+  if (!strcmp(mkdir, "file")) return MkdirMode::File;
+  r.Fail("'mkdir' must be 'none', 'dir' or 'file'");
+}
+
 void ReadMount(const Reader& r, MountArgs& m) {
   m.source = r.Str("source", true);
   m.target = r.Str("target");
@@ -161,11 +170,7 @@ void ReadMount(const Reader& r, MountArgs& m) {
   m.sourceInRoot = r.Bool("sourceInRoot");
   m.optional = r.Bool("optional");
   m.keepFlags = r.Bool("keepFlags");
-  const char* mkdir = r.Str("mkdir");
-  if (!strcmp(mkdir, "none")) m.mkdir = MkdirMode::None;
-  else if (!strcmp(mkdir, "dir")) m.mkdir = MkdirMode::Dir;
-  else if (!strcmp(mkdir, "file")) m.mkdir = MkdirMode::File;
-  else r.Fail("'mkdir' must be 'none', 'dir' or 'file'");
+  m.mkdir = ReadMkdir(r);
   m.mode = static_cast<mode_t>(r.IntOr("mode", 0755)) & 07777;
   m.hasExpectFs = r.Has("expectFs");
   m.expectFs = m.hasExpectFs ? r.Int("expectFs") : 0;
@@ -342,6 +347,11 @@ Step ReadStep(Napi::Env env, Plan& plan, const Napi::Object& obj, size_t index) 
     case Op::PrepareFds:
       s.prepareFds.preserveFds = static_cast<int>(r.IntOr("preserveFds", 0));
       if (s.prepareFds.preserveFds < 0 || s.prepareFds.preserveFds > 65536) r.Fail("'preserveFds' out of range");
+      break;
+    case Op::MoveMount:
+      s.moveMount.fd = r.Fd("fd");
+      s.moveMount.target = r.Str("target");
+      s.moveMount.mkdir = ReadMkdir(r);
       break;
     case Op::Sched:
       s.sched.policy = static_cast<uint32_t>(Unsigned(r, "policy"));

@@ -19,7 +19,7 @@ enum class Op : uint8_t {
   WriteProc, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
   Setgroups, Setresgid, Setresuid, Umask, Chdir, Setsid, Terminal, Hook, ResolveExec, Park,
   Seccomp, Exec, JoinKeyring, Mkdir, PrepareFds, Sched, Ioprio, Affinity, Personality, Mempolicy,
-  MountSetattr, Chroot,
+  MountSetattr, Chroot, MoveMount,
 };
 
 enum class MkdirMode : uint8_t { None, Dir, File };
@@ -73,6 +73,8 @@ struct BitsArgs { int mode; const uint64_t* words; size_t count; };
 struct PersonalityArgs { unsigned long persona; };
 // mount_setattr(target in root, AT_RECURSIVE if recursive) with struct mount_attr.
 struct MountSetattrArgs { const char* target; uint64_t attrSet; uint64_t attrClr; uint64_t propagation; bool recursive; };
+// move_mount(fd, target opened in root): attaches a detached mount the runtime prepared.
+struct MoveMountArgs { int fd; const char* target; MkdirMode mkdir; };
 struct ExecArgs { const char* name; char* const* argv; char* const* envp; const char* searchPath; int preserveFds; };
 
 struct Step {
@@ -110,8 +112,20 @@ struct Step {
     BitsArgs bits;
     PersonalityArgs personality;
     MountSetattrArgs mountSetattr;
+    MoveMountArgs moveMount;
   };
 };
+
+// The fd a step refers to (opened by the runtime, inherited by runt-init), or null.
+inline int* StepFd(Step& s) {
+  switch (s.op) {
+    case Op::Setns: return &s.setns.fd;
+    case Op::Park: return &s.park.fd;
+    case Op::MoveMount: return &s.moveMount.fd;
+    default: return nullptr;
+  }
+}
+inline const int* StepFd(const Step& s) { return StepFd(const_cast<Step&>(s)); }
 
 struct Plan {
   uint64_t cloneFlags = 0;

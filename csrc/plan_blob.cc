@@ -78,6 +78,7 @@ void VisitPointers(Step& s, V& v) {
     case Op::Affinity:
     case Op::Mempolicy: v.Bytes(s.bits.words, s.bits.count * sizeof(uint64_t)); break;
     case Op::MountSetattr: v.Str(s.mountSetattr.target); break;
+    case Op::MoveMount: v.Str(s.moveMount.target); break;
     default: break;
   }
 }

@@ -160,10 +160,8 @@ std::vector<int> FdsToKeep(const Plan& plan, int sock, int planFd) {
     if (plan.stdio[i] >= 0) keep.push_back(plan.stdio[i]);
   for (int fd = 3; fd < plan.fdFloor; fd++) keep.push_back(fd);
   for (int fd : plan.cgroupTaskFds) keep.push_back(fd);
-  for (const Step& s : plan.steps) {
-    if (s.op == Op::Setns) keep.push_back(s.setns.fd);
-    if (s.op == Op::Park) keep.push_back(s.park.fd);
-  }
+  for (const Step& s : plan.steps)
+    if (const int* fd = StepFd(s)) keep.push_back(*fd);
   return keep;
 }
 

@@ -73,7 +73,7 @@ export function features(): Features {
       selinux: { enabled: LSM_SUPPORT.selinux },
       memoryPolicy: { modes: Object.keys(MPOL_MODE), flags: Object.keys(MPOL_FLAG) },
       intelRdt: { enabled: INTEL_RDT_SUPPORTED },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: IMPLEMENTED_EXTENSIONS.has('idmap') } },
       netDevices: { enabled: false },
     },
     annotations: { 'org.opencontainers.runt.version': runtVersion() },

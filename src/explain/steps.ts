@@ -224,6 +224,13 @@ const DESCRIBE: ByOp = {
     return { calls: [`set_mempolicy(${[mode, ...flags].join('|')}, {${s.nodes.join(',')}}, maxnode)`], args: { mode, flags, nodes: s.nodes } };
   },
   personality: (s) => ({ calls: [`personality(0x${s.persona.toString(16).padStart(4, '0')})`], args: { domain: nameOf(PERSONALITY_DOMAIN, s.persona & 0xff) } }),
+  moveMount: (s) => ({
+    calls: [
+      `target = openat2({root}, ${cstr(s.target)}, O_PATH, RESOLVE_IN_ROOT)${s.mkdir !== 'none' ? ` (created as a ${s.mkdir === 'dir' ? 'directory' : 'file'} if missing)` : ''}`,
+      'move_mount(<detached idmapped mount from the runtime>, "", target, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)',
+    ],
+    args: { target: s.target, mkdir: s.mkdir },
+  }),
   mountSetattr: (s) => {
     const set = bitNames(MOUNT_ATTR, s.attrSet);
     const clr = bitNames(MOUNT_ATTR, s.attrClr);

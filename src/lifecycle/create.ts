@@ -17,12 +17,13 @@
 // Any MSG_ERROR (step, errno, text) or an early EOF ends in cleanup: the init is killed, cgroups and
 // the state directory removed.
 import { closeSync, constants as fsc, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { constants as osc } from 'node:os';
 import type { Spec, State } from '../spec/types.js';
 import { loadBundleSpec, rootfsPath } from '../spec/load.js';
 import { validateSpec } from '../spec/validate.js';
 import { buildPlan, type CgroupMountSource, type Plan, type PlanContext } from '../plan/build.js';
+import { idmapRequest } from '../plan/idmap.js';
 import { hintFor } from '../plan/hints.js';
 import { MSG, SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
@@ -167,7 +168,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       plan = planContainer(spec, {
         bundle, rootfs, id, execFifoFd: fifoFd, nsFds, cgroupMounts: cgroup.mountSources(), noPivot: opts.noPivot,
         noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: opts.trace, stdio: opts.stdio,
-        bornInCgroups: birth !== null, extraMounts, networkSync,
+        bornInCgroups: birth !== null, extraMounts, networkSync, idmapFds: openIdmappedMounts(spec, bundle, openFds),
       });
       if (birth && !plan.newUserNamespace) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
       child = await n.spawnAsync(plan);
@@ -408,6 +409,7 @@ export interface PlanInputs {
   /** See PlanContext.extraMounts and networkSync. */
   extraMounts?: PlanContext['extraMounts'];
   networkSync?: PlanContext['networkSync'];
+  idmapFds?: PlanContext['idmapFds'];
 }
 
 /** The plan `create` carries out. `runt explain` calls it too, so what it prints is what runs. */
@@ -419,8 +421,26 @@ export function planContainer(spec: Spec, p: PlanInputs): Plan {
     trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
     seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
     lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring, bornInCgroups: p.bornInCgroups,
-    extraMounts: p.extraMounts, networkSync: p.networkSync,
+    extraMounts: p.extraMounts, networkSync: p.networkSync, idmapFds: p.idmapFds,
   });
+}
+
+/** The idmapped bind mounts, prepared here (see src/plan/idmap.ts); their fds go into `openFds`. */
+function openIdmappedMounts(spec: Spec, bundle: string, openFds: number[]): Record<string, number> {
+  const fds: Record<string, number> = {};
+  (spec.mounts ?? []).forEach((m, i) => {
+    const req = idmapRequest(spec, m, `mounts[${i}]`);
+    if (!req) return;
+    const source = isAbsolute(m.source ?? '') ? m.source! : resolve(bundle, m.source ?? '');
+    try {
+      fds[req.field] = native().idmappedTree(source, req.uidMap, req.gidMap, req.cloneRecursive, req.idmapRecursive);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { syscall?: string };
+      throw new RuntError('EINVALID_SPEC', `${req.field}: idmapped mount of "${source}": ${err.syscall ?? 'failed'}: ${err.code ?? err.message}`);
+    }
+    openFds.push(fds[req.field]);
+  });
+  return fds;
 }
 
 /** With --preserve-fds the passed sockets follow the systemd activation protocol. */

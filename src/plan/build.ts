@@ -16,6 +16,7 @@ import { destinationProblem, normalizeDestination } from '../spec/mount-destinat
 import { resolveInRoot } from './resolve-in-root.js';
 import { imageOverlayStep } from './image-rootfs.js';
 import { checkIntelRdt } from './intel-rdt.js';
+import { idmapRequest } from './idmap.js';
 import { affinityStep, memoryPolicyStep, personalityStep, schedulingSteps } from './process-attrs.js';
 
 /** One cgroup hierarchy as a `cgroup` mount inside the container should show it. */
@@ -56,6 +57,8 @@ export interface PlanContext {
   /** Mounts runt adds after the spec's (volumes, tmpfs, the network's /etc files), each with the
    *  request it serves as its field. */
   extraMounts?: Array<{ mount: SpecMount; field: string; copyUp?: boolean; sourceKind?: 'dir' | 'file' }>;
+  /** `mounts[i]` → fd of the idmapped detached mount the runtime prepared (src/plan/idmap.ts). */
+  idmapFds?: Record<string, number>;
   /** The container joins CNI networks: a sync point once its network namespace exists, where the
    *  runtime runs the plugins (ADD) before any mount is made. `why` lists the calls. */
   networkSync?: { field: string; why: string };
@@ -197,8 +200,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
 
   // A relative destination (deprecated) is relative to "/" (config.md); the validator warned.
   const mounts = (spec.mounts ?? []).map((m) => (m.destination.startsWith('/') ? m : { ...m, destination: `/${m.destination}` }));
-  mounts.forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, ctx, newUser, newNs.includes('cgroup'))));
-  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, ctx, newUser, newNs.includes('cgroup'), x.copyUp, x.sourceKind));
+  const mctx: MountContext = { ...ctx, linux };
+  mounts.forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, mctx, newUser, newNs.includes('cgroup'))));
+  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, mctx, newUser, newNs.includes('cgroup'), x.copyUp, x.sourceKind));
   steps.push(...planDevices(spec, newUser));
 
   const hooks = spec.hooks ?? {};
@@ -282,7 +286,10 @@ type SpecMount = NonNullable<Spec['mounts']>[number];
 
 /** `copyUp` (a volume's first mount, never from a config): the bind mount, if its directory is
  *  empty, is filled with a copy of what it covers, as tmpcopyup fills a tmpfs. */
-function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boolean, newCgroupNs: boolean, copyUp = false, sourceKind?: 'dir' | 'file'): Step[] {
+/** The container's id maps, for idmapped mounts without maps of their own. */
+type MountContext = PlanContext & { linux: Spec['linux'] };
+
+function planMount(m: SpecMount, field: string, ctx: MountContext, newUser: boolean, newCgroupNs: boolean, copyUp = false, sourceKind?: 'dir' | 'file'): Step[] {
   const opts = parseMountOptions(m.options ?? []);
   const type = m.type ?? (opts.flags & MS.BIND ? 'bind' : undefined);
   const isBind = type === 'bind' || (opts.flags & MS.BIND) !== 0;
@@ -301,7 +308,13 @@ function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boole
       throw new PlanError(`${field}.source`, `bind source "${source}" does not exist`);
     }
     const bindFlags = MS.BIND | (opts.flags & MS.REC);
-    steps.push({
+    const idmap = idmapRequest({ linux: ctx.linux }, m, field);
+    if (idmap) {
+      steps.push({
+        op: 'moveMount', fd: ctx.idmapFds?.[field] ?? -1, target: m.destination, mkdir: isDir ? 'dir' : 'file', ...base,
+        why: `attach the ${idmap.idmapRecursive ? 'recursively ' : ''}idmapped clone of ${source} the runtime made (open_tree + mount_setattr MOUNT_ATTR_IDMAP)`,
+      });
+    } else steps.push({
       op: 'mount', source, target: m.destination, fstype: null, flags: bindFlags, data: null, mkdir: isDir ? 'dir' : 'file', ...base,
       ...(copyUp && isDir ? { copyUp: true, why: 'bind mount; the volume, if empty, gets a copy of the directory it covers' } : { why: 'bind mount' }),
     });
@@ -311,6 +324,7 @@ function planMount(m: SpecMount, field: string, ctx: PlanContext, newUser: boole
     }
   } else {
     if (!type) throw new PlanError(`${field}.type`, 'a mount that is not a bind needs a type');
+    idmapRequest({ linux: ctx.linux }, m, field);
     const flags = opts.flags & ~(MS.BIND | MS.REC);
     // tmpcopyup (runc, crun, podman): the tmpfs starts with a copy of the directory it covers. The
     // copy needs it writable; a read-only one is made read-only by a remount after (as runc does).

@@ -106,6 +106,7 @@ const RULES: HintRule[] = [
   { ops: ['ioprio'], errno: 'EPERM', hint: 'the real-time I/O class needs CAP_SYS_ADMIN (or CAP_SYS_NICE)' },
   { ops: ['affinity'], errno: 'EINVAL', hint: 'none of the CPUs in execCPUAffinity is online and allowed by the container\'s cpuset' },
   { ops: ['mempolicy'], errno: 'EINVAL', hint: 'the mode and nodes do not fit: a node outside the allowed set (cpuset.mems), flags the mode refuses, or nodes given to MPOL_DEFAULT/MPOL_LOCAL' },
+  { ops: ['moveMount'], errno: 'EINVAL', hint: 'the prepared mount could not be attached there (the target is not a directory/file of the source\'s kind, or the mount namespace refused it)' },
   { ops: ['mountSetattr'], errno: 'EINVAL', hint: 'the target is not a mount point, or the attributes are not valid together' },
   { ops: ['mountSetattr'], errno: 'EPERM', hint: 'in a user namespace, attributes locked by the mount outside (ro, nosuid, nodev, noexec, atime) cannot be cleared' },
   // anything

@@ -63,8 +63,8 @@ export const PROPAGATION: Record<string, number> = {
 /** Options that are not for the kernel; accepted and handled (or knowingly ignored) by the planner. */
 const EXTENSIONS = new Set(['tmpcopyup', 'notmpcopyup', 'copy-symlink', 'idmap', 'ridmap', 'z', 'Z', 'U']);
 
-/** The extensions the planner carries out (on tmpfs mounts), for the features document. */
-export const IMPLEMENTED_EXTENSIONS = new Set(['tmpcopyup', 'notmpcopyup']);
+/** The extensions the planner carries out (tmpcopyup on tmpfs, idmap/ridmap on binds), for the features document. */
+export const IMPLEMENTED_EXTENSIONS = new Set(['tmpcopyup', 'notmpcopyup', 'idmap', 'ridmap']);
 
 export function parseMountOptions(options: readonly string[] = []): ParsedMountOptions {
   let flags = 0;

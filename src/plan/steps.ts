@@ -145,13 +145,17 @@ export interface PersonalityStep extends StepBase { op: 'personality'; persona: 
  *  {attr_set, attr_clr, propagation}): the recursive mount options (rro, rnosuid, ...). */
 export interface MountSetattrStep extends StepBase { op: 'mountSetattr'; target: string; attrSet: number; attrClr: number; propagation: number; recursive: boolean }
 
+/** move_mount(fd, "", target opened in root (created as `mkdir` says), MOVE_MOUNT_F_EMPTY_PATH |
+ *  MOVE_MOUNT_T_EMPTY_PATH): attach a detached mount the runtime prepared (an idmapped bind). */
+export interface MoveMountStep extends StepBase { op: 'moveMount'; fd: number; target: string; mkdir: MkdirMode }
+
 export type Step =
   | SyncStep | SetnsStep | UnshareStep | ForkStep | MountStep | OpenRootStep | PivotRootStep | MoveRootStep
   | MaskStep | MknodStep | SymlinkStep | WriteProcStep | HostnameStep | DomainnameStep | RlimitStep
   | PrctlStep | CapBoundingStep | CapsetStep | AmbientStep | SetgroupsStep | SetresgidStep
   | SetresuidStep | UmaskStep | ChdirStep | SetsidStep | TerminalStep | HookStep | ResolveExecStep
   | ParkStep | SeccompStep | ExecStep | JoinKeyringStep | MkdirStep | PrepareFdsStep
-  | SchedStep | IoprioStep | AffinityStep | MempolicyStep | PersonalityStep | MountSetattrStep | ChrootStep;
+  | SchedStep | IoprioStep | AffinityStep | MempolicyStep | PersonalityStep | MountSetattrStep | MoveMountStep | ChrootStep;
 
 /** What the addon needs besides the steps to start the container's first process. */
 export interface SpawnConfig {
