@@ -1,4 +1,5 @@
 // The cgroup v1 driver: one directory per mounted hierarchy, plus the cgroup2 one on a hybrid host.
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
 import type { CgroupMountSource } from '../plan/build.js';
@@ -109,6 +110,14 @@ export class V1Manager implements CgroupManager {
   isFrozen(): boolean {
     const dir = this.dirOf('freezer');
     return dir !== undefined && tryReadCgroupFile(dir, 'freezer.state') === 'FROZEN';
+  }
+
+  /** SIGKILL to every process at once through the unified hierarchy's cgroup.kill (Linux 5.14+): on a
+   *  hybrid host every process of the container is in its unified directory too. False without one. */
+  killAll(): boolean {
+    if (!this.unified || !existsSync(`${this.unified.dir}/cgroup.kill`)) return false;
+    writeCgroupFile(this.unified.dir, 'cgroup.kill', '1');
+    return true;
   }
 
   stats(): CgroupStats {

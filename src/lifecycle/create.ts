@@ -28,6 +28,7 @@ import { hintFor } from '../plan/hints.js';
 import { MSG, SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
 import { HOOK_STATUS } from './hook-status.js';
+import { sendPidfd } from './pidfd-socket.js';
 import { detachRootfsBind, sharesMountNamespace, topMountId } from './shared-mounts.js';
 import { checkLsmFields } from '../security/lsm.js';
 import { writeProcFile } from '../security/procfs.js';
@@ -53,6 +54,8 @@ export interface CreateOptions {
   spec?: Spec;
   pidFile?: string;
   consoleSocket?: string;
+  /** `--pidfd-socket` (runc 1.2+): a unix socket that receives a pidfd of the container's init. */
+  pidfdSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
@@ -195,6 +198,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     if (initPidfd !== child.pidfd) await reap(child.pidfd); // the intermediate of a fork step
     saved.pid = initPid;
     saved.pidStartTime = readProcStat(initPid)?.startTime ?? 0;
+    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, initPidfd);
     saved.creating = false;
     if (mountIdBefore !== undefined) {
       const bind = topMountId(rootfs);

@@ -24,6 +24,8 @@ import { NAMESPACES } from '../plan/constants.js';
 import { SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
 import { sharesMountNamespace } from './shared-mounts.js';
+import { sendPidfd } from './pidfd-socket.js';
+import { subCgroupPaths } from './exec-cgroup.js';
 import { checkLsmFields } from '../security/lsm.js';
 import { writeProcFile } from '../security/procfs.js';
 import { openCgroupManager } from '../cgroups/index.js';
@@ -42,6 +44,11 @@ export interface ExecOptions {
   pidFile?: string;
   /** Unix socket that receives the pty master when process.terminal is true. */
   consoleSocket?: string;
+  /** `--pidfd-socket` (runc 1.2+): a unix socket that receives a pidfd of the new process. */
+  pidfdSocket?: string;
+  /** `--cgroup`: the process joins this sub-cgroup of the container's (`path` for every hierarchy, or
+   *  `controller[,controller]:path` per cgroup v1 hierarchy, as runc takes it). */
+  cgroup?: string[];
   /** Fds 3 .. 3+N-1 are passed to the process. */
   preserveFds?: number;
   /** Allow exec into a paused container (the process starts frozen). */
@@ -91,7 +98,8 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
 
     const seccomp = saved.spec.linux?.seccomp;
     // Born in the container's cgroups: no move from outside, which waits on the kernel's global lock.
-    const birth = openBirthCgroups(saved.cgroupPaths);
+    const cgroupPaths = opts.cgroup?.length ? subCgroupPaths(saved.cgroupPaths, opts.cgroup) : saved.cgroupPaths;
+    const birth = openBirthCgroups(cgroupPaths);
     const plan = buildExecPlan(proc, {
       nsFds, lastCap: lastCap(), preserveFds: opts.preserveFds ?? 0, trace: opts.trace ?? false, stdio: opts.stdio,
       seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: seccompFilterFlags(seccomp),
@@ -106,7 +114,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     }
     pid = child.pid;
     pidfd = child.pidfd;
-    const failure = await handshake(child.sock, execSide(saved, proc, plan, opts, {
+    const failure = await handshake(child.sock, execSide({ ...saved, cgroupPaths }, proc, plan, opts, {
       onPid: (p, fd) => { pid = p; pidfd = fd; },
       pid: () => pid,
       joinedAtBirth: birth !== null,
@@ -114,6 +122,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     if (failure) throw failure;
     if (pidfd !== child.pidfd) await reap(child.pidfd); // the intermediate of the fork step
     n.close(child.sock);
+    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, pidfd);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     return { pid, pidfd };
   } catch (e) {

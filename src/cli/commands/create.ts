@@ -10,6 +10,7 @@ export interface CreateArgs extends GlobalArgs {
   bundle: string;
   'pid-file'?: string;
   'console-socket'?: string;
+  'pidfd-socket'?: string;
   'no-pivot': boolean;
   'no-new-keyring': boolean;
   'preserve-fds': number;
@@ -32,6 +33,7 @@ export function createOptions(y: import('yargs').Argv<object>) {
     .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'bundle directory (holds config.json)' })
     .option('pid-file', { type: 'string', describe: 'write the init pid to this file' })
     .option('console-socket', { type: 'string', describe: 'unix socket that receives the pty master' })
+    .option('pidfd-socket', { type: 'string', describe: 'unix socket that receives a pidfd of the container init' })
     .option('no-pivot', { type: 'boolean', default: false, describe: 'use MS_MOVE + chroot instead of pivot_root' })
     .option('no-new-keyring', { type: 'boolean', default: false, describe: 'keep the session keyring' })
     .option('preserve-fds', { type: 'number', default: 0, describe: 'pass fds 3..3+N-1 to the container' })
@@ -80,6 +82,7 @@ export function createArgsToOptions(argv: CreateArgs) {
     bundle: argv.bundle,
     pidFile: argv['pid-file'],
     consoleSocket: argv['console-socket'],
+    pidfdSocket: argv['pidfd-socket'],
     noPivot: argv['no-pivot'],
     noNewKeyring: argv['no-new-keyring'],
     preserveFds: argv['preserve-fds'],

@@ -19,6 +19,8 @@ export interface ExecCommandArgs extends GlobalArgs {
   detach: boolean;
   'pid-file'?: string;
   'console-socket'?: string;
+  'pidfd-socket'?: string;
+  cgroup?: string[];
   'no-new-privs': boolean;
   'preserve-fds': number;
   'ignore-paused': boolean;
@@ -47,6 +49,8 @@ export const execCommand: CommandModule<GlobalArgs, ExecCommandArgs> = {
     .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once the process runs' })
     .option('pid-file', { type: 'string', describe: 'write the process pid to this file' })
     .option('console-socket', { type: 'string', describe: 'unix socket that receives the pty master' })
+    .option('pidfd-socket', { type: 'string', describe: 'unix socket that receives a pidfd of the process' })
+    .option('cgroup', { type: 'string', array: true, nargs: 1, describe: 'join this sub-cgroup of the container: PATH, or CONTROLLER[,CONTROLLER]:PATH (cgroup v1; repeatable)' })
     .option('no-new-privs', { type: 'boolean', default: false, describe: 'set no_new_privs for the process' })
     .option('preserve-fds', { type: 'number', default: 0, describe: 'pass fds 3..3+N-1 to the process' })
     .option('ignore-paused', { type: 'boolean', default: false, describe: 'exec even when the container is paused' })
@@ -82,6 +86,8 @@ export const execCommand: CommandModule<GlobalArgs, ExecCommandArgs> = {
       handle = await rt.exec(argv.id, proc, {
         pidFile: argv['pid-file'],
         consoleSocket: argv['console-socket'],
+        pidfdSocket: argv['pidfd-socket'],
+        cgroup: argv.cgroup,
         preserveFds: argv['preserve-fds'],
         ignorePaused: argv['ignore-paused'],
         onTerminal: proxyTerminal && ((fd) => { proxy = proxyTerminal(fd); }),
@@ -112,7 +118,7 @@ export const execCommand: CommandModule<GlobalArgs, ExecCommandArgs> = {
 const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--log', '--log-format']);
 const EXEC_VALUE_OPTIONS = new Set([
   '--process', '-p', '--env', '-e', '--cwd', '--user', '-u', '--additional-gids', '-g', '--cap', '-c',
-  '--pid-file', '--console-socket', '--preserve-fds', '--process-label', '--apparmor',
+  '--pid-file', '--console-socket', '--pidfd-socket', '--cgroup', '--preserve-fds', '--process-label', '--apparmor',
 ]);
 
 /** runc stops reading exec's options at the container id: `exec ID sh -c x` runs `sh -c x`. yargs

@@ -8,14 +8,19 @@ import type { TerminalProxy } from '../../terminal/proxy.js';
 // SIGWINCH too, unless runt proxies the container's pty (then the pty's size changes instead).
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGALRM'];
 
-export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolean; keep: boolean }> = {
+export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolean; keep: boolean; 'no-subreaper': boolean }> = {
   command: 'run <id> [args..]',
   describe: 'create and start a container; in the foreground, wait for it and exit with its status',
   builder: (y) => createOptions(y)
     .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once the container runs' })
-    .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' }) as never,
+    .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' })
+    .option('no-subreaper', { type: 'boolean', default: false, describe: 'do not become the subreaper of the container\'s orphaned processes' }) as never,
   handler: async (argv) => {
     const rt = cliRuntime(argv);
+    // As runc does, a foreground run is the child subreaper of what the container leaves behind (a
+    // process that double-forks without a PID namespace of its own): orphans come to runt, not to the
+    // host's init, and go with it.
+    if (!argv.detach && !argv['no-subreaper']) native().setSubreaper();
     // run starts the container itself, so --trace can follow the init up to its exec.
     // In the foreground without --console-socket runt is the container's terminal (process.terminal).
     // The proxy module (node:tty, and with it every stream module) loads only when there is a pty:

@@ -37,7 +37,13 @@ const FLAGS: Array<[string, (r: Resources, v: unknown, flag: string) => void]> =
   ['cpuset-mems', (r, v) => { (r.cpu ??= {}).mems = String(v); }],
   ['pids-limit', (r, v, f) => { r.pids = { limit: INT(f, v) }; }],
   ['blkio-weight', (r, v, f) => { (r.blockIO ??= {}).weight = INT(f, v); }],
+  ['cpu-burst', (r, v, f) => { (r.cpu ??= {}).burst = INT(f, v); }],
+  ['cpu-idle', (r, v, f) => { (r.cpu ??= {}).idle = INT(f, v); }],
 ];
+
+/** runc's Intel RDT flags (linux.intelRdt, not linux.resources): refused by name, as create refuses
+ *  linux.intelRdt (src/plan/intel-rdt.ts). */
+const RDT_FLAGS = ['l3-cache-schema', 'mem-bw-schema'];
 
 export const updateCommand: CommandModule<GlobalArgs, Args> = {
   command: 'update <id>',
@@ -49,9 +55,17 @@ export const updateCommand: CommandModule<GlobalArgs, Args> = {
       // otherwise read a lone "-" after a long option as no value.
       .option('resources', { alias: 'r', type: 'string', nargs: 1, describe: 'LinuxResources JSON file, or - for stdin' });
     for (const [flag] of FLAGS) b = b.option(flag, { type: 'string', describe: `linux.resources shorthand` });
+    for (const flag of RDT_FLAGS) b = b.option(flag, { type: 'string', describe: 'linux.intelRdt (refused: runt has no Intel RDT code path)' });
     return b as never;
   },
-  handler: (argv) => {
+  handler: async (argv) => {
+    const rdt = RDT_FLAGS.find((f) => argv[f] !== undefined);
+    if (rdt) {
+      const { resctrlMounted } = await import('../../plan/intel-rdt.js');
+      throw new InvalidArgumentError(resctrlMounted()
+        ? `--${rdt}: linux.intelRdt is not supported by runt (resctrl is mounted, but runt has no Intel RDT code path)`
+        : `--${rdt}: no resctrl filesystem is mounted on this host (/sys/fs/resctrl)`);
+    }
     let resources: Resources = {};
     if (argv.resources !== undefined) {
       const text = readFileSync(argv.resources === '-' ? 0 : argv.resources, 'utf8');
