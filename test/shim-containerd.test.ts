@@ -7,8 +7,8 @@ import t from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, waitFor } from './helpers/index.js';
-import { buildBusyboxImage } from './helpers/oci-image.js';
+import { REPO, sourceRootfs, waitFor } from './helpers/index.js';
+import { buildBusyboxImage } from '../bench/busybox-image.js';
 import { procState } from './helpers/proc.js';
 import { TtrpcClient } from '../src/shim/ttrpc-client.js';
 import { encodeFrame, FrameDecoder } from '../src/shim/ttrpc.js';
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   };
 
   await startContainerd();
-  const imported = ctr(['images', 'import', buildBusyboxImage(dir, IMAGE)]);
+  const imported = ctr(['images', 'import', buildBusyboxImage(dir, IMAGE, sourceRootfs())]);
   t.equal(imported.status, 0, `image imported: ${imported.stderr}`);
 
   await t.test('ctr run: output, exit code, stdin; the shim exits with its last task', async (t) => {

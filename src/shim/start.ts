@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
-import { native } from '../native.js';
 import type { ShimArgs } from './args.js';
 import { GROUP_ANNOTATIONS, socketAddress, socketPath } from './address.js';
 
@@ -31,12 +30,18 @@ export async function startCommand(args: ShimArgs, script: string): Promise<stri
   const address = socketAddress(args.address, args.namespace, group);
   const path = socketPath(address);
   mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
+  // A pod's later containers find their shim listening: connect first (no addon to load then).
+  if (await canConnect(path)) {
+    writeAddress(bundle, address);
+    return address;
+  }
+  const { native } = await import('../native.js');
   let fd: number;
   try {
     fd = native().listenUnix(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-    if (await canConnect(path)) {
+    if (await canConnect(path)) { // another start of the group won the race
       writeAddress(bundle, address);
       return address;
     }

@@ -1,12 +1,11 @@
-// An OCI image archive (oci-layout, index.json, blobs) with the test busybox rootfs as its one
-// layer, for engines to import (nothing is pulled).
+// An OCI image archive (oci-layout, index.json, blobs) with a busybox rootfs as its one layer, for
+// engines to import (nothing is pulled): the containerd shim's bench and tests.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sourceRootfs } from './bundle.js';
 
-export function buildBusyboxImage(dir: string, name: string): string {
+export function buildBusyboxImage(dir: string, name: string, rootfs: string): string {
   const layout = join(dir, 'layout');
   mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
   const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -15,7 +14,7 @@ export function buildBusyboxImage(dir: string, name: string): string {
     writeFileSync(join(layout, 'blobs/sha256', d), b);
     return { digest: `sha256:${d}`, size: b.length };
   };
-  const layer = spawnSync('tar', ['-C', sourceRootfs(), '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 }).stdout;
+  const layer = spawnSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 }).stdout;
   const layerBlob = blob(layer);
   const config = blob(Buffer.from(JSON.stringify({
     architecture: 'amd64', os: 'linux',

@@ -1,0 +1,172 @@
+// `node dist/bench/containerd-shim.js [--iterations N] [--group-size K]`: runt under containerd, end
+// to end, as `ctr run --rm IMAGE id true` — runc through containerd's runc shim, runt through the
+// runc shim (BinaryName = runt, today's path), and runt's own shim (io.containerd.runt.v2) — plus
+// the same with the shim of the container's group already running (a pod's second container), all
+// interleaved on one image; then the peak memory of a runt shim and of a runc shim serving 1 and K
+// containers. containerd is started here with its own root, state and socket (CRI off) in a
+// private mount namespace, and stopped at the end. NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset
+// for containerd and so for every shim and runt it starts. Prints a markdown table.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchEnv, median } from './measure.js';
+import { buildBusyboxImage } from './busybox-image.js';
+import { describeMachine, loadNow } from './report.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const IMAGE = 'localhost/runt-bench-busybox:latest';
+const { values: flags } = parseArgs({
+  options: { iterations: { type: 'string', short: 'n', default: '15' }, 'group-size': { type: 'string', default: '20' } },
+});
+const ITERATIONS = Number(flags.iterations);
+const GROUP = Number(flags['group-size']);
+
+const dir = mkdtempSync('/tmp/runt-bench-ctd-');
+const sock = join(dir, 'containerd.sock');
+const bin = join(dir, 'bin');
+mkdirSync(bin);
+symlinkSync(join(REPO, 'bin/containerd-shim-runt-v2.cjs'), join(bin, 'containerd-shim-runt-v2'));
+writeFileSync(join(dir, 'config.toml'), [
+  'version = 2', `root = "${dir}/root"`, `state = "${dir}/state"`,
+  'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
+  `[grpc]\n  address = "${sock}"`, `[ttrpc]\n  address = "${sock}.ttrpc"`, `[debug]\n  address = "${dir}/debug.sock"`,
+].join('\n'));
+const cgroupsBefore = readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, 'default')).filter((d) => !existsSync(d));
+const env = { ...benchEnv(), PATH: `${bin}:${process.env.PATH}` };
+
+const holder: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });
+const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const ctr = (args: string[]) => spawnSync('ctr', ['--address', sock, ...args], { encoding: 'utf8', env });
+let daemon: ChildProcess | undefined;
+
+function shimPids(): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      return /containerd-shim-run[ct]-v2/.test(cmd) && cmd.includes(`-address\0${sock}`) && !cmd.includes('\0start');
+    } catch {
+      return false;
+    }
+  });
+}
+
+function cleanup(): void {
+  for (const pid of shimPids()) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  daemon?.kill('SIGKILL');
+  holder.kill('SIGKILL');
+  sleepMs(500);
+  const rmEmpty = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmEmpty(join(d, e.name));
+    try { rmdirSync(d); } catch { /* not empty */ }
+  };
+  cgroupsBefore.forEach(rmEmpty);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function timeRun(args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('ctr', ['--address', sock, 'run', '--rm', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`ctr run ${args.join(' ')}: ${r.stderr.trim()}`);
+  return ms;
+}
+
+/** VmHWM (peak RSS) and VmRSS of a process, in KB. */
+function memory(pid: number): { peak: number; rss: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { peak: kb('VmHWM'), rss: kb('VmRSS') };
+}
+
+/** Starts `n` long-running containers in one group; the memory of the group's shim after 1 and n. */
+function groupMemory(runtimeArgs: string[], label: string, prefix: string, n: number): { one: { peak: number; rss: number }; many: { peak: number; rss: number } } {
+  const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+  let one = { peak: NaN, rss: NaN };
+  let pid = 0;
+  try {
+    ids.forEach((id, i) => {
+      const r = ctr(['run', '-d', ...runtimeArgs, '--annotation', `${label}=${prefix}`, IMAGE, id, 'sleep', '1000']);
+      if (r.status !== 0) throw new Error(`ctr run -d ${id}: ${r.stderr.trim()}`);
+      if (i === 0) {
+        sleepMs(500);
+        pid = shimPids()[0];
+        one = memory(pid);
+      }
+    });
+    sleepMs(500);
+    return { one, many: memory(pid) };
+  } finally {
+    for (const id of ids) ctr(['task', 'kill', '-s', 'SIGKILL', id]);
+    sleepMs(1000);
+    for (const id of ids) {
+      ctr(['task', 'delete', id]);
+      ctr(['container', 'delete', id]);
+    }
+  }
+}
+
+try {
+  const loadBefore = loadNow();
+  daemon = spawn('nsenter', [`--mount=/proc/${holder.pid}/ns/mnt`, 'containerd', '--config', join(dir, 'config.toml')], { stdio: 'ignore', env });
+  for (let i = 0; i < 300 && ctr(['version']).status !== 0; i++) sleepMs(100);
+  const imported = ctr(['images', 'import', buildBusyboxImage(dir, IMAGE, join(REPO, 'examples/busybox/rootfs'))]);
+  if (imported.status !== 0) throw new Error(`image import: ${imported.stderr}`);
+
+  // Keep-alive members of two groups: their shims stay up, so the grouped runs find them.
+  for (const [args, label, id] of [
+    [['--runtime', 'io.containerd.runt.v2'], 'io.containerd.runt.v2.group', 'keep-runt'],
+    [[], 'io.containerd.runc.v2.group', 'keep-runc'],
+  ] as const) {
+    const r = ctr(['run', '-d', ...args, '--annotation', `${label}=${id}`, IMAGE, id, 'sleep', '100000']);
+    if (r.status !== 0) throw new Error(`keep-alive ${id}: ${r.stderr}`);
+  }
+  const variants: Array<[string, (i: number) => string[]]> = [
+    ['runc (containerd-shim-runc-v2)', (i) => [IMAGE, `runc-${i}`, 'true']],
+    ['runt via the runc shim (BinaryName = runt)', (i) => ['--runc-binary', join(REPO, 'bin/runt.cjs'), IMAGE, `runtc-${i}`, 'true']],
+    ['runt\'s shim (io.containerd.runt.v2)', (i) => ['--runtime', 'io.containerd.runt.v2', IMAGE, `runts-${i}`, 'true']],
+    ['runc shim, its group\'s shim running', (i) => ['--annotation', 'io.containerd.runc.v2.group=keep-runc', IMAGE, `runcg-${i}`, 'true']],
+    ['runt\'s shim, its group\'s shim running', (i) => ['--runtime', 'io.containerd.runt.v2', '--annotation', 'io.containerd.runt.v2.group=keep-runt', IMAGE, `runtg-${i}`, 'true']],
+  ];
+  const times = variants.map(() => [] as number[]);
+  for (let i = -2; i < ITERATIONS; i++) {
+    variants.forEach(([, args], v) => {
+      const ms = timeRun(args(i + 2));
+      if (i >= 0) times[v].push(ms);
+    });
+  }
+  for (const id of ['keep-runt', 'keep-runc']) {
+    ctr(['task', 'kill', '-s', 'SIGKILL', id]);
+  }
+  sleepMs(1000);
+  for (const id of ['keep-runt', 'keep-runc']) {
+    ctr(['task', 'delete', id]);
+    ctr(['container', 'delete', id]);
+  }
+  const runtMem = groupMemory(['--runtime', 'io.containerd.runt.v2'], 'io.containerd.runt.v2.group', 'mem-runt', GROUP);
+  const runcMem = groupMemory([], 'io.containerd.runc.v2.group', 'mem-runc', GROUP);
+
+  const runc = median(times[0]);
+  const m = describeMachine(loadBefore);
+  const mb = (kb: number) => (kb / 1024).toFixed(1);
+  console.log([
+    `- date: ${m.date}; machine: ${m.cpu}, ${m.nproc} CPUs, kernel ${m.kernel}, Node ${m.node}; ${spawnSync('containerd', ['--version'], { encoding: 'utf8' }).stdout.trim()}; ${m.runc ?? ''}`,
+    `- load average before: ${m.loadBefore}, after: ${m.loadAfter}`,
+    `- medians of ${ITERATIONS} interleaved iterations (after 2 warm-ups) of \`ctr run --rm ${IMAGE} ID true\`; NODE_EXTRA_CA_CERTS and NODE_OPTIONS unset for containerd and everything it starts`,
+    '',
+    '| path | ms (median) | × runc |',
+    '| --- | ---: | ---: |',
+    ...variants.map(([name], v) => `| ${name} | ${median(times[v]).toFixed(0)} | ${(median(times[v]) / runc).toFixed(2)} |`),
+    '',
+    `| shim memory (MB) | 1 container: peak RSS | ${GROUP} containers: peak RSS | ${GROUP} containers: RSS |`,
+    '| --- | ---: | ---: | ---: |',
+    `| containerd-shim-runt-v2 (one shim per group) | ${mb(runtMem.one.peak)} | ${mb(runtMem.many.peak)} | ${mb(runtMem.many.rss)} |`,
+    `| containerd-shim-runc-v2 (one shim per group) | ${mb(runcMem.one.peak)} | ${mb(runcMem.many.peak)} | ${mb(runcMem.many.rss)} |`,
+  ].join('\n'));
+} finally {
+  cleanup();
+}
