@@ -2,7 +2,7 @@
 // Each one worked against runt before the fix; each asserts here that it no longer does. No test
 // writes a real host file: the attacks are pointed at temporary files the test owns.
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, errorLines, leftovers, makeBundle, parseMountinfo, stateRoot, type Bundle } from './helpers/index.js';
 import type { Spec } from '../src/spec/types.js';
@@ -70,6 +70,27 @@ t.test('CVE-2025-31133 class: a mask refuses a /dev/null that is not the 1:3 dev
   t.not(r.code, 0, 'refused');
   t.match(errorLines(r).join('\n'), /^linux\.maskedPaths\[0\]: mask \/proc\/timer_list: \/dev\/null is not the null device \(1:3\)/m);
   t.same(leftovers(root.path, r.id), []);
+});
+
+t.test('device nodes: what an image has at a device path is replaced, a directory there refused', async (t) => {
+  const root = stateRoot(t);
+  // A regular file and a device of other numbers where the config's nodes go (no /dev tmpfs).
+  const r = root.run(makeBundle(t, 'stat -c "%n=%F:%t:%T" /dev/zero /dev/full', (s, b) => {
+    imageDev(s);
+    writeFileSync(join(b.rootfs, 'dev/zero'), 'a regular file\n');
+    symlinkSync('/etc/passwd', join(b.rootfs, 'dev/full'));
+  }));
+  t.equal(r.code, 0, describe(r));
+  t.match(r.stdout, /^\/dev\/zero=character special file:1:5$/m, 'a regular file at /dev/zero became the 1:5 node');
+  t.match(r.stdout, /^\/dev\/full=character special file:1:7$/m, 'a symlink at /dev/full became the 1:7 node');
+
+  const dir = root.run(makeBundle(t, 'true', (s, b) => {
+    imageDev(s);
+    mkdirSync(join(b.rootfs, 'dev/null'));
+  }));
+  t.not(dir.code, 0, 'a directory at /dev/null: refused');
+  t.match(errorLines(dir).join('\n'), /^linux\.devices \(default\): mknod \/dev\/null: a directory is in the way/m);
+  t.same(leftovers(root.path, dir.id), []);
 });
 
 t.test('CVE-2025-52881 class: a bind over a /proc/sys file cannot redirect a sysctl write', async (t) => {

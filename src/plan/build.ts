@@ -132,7 +132,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
       steps.push({ op: 'unshare', flags: flagsOf(unshareNow), field: 'linux.namespaces', why: `create ${unshareNow.join(', ')} namespaces` });
     }
     if (timeOffsets) {
-      steps.push({ op: 'sync', tag: SYNC_TAG.TIME_OFFSETS, field: 'linux.timeOffsets', why: 'runtime writes /proc/PID/timens_offsets before any process is inside' });
+      steps.push({ op: 'sync', tag: SYNC_TAG.TIME_OFFSETS, field: 'linux.timeOffsets', why: 'runtime writes /proc/PID/timens_offsets before any process is inside (opened beneath a procfs nothing is mounted over)' });
     }
     if (has('pid') || timeOffsets) {
       steps.push({ op: 'fork', flags: 0, field: has('pid') ? fieldOf('pid') : fieldOf('time'), why: 'a PID namespace applies to children only: fork so the init is inside it' });
@@ -143,7 +143,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   if (runtimeAtInit) {
     steps.push({
       op: 'sync', tag: SYNC_TAG.INIT, slot: 0, field: 'linux.cgroupsPath',
-      why: 'runtime writes uid/gid maps, places the process in its cgroups, sets oom_score_adj',
+      why: 'runtime writes uid/gid maps, places the process in its cgroups, sets oom_score_adj (/proc files opened beneath a procfs nothing is mounted over)',
     });
   }
   if (newUser) {
