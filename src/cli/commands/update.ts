@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { cliRuntime, type GlobalArgs } from '../global.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { Resources } from '../../spec/types.js';
+import { checkJsonTextDepth } from '../../spec/depth.js';
 
 type Args = GlobalArgs & { id: string; resources?: string } & Record<string, unknown>;
 
@@ -69,6 +70,7 @@ export const updateCommand: CommandModule<GlobalArgs, Args> = {
     let resources: Resources = {};
     if (argv.resources !== undefined) {
       const text = readFileSync(argv.resources === '-' ? 0 : argv.resources, 'utf8');
+      checkJsonTextDepth(text, '--resources');
       try {
         resources = JSON.parse(text) as Resources;
       } catch (e) {
