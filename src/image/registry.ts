@@ -37,19 +37,25 @@ export class RegistryClient {
     return formatReference(this.ref);
   }
 
-  /** https://host, or http://host for loopback (or --insecure) registries that do not speak TLS. */
+  /** https://host, or http://host for loopback (or --insecure) registries that do not speak TLS:
+   *  both are asked at once and the first that answers in HTTP decides (a port speaks one of them). */
   private async base(): Promise<string> {
     if (this.baseUrl) return this.baseUrl;
     const https = `https://${this.host}`;
     if (!isLoopbackHost(this.host) && !this.opts.insecure) return (this.baseUrl = https);
-    try {
-      const res = await httpSend(new URL('/v2/', https), { timeoutMs: Math.min(this.timeout, 5000) });
+    const http = `http://${this.host}`;
+    const probe = (base: string) => httpSend(new URL('/v2/', base), { timeoutMs: Math.min(this.timeout, 10_000) }).then((res) => {
       res.resume();
-      return (this.baseUrl = https);
+      return base;
+    });
+    try {
+      return (this.baseUrl = await Promise.any([probe(https), probe(http)]));
     } catch (e) {
-      if (e instanceof HttpTimeout) throw imageError.registry(this.describe(), `registry ${this.host} did not answer (${e.message})`);
-      if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') throw imageError.registry(this.describe(), `cannot connect to registry ${this.host}: connection refused`);
-      return (this.baseUrl = `http://${this.host}`);
+      const errors = (e as AggregateError).errors ?? [e];
+      const timeout = errors.find((x: unknown) => x instanceof HttpTimeout) as Error | undefined;
+      if (timeout) throw imageError.registry(this.describe(), `registry ${this.host} did not answer (${timeout.message})`);
+      const last = errors[errors.length - 1] as NodeJS.ErrnoException;
+      throw imageError.registry(this.describe(), `cannot connect to registry ${this.host}: ${last.code === 'ECONNREFUSED' ? 'connection refused' : last.message}`);
     }
   }
 

@@ -22,9 +22,8 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
-/** Progress: a redrawn line per layer on a terminal, JSON lines otherwise (on stderr, so stdout stays the result). */
-function progressReporter(json: boolean): (e: PullEvent) => void {
-  if (json || !process.stderr.isTTY) return (e) => { if (e.event !== 'progress') writeLine(2, JSON.stringify(e)); };
+/** Progress on a terminal: a line redrawn on stderr (bytes, rate, each layer). */
+function progressReporter(): (e: PullEvent) => void {
   const started = Date.now();
   let last = 0;
   const bytes = new Map<string, [number, number]>();
@@ -59,18 +58,22 @@ const pull: CommandModule<ImageArgs, ImageArgs & { ref: string; platform?: strin
     .option('authfile', { type: 'string', describe: 'auth file (default ~/.docker/config.json)' })
     .option('timeout', { type: 'number', default: 30, describe: 'seconds without a byte from the registry before giving up' })
     .option('max-layer-bytes', { type: 'number', describe: 'refuse a layer that unpacks to more bytes than this' })
-    .option('progress-json', { type: 'boolean', default: false, describe: 'JSON lines on stderr even on a terminal' })
+    .option('progress-json', { type: 'boolean', default: false, describe: 'JSON lines on stdout even on a terminal' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only the digest' }) as never,
   handler: async (argv) => {
     const svc = await service(argv);
     const { parsePlatform } = await import('../../image/platform.js');
+    // Not on a terminal: one JSON line per event on stdout (the last, "done", names the digest).
+    const json = argv['progress-json'] || !process.stderr.isTTY;
+    const onProgress = argv.quiet ? undefined : json ? (e: PullEvent) => { if (e.event !== 'progress') out(JSON.stringify(e)); } : progressReporter();
     const { DEFAULT_LIMITS } = await import('../../image/unpack.js');
     const img = await svc.pull(argv.ref, {
       platform: argv.platform ? parsePlatform(argv.platform) : undefined, insecure: argv.insecure, creds: argv.creds, authfile: argv.authfile,
-      timeoutMs: argv.timeout * 1000, onProgress: argv.quiet ? undefined : progressReporter(argv['progress-json']),
+      timeoutMs: argv.timeout * 1000, onProgress,
       limits: argv['max-layer-bytes'] ? { ...DEFAULT_LIMITS, maxBytes: argv['max-layer-bytes'] } : undefined,
     });
-    out(argv.quiet ? img.digest : `${img.name} ${img.digest}`);
+    if (argv.quiet) out(img.digest);
+    else if (!json) out(`${img.name} ${img.digest}`);
   },
 };
 

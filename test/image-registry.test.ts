@@ -1,0 +1,195 @@
+// Images through a real registry the test starts (Debian's docker-registry on loopback), with
+// skopeo as the independent client: an image skopeo pushed pulls and runs in runt (the rootfs an
+// overlay the init mounted, the container's writes in its own upper directory, gone with it); an
+// image runt pushed reads back in skopeo; bearer-token and basic auth through a proxy of the
+// test's own; and bad input: an unknown image, a registry answering 500 or hanging, a blob that
+// does not match its digest — one line, a non-zero exit, nothing half-written in the store.
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, errorLines, sourceRootfs, stateRoot } from './helpers/index.js';
+import { registryMissing, startProxy, startRegistry, type Registry } from './helpers/registry.js';
+import { writeLayout } from './helpers/oci-layout.js';
+
+const missing = registryMissing() || (!existsSync('/usr/bin/skopeo') && 'skopeo is not installed');
+if (missing) {
+  t.plan(0, missing);
+  process.exit(0);
+}
+
+const STORE = mkdtempSync('/tmp/runt-test-images-');
+process.env.RUNT_STORE = STORE;
+t.teardown(() => rmSync(STORE, { recursive: true, force: true }));
+
+let registry: Registry;
+const skopeo = (...args: string[]) => spawnSync('skopeo', args, { encoding: 'utf8', timeout: 60_000 });
+
+t.before(async () => {
+  registry = await startRegistry(t);
+  // The busybox rootfs as one layer, tarred by GNU tar (not by runt), pushed by skopeo.
+  const work = mkdtempSync('/tmp/runt-test-layout-');
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  execFileSync('tar', ['-C', sourceRootfs(), '--format=pax', '--numeric-owner', '-cf', join(work, 'layer.tar'), '.']);
+  writeLayout(join(work, 'oci'), '1', [readFileSync(join(work, 'layer.tar'))], {
+    Cmd: ['sh', '-c', 'echo hello from the image; cat /etc/motd 2>/dev/null; true'], WorkingDir: '/tmp', Labels: { 'org.example.l': 'label value' },
+  });
+  const r = skopeo('copy', '--dest-tls-verify=false', `oci:${join(work, 'oci')}:1`, `docker://${registry.host}/test/busybox:1`);
+  if (r.status !== 0) throw new Error(`skopeo copy: ${r.stderr}`);
+});
+
+const storeFiles = (sub: string) => (existsSync(join(STORE, sub)) ? readdirSync(join(STORE, sub)) : []);
+
+t.test('an image skopeo pushed: pull (JSON progress), run from it on an overlay, delete takes only its own directory', async (t) => {
+  const root = stateRoot(t);
+  const ref = `${registry.host}/test/busybox:1`;
+  const pull = root.runt(['image', 'pull', ref]);
+  t.equal(pull.code, 0, describe(pull));
+  const events = pull.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; ref?: string; digest?: string });
+  t.same([events[0].event, events[events.length - 1].event], ['resolved', 'done'], 'JSON lines when not a terminal');
+  t.match(events[events.length - 1], { ref, digest: /^sha256:[0-9a-f]{64}$/ });
+  t.equal(pull.stderr, '', 'nothing on stderr');
+  t.same(storeFiles('tmp'), [], 'no partial download left');
+
+  const ls = root.runt(['image', 'ls', '--format', 'json']);
+  const list = JSON.parse(ls.stdout) as Array<{ name: string; layers: number; unpackedSize: number }>;
+  t.match(list, [{ name: ref, layers: 1 }]);
+  t.ok(list[0].unpackedSize > 500_000, 'unpacked size counted');
+
+  const id = root.id('img');
+  const run = root.runt(['run', '--image', ref, id, '--', 'sh', '-c', 'pwd; grep " / / " /proc/self/mountinfo; echo written > /new-file; cat /new-file']);
+  t.equal(run.code, 0, describe(run));
+  t.match(run.stdout, /^\/tmp\n/, 'WorkingDir');
+  t.match(run.stdout, / \/ \/ .* - overlay overlay rw,lowerdir=[^,]*\/snapshots\/[0-9a-f]{64}\/diff,upperdir=[^,]*\/containers\/[^/]*\/upper/, 'the rootfs is the overlay');
+  t.match(run.stdout, /written/);
+  t.same(storeFiles('containers'), [], 'run without --keep: the container directory is gone');
+  t.equal(storeFiles('snapshots').length, 1, 'the snapshot stays');
+
+  // create + start + delete, and the image's own Cmd
+  const id2 = root.id('img');
+  const out = join(STORE, 'out.txt');
+  const create = root.runt(['create', '--image', ref, id2], { stdoutFile: out, stderrFile: `${out}.err` });
+  t.equal(create.code, 0, describe(create));
+  const cfg = JSON.parse(readFileSync(join(STORE, 'containers', id2, 'config.json'), 'utf8'));
+  t.equal(cfg.annotations['org.example.l'], 'label value', 'labels are annotations');
+  t.notOk(existsSync(join(STORE, 'containers', id2, 'upper', 'new-file')), 'a new container does not see another\'s writes');
+  t.equal(root.runt(['start', id2]).code, 0);
+  for (let i = 0; i < 100 && !readFileSync(out, 'utf8').includes('hello'); i++) await new Promise((r) => setTimeout(r, 50));
+  t.match(readFileSync(out, 'utf8'), /hello from the image/);
+  const del = root.runt(['delete', '--force', id2]);
+  t.equal(del.code, 0, describe(del));
+  t.notOk(existsSync(join(STORE, 'containers', id2)), 'delete removes the upper directory');
+
+  const bundleDir = join(STORE, 'plain-bundle');
+  const b = root.runt(['image', 'bundle', ref, bundleDir]);
+  t.equal(b.code, 0, describe(b));
+  t.ok(existsSync(join(bundleDir, 'rootfs/bin/busybox')) && existsSync(join(bundleDir, 'config.json')), 'a plain bundle');
+  const rb = root.runt(['run', '--bundle', bundleDir, root.id('plain')]);
+  t.match(rb.stdout, /hello from the image/, 'it runs as a bundle');
+  rmSync(bundleDir, { recursive: true, force: true });
+});
+
+t.test('runt pushes, skopeo reads it back; rm and prune collect what nothing uses', async (t) => {
+  const root = stateRoot(t);
+  const src = `${registry.host}/test/busybox:1`;
+  t.equal(root.runt(['image', 'pull', src]).code, 0);
+  const dest = `${registry.host}/pushed/by-runt:2`;
+  const push = root.runt(['image', 'push', dest, src]);
+  t.equal(push.code, 0, describe(push));
+  const digest = /sha256:[0-9a-f]{64}/.exec(push.stdout)?.[0];
+  const inspect = skopeo('inspect', '--tls-verify=false', `docker://${dest}`);
+  t.equal(inspect.status, 0, inspect.stderr);
+  t.equal(JSON.parse(inspect.stdout).Digest, digest, 'skopeo sees the manifest runt pushed');
+  const dir = mkdtempSync('/tmp/runt-test-skopeo-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const copy = skopeo('copy', '--src-tls-verify=false', `docker://${dest}`, `oci:${dir}:x`);
+  t.equal(copy.status, 0, `skopeo copies every blob (digests checked): ${copy.stderr}`);
+
+  // rm of one name keeps the blobs the other name uses; rm of the last one collects them.
+  t.equal(root.runt(['image', 'pull', dest]).code, 0);
+  const rm1 = root.runt(['image', 'rm', dest]);
+  t.equal(rm1.code, 0, describe(rm1));
+  t.match(rm1.stdout, /0 blobs, 0 snapshots/);
+  const rm2 = root.runt(['image', 'rm', src]);
+  t.match(rm2.stdout, /[1-9] blobs, 1 snapshots/);
+  t.same(storeFiles('snapshots'), []);
+  t.same(readdirSync(join(STORE, 'blobs/sha256')), []);
+  const again = root.runt(['image', 'rm', src]);
+  t.not(again.code, 0);
+  t.match(errorLines(again).join('\n'), /image "[^"]*busybox:1" not found/);
+});
+
+t.test('bearer tokens (scope renewed for a push) and basic auth, credentials only where they belong', async (t) => {
+  const root = stateRoot(t);
+  // The proxies live in this process: runt must run without blocking its event loop.
+  const runt = async (args: string[]) => root.runtAsync(args).done;
+  const bearer = await startProxy(t, registry.host, { kind: 'bearer' });
+  const pull = await runt(['image', 'pull', `${bearer.host}/test/busybox:1`]);
+  t.equal(pull.code, 0, describe(pull));
+  t.ok(bearer.tokenRequests.some((r) => r.scope.includes('repository:test/busybox:pull')), 'token asked for the pull scope');
+  t.ok(bearer.log.some((r) => r.auth?.startsWith('Bearer tok')), 'requests carry the token');
+  const push = await runt(['image', 'push', `${bearer.host}/test/pushed:1`, `${bearer.host}/test/busybox:1`]);
+  t.equal(push.code, 0, describe(push));
+  t.ok(bearer.tokenRequests.some((r) => r.scope.includes('repository:test/pushed:pull,push')), 'a new 401 for push got a token of that scope');
+
+  const withPass = await startProxy(t, registry.host, { kind: 'bearer', user: 'u', password: 'p' });
+  const denied = await runt(['image', 'pull', `${withPass.host}/test/busybox:1`]);
+  t.not(denied.code, 0);
+  t.match(errorLines(denied), [/test\/busybox:1: token server .* answered 401/]);
+
+  const basic = await startProxy(t, registry.host, { kind: 'basic', user: 'alice', password: 's3cret' });
+  const ref = `${basic.host}/test/busybox:1`;
+  const noCreds = await runt(['image', 'pull', ref]);
+  t.not(noCreds.code, 0);
+  t.equal(errorLines(noCreds).length, 1);
+  t.match(errorLines(noCreds)[0], /busybox:1: registry .* wants a user name and password/);
+  t.equal((await runt(['image', 'pull', '--creds', 'alice:s3cret', ref])).code, 0, '--creds');
+  const authDir = mkdtempSync('/tmp/runt-test-auth-');
+  t.teardown(() => rmSync(authDir, { recursive: true, force: true }));
+  writeFileSync(join(authDir, 'config.json'), JSON.stringify({ auths: { [basic.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+  t.equal((await runt(['image', 'rm', ref])).code, 0);
+  const viaFile = await runt(['image', 'pull', '--authfile', join(authDir, 'config.json'), ref]);
+  t.equal(viaFile.code, 0, `--authfile: ${describe(viaFile)}`);
+  const wrong = await runt(['image', 'pull', '--creds', 'alice:wrong', `${basic.host}/test/busybox:1`]);
+  t.not(wrong.code, 0);
+});
+
+t.test('bad registries: unknown image, 500, a hang, a blob that is not what its digest says', async (t) => {
+  const root = stateRoot(t);
+  // The proxies live in this process: runt must run without blocking its event loop.
+  const runt = async (args: string[]) => root.runtAsync(args).done;
+  const unknown = await runt(['image', 'pull', `${registry.host}/no/such:image`]);
+  t.not(unknown.code, 0);
+  t.same(errorLines(unknown), [`image "${registry.host}/no/such:image" not found in registry ${registry.host}`]);
+  const unknownRun = await runt(['run', '--image', `${registry.host}/no/such:image`, root.id('x')]);
+  t.not(unknownRun.code, 0);
+  t.equal(errorLines(unknownRun).length, 1);
+
+  const failing = await startProxy(t, registry.host, { kind: 'fail', status: 500 });
+  const r500 = await runt(['image', 'pull', `${failing.host}/test/busybox:1`]);
+  t.not(r500.code, 0);
+  t.same(errorLines(r500).length, 1);
+  t.match(errorLines(r500)[0], /test\/busybox:1: registry 127\.0\.0\.1:\d+ answered 500/);
+
+  const hanging = await startProxy(t, registry.host, { kind: 'hang' });
+  const rHang = await runt(['image', 'pull', '--timeout', '2', `${hanging.host}/test/busybox:1`]);
+  t.not(rHang.code, 0);
+  t.equal(errorLines(rHang).length, 1);
+  t.match(errorLines(rHang)[0], /busybox:1: registry .* (timed out|did not answer)/);
+
+  const corrupt = await startProxy(t, registry.host, { kind: 'corrupt-blob' });
+  // A store of its own: the blobs are already in the shared one.
+  const fresh = mkdtempSync('/tmp/runt-test-images-fresh-');
+  t.teardown(() => rmSync(fresh, { recursive: true, force: true }));
+  const rBad = await runt(['--store', fresh, 'image', 'pull', `${corrupt.host}/test/busybox:1`]);
+  t.not(rBad.code, 0);
+  t.equal(errorLines(rBad).length, 1);
+  t.match(errorLines(rBad)[0], /blob sha256:[0-9a-f]{64}: digest mismatch/);
+  t.same(readdirSync(join(fresh, 'tmp')), [], 'the bad download is not kept');
+  t.same(readdirSync(join(fresh, 'blobs/sha256')).length, 1, 'only the config (verified) is stored');
+  t.same(JSON.parse(readFileSync(join(fresh, 'index.json'), 'utf8')).manifests, [], 'no image named');
+
+  // The same image from the good registry afterwards: a clean pull.
+  const good = await runt(['--store', fresh, 'image', 'pull', `${registry.host}/test/busybox:1`]);
+  t.equal(good.code, 0, describe(good));
+});
