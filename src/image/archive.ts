@@ -16,6 +16,7 @@ import { REF_NAME, type ImageStore } from './store.js';
 import { readTar } from './tar.js';
 import { tarHeader, padding, TAR_END } from './tar-writer.js';
 import { ensureSnapshots } from './snapshots.js';
+import type { UnpackLimits } from './unpack.js';
 import { isIndex } from './pull.js';
 import { sniffCompression } from './decompress.js';
 
@@ -59,6 +60,7 @@ export interface ImportOptions {
   /** Name the image (else the archive's own name, else "localhost/imported:latest"). */
   name?: string;
   platform?: Platform;
+  limits?: UnpackLimits;
 }
 
 /** Imports the archive; returns the names it stored. */
@@ -77,6 +79,7 @@ export async function importArchive(store: ImageStore, file: string, opts: Impor
     try {
       files = await extractAll(file, tmp);
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw imageError.store(`${file}: no space left in the store ${store.dir}`);
       throw imageError.store(`${file}: not a readable tar archive: ${(e as Error).message}`);
     }
     const names = files.has('oci-layout') ? await importOci(store, file, files, opts) : files.has('manifest.json') ? await importDocker(store, file, files, opts) : undefined;
@@ -114,7 +117,7 @@ async function importOci(store: ImageStore, file: string, files: Map<string, Ext
     for (const d of [manifest.config, ...manifest.layers]) moveBlob(store, blob(d.digest));
     moveBlob(store, blob(desc.digest));
     const config = store.readJsonBlob<ImageConfig>(manifest.config.digest);
-    await ensureSnapshots(store, manifest.layers, config.rootfs.diff_ids);
+    await ensureSnapshots(store, manifest.layers, config.rootfs.diff_ids, opts.limits);
     const refName = top.annotations?.[REF_NAME];
     const name = opts.name ? formatReference(parseReference(opts.name))
       : refName && !/^[\w][\w.-]*$/.test(refName) ? formatReference(parseReference(refName))
@@ -150,7 +153,7 @@ async function importDocker(store: ImageStore, file: string, files: Map<string, 
     };
     const body = Buffer.from(JSON.stringify(manifest));
     const digest = store.putBlob(body);
-    await ensureSnapshots(store, layers, config.rootfs.diff_ids);
+    await ensureSnapshots(store, layers, config.rootfs.diff_ids, opts.limits);
     const tags = opts.name ? [opts.name] : item.RepoTags?.length ? item.RepoTags : ['localhost/imported:latest'];
     for (const t of tags) {
       const name = formatReference(parseReference(t));

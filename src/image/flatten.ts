@@ -1,11 +1,11 @@
 // Layer directories (overlayfs format) merged into one plain tree, bottom first: the rootfs of
 // `runt image bundle` and of a container where overlayfs cannot be used. Hard links inside a layer
 // stay hard links; whiteouts remove, opaque directories start empty.
-import { chmodSync, lchownSync, lstatSync, linkSync, lutimesSync, mkdirSync, readdirSync, rmSync, type Stats } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../native.js';
 import { isOpaque, isWhiteout } from './overlay-view.js';
-import { copyNode } from './unpack.js';
+import { copyNode, setTimesFrom } from './unpack.js';
 
 function lstatOrNull(p: string): Stats | null {
   try {
@@ -25,11 +25,30 @@ function dirMeta(from: string, to: string, st: Stats): void {
   }
 }
 
+/** Files a snapshot copied up from a lower layer to hard-link to them (its meta.json). */
+function copiedUp(layer: string): string[] {
+  try {
+    return (JSON.parse(readFileSync(join(layer, '..', 'meta.json'), 'utf8')) as { copiedUp?: string[] }).copiedUp ?? [];
+  } catch {
+    return [];
+  }
+}
+
 /** Merges `layers` (bottom first) into `dest`, an existing empty directory. */
 export function flattenLayers(layers: string[], dest: string): void {
   for (const layer of layers) {
     const links = new Map<string, string>(); // dev:ino → first copy in dest (hard links of this layer)
-    const times: Array<[string, Stats]> = [];
+    // A hard link a layer made to a lower layer's file: in one tree it joins the file already
+    // there (with its other links), as a flat unpack (umoci, tar) makes it.
+    const keep = new Set<string>();
+    for (const rel of copiedUp(layer)) {
+      const there = lstatOrNull(join(dest, rel));
+      if (!there?.isFile()) continue;
+      const st = lstatSync(join(layer, rel));
+      links.set(`${st.dev}:${st.ino}`, join(dest, rel));
+      keep.add(join(dest, rel));
+    }
+    const times: Array<[string, string]> = [];
     const walk = (src: string, dst: string) => {
       for (const name of readdirSync(src)) {
         const s = join(src, name);
@@ -45,9 +64,10 @@ export function flattenLayers(layers: string[], dest: string): void {
           if (!here || !here.isDirectory() || isOpaque(s)) mkdirSync(d, { mode: 0o700 });
           dirMeta(s, d, st);
           walk(s, d);
-          times.push([d, st]);
+          times.push([s, d]);
           continue;
         }
+        if (keep.has(d)) continue;
         if (here) rmSync(d, { recursive: true, force: true });
         const key = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? links.get(key) : undefined;
@@ -60,8 +80,7 @@ export function flattenLayers(layers: string[], dest: string): void {
       }
     };
     walk(layer, dest);
-    for (const [d, st] of times.reverse()) lutimesSync(d, st.atime, st.mtime);
-    const rootSt = lstatSync(layer);
-    lutimesSync(dest, rootSt.atime, rootSt.mtime);
+    for (const [s, d] of times.reverse()) setTimesFrom(s, d);
+    setTimesFrom(layer, dest);
   }
 }

@@ -64,7 +64,7 @@ async function unpackSnapshot(store: ImageStore, layer: Descriptor, diffId: stri
     }
     const got = `sha256:${hash.digest('hex')}`;
     if (got !== diffId) throw imageError.digest(`layer ${layer.digest} (uncompressed, config diff_id)`, diffId, got);
-    writeFileSync(join(tmp, 'meta.json'), JSON.stringify({ chainId, diffId, layer: layer.digest, entries: st.entries, bytes: st.bytes }));
+    writeFileSync(join(tmp, 'meta.json'), JSON.stringify({ chainId, diffId, layer: layer.digest, entries: st.entries, bytes: st.bytes, copiedUp: st.copiedUp }));
     try {
       renameSync(tmp, join(store.snapshotsDir, hexOf(chainId)));
     } catch (e) {

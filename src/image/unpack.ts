@@ -43,13 +43,15 @@ function lstatOrNull(p: string): Stats | null {
 export interface UnpackStats {
   entries: number;
   bytes: number;
+  /** Lower-layer files this layer copied up to hard-link to them (paths relative to the root). */
+  copiedUp: string[];
 }
 
 /** Writes the layer into `dir` (empty, created by the caller) over `lowers` (top first). */
 export async function applyLayer(tar: AsyncIterable<Buffer>, dir: string, lowers: string[], limits: UnpackLimits = DEFAULT_LIMITS): Promise<UnpackStats> {
   const view = new OverlayView([dir, ...lowers]);
   const dirTimes: Array<[string, TarEntry]> = [];
-  const stats: UnpackStats = { entries: 0, bytes: 0 };
+  const stats: UnpackStats = { entries: 0, bytes: 0, copiedUp: [] };
   const at = (comps: string[]) => join(dir, ...comps);
 
   /** Makes every directory of comps exist in `dir` (copying the lower one's owner and mode). */
@@ -90,7 +92,7 @@ export async function applyLayer(tar: AsyncIterable<Buffer>, dir: string, lowers
       native().lsetxattr(path, name, value);
     }
     if (e.type === 'dir') dirTimes.push([path, e]);
-    else lutimesSync(path, e.atime ?? e.mtime, e.mtime);
+    else lutimesSync(path, usec(e.atime ?? e.mtime), usec(e.mtime));
   };
 
   for await (const item of readTar(tar) as AsyncGenerator<TarItem>) {
@@ -158,7 +160,10 @@ export async function applyLayer(tar: AsyncIterable<Buffer>, dir: string, lowers
         const found = view.lookup(target);
         if (!found) throw new LayerRejected(`hard link "${e.name}" to "${e.linkname}", which does not exist in the image`);
         if (found.stat.isDirectory()) throw new LayerRejected(`hard link "${e.name}" to a directory`);
-        if (found.layer !== 0) copyUp(found.path, at(target), found.stat, ensureDirs, target);
+        if (found.layer !== 0) {
+          copyUp(found.path, at(target), found.stat, ensureDirs, target);
+          stats.copiedUp.push(target.join('/'));
+        }
         linkSync(at(target), path);
         continue; // a hard link shares its target's metadata
       }
@@ -173,9 +178,12 @@ export async function applyLayer(tar: AsyncIterable<Buffer>, dir: string, lowers
     setMeta(path, e);
   }
   // Directories last: adding their entries changed their times.
-  for (const [path, e] of dirTimes.reverse()) lutimesSync(path, e.atime ?? e.mtime, e.mtime);
+  for (const [path, e] of dirTimes.reverse()) lutimesSync(path, usec(e.atime ?? e.mtime), usec(e.mtime));
   return stats;
 }
+
+/** Seconds with at most microseconds: pax times like 1.9999999999 must not round up a second. */
+const usec = (t: number) => Math.floor(t * 1e6) / 1e6;
 
 /** A lower layer's file copied into this layer (for a hard link to it), with its metadata. */
 function copyUp(from: string, to: string, st: Stats, ensureDirs: (c: string[]) => void, comps: string[]): void {
@@ -202,5 +210,11 @@ export function copyMeta(from: string, to: string, st: Stats): void {
     const v = native().lgetxattr(from, name);
     if (v) native().lsetxattr(to, name, v);
   }
-  lutimesSync(to, st.atime, st.mtime);
+  setTimesFrom(from, to);
+}
+
+/** to gets from's atime and mtime, to the microsecond (Stats' Date and ms values round). */
+export function setTimesFrom(from: string, to: string): void {
+  const b = lstatSync(from, { bigint: true });
+  lutimesSync(to, Number(b.atimeNs / 1000n) / 1e6, Number(b.mtimeNs / 1000n) / 1e6);
 }

@@ -162,16 +162,21 @@ const push: CommandModule<ImageArgs, ImageArgs & { ref: string; source?: string;
   },
 };
 
-const importCmd: CommandModule<ImageArgs, ImageArgs & { file: string; name?: string; platform?: string }> = {
+const importCmd: CommandModule<ImageArgs, ImageArgs & { file: string; name?: string; platform?: string; 'max-layer-bytes'?: number }> = {
   command: 'import <file> [name]',
   describe: 'add the image(s) of an oci-archive or docker-archive tarball to the store',
   builder: (y) => store(y)
     .positional('file', { type: 'string', demandOption: true })
     .positional('name', { type: 'string', describe: 'store the image under this name' })
-    .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] to choose from an index' }) as never,
+    .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] to choose from an index' })
+    .option('max-layer-bytes', { type: 'number', describe: 'refuse a layer that unpacks to more bytes than this' }) as never,
   handler: async (argv) => {
     const { parsePlatform } = await import('../../image/platform.js');
-    const names = await (await service(argv)).importArchive(argv.file, { name: argv.name, platform: argv.platform ? parsePlatform(argv.platform) : undefined });
+    const { DEFAULT_LIMITS } = await import('../../image/unpack.js');
+    const names = await (await service(argv)).importArchive(argv.file, {
+      name: argv.name, platform: argv.platform ? parsePlatform(argv.platform) : undefined,
+      limits: argv['max-layer-bytes'] ? { ...DEFAULT_LIMITS, maxBytes: argv['max-layer-bytes'] } : undefined,
+    });
     out(names.join('\n'));
   },
 };
