@@ -127,6 +127,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   let mountIdBefore: number | undefined;
   try {
     const extraMounts: NonNullable<PlanInputs['extraMounts']> = [];
+    if (wantsVolumes || netMod) saved.store = storeDir;
     if (wantsVolumes) {
       const { prepareVolumes } = await import('../volume/attach.js');
       const vols = prepareVolumes(storeDir, user, { volumes: opts.volumes, tmpfs: opts.tmpfs });

@@ -29,7 +29,7 @@ async function detachNetworks(ctx: RuntimeContext, id: string, saved: SavedState
     if (saved.pid > 0) pids = [saved.pid];
     else try { pids = openCgroupManager(saved.cgroupPaths).pids(); } catch { /* no cgroup */ }
   }
-  const failures = await net.detachNetworks(ctx.storeDir ?? storeRoot(), { root: resolve(ctx.store.root), id }, dir, pids);
+  const failures = await net.detachNetworks(saved.store ?? ctx.storeDir ?? storeRoot(), { root: resolve(ctx.store.root), id }, dir, pids);
   for (const f of failures) ctx.log.warn(`delete: ${f}`);
 }
 import { removeContainerDir } from '../image/container-dir.js';
@@ -79,7 +79,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     }
     if (saved?.volumes?.length) {
       const { releaseVolumes } = await import('../volume/attach.js');
-      releaseVolumes(ctx.storeDir ?? storeRoot(), { root: resolve(ctx.store.root), id }, saved.volumes);
+      releaseVolumes(saved.store ?? ctx.storeDir ?? storeRoot(), { root: resolve(ctx.store.root), id }, saved.volumes);
     }
     ctx.store.remove(id);
     removed = true;

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ContainerNotFoundError, InvalidStateError, RuntError } from '../errors.js';
 import type { RuntimeContext } from '../lifecycle/context.js';
+import type { SavedState } from '../state/store.js';
 import { statusOf } from '../lifecycle/status.js';
 import { storeRoot } from '../store-root.js';
 import { addressesOf, cniPathOf, cniTimeoutOf, netnsForDel, pinNetns, readRecord, writeEtcFiles, writeRecord, type NetworkRecord } from './attach.js';
@@ -20,14 +21,23 @@ export interface ConnectOptions {
   cniTimeoutMs?: number;
 }
 
-async function withContainer<T>(ctx: RuntimeContext, id: string, fn: (pid: number, dir: string) => Promise<T>): Promise<T> {
+/** The store the container was created with (its networks' leases and locks are there). */
+function storeOf(ctx: RuntimeContext, id: string): string {
+  let saved;
+  try {
+    saved = ctx.store.read(id);
+  } catch { /* reported by withContainer */ }
+  return saved?.store ?? ctx.storeDir ?? storeRoot();
+}
+
+async function withContainer<T>(ctx: RuntimeContext, id: string, fn: (pid: number, dir: string, saved: SavedState) => Promise<T>): Promise<T> {
   const lock = await ctx.store.lockAsync(id);
   try {
     const saved = ctx.store.read(id);
     if (!saved) throw new ContainerNotFoundError(id);
     const status = statusOf(ctx.store, saved);
     if (status !== 'running' && status !== 'created' && status !== 'paused') throw new InvalidStateError(`container "${id}" is ${status}: only a created or running container can join or leave a network`);
-    const result = await fn(saved.pid, ctx.store.dir(id));
+    const result = await fn(saved.pid, ctx.store.dir(id), saved);
     const record = readRecord(ctx.store.dir(id));
     saved.networks = record?.attachments.map((a) => ({ network: a.network, ifname: a.ifname, addresses: a.addresses, mac: a.mac }));
     ctx.store.write(saved);
@@ -38,11 +48,11 @@ async function withContainer<T>(ctx: RuntimeContext, id: string, fn: (pid: numbe
 }
 
 export function connectNetwork(ctx: RuntimeContext, id: string, network: string, opts: ConnectOptions = {}): Promise<string[]> {
-  const storeDir = ctx.storeDir ?? storeRoot();
+  const storeDir = storeOf(ctx, id);
   const user = { root: resolve(ctx.store.root), id };
-  return withContainer(ctx, id, async (pid, dir) => {
-    const saved = ctx.store.read(id)!;
+  return withContainer(ctx, id, async (pid, dir, saved) => {
     const store = new NetworkStore(storeDir);
+    saved.store ??= storeDir;
     const config = store.get(network);
     const record: NetworkRecord = readRecord(dir) ?? { cniPath: cniPathOf(opts.cniPath), timeoutMs: cniTimeoutOf(opts.cniTimeoutMs), ports: [], hostname: saved.spec.hostname || id, attachments: [] };
     if (opts.cniPath?.length) record.cniPath = opts.cniPath;
@@ -81,7 +91,7 @@ export function connectNetwork(ctx: RuntimeContext, id: string, network: string,
 }
 
 export function disconnectNetwork(ctx: RuntimeContext, id: string, network: string): Promise<void> {
-  const storeDir = ctx.storeDir ?? storeRoot();
+  const storeDir = storeOf(ctx, id);
   const user = { root: resolve(ctx.store.root), id };
   return withContainer(ctx, id, async (pid, dir) => {
     const record = readRecord(dir);

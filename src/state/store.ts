@@ -39,6 +39,8 @@ export interface SavedState {
    *  mount namespace (delete detaches it, with the mounts under it). */
   rootfsMountId?: number;
   spec: Spec;
+  /** runt's store the container's volumes and networks are in (delete uses it, whatever --store it is given). */
+  store?: string;
   /** Volumes the container holds (src/volume): released on delete, anonymous ones removed. */
   volumes?: Array<{ name: string; anonymous: boolean }>;
   /** The networks it joined and its addresses there (the CNI record is networks.json beside). */
