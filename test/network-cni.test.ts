@@ -189,6 +189,9 @@ t.test('bad input: one line naming the network, port or plugin; nothing left', a
     t.match(r.stderr, pattern, what);
     await nothingLeft(t, cid, 'netc');
   }
+  const outside = rt(['run', '-b', b.dir, '--network', 'netc', '--ip', '10.89.61.5', id('bad')], out(b.dir, 'outside'));
+  t.not(outside.code, 0);
+  t.match(outside.stderr, /--ip 10\.89\.61\.5: not in network "netc" \(10\.89\.60\.0\/24\)/);
   const overlap = rt(['network', 'create', 'netd', '--subnet', '10.89.60.128/25']);
   t.not(overlap.code, 0);
   t.equal(errorLines(overlap).length, 1);
@@ -237,4 +240,19 @@ t.test('explain lists the CNI calls at their moment in the plan, and the files',
   t.ok(doc.steps.some((s) => s.field === 'volumes[0] (data:/data)'), 'the volume mount');
   t.notOk(existsSync(join(ROOT, 'ID')), 'explain created nothing');
   t.notOk(existsSync(join(STORE, 'volumes/data')), 'no volume made');
+});
+
+t.test('--ip, and two networks at once (eth0, eth1)', async (t) => {
+  t.equal(rt(['network', 'create', 'netf', '--subnet', '10.89.90.0/24']).code, 0);
+  t.equal(rt(['network', 'create', 'netg', '--subnet', '10.89.91.0/24']).code, 0);
+  const b = makeBundle(t, 'ip -o -4 addr show eth0; ip -o -4 addr show eth1; cat /etc/hosts');
+  const cid = id('two');
+  const r = rt(['run', '-b', b.dir, '--network', 'netf,netg', '--ip', '10.89.90.77', cid], out(b.dir, 'two'));
+  t.equal(r.code, 0, describe(r));
+  t.match(r.stdout, /eth0\s+inet 10\.89\.90\.77\/24/, '--ip on the first network');
+  t.match(r.stdout, /eth1\s+inet 10\.89\.91\.\d+\/24/, 'the second network on eth1');
+  t.match(r.stdout, /^10\.89\.90\.77\s/m, '/etc/hosts has both addresses');
+  t.match(r.stdout, /^10\.89\.91\.\d+\s/m);
+  await nothingLeft(t, cid, 'netf');
+  t.same(leases('netg'), []);
 });
