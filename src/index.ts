@@ -1,8 +1,15 @@
 // runt as a library: the same code the CLI uses.
 export {
   Runtime, Container, type RuntimeOptions, type WaitResult, type ContainerOptions, type ContainerIO, type EventOptions,
-  type ProcessOptions,
+  type ProcessOptions, type ImageCreateOptions,
 } from './runtime.js';
+export { ImageError } from './image/errors.js';
+export type { ImageApi } from './image/api.js';
+export type { PullOptions, PullEvent, PulledImage } from './image/pull.js';
+export type { PushOptions } from './image/push.js';
+export type { ImageSummary } from './image/service.js';
+export type { ImageContainerOptions } from './image/prepare.js';
+export { parseReference, formatReference, type Reference } from './image/reference.js';
 export type { CreateOptions, TraceEvent } from './lifecycle/create.js';
 export type { StdioOption } from './lifecycle/stdio.js';
 export type { RuntEvent } from './lifecycle/events.js';

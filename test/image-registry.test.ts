@@ -193,3 +193,51 @@ t.test('bad registries: unknown image, 500, a hang, a blob that is not what its 
   const good = await runt(['--store', fresh, 'image', 'pull', `${registry.host}/test/busybox:1`]);
   t.equal(good.code, 0, describe(good));
 });
+
+t.test('an interrupted pull resumes with Range; two pulls at once share the store; the library', async (t) => {
+  const root = stateRoot(t);
+  const runt = async (args: string[]) => root.runtAsync(args).done;
+  const fresh = mkdtempSync('/tmp/runt-test-images-resume-');
+  t.teardown(() => rmSync(fresh, { recursive: true, force: true }));
+  const cutting = await startProxy(t, registry.host, { kind: 'cut-once' });
+  const ref = `${cutting.host}/test/busybox:1`;
+  const first = await runt(['--store', fresh, 'image', 'pull', '-q', ref]);
+  t.not(first.code, 0, 'the cut download fails');
+  t.equal(errorLines(first).length, 1);
+  t.match(errorLines(first)[0], /blob sha256:[0-9a-f]{64}: download interrupted at \d+ of \d+ bytes/);
+  const partial = readdirSync(join(fresh, 'tmp'));
+  t.match(partial, [/^[0-9a-f]{64}\.partial$/], 'the partial blob is kept for the next pull');
+  const second = await runt(['--store', fresh, 'image', 'pull', '-q', ref]);
+  t.equal(second.code, 0, describe(second));
+  t.ok(cutting.log.some((r) => /^bytes=[1-9]\d*-$/.test(r.range ?? '')), 'the second pull asked for the rest only (Range)');
+  t.same(readdirSync(join(fresh, 'tmp')), [], 'nothing left in tmp');
+
+  // Two runt processes pulling the same image into an empty store at once.
+  const both = mkdtempSync('/tmp/runt-test-images-both-');
+  t.teardown(() => rmSync(both, { recursive: true, force: true }));
+  const [a, b] = await Promise.all([1, 2].map(() => runt(['--store', both, 'image', 'pull', '-q', `${registry.host}/test/busybox:1`])));
+  t.equal(a.code, 0, describe(a));
+  t.equal(b.code, 0, describe(b));
+  t.equal(a.stdout, b.stdout, 'the same digest');
+  t.equal(readdirSync(join(both, 'snapshots')).length, 1, 'one snapshot');
+  t.same(readdirSync(join(both, 'tmp')), []);
+
+  // The library: rt.images.pull with progress, rt.create(id, { image, args }).
+  const { Runtime } = await import('../src/index.js');
+  const lib = mkdtempSync('/tmp/runt-test-images-lib-');
+  t.teardown(() => rmSync(lib, { recursive: true, force: true }));
+  const rt = new Runtime({ root: root.path, store: lib });
+  const events: string[] = [];
+  const pulled = await rt.images.pull(`${registry.host}/test/busybox:1`, { onProgress: (e) => events.push(e.event) });
+  t.match(pulled.digest, /^sha256:/);
+  t.ok(events.includes('resolved') && events.includes('done'));
+  t.match(await rt.images.list(), [{ name: `${registry.host}/test/busybox:1` }]);
+  const id = root.id('lib');
+  const c = await rt.create(id, { image: `${registry.host}/test/busybox:1`, args: ['sh', '-c', 'exit 7'], stdio: 'ignore' });
+  await c.start();
+  t.same(await c.wait(), { code: 7, signal: null });
+  await c.delete();
+  t.same(readdirSync(join(lib, 'containers')), [], 'delete took the container directory');
+  await t.rejects(rt.create(root.id('lib'), { image: `${registry.host}/no/such:image` }), { code: 'EIMAGE_NOT_FOUND' });
+  await t.rejects(rt.images.pull('UPPER'), { code: 'EINVALID_REFERENCE' });
+});

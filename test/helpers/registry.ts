@@ -61,12 +61,14 @@ export type ProxyMode =
   | { kind: 'basic'; user: string; password: string }
   | { kind: 'fail'; status: number }
   | { kind: 'hang' }
-  | { kind: 'corrupt-blob' };
+  | { kind: 'corrupt-blob' }
+  /** The first large blob download stops halfway (the connection is cut); later ones pass. */
+  | { kind: 'cut-once' };
 
 export interface Proxy {
   host: string;
   /** Every request the proxy saw: method, path, authorization header. */
-  log: Array<{ method: string; path: string; auth?: string }>;
+  log: Array<{ method: string; path: string; auth?: string; range?: string }>;
   tokenRequests: Array<{ scope: string[]; auth?: string }>;
 }
 
@@ -77,6 +79,7 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
   const proxy: Proxy = { host, log: [], tokenRequests: [] };
   const tokens = new Map<string, string[]>(); // token → scopes it grants
   let n = 0;
+  let cut = false;
   const hanging: ServerResponse[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', `http://${host}`);
@@ -94,7 +97,7 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
       res.end(JSON.stringify(n % 2 ? { token } : { access_token: token }));
       return;
     }
-    proxy.log.push({ method: req.method ?? '', path: url.pathname, auth: req.headers.authorization });
+    proxy.log.push({ method: req.method ?? '', path: url.pathname, auth: req.headers.authorization, range: req.headers.range });
     if (mode.kind === 'fail') { res.statusCode = mode.status; res.end('{"errors":[{"code":"UNKNOWN","message":"boom"}]}'); return; }
     if (mode.kind === 'hang') { hanging.push(res); return; }
     const repo = /^\/v2\/(.+?)\/(manifests|blobs|tags)\//.exec(url.pathname)?.[1];
@@ -122,6 +125,20 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
     const up = request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream, authorization: '' } }, (ur) => {
       const headers = { ...ur.headers };
       if (headers.location) headers.location = headers.location.replace(upstream, host);
+      if (mode.kind === 'cut-once' && !cut && /\/blobs\/sha256:/.test(url.pathname) && req.method === 'GET' && Number(ur.headers['content-length']) > 100_000) {
+        cut = true;
+        const half = Number(ur.headers['content-length']) >> 1;
+        let sent = 0;
+        res.writeHead(ur.statusCode ?? 500, headers);
+        ur.on('data', (c: Buffer) => {
+          if (sent >= half) return;
+          const part = c.subarray(0, half - sent);
+          sent += part.length;
+          res.write(part);
+          if (sent >= half) setTimeout(() => { res.socket?.destroy(); ur.destroy(); }, 50);
+        });
+        return;
+      }
       if (mode.kind === 'corrupt-blob' && /\/blobs\/sha256:/.test(url.pathname) && req.method === 'GET') {
         // Same length, one byte changed: only the digest can tell.
         const chunks: Buffer[] = [];
