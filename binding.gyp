@@ -12,6 +12,7 @@
         "csrc/mount.cc",
         "csrc/fsnode.cc",
         "csrc/idmap.cc",
+        "csrc/netlink.cc",
         "csrc/plan.cc",
         "csrc/plan_blob.cc",
         "csrc/poll.cc",
@@ -39,6 +40,7 @@
         "csrc/child_fs.cc",
         "csrc/child_proc.cc",
         "csrc/child_sched.cc",
+        "csrc/child_net.cc",
         "csrc/fdpass_msg.cc",
         "csrc/plan_blob.cc",
         "csrc/procfs.cc"

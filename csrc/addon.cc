@@ -38,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
   exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree, "idmappedTree"));
+  exports.Set("netlinkSocket", Napi::Function::New(env, NetlinkSocket, "netlinkSocket"));
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr, "llistxattr"));

@@ -275,6 +275,7 @@ bool RunStep(Executor& ex, Step& s) {
     case Op::MoveRoot: return StepMoveRoot(ex);
     case Op::Chroot: return StepChroot(ex);
     case Op::MoveMount: return StepMoveMount(ex, s.moveMount);
+    case Op::NetDevice: return StepNetDevice(ex, s.netDevice);
     case Op::Mask: return StepMask(ex, s.mask);
     case Op::Mknod: return StepMknod(ex, s.mknod);
     case Op::Symlink: return StepSymlink(ex, s.symlink);

@@ -100,6 +100,9 @@ bool StepSeccomp(Executor& ex, const SeccompArgs& a);
 bool StepPrepareFds(Executor& ex, const PrepareFdsArgs& a);
 bool StepExec(Executor& ex, const ExecArgs& a);
 
+// child_net.cc
+bool StepNetDevice(Executor& ex, const NetDeviceArgs& a);
+
 // child_sched.cc
 bool StepSched(Executor& ex, const SchedArgs& a);
 bool StepIoprio(Executor& ex, const IoprioArgs& a);

@@ -36,6 +36,7 @@ Napi::Value QueryDeviceFilters(const Napi::CallbackInfo& info);   // bpf.cc
 Napi::Value Mount(const Napi::CallbackInfo& info);                // mount.cc
 Napi::Value Umount2(const Napi::CallbackInfo& info);              // mount.cc
 Napi::Value IdmappedTree(const Napi::CallbackInfo& info);         // idmap.cc
+Napi::Value NetlinkSocket(const Napi::CallbackInfo& info);        // netlink.cc
 Napi::Value Mknod(const Napi::CallbackInfo& info);                // fsnode.cc
 Napi::Value Lsetxattr(const Napi::CallbackInfo& info);            // fsnode.cc
 Napi::Value Llistxattr(const Napi::CallbackInfo& info);           // fsnode.cc

@@ -129,7 +129,7 @@ const std::unordered_map<std::string, Op>& OpNames() {
       {"prepareFds", Op::PrepareFds},
       {"sched", Op::Sched}, {"ioprio", Op::Ioprio}, {"affinity", Op::Affinity}, {"personality", Op::Personality},
       {"mempolicy", Op::Mempolicy}, {"mountSetattr", Op::MountSetattr}, {"chroot", Op::Chroot},
-      {"moveMount", Op::MoveMount},
+      {"moveMount", Op::MoveMount}, {"netDevice", Op::NetDevice},
   };
   return names;
 }
@@ -347,6 +347,11 @@ Step ReadStep(Napi::Env env, Plan& plan, const Napi::Object& obj, size_t index) 
     case Op::PrepareFds:
       s.prepareFds.preserveFds = static_cast<int>(r.IntOr("preserveFds", 0));
       if (s.prepareFds.preserveFds < 0 || s.prepareFds.preserveFds > 65536) r.Fail("'preserveFds' out of range");
+      break;
+    case Op::NetDevice:
+      s.netDevice.hostSock = r.Fd("fd");
+      s.netDevice.name = r.Str("name");
+      s.netDevice.newName = r.Str("newName", true);
       break;
     case Op::MoveMount:
       s.moveMount.fd = r.Fd("fd");

@@ -19,7 +19,7 @@ enum class Op : uint8_t {
   WriteProc, Sethostname, Setdomainname, Setrlimit, Prctl, CapBounding, Capset, Ambient,
   Setgroups, Setresgid, Setresuid, Umask, Chdir, Setsid, Terminal, Hook, ResolveExec, Park,
   Seccomp, Exec, JoinKeyring, Mkdir, PrepareFds, Sched, Ioprio, Affinity, Personality, Mempolicy,
-  MountSetattr, Chroot, MoveMount,
+  MountSetattr, Chroot, MoveMount, NetDevice,
 };
 
 enum class MkdirMode : uint8_t { None, Dir, File };
@@ -75,6 +75,9 @@ struct PersonalityArgs { unsigned long persona; };
 struct MountSetattrArgs { const char* target; uint64_t attrSet; uint64_t attrClr; uint64_t propagation; bool recursive; };
 // move_mount(fd, target opened in root): attaches a detached mount the runtime prepared.
 struct MoveMountArgs { int fd; const char* target; MkdirMode mkdir; };
+// linux.netDevices: move `name` from the runtime's network namespace (hostSock, a NETLINK_ROUTE
+// socket opened there) into this one as `newName` (null: same name), with its addresses, up.
+struct NetDeviceArgs { int hostSock; const char* name; const char* newName; };
 struct ExecArgs { const char* name; char* const* argv; char* const* envp; const char* searchPath; int preserveFds; };
 
 struct Step {
@@ -113,6 +116,7 @@ struct Step {
     PersonalityArgs personality;
     MountSetattrArgs mountSetattr;
     MoveMountArgs moveMount;
+    NetDeviceArgs netDevice;
   };
 };
 
@@ -122,6 +126,7 @@ inline int* StepFd(Step& s) {
     case Op::Setns: return &s.setns.fd;
     case Op::Park: return &s.park.fd;
     case Op::MoveMount: return &s.moveMount.fd;
+    case Op::NetDevice: return &s.netDevice.hostSock;
     default: return nullptr;
   }
 }

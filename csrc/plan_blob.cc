@@ -79,6 +79,10 @@ void VisitPointers(Step& s, V& v) {
     case Op::Mempolicy: v.Bytes(s.bits.words, s.bits.count * sizeof(uint64_t)); break;
     case Op::MountSetattr: v.Str(s.mountSetattr.target); break;
     case Op::MoveMount: v.Str(s.moveMount.target); break;
+    case Op::NetDevice:
+      v.Str(s.netDevice.name);
+      v.Str(s.netDevice.newName);
+      break;
     default: break;
   }
 }

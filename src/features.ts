@@ -11,6 +11,7 @@ import { LSM_SUPPORT } from './security/lsm.js';
 import { runtVersion } from './package-root.js';
 import { MPOL_FLAG, MPOL_MODE } from './plan/process-attrs.js';
 import { INTEL_RDT_SUPPORTED } from './plan/intel-rdt.js';
+import { NET_DEVICES_SUPPORTED } from './plan/net-devices.js';
 
 export interface Features {
   ociVersionMin: string;
@@ -74,7 +75,7 @@ export function features(): Features {
       memoryPolicy: { modes: Object.keys(MPOL_MODE), flags: Object.keys(MPOL_FLAG) },
       intelRdt: { enabled: INTEL_RDT_SUPPORTED },
       mountExtensions: { idmap: { enabled: IMPLEMENTED_EXTENSIONS.has('idmap') } },
-      netDevices: { enabled: false },
+      netDevices: { enabled: NET_DEVICES_SUPPORTED },
     },
     annotations: { 'org.opencontainers.runt.version': runtVersion() },
   };

@@ -95,6 +95,8 @@ export interface Native {
   /** A detached clone of the mount at `source` (open_tree), idmapped (mount_setattr MOUNT_ATTR_IDMAP)
    *  with a user namespace holding the maps ("containerID hostID size" lines); returns its fd. */
   idmappedTree(source: string, uidMap: string, gidMap: string, cloneRecursive: boolean, idmapRecursive: boolean): number;
+  /** socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE) in the caller's network namespace. */
+  netlinkSocket(): number;
   /** mknod(2): a device node, FIFO or (0:0 char device) overlayfs whiteout; the last component is created, never followed. */
   mknod(path: string, mode: number, major: number, minor: number): void;
   /** lsetxattr(2) with the value as bytes (security.capability and friends are binary). */

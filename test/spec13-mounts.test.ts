@@ -92,6 +92,7 @@ t.test('features: 1.3.0, and what the planner carries out', async (t) => {
   }
   t.equal(f.linux.intelRdt.enabled, false, 'intelRdt: refused, so not enabled');
   t.equal(f.linux.mountExtensions.idmap.enabled, true, 'idmapped mounts');
+  t.equal(f.linux.netDevices.enabled, true, 'netDevices');
   t.ok(f.mountOptions.includes('idmap') && f.mountOptions.includes('ridmap'));
   t.ok(f.linux.memoryPolicy.modes.includes('MPOL_BIND') && f.linux.memoryPolicy.flags.includes('MPOL_F_STATIC_NODES'));
 });

@@ -224,6 +224,14 @@ const DESCRIBE: ByOp = {
     return { calls: [`set_mempolicy(${[mode, ...flags].join('|')}, {${s.nodes.join(',')}}, maxnode)`], args: { mode, flags, nodes: s.nodes } };
   },
   personality: (s) => ({ calls: [`personality(0x${s.persona.toString(16).padStart(4, '0')})`], args: { domain: nameOf(PERSONALITY_DOMAIN, s.persona & 0xff) } }),
+  netDevice: (s) => ({
+    calls: [
+      `RTM_GETLINK ${cstr(s.name)}, RTM_GETADDR (permanent, global scope) on the runtime's netlink socket`,
+      `RTM_NEWLINK {index of ${s.name}, IFLA_NET_NS_PID: getpid(), IFLA_IFNAME: ${cstr(s.newName ?? s.name)}} (move and rename)`,
+      'socket(AF_NETLINK, NETLINK_ROUTE) in the container\'s namespace: RTM_NEWADDR for each address, RTM_NEWLINK IFF_UP',
+    ],
+    args: { name: s.name, newName: s.newName ?? s.name },
+  }),
   moveMount: (s) => ({
     calls: [
       `target = openat2({root}, ${cstr(s.target)}, O_PATH, RESOLVE_IN_ROOT)${s.mkdir !== 'none' ? ` (created as a ${s.mkdir === 'dir' ? 'directory' : 'file'} if missing)` : ''}`,

@@ -173,6 +173,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
         bundle, rootfs, id, execFifoFd: fifoFd, nsFds, cgroupMounts: cgroup.mountSources(), noPivot: opts.noPivot,
         noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: opts.trace, stdio: opts.stdio,
         bornInCgroups: birth !== null, extraMounts, networkSync, idmapFds: openIdmappedMounts(spec, bundle, openFds),
+        netlinkFd: openNetlink(spec, openFds),
       });
       if (birth && !plan.newUserNamespace) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
       child = await n.spawnAsync(plan);
@@ -415,6 +416,7 @@ export interface PlanInputs {
   extraMounts?: PlanContext['extraMounts'];
   networkSync?: PlanContext['networkSync'];
   idmapFds?: PlanContext['idmapFds'];
+  netlinkFd?: number;
 }
 
 /** The plan `create` carries out. `runt explain` calls it too, so what it prints is what runs. */
@@ -426,8 +428,16 @@ export function planContainer(spec: Spec, p: PlanInputs): Plan {
     trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
     seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
     lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring, bornInCgroups: p.bornInCgroups,
-    extraMounts: p.extraMounts, networkSync: p.networkSync, idmapFds: p.idmapFds,
+    extraMounts: p.extraMounts, networkSync: p.networkSync, idmapFds: p.idmapFds, netlinkFd: p.netlinkFd,
   });
+}
+
+/** With linux.netDevices: a netlink socket in this (the runtime's) network namespace for runt-init. */
+function openNetlink(spec: Spec, openFds: number[]): number | undefined {
+  if (Object.keys(spec.linux?.netDevices ?? {}).length === 0) return undefined;
+  const fd = native().netlinkSocket();
+  openFds.push(fd);
+  return fd;
 }
 
 /** The idmapped bind mounts, prepared here (see src/plan/idmap.ts); their fds go into `openFds`. */

@@ -17,6 +17,7 @@ import { resolveInRoot } from './resolve-in-root.js';
 import { imageOverlayStep } from './image-rootfs.js';
 import { checkIntelRdt } from './intel-rdt.js';
 import { idmapRequest } from './idmap.js';
+import { netDeviceSteps } from './net-devices.js';
 import { affinityStep, memoryPolicyStep, personalityStep, schedulingSteps } from './process-attrs.js';
 
 /** One cgroup hierarchy as a `cgroup` mount inside the container should show it. */
@@ -59,6 +60,8 @@ export interface PlanContext {
   extraMounts?: Array<{ mount: SpecMount; field: string; copyUp?: boolean; sourceKind?: 'dir' | 'file' }>;
   /** `mounts[i]` → fd of the idmapped detached mount the runtime prepared (src/plan/idmap.ts). */
   idmapFds?: Record<string, number>;
+  /** A NETLINK_ROUTE socket in the runtime's network namespace, for linux.netDevices (-1 when explaining). */
+  netlinkFd?: number;
   /** The container joins CNI networks: a sync point once its network namespace exists, where the
    *  runtime runs the plugins (ADD) before any mount is made. `why` lists the calls. */
   networkSync?: { field: string; why: string };
@@ -158,6 +161,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     if (!net || net.path) throw new PlanError('linux.namespaces', 'networks need a new network namespace (add {"type": "network"} without a path)');
     steps.push({ op: 'sync', tag: SYNC_TAG.NETWORK, field: ctx.networkSync.field, why: ctx.networkSync.why });
   }
+  steps.push(...netDeviceSteps(spec, ctx.netlinkFd, newUser));
   if (laterNew.length) {
     steps.push({ op: 'unshare', flags: CLONE.NEWCGROUP, field: fieldOf('cgroup'), why: 'cgroup namespace rooted at the container cgroup' });
   }

@@ -149,13 +149,18 @@ export interface MountSetattrStep extends StepBase { op: 'mountSetattr'; target:
  *  MOVE_MOUNT_T_EMPTY_PATH): attach a detached mount the runtime prepared (an idmapped bind). */
 export interface MoveMountStep extends StepBase { op: 'moveMount'; fd: number; target: string; mkdir: MkdirMode }
 
+/** Move `name` out of the runtime's network namespace (fd: a NETLINK_ROUTE socket opened there) into
+ *  this one as `newName` (RTM_NEWLINK with IFLA_NET_NS_PID and IFLA_IFNAME), re-add its permanent
+ *  global addresses (RTM_NEWADDR) and set it up. */
+export interface NetDeviceStep extends StepBase { op: 'netDevice'; fd: number; name: string; newName?: string }
+
 export type Step =
   | SyncStep | SetnsStep | UnshareStep | ForkStep | MountStep | OpenRootStep | PivotRootStep | MoveRootStep
   | MaskStep | MknodStep | SymlinkStep | WriteProcStep | HostnameStep | DomainnameStep | RlimitStep
   | PrctlStep | CapBoundingStep | CapsetStep | AmbientStep | SetgroupsStep | SetresgidStep
   | SetresuidStep | UmaskStep | ChdirStep | SetsidStep | TerminalStep | HookStep | ResolveExecStep
   | ParkStep | SeccompStep | ExecStep | JoinKeyringStep | MkdirStep | PrepareFdsStep
-  | SchedStep | IoprioStep | AffinityStep | MempolicyStep | PersonalityStep | MountSetattrStep | MoveMountStep | ChrootStep;
+  | SchedStep | IoprioStep | AffinityStep | MempolicyStep | PersonalityStep | MountSetattrStep | MoveMountStep | NetDeviceStep | ChrootStep;
 
 /** What the addon needs besides the steps to start the container's first process. */
 export interface SpawnConfig {
