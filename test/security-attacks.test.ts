@@ -2,7 +2,7 @@
 // Each one worked against runt before the fix; each asserts here that it no longer does. No test
 // writes a real host file: the attacks are pointed at temporary files the test owns.
 import t from 'tap';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants as fsc, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, errorLines, leftovers, makeBundle, parseMountinfo, stateRoot, type Bundle } from './helpers/index.js';
 import type { Spec } from '../src/spec/types.js';
@@ -165,6 +165,18 @@ t.test('CVE-2025-52881 class: the sysctl write itself goes to the procfs file, w
   t.equal(error, undefined, `no step failed: ${error?.text}`);
   t.equal(readFileSync(cover, 'utf8'), 'untouched\n', 'the file mounted over the sysctl is unchanged');
   t.equal(readFileSync(out, 'utf8'), 'runt-sysctl-probe\n', 'the value reached the kernel');
+});
+
+t.test('the runtime opens /proc files beneath its private procfs only', async (t) => {
+  const n = native();
+  const fd = n.openProcFile(`${process.pid}/oom_score_adj`, fsc.O_RDONLY);
+  t.ok(fd >= 0, 'its own pid\'s file opens');
+  t.match(readFileSync(fd, 'utf8'), /^-?\d+\n$/, 'and reads as oom_score_adj');
+  n.close(fd);
+  const code = (f: () => unknown) => { try { f(); return 'opened'; } catch (e) { return (e as NodeJS.ErrnoException).code; } };
+  t.equal(code(() => n.openProcFile('self/oom_score_adj', fsc.O_RDONLY)), 'ELOOP', 'no symlink is followed (/proc/self)');
+  t.equal(code(() => n.openProcFile('1/../../etc/passwd', fsc.O_RDONLY)), 'EXDEV', 'nothing outside the procfs');
+  t.throws(() => n.openProcFile('/etc/passwd', fsc.O_RDONLY), /relative to \/proc/, 'an absolute path is refused');
 });
 
 t.test('ids above 2^31-1 are refused: (uid_t)-1 would leave the process root', async (t) => {
