@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export function buildBusyboxImage(dir: string, name: string, rootfs: string): string {
+export function buildBusyboxImage(dir: string, name: string, rootfs: string, cmd: string[] = ['sh']): string {
   const layout = join(dir, 'layout');
   mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
   const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -18,7 +18,7 @@ export function buildBusyboxImage(dir: string, name: string, rootfs: string): st
   const layerBlob = blob(layer);
   const config = blob(Buffer.from(JSON.stringify({
     architecture: 'amd64', os: 'linux',
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
+    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: cmd },
     rootfs: { type: 'layers', diff_ids: [layerBlob.digest] },
   })));
   const manifest = blob(Buffer.from(JSON.stringify({

@@ -38,7 +38,8 @@ const env = { ...benchEnv(), PATH: `${bin}:${process.env.PATH}` };
 
 const holder: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });
 const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-const ctr = (args: string[]) => spawnSync('ctr', ['--address', sock, ...args], { encoding: 'utf8', env });
+const fifoDir = join(dir, 'fifo'); // ctr's fifos: here, not under /run/containerd/fifo
+const ctr = (args: string[]) => spawnSync('ctr', ['--address', sock, ...(args[0] === 'run' ? ['run', '--fifo-dir', fifoDir, ...args.slice(1)] : args)], { encoding: 'utf8', env });
 let daemon: ChildProcess | undefined;
 
 function shimPids(): number[] {
@@ -70,7 +71,7 @@ function cleanup(): void {
 
 function timeRun(args: string[]): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('ctr', ['--address', sock, 'run', '--rm', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env, encoding: 'utf8' });
+  const r = spawnSync('ctr', ['--address', sock, 'run', '--fifo-dir', fifoDir, '--rm', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env, encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`ctr run ${args.join(' ')}: ${r.stderr.trim()}`);
   return ms;

@@ -119,8 +119,13 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // ctr keeps each container's fifos in a directory of its own (default /run/containerd/fifo, and
+  // left there for a detached task): here, inside the test's directory.
+  const fifoDir = join(dir, 'fifo');
+  const withFifoDir = (args: string[]) => (args[0] === 'run' ? ['run', '--fifo-dir', fifoDir, ...args.slice(1)]
+    : args[0] === 'task' && args[1] === 'exec' ? ['task', 'exec', '--fifo-dir', fifoDir, ...args.slice(2)] : args);
   function ctr(args: string[], opts: { input?: string; timeout?: number } = {}) {
-    return spawnSync('ctr', ['--address', sock, ...args], { encoding: 'utf8', timeout: opts.timeout ?? 60_000, input: opts.input ?? '' });
+    return spawnSync('ctr', ['--address', sock, ...withFifoDir(args)], { encoding: 'utf8', timeout: opts.timeout ?? 60_000, input: opts.input ?? '' });
   }
   const bundleOf = (c: string) => join(state, 'io.containerd.runtime.v2.task', NS, c);
   const shimClient = async (c: string) => TtrpcClient.connect(socketPath(readFileSync(join(bundleOf(c), 'address'), 'utf8')));
@@ -155,7 +160,7 @@ async function main(): Promise<void> {
 
   await t.test('ctr run -t: a terminal, resized to the client\'s size', async (t) => {
     const c = id('tty');
-    const r = spawnSync('script', ['-qec', `stty cols 91 rows 37; ctr --address ${sock} run --rm -t --runtime ${RUNTIME} ${IMAGE} ${c} sh -c 'tty; i=0; while [ $i -lt 100 ]; do s=$(stty size 2>/dev/null); case "$s" in ""|"0 0") i=$((i+1)); sleep 0.1;; *) break;; esac; done; echo size=$s'`, '/dev/null'],
+    const r = spawnSync('script', ['-qec', `stty cols 91 rows 37; ctr --address ${sock} run --fifo-dir ${fifoDir} --rm -t --runtime ${RUNTIME} ${IMAGE} ${c} sh -c 'tty; i=0; while [ $i -lt 100 ]; do s=$(stty size 2>/dev/null); case "$s" in ""|"0 0") i=$((i+1)); sleep 0.1;; *) break;; esac; done; echo size=$s'`, '/dev/null'],
       { encoding: 'utf8', timeout: 60_000 });
     t.match(r.stdout, /\/dev\/pts\/\d+/, 'the process has a pty');
     t.match(r.stdout, /size=37 91/, 'ResizePty gave it the client\'s window size');
@@ -174,9 +179,12 @@ async function main(): Promise<void> {
     t.equal(e1.status, 9, 'exec exit code');
     const e2 = ctr(['task', 'exec', '--exec-id', 'e2', '--user', '1000:1000', '--cwd', '/tmp', c, 'sh', '-c', 'echo $(id -u):$(id -g) $PWD $PATH']);
     t.match(e2.stdout, /^1000:1000 \/tmp \/usr\/local\/sbin:/, `exec --user and --cwd; the image's env: ${e2.stderr}`);
-    const e3 = ctr(['task', 'exec', '--exec-id', 'e3', c, 'cat'], { input: 'through stdin\n' });
-    t.equal(e3.stdout, 'through stdin\n', 'exec stdin');
-    const tty = spawnSync('script', ['-qec', `ctr --address ${sock} task exec -t --exec-id e4 ${c} tty`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    // ctr sends CloseIO as soon as it has copied its stdin, often before Start.
+    for (const n of [1, 2, 3]) {
+      const e3 = ctr(['task', 'exec', '--exec-id', `e3-${n}`, c, 'cat'], { input: `through stdin ${n}\n`, timeout: 30_000 });
+      t.equal(e3.stdout, `through stdin ${n}\n`, `exec stdin (${n})`);
+    }
+    const tty = spawnSync('script', ['-qec', `ctr --address ${sock} task exec --fifo-dir ${fifoDir} -t --exec-id e4 ${c} tty`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
     t.match(tty.stdout, /\/dev\/pts\/\d+/, 'exec -t has a pty');
 
     const ps = ctr(['task', 'ps', c]);
@@ -244,7 +252,7 @@ async function main(): Promise<void> {
 
   await t.test('the same image twice at once', async (t) => {
     const run = (c: string) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const p = spawn('ctr', ['--address', sock, 'run', '--rm', '--runtime', RUNTIME, IMAGE, c, 'sh', '-c', 'echo $HOSTNAME-ok']);
+      const p = spawn('ctr', ['--address', sock, 'run', '--fifo-dir', fifoDir, '--rm', '--runtime', RUNTIME, IMAGE, c, 'sh', '-c', 'echo $HOSTNAME-ok']);
       let out = '';
       p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
       p.on('exit', (code) => resolve({ code, out }));

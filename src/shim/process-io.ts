@@ -62,6 +62,8 @@ export class ProcessIO {
   private stdinFifo = -1;
   private stdinEnd?: () => void;
   private stdinStream?: net.Socket;
+  /** CloseIO came before the process started (ctr sends it as soon as its stdin is copied). */
+  private stdinCloseRequested = false;
   private master = -1;
   private masterStream?: tty.ReadStream;
   private output?: net.Socket;
@@ -163,6 +165,7 @@ export class ProcessIO {
       fifo.destroy();
       this.stdinFifo = -1;
     };
+    if (this.stdinCloseRequested) this.stdinEnd();
   }
 
   /** Copy what the stdin fifo still holds (written before the client's CloseIO). */
@@ -184,10 +187,7 @@ export class ProcessIO {
   /** CloseIO: what the client wrote so far goes in, then the process's stdin is closed. */
   closeStdin(): void {
     if (this.stdinEnd) this.stdinEnd();
-    else if (this.stdinFifo >= 0 && !this.stdinStream) {
-      closeSync(this.stdinFifo);
-      this.stdinFifo = -1;
-    }
+    else this.stdinCloseRequested = true; // at start: what the fifo holds goes in, then the end
   }
 
   resize(width: number, height: number): void {
