@@ -156,6 +156,22 @@ t.test('a relative mount destination is a warning (deprecated, taken from /)', a
   t.same(warnings.map((w) => w.message), ['mounts[0].destination: relative destination "proc" is deprecated: taken as "/proc"']);
 });
 
+t.test('fields for other platforms are named in warnings, not dropped silently', async (t) => {
+  const spec = base();
+  spec.windows = { layerFolders: [] };
+  spec.vm = { kernel: { path: '/k' } };
+  spec.process.commandLine = 'cmd.exe';
+  spec.process.user.username = 'Administrator';
+  const warnings: SpecWarning[] = [];
+  t.doesNotThrow(() => validateSpec(spec, { onWarning: (w) => warnings.push(w) }));
+  t.same(warnings.map((w) => w.message).sort(), [
+    'process.commandLine: is for Windows: ignored on Linux (process.args is used)',
+    'process.user.username: is for Windows: ignored on Linux (uid and gid are used)',
+    'vm: configuration for another platform: ignored on Linux',
+    'windows: configuration for another platform: ignored on Linux',
+  ]);
+});
+
 // [description, how to break the default spec, expected message, expected path]
 const invalid: [string, (s: Loose) => void, string, string][] = [
   ['ociVersion missing', (s) => { delete s.ociVersion; }, 'ociVersion: is required', 'ociVersion'],

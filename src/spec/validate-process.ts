@@ -17,7 +17,8 @@ const CPU_LIST = /^[0-9, -]*$/;
 
 export function checkProcess(f: Fields, warn: Warn): Process {
   checkArgs(f);
-  f.optString('commandLine');
+  // Windows only (config.md): named, not silently dropped.
+  if (f.optString('commandLine') !== undefined) warn(f.at('commandLine'), 'is for Windows: ignored on Linux (process.args is used)');
   if (f.has('env')) checkEnv(f.raw('env'), f.at('env'));
   const cwd = f.reqString('cwd');
   if (!cwd.startsWith('/')) fail(f.at('cwd'), `must be an absolute path, got ${show(cwd)}`);
@@ -29,7 +30,7 @@ export function checkProcess(f: Fields, warn: Warn): Process {
     size.reqInt('height', INT.uint64);
     size.reqInt('width', INT.uint64);
   }
-  checkUser(f.reqObject('user'));
+  checkUser(f.reqObject('user'), warn);
 
   const caps = f.optObject('capabilities');
   if (caps) checkCapabilities(caps, warn);
@@ -86,13 +87,13 @@ export function checkEnv(value: unknown, path: string): string[] {
   return env;
 }
 
-function checkUser(user: Fields): void {
+function checkUser(user: Fields, warn: Warn): void {
   user.reqInt('uid', INT.id);
   user.reqInt('gid', INT.id);
   user.optInt('umask', INT.uint32);
   user.optArray('additionalGids')?.forEach((g, i) =>
     expectInt(g, indexPath(user.at('additionalGids'), i), INT.id));
-  user.optString('username');
+  if (user.optString('username') !== undefined) warn(user.at('username'), 'is for Windows: ignored on Linux (uid and gid are used)');
 }
 
 /**

@@ -24,6 +24,8 @@ export interface ValidateOptions {
 /** The longest hook timeout the runtime can honour, in seconds: setTimeout's 2^31-1 ms. */
 export const MAX_HOOK_TIMEOUT = Math.floor(2147483647 / 1000);
 
+const OTHER_PLATFORMS = ['windows', 'solaris', 'vm', 'zos', 'freebsd'];
+
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
@@ -56,6 +58,11 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
   if (hooks) checkHooks(hooks);
   if (spec.has('annotations')) expectStringMap(spec.raw('annotations'), at('annotations'));
   if (linux) checkLinux(linux, namespaces);
+  // Sections for other platforms (config.md "Platform-specific configuration") say nothing to a Linux
+  // runtime; they are named, not silently dropped.
+  for (const key of OTHER_PLATFORMS) {
+    if (spec.has(key)) warn(at(key), `configuration for another platform: ignored on Linux`);
+  }
   return input as Spec;
 }
 
