@@ -77,4 +77,5 @@ for path in build dist node_modules examples/busybox/rootfs; do
   fi
 done
 
+echo "runt's store (/var/lib/runt, or \$RUNT_STORE: volumes, networks and their address leases, images) was kept: it is data; remove it by hand if it is not wanted"
 echo "apt packages were not removed ($apt_packages); remove them with apt-get if nothing else needs them"
