@@ -41,6 +41,7 @@ const ARGS: Record<string, string[]> = {
   resolveExec: ['name', 'searchPath'],
   park: ['fifo'],
   seccomp: ['loadFlags', 'instructions', ...SECCOMP],
+  prepareFds: ['preserveFds'],
   exec: ['name', 'args', 'env', 'preserveFds'],
   joinKeyring: ['name'],
   mkdir: ['path', 'mode'],
