@@ -1,6 +1,6 @@
 // Entry point of the cgroup layer: pick the driver for the host's layout and place the container's cgroup.
-import { readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
 import { CgroupError } from '../errors.js';
 import { type CgroupLayout, detectLayout, type LayoutSource, ownV1Path, parseProcCgroup } from './layout.js';
 import type { CgroupManager, CgroupManagerOptions } from './manager.js';
@@ -8,6 +8,8 @@ import { V1Manager, type V1Dir } from './v1.js';
 import { V2Manager } from './v2.js';
 import { SYSTEMD_UNIT_KEY, SystemdManager } from './systemd/manager.js';
 import { parseSystemdPath } from './systemd/path.js';
+import { NoCgroupManager } from './none.js';
+import { isRootless } from '../rootless.js';
 
 export type { CgroupLayoutKind, CgroupManager, CgroupManagerOptions, CgroupStats } from './manager.js';
 export { type CgroupLayout, detectLayout, parseMountinfo, type V1Hierarchy } from './layout.js';
@@ -36,7 +38,8 @@ function checkCgroupsPath(p: string): void {
   if (posix.join('/', p) === '/') throw new CgroupError('linux.cgroupsPath: must not be the cgroup root');
 }
 
-export function createCgroupManager(opts: CgroupManagerOptions): CgroupManager {
+export function createCgroupManager(opts: CgroupManagerOptions, asRoot = !isRootless()): CgroupManager {
+  if (!asRoot) return rootlessCgroupManager(opts);
   if (opts.systemd) return createSystemdManager(opts);
   const cgroupsPath = opts.cgroupsPath ?? `/runt/${opts.id}`;
   checkCgroupsPath(cgroupsPath);
@@ -61,6 +64,25 @@ export function createCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   return new V1Manager(dirs, u && { mountpoint: u.mountpoint, dir: place(u.mountpoint, u.root, own.get('')) });
 }
 
+/** Rootless: the cgroup given in cgroupsPath when the caller may write where it goes (a cgroup v2
+ *  subtree delegated to the user, such as systemd's user@UID.service), else none at all. */
+function rootlessCgroupManager(opts: CgroupManagerOptions): CgroupManager {
+  const uid = process.geteuid!();
+  if (opts.systemd) throw new CgroupError('--systemd-cgroup: the systemd user instance (rootless) is not supported; leave the flag off');
+  const layout = detectLayout({ mountinfo: opts.mountinfo, mountRoot: opts.mountRoot });
+  const none = new NoCgroupManager(layout.kind, `no cgroup is delegated to uid ${uid} (rootless${layout.kind === 'v2' ? ': give a linux.cgroupsPath in a cgroup v2 subtree you own' : `, and this host's cgroups are ${layout.kind}`})`);
+  if (layout.kind !== 'v2' || !opts.cgroupsPath) return none;
+  const manager = createCgroupManager({ ...opts, mountinfo: opts.mountinfo, selfCgroup: opts.selfCgroup }, true);
+  let d = manager.paths[''];
+  while (!existsSync(d)) d = dirname(d);
+  try {
+    accessSync(d, constants.W_OK);
+    return manager;
+  } catch {
+    return none;
+  }
+}
+
 /** The systemd driver: a transient scope named by a "slice:prefix:name" cgroupsPath (v2 hosts). */
 function createSystemdManager(opts: CgroupManagerOptions): CgroupManager {
   const where = parseSystemdPath(opts.cgroupsPath, opts.id);
@@ -78,6 +100,7 @@ function createSystemdManager(opts: CgroupManagerOptions): CgroupManager {
 /** Re-open the manager of an existing container from its saved `manager.paths` (the state file). */
 export function openCgroupManager(paths: Record<string, string>, src: LayoutSource = {}): CgroupManager {
   const layout: CgroupLayout = detectLayout(src);
+  if (Object.keys(paths).length === 0) return new NoCgroupManager(layout.kind, 'the container has no cgroup (rootless)');
   if (SYSTEMD_UNIT_KEY in paths) {
     const mp = layout.unified?.mountpoint;
     if (!mp || !paths[''].startsWith(mp)) throw new CgroupError(`cgroup ${paths['']} is not in the cgroup2 mount`);

@@ -36,6 +36,8 @@ import { createCgroupManager, validateResources, withDefaultDeviceRules } from '
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from './hooks-on-demand.js';
 import { openBirthCgroups } from './cgroup-birth.js';
+import { writeIdMaps } from './id-maps.js';
+import { idMapMethod, isRootless } from '../rootless.js';
 import { RuntError, StepError } from '../errors.js';
 import { readProcStat } from '../state/process.js';
 import type { SavedState } from '../state/store.js';
@@ -386,12 +388,7 @@ function pidInside(pid: number): number {
 /** What only the runtime can do for the init: id maps, cgroup membership, oom_score_adj. */
 function setupFromOutside(spec: Spec, pid: number, cgroup: CgroupManager | null, newUser: boolean): void {
   const linux = spec.linux ?? {};
-  if (newUser) {
-    const fmt = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
-      (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n');
-    if (linux.uidMappings?.length) writeProcFile(`${pid}/uid_map`, fmt(linux.uidMappings));
-    if (linux.gidMappings?.length) writeProcFile(`${pid}/gid_map`, fmt(linux.gidMappings));
-  }
+  if (newUser) writeIdMaps(pid, linux);
   cgroup?.join(pid);
   if (spec.process?.oomScoreAdj !== undefined) writeProcFile(`${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
 }
@@ -428,6 +425,7 @@ export function planContainer(spec: Spec, p: PlanInputs): Plan {
     trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
     seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
     lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring, bornInCgroups: p.bornInCgroups,
+    setgroupsDenied: idMapMethod(spec.linux).setgroupsDenied, rootless: isRootless(),
     extraMounts: p.extraMounts, networkSync: p.networkSync, idmapFds: p.idmapFds, netlinkFd: p.netlinkFd,
   });
 }

@@ -28,6 +28,7 @@ import { sendPidfd } from './pidfd-socket.js';
 import { subCgroupPaths } from './exec-cgroup.js';
 import { checkLsmFields } from '../security/lsm.js';
 import { writeProcFile } from '../security/procfs.js';
+import { idMapMethod } from '../rootless.js';
 import { openCgroupManager } from '../cgroups/index.js';
 import { InvalidArgumentError, InvalidStateError, StepError } from '../errors.js';
 import { isAlive } from '../state/process.js';
@@ -104,6 +105,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
       nsFds, lastCap: lastCap(), preserveFds: opts.preserveFds ?? 0, trace: opts.trace ?? false, stdio: opts.stdio,
       seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: seccompFilterFlags(seccomp),
       syncWithRuntime: !birth || proc.oomScoreAdj !== undefined,
+      setgroupsDenied: idMapMethod(saved.spec.linux).setgroupsDenied,
       rootOf: sharesMountNamespace(saved.spec) ? `/proc/${saved.pid}/root` : undefined,
     });
     if (birth) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });

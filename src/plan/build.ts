@@ -52,6 +52,10 @@ export interface PlanContext {
    *  not move it. Without anything else for the runtime to do then (id maps, oom_score_adj, the state
    *  for createContainer hooks), the plan has no INIT sync: one round trip less. */
   bornInCgroups?: boolean;
+  /** Rootless with only the caller's gid mapped: setgroups(2) is denied in the namespace (rootless.ts). */
+  setgroupsDenied?: boolean;
+  /** runt runs as a user other than root: it writes the id maps as that user (rootless.ts). */
+  rootless?: boolean;
   /** Container id; with `newKeyring` (default true) the init joins a fresh session keyring `_ses.<id>`. */
   id?: string;
   newKeyring?: boolean;
@@ -110,7 +114,12 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   // Until it execs, the init is runt-init (its /proc/PID/exe a sealed copy of the runtime's helper):
   // nothing that shares its namespaces may ptrace it or open its /proc files (CVE-2019-5736).
   // Forked processes inherit this; execve of the container's binary makes it dumpable again.
-  steps.push({ op: 'prctl', option: PR.SET_DUMPABLE, arg2: 0, field: 'runtime', why: 'non-dumpable until exec: no ptrace or /proc/PID/exe access from the container' });
+  // Rootless, the runtime writes the id maps as the caller: /proc/PID/uid_map of a non-dumpable
+  // process belongs to root, so the init stays dumpable until the maps are in (as runc's nsexec
+  // does). Until then it runs as the caller in namespaces nothing else has entered.
+  const nonDumpable: Step = { op: 'prctl', option: PR.SET_DUMPABLE, arg2: 0, field: 'runtime', why: 'non-dumpable until exec: no ptrace or /proc/PID/exe access from the container' };
+  const dumpableUntilMaps = newUser && (ctx.rootless ?? false);
+  if (!dumpableUntilMaps) steps.push(nonDumpable);
 
   // 1. Namespaces. With nothing to join, clone3 creates them all at once (the fast path); the cgroup
   //    namespace always waits until the runtime has placed the process in its cgroups. A new user
@@ -149,10 +158,11 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
       why: 'runtime writes uid/gid maps, places the process in its cgroups, sets oom_score_adj (/proc files opened beneath a procfs nothing is mounted over)',
     });
   }
+  if (dumpableUntilMaps) steps.push(nonDumpable);
   if (newUser) {
     // Until now the init runs with the host ids, which the new namespace does not map (files it
     // creates on the namespace's own mounts fail with EOVERFLOW): become its root.
-    steps.push({ op: 'setgroups', gids: [], field: 'linux.gidMappings', why: 'drop the host supplementary groups' });
+    if (!ctx.setgroupsDenied) steps.push({ op: 'setgroups', gids: [], field: 'linux.gidMappings', why: 'drop the host supplementary groups' });
     steps.push({ op: 'setresgid', gid: 0, field: 'linux.gidMappings', why: 'root of the new user namespace' });
     steps.push({ op: 'setresuid', uid: 0, field: 'linux.uidMappings', why: 'root of the new user namespace' });
   }
@@ -430,7 +440,7 @@ function capList(names: string[] | undefined): number[] {
 
 /** What the process steps need besides the process. Without `execFifoFd` the process execs at once
  *  (a process joining a running container) instead of parking until `start`. */
-export type ProcessPlanContext = Pick<PlanContext, 'lastCap' | 'preserveFds' | 'seccompFilter' | 'seccompFlags'> & { execFifoFd?: number };
+export type ProcessPlanContext = Pick<PlanContext, 'lastCap' | 'preserveFds' | 'seccompFilter' | 'seccompFlags' | 'setgroupsDenied'> & { execFifoFd?: number };
 
 /** The process's own steps: terminal or setsid, rlimits, seccomp, capabilities, identity, cwd, exec. */
 export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessPlanContext): Step[] {
@@ -472,7 +482,10 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
 
   steps.push({ op: 'capBounding', keep: capList(caps.bounding), lastCap: ctx.lastCap, field: 'process.capabilities.bounding' });
   steps.push({ op: 'prctl', option: PR.SET_KEEPCAPS, arg2: 1, field: 'process.user', why: 'keep permitted capabilities across setresuid' });
-  steps.push({ op: 'setgroups', gids: p.user.additionalGids ?? [], field: 'process.user.additionalGids' });
+  if (!ctx.setgroupsDenied) steps.push({ op: 'setgroups', gids: p.user.additionalGids ?? [], field: 'process.user.additionalGids' });
+  else if (p.user.additionalGids?.length) {
+    throw new PlanError('process.user.additionalGids', 'a rootless container that maps only your own gid cannot set groups (map a range from /etc/subgid)');
+  }
   steps.push({ op: 'setresgid', gid: p.user.gid, field: 'process.user.gid' });
   steps.push({ op: 'setresuid', uid: p.user.uid, field: 'process.user.uid' });
   steps.push({ op: 'prctl', option: PR.SET_KEEPCAPS, arg2: 0, field: 'process.user' });

@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import type { Spec } from '../spec/types.js';
 import { ContainerExistsError, ContainerNotFoundError, InvalidArgumentError } from '../errors.js';
 import { native } from '../native.js';
+import { defaultStateRoot } from '../rootless.js';
 
-export const DEFAULT_ROOT = '/run/runt';
+/** /run/runt, or $XDG_RUNTIME_DIR/runt for a user other than root (rootless.ts). */
+export const DEFAULT_ROOT = defaultStateRoot();
 export const EXEC_FIFO = 'exec.fifo';
 const STATE_FILE = 'state.json';
 /** The record `create` leaves while it works: read only when state.json is missing. */

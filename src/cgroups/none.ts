@@ -1,0 +1,59 @@
+// A container without cgroups: rootless, where no cgroup is delegated to the caller (a hybrid or v1
+// host, or a v2 path the user cannot write). Nothing is made or joined; a resource limit, which only
+// a cgroup could enforce, is refused naming its field instead of being dropped. Device rules are the
+// exception: in a user namespace no device node can be made, only the host's bound in, and the
+// kernel's own permissions on those apply.
+import { CgroupError } from '../errors.js';
+import type { CgroupMountSource } from '../plan/build.js';
+import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
+import { validateResources } from './validate.js';
+
+const isSet = (v: unknown): boolean =>
+  v !== undefined && v !== null && (typeof v !== 'object' || (Array.isArray(v) ? v.length > 0 : Object.values(v).some(isSet)));
+
+export class NoCgroupManager implements CgroupManager {
+  readonly paths: Record<string, string> = {};
+
+  constructor(readonly kind: CgroupLayoutKind, private readonly why: string) {}
+
+  create(): void {}
+
+  apply(resources: unknown): void {
+    const r = validateResources(resources) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(r)) {
+      if (key !== 'devices' && isSet(value)) throw new CgroupError(`linux.resources.${key}: ${this.why}`);
+    }
+  }
+
+  join(): void {}
+
+  pids(): number[] {
+    return [];
+  }
+
+  freeze(): void {
+    throw new CgroupError(`cannot freeze: ${this.why}`);
+  }
+
+  thaw(): void {
+    throw new CgroupError(`cannot thaw: ${this.why}`);
+  }
+
+  isFrozen(): boolean {
+    return false;
+  }
+
+  stats(): CgroupStats {
+    return {};
+  }
+
+  mountSources(): CgroupMountSource[] {
+    return [];
+  }
+
+  destroy(): void {}
+
+  removeIfEmpty(): boolean {
+    return true;
+  }
+}

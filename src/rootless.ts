@@ -1,0 +1,42 @@
+// Rootless: runt run by a user other than root. Such a user can make a user namespace and map its
+// own uid and gid into it by writing /proc/PID/uid_map and gid_map itself (the gid map only after
+// /proc/PID/setgroups is "deny", so setgroups(2) is refused in that namespace for good). Any other
+// range must come from /etc/subuid and /etc/subgid through the setuid helpers newuidmap and
+// newgidmap (Debian's uidmap package). Its state goes under $XDG_RUNTIME_DIR/runt.
+import { existsSync } from 'node:fs';
+
+export interface IdMapping { containerID: number; hostID: number; size: number }
+
+export function isRootless(): boolean {
+  return (process.geteuid?.() ?? 0) !== 0;
+}
+
+/** /run/runt for root; $XDG_RUNTIME_DIR/runt (else /run/user/UID/runt) for anyone else. */
+export function defaultStateRoot(): string {
+  if (!isRootless()) return '/run/runt';
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  return xdg ? `${xdg.replace(/\/+$/, '')}/runt` : `/run/user/${process.geteuid!()}/runt`;
+}
+
+export interface IdMapMethod {
+  /** Write the map file directly (root, or only the caller's own id), or run the setuid helper. */
+  uid: 'write' | 'newuidmap';
+  gid: 'write' | 'newgidmap';
+  /** The gid map is written by an unprivileged caller: /proc/PID/setgroups must be "deny" first,
+   *  and the init (and every exec'd process) may not call setgroups. */
+  setgroupsDenied: boolean;
+}
+
+const onlyOwn = (maps: IdMapping[] | undefined, id: number) => !maps?.length || (maps.length === 1 && maps[0].hostID === id && maps[0].size === 1);
+
+export function idMapMethod(linux: { uidMappings?: IdMapping[]; gidMappings?: IdMapping[] } | undefined, rootless = isRootless()): IdMapMethod {
+  if (!rootless) return { uid: 'write', gid: 'write', setgroupsDenied: false };
+  const uid = onlyOwn(linux?.uidMappings, process.geteuid!()) ? 'write' : 'newuidmap';
+  const gid = onlyOwn(linux?.gidMappings, process.getegid!()) ? 'write' : 'newgidmap';
+  return { uid, gid, setgroupsDenied: gid === 'write' && (linux?.gidMappings?.length ?? 0) > 0 };
+}
+
+/** Where the setuid helper is, or undefined. */
+export function idMapHelper(name: 'newuidmap' | 'newgidmap'): string | undefined {
+  return ['/usr/bin', '/bin', '/usr/sbin', '/sbin'].map((d) => `${d}/${name}`).find((p) => existsSync(p));
+}
