@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { SYSTEMD_UNIT_KEY } from '../cgroups/systemd/key.js';
 
 /** The container's cgroup paths (hierarchy name → directory) with the sub-cgroups of `specs` in place. */
 export function subCgroupPaths(paths: Record<string, string>, specs: string[]): Record<string, string> {
@@ -15,6 +16,7 @@ export function subCgroupPaths(paths: Record<string, string>, specs: string[]): 
     if (!sub || sub === '.' || sub === '..' || sub.startsWith('../')) throw new InvalidArgumentError(`--cgroup ${spec}: the path must name a sub-cgroup of the container's`);
     let matched = false;
     for (const [name, dir] of Object.entries(paths)) {
+      if (name === SYSTEMD_UNIT_KEY) continue; // a unit name, not a directory
       if (controllers && !controllers.some((c) => name.split(',').includes(c))) continue;
       matched = true;
       const target = join(dir, sub);
