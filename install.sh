@@ -26,6 +26,7 @@ apt_packages=(
   iproute2
   iptables
   uidmap
+  libcap2-bin
   qemu-system-x86
   cpio
   mmdebstrap
