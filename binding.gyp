@@ -10,6 +10,7 @@
         "csrc/fdpass.cc",
         "csrc/fdpass_msg.cc",
         "csrc/mount.cc",
+        "csrc/notify.cc",
         "csrc/fsnode.cc",
         "csrc/idmap.cc",
         "csrc/netlink.cc",

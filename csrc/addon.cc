@@ -25,6 +25,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFd", Napi::Function::New(env, SendFdToSocket, "sendFd"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   exports.Set("acceptUnix", Napi::Function::New(env, AcceptUnix, "acceptUnix"));
+  exports.Set("bindUnixDgram", Napi::Function::New(env, BindUnixDgram, "bindUnixDgram"));
+  exports.Set("recvDgram", Napi::Function::New(env, RecvDgram, "recvDgram"));
+  exports.Set("sendUnixDgram", Napi::Function::New(env, SendUnixDgram, "sendUnixDgram"));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
   exports.Set("makeRaw", Napi::Function::New(env, MakeRaw, "makeRaw"));

@@ -26,6 +26,9 @@ Napi::Value SendFdToSocket(const Napi::CallbackInfo& info);       // fdpass.cc
 Napi::Value ListenUnix(const Napi::CallbackInfo& info);           // fdpass.cc
 Napi::Value AcceptUnix(const Napi::CallbackInfo& info);           // fdpass.cc
 Napi::Value RecvFd(const Napi::CallbackInfo& info);               // fdpass.cc
+Napi::Value BindUnixDgram(const Napi::CallbackInfo& info);        // notify.cc
+Napi::Value RecvDgram(const Napi::CallbackInfo& info);            // notify.cc
+Napi::Value SendUnixDgram(const Napi::CallbackInfo& info);        // notify.cc
 Napi::Value SetWinsize(const Napi::CallbackInfo& info);           // process.cc
 Napi::Value MakeRaw(const Napi::CallbackInfo& info);              // process.cc
 Napi::Value RestoreTerminal(const Napi::CallbackInfo& info);      // process.cc

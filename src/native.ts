@@ -65,6 +65,12 @@ export interface Native {
   listenUnix(path: string): number;
   /** The next connection on a listening socket (non-blocking), or -1 when none waits. */
   acceptUnix(listenFd: number): number;
+  /** A non-blocking unix datagram socket bound at path ("@name": abstract), the file chmod'ed to mode. */
+  bindUnixDgram(path: string, mode: number): number;
+  /** The next datagram as text, or null when none waits. */
+  recvDgram(fd: number): string | null;
+  /** One datagram to the unix socket at path ("@name": abstract). */
+  sendUnixDgram(path: string, data: string): void;
   /** One message without waiting: the data and the fd it carried (-1: none); data "" and fd -1 at
    *  end of file; null when nothing is waiting. */
   recvFd(sock: number): { data: string; fd: number } | null;

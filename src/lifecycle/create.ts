@@ -29,6 +29,7 @@ import { MSG, SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
 import { HOOK_STATUS } from './hook-status.js';
 import { sendPidfd } from './pidfd-socket.js';
+import { hostNotifySocket, prepareNotify } from './notify-socket.js';
 import { detachRootfsBind, sharesMountNamespace, topMountId } from './shared-mounts.js';
 import { checkLsmFields } from '../security/lsm.js';
 import { writeProcFile } from '../security/procfs.js';
@@ -148,6 +149,13 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       networksPrepared = true;
       extraMounts.push(...nets.mounts);
       networkSync = { field: `networks (${nets.record.attachments.map((a) => a.network).join(', ')})`, why: nets.why };
+    }
+    const notifyHost = hostNotifySocket();
+    if (notifyHost && spec.process) {
+      const notify = prepareNotify(ctx.store.dir(id));
+      extraMounts.push({ mount: notify.mount, field: 'NOTIFY_SOCKET (runtime environment)' });
+      spec.process.env = [...(spec.process.env ?? []).filter((e) => !e.startsWith('NOTIFY_SOCKET=')), notify.env];
+      saved.notifySocket = notifyHost;
     }
     cgroup.create();
     cgroup.apply(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), (m) => ctx.log.warn(m));

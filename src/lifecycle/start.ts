@@ -7,12 +7,14 @@ import { InvalidStateError } from '../errors.js';
 import { runHooks } from './hooks-on-demand.js';
 import { deleteContainer } from './delete.js';
 import { HOOK_STATUS } from './hook-status.js';
+import { bindNotify, relayReady } from './notify-socket.js';
 import type { RuntimeContext } from './context.js';
 import { ociState, statusOf } from './status.js';
 
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
   const lock = await ctx.store.lockAsync(id);
   let saved;
+  let notifyFd = -1;
   try {
     saved = ctx.store.read(id);
     const status = statusOf(ctx.store, saved);
@@ -26,6 +28,8 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
     } catch (e) {
       throw new InvalidStateError(`cannot start container "${id}": its init is gone (${(e as NodeJS.ErrnoException).code})`);
     }
+    // The container's notify socket must be bound before its process may exec and write to it.
+    if (saved.notifySocket) notifyFd = bindNotify(ctx.store.dir(id));
     try {
       writeSync(fd, Buffer.from([0]));
     } finally {
@@ -36,6 +40,7 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
   } finally {
     lock.release();
   }
+  if (notifyFd >= 0) await relayReady(ctx.store.dir(id), notifyFd, saved.notifySocket!, saved.pid, saved.pidStartTime);
   try {
     await runHooks(saved.spec.hooks, 'poststart', ociState(saved, HOOK_STATUS.poststart));
   } catch (e) {

@@ -40,6 +40,8 @@ export interface SavedState {
   /** No mount namespace of its own: the mount id of the rootfs bind the init made in the runtime's
    *  mount namespace (delete detaches it, with the mounts under it). */
   rootfsMountId?: number;
+  /** NOTIFY_SOCKET of the runtime's caller at create: `start` relays the container's READY=1 there. */
+  notifySocket?: string;
   spec: Spec;
   /** runt's store the container's volumes and networks are in (delete uses it, whatever --store it is given). */
   store?: string;
