@@ -116,7 +116,8 @@ export function prepareNetworks(storeDir: string, user: NetworkUser, stateDir: s
     cniPath, timeoutMs: cniTimeoutOf(req.cniTimeoutMs), ports, hostname,
     attachments: lists.map((config, i) => ({
       network: config.name, ifname: `eth${i}`, config, result: null, addresses: [],
-      runtimeConfig: { portMappings: ports, ips: i === 0 && req.ip ? [req.ip] : undefined },
+      // Published ports and --ip belong to the first network (one DNAT per host port).
+      runtimeConfig: { portMappings: i === 0 ? ports : [], ips: i === 0 && req.ip ? [req.ip] : undefined },
     })),
   };
   const calls = lists.map((l, i) => `${l.name} (eth${i}): ${l.plugins.map((p) => p.type).join(' → ')}`).join('; ');
