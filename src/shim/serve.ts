@@ -56,14 +56,19 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
     } : fn);
   }
   await server.listen({ fd: listenFd });
-  // containerd and its children come and go: never die of a closed pipe or a terminal signal.
+  // containerd and its children come and go: never die of a closed pipe or a terminal's signal.
   process.on('exit', (code) => log(`exiting with ${code}`));
   process.on('uncaughtException', (e) => { log(`uncaught: ${e.stack ?? e}`); process.exit(1); });
   process.on('unhandledRejection', (e) => log(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
   process.on('SIGPIPE', () => {});
   process.on('SIGHUP', () => {});
   process.on('SIGINT', () => {});
-  process.on('SIGTERM', () => {});
+  // SIGTERM ends a shim with nothing to serve; one with containers stays (containerd's delete of
+  // each container is what ends it, so that no container is left without its shim).
+  process.on('SIGTERM', () => {
+    if (service.tasks.size === 0) service.onEmpty();
+    else log(`SIGTERM ignored: ${service.tasks.size} task(s) still served`);
+  });
   service.onEmpty = () => {
     server.close();
     events.flush().finally(() => {
