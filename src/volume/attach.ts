@@ -2,7 +2,8 @@
 // (so `explain` and `--trace` show them, each naming its request), named volumes are created on
 // first use and filled by copy-up, and each volume records the container as a user until delete.
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
+import { native } from '../native.js';
 import { join } from 'node:path';
 import { RuntError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
@@ -78,10 +79,13 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRe
       }
       out.held.push({ name, anonymous: v.kind === 'anonymous' });
       store.addUser(name, user);
-      const info = store.inspect(name);
-      // The first mount copies up (unless nocopy); later ones find the volume as it was left.
-      const copyUp = !v.nocopy && !info.populated;
-      if (!info.populated) store.writeInfo({ ...info, populated: true });
+      // The first mount copies up (unless nocopy); later ones find the volume as it was left. The
+      // volume's directory lock makes "first" exact between containers created at once.
+      const { info, copyUp } = withVolumeLock(store, name, () => {
+        const now = store.inspect(name);
+        if (!now.populated) store.writeInfo({ ...now, populated: true });
+        return { info: now, copyUp: !v.nocopy && !now.populated };
+      });
       out.mounts.push({ mount: { destination: v.destination, type: 'bind', source: info.mountpoint, options }, field, copyUp });
     });
     (req.tmpfs ?? []).forEach((arg, i) => {
@@ -92,6 +96,16 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRe
   } catch (e) {
     releaseVolumes(storeDir, user, out.held);
     throw e;
+  }
+}
+
+function withVolumeLock<T>(store: VolumeStore, name: string, fn: () => T): T {
+  const fd = openSync(store.path(name), 'r');
+  try {
+    native().flock(fd, true);
+    return fn();
+  } finally {
+    closeSync(fd);
   }
 }
 
