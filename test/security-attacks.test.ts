@@ -60,6 +60,25 @@ t.test('CVE-2025-31133 class: a planted /dev/null symlink does not turn a mask i
   }
 });
 
+t.test('CVE-2025-31133 class: the issue\'s own image, /dev/null -> /proc/sys/kernel/core_pattern, looked at without writing', async (t) => {
+  const root = stateRoot(t);
+  // The container only reads: mountinfo and the numbers of what /proc/keys is. Before the fix,
+  // /proc/keys showed up as a read-write bind of .../sys/kernel/core_pattern.
+  const r = root.run(makeBundle(t, 'grep " /proc/keys " /proc/self/mountinfo; echo "keys=$(stat -c %F:%t:%T /proc/keys)"', (s, b) => {
+    imageDev(s);
+    symlinkSync('/proc/sys/kernel/core_pattern', join(b.rootfs, 'dev/null'));
+  }));
+  t.equal(r.code, 0, describe(r));
+  const m = parseMountinfo(r.stdout).filter((x) => x.mountPoint === '/proc/keys').pop();
+  if (!m) {
+    t.pass('this kernel has no /proc/keys');
+    return;
+  }
+  t.notMatch(m.root, /core_pattern/, `/proc/keys is not a bind of core_pattern (${m.root})`);
+  t.ok(m.options.includes('ro'), `and read-only (${m.options.join(',')})`);
+  t.match(r.stdout, /^keys=character special file:1:3$/m, '/proc/keys is the null device');
+});
+
 t.test('CVE-2025-31133 class: a mask refuses a /dev/null that is not the 1:3 device', async (t) => {
   const root = stateRoot(t);
   // The config itself makes /dev/null something else (/dev/zero's numbers): no mask may use it.
