@@ -45,6 +45,10 @@ writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
 const runt = ['node', CLI, '--root', root, '--store', store];
 const podmanOk = spawnSync('podman', ['--version']).status === 0 && spawnSync('podman', ['info', '--format', '{{.Host.NetworkBackend}}'], { encoding: 'utf8' }).stdout?.trim() === 'cni';
 
+// podman's host-local keeps its leases in /var/lib/cni (its default data directory, on the host's
+// file system): made by this bench if it was not there, removed again at the end.
+const podmanCniDir = '/var/lib/cni';
+const podmanCniDirExisted = existsSync(podmanCniDir);
 // A namespace for the floor: the plugins on their own, no container around them.
 const holder = spawn('unshare', ['--net', 'sleep', '100000'], { stdio: 'ignore' });
 const cleanup = () => {
@@ -52,6 +56,7 @@ const cleanup = () => {
   rmSync(root, { recursive: true, force: true });
   rmSync(store, { recursive: true, force: true });
   rmSync(bundle, { recursive: true, force: true });
+  if (!podmanCniDirExisted) rmSync(podmanCniDir, { recursive: true, force: true });
 };
 
 try {
