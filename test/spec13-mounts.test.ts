@@ -96,3 +96,26 @@ t.test('features: 1.3.0, and what the planner carries out', async (t) => {
   t.ok(f.mountOptions.includes('idmap') && f.mountOptions.includes('ridmap'));
   t.ok(f.linux.memoryPolicy.modes.includes('MPOL_BIND') && f.linux.memoryPolicy.flags.includes('MPOL_F_STATIC_NODES'));
 });
+
+t.test('explain shows each 1.3 field as the step that carries it out, naming the field', async (t) => {
+  const b = makeBundle(t, 'true', (s) => {
+    s.process!.scheduler = { policy: 'SCHED_BATCH', nice: 3 };
+    s.process!.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 4 };
+    s.linux!.personality = { domain: 'LINUX32' };
+    s.linux!.memoryPolicy = { mode: 'MPOL_PREFERRED', nodes: '0' };
+    s.linux!.netDevices = { dev0: { name: 'ctr0' } };
+    s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rro', 'rnosuid'] });
+  });
+  const r = runt(['explain', '--bundle', b.dir, '--format', 'json']);
+  t.equal(r.code, 0, describe(r));
+  const steps = JSON.parse(r.stdout).steps as Array<{ op: string; field: string; args: Record<string, unknown> }>;
+  const find = (op: string) => steps.find((s) => s.op === op);
+  t.equal(find('sched')?.field, 'process.scheduler');
+  t.same(find('sched')?.args.policy, 'SCHED_BATCH');
+  t.equal(find('ioprio')?.field, 'process.ioPriority');
+  t.equal(find('personality')?.field, 'linux.personality');
+  t.same(find('mempolicy')?.args, { mode: 'MPOL_PREFERRED', flags: [], nodes: [0] });
+  t.equal(find('netDevice')?.field, 'linux.netDevices["dev0"]');
+  t.same(find('mountSetattr')?.args, { target: '/t', set: ['MOUNT_ATTR_RDONLY', 'MOUNT_ATTR_NOSUID'], clear: [], recursive: true });
+  t.equal(find('mountSetattr')?.field, `mounts[${b.spec.mounts!.length - 1}]`);
+});

@@ -134,3 +134,24 @@ t.test('process.execCPUAffinity applies to exec\'d processes: initial alone stay
   t.not(bad.code, 0);
   t.match(errorLines(bad).join('\n'), /process\.execCPUAffinity\.final/);
 });
+
+t.test('memoryPolicy and personality apply to exec\'d processes too', async (t) => {
+  if (!existsSync('/proc/self/numa_maps')) {
+    t.skip('this kernel has no NUMA support (/proc/self/numa_maps is missing)');
+    return;
+  }
+  const root = stateRoot(t);
+  const bundle = makeBundle(t, ['sleep', '1000'], (s) => {
+    s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' };
+    s.linux!.personality = { domain: 'LINUX32' };
+  });
+  const id = root.id('attrs');
+  const run = root.runt(['run', '-d', '--bundle', bundle.dir, id], { stdoutFile: join(bundle.dir, 'o'), stderrFile: join(bundle.dir, 'e') });
+  t.equal(run.code, 0, describe(run));
+  const p = root.runt(['exec', id, 'cat', '/proc/self/personality']);
+  t.equal(p.code, 0, describe(p));
+  t.equal(p.stdout.trim(), '00000008');
+  const m = root.runt(['exec', id, 'cat', '/proc/self/numa_maps']);
+  t.equal(m.code, 0, describe(m));
+  t.equal(m.stdout.split('\n')[0]?.split(' ')[1], 'bind:0');
+});

@@ -104,7 +104,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     const plan = buildExecPlan(proc, {
       nsFds, lastCap: lastCap(), preserveFds: opts.preserveFds ?? 0, trace: opts.trace ?? false, stdio: opts.stdio,
       seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: seccompFilterFlags(seccomp),
-      syncWithRuntime: !birth || proc.oomScoreAdj !== undefined,
+      syncWithRuntime: !birth || proc.oomScoreAdj !== undefined, containerLinux: saved.spec.linux,
       setgroupsDenied: idMapMethod(saved.spec.linux).setgroupsDenied,
       rootOf: sharesMountNamespace(saved.spec) ? `/proc/${saved.pid}/root` : undefined,
     });

@@ -2,17 +2,19 @@
 // the container's init (it is already in the container's cgroups: born there, or moved there by the
 // runtime at a sync), then takes the process's own steps (the same ones an init takes, without
 // parking: see planProcess).
-import type { Process } from '../spec/types.js';
+import type { Process, Spec } from '../spec/types.js';
 import { JOIN_ORDER, NAMESPACES, PR } from './constants.js';
 import { planProcess, type ProcessPlanContext } from './build.js';
 import type { SpawnConfig, Step } from './steps.js';
 import { SYNC_TAG } from './steps.js';
-import { affinityStep } from './process-attrs.js';
+import { affinityStep, memoryPolicyStep, personalityStep } from './process-attrs.js';
 
 export interface ExecPlanContext extends ProcessPlanContext {
   /** OCI namespace type → fd of /proc/<init>/ns/<type>, for each namespace of the container that
    *  differs from the runtime's own (-1 when only explaining). */
   nsFds: Record<string, number>;
+  /** The container's linux section: its memoryPolicy and personality apply to every process of it. */
+  containerLinux?: Spec['linux'];
   trace: boolean;
   /** Parent fds that become the process's stdin, stdout, stderr (-1: inherit runt's). */
   stdio?: [number, number, number];
@@ -56,6 +58,7 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext): ExecPlan 
     steps.push({ op: 'openRoot', path: ctx.rootOf, field: 'root.path', why: 'the container shares the runtime\'s mount namespace: its root is the init\'s root directory' });
     steps.push({ op: 'chroot', field: 'linux.namespaces', why: 'no mount namespace to join: chroot into the container\'s root' });
   }
+  steps.push(...personalityStep({ linux: ctx.containerLinux }), ...memoryPolicyStep({ linux: ctx.containerLinux }));
   steps.push(...planProcess({ process }, { ...ctx, execFifoFd: undefined }));
 
   return {
