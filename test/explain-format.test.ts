@@ -40,6 +40,7 @@ const ARGS: Record<string, string[]> = {
   hook: ['path', 'args', 'env', 'timeoutMs'],
   resolveExec: ['name', 'searchPath'],
   park: ['fifo'],
+  prepareFds: ['preserveFds'],
   seccomp: ['loadFlags', 'instructions', ...SECCOMP],
   prepareFds: ['preserveFds'],
   exec: ['name', 'args', 'env', 'preserveFds'],
