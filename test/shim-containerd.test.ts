@@ -67,6 +67,7 @@ async function main(): Promise<void> {
 
   // The mount namespace outlives each containerd: a holder sits in it; containerd joins it.
   const holder: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });
+  t.teardown(() => { holder.kill('SIGKILL'); }); // also when setup fails before the main teardown exists
   await waitFor('the holder\'s mount namespace', () => {
     try {
       return readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').startsWith('sleep');
@@ -101,10 +102,13 @@ async function main(): Promise<void> {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
     // What the killed shims leave: the test's containers, force-deleted through the library.
-    const rt = new Runtime({ root: stateRoot(NS) });
-    for (const c of ids) await rt.delete(c, { force: true }).catch(() => {});
-    await stopContainerd();
-    holder.kill('SIGKILL');
+    try {
+      const rt = new Runtime({ root: stateRoot(NS) });
+      for (const c of ids) await rt.delete(c, { force: true }).catch(() => {});
+      await stopContainerd();
+    } finally {
+      holder.kill('SIGKILL'); // whatever failed above: the namespace's holder never outlives the test
+    }
     await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
     for (const c of [...ids, `runt-test-${process.pid}`]) {
       try { unlinkSync(socketPath(socketAddress(sock, NS, c))); } catch { /* removed by its shim */ }

@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   delete env.NODE_EXTRA_CA_CERTS;
 
   const holder: ChildProcess = spawn('unshare', ['-m', '-n', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });
+  t.teardown(() => { holder.kill('SIGKILL'); }); // also when setup fails before the main teardown exists
   await waitFor('the holder', () => {
     try { return readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').startsWith('sleep'); } catch { return false; }
   });
@@ -80,15 +81,18 @@ async function main(): Promise<void> {
   const ids: string[] = [];
   let client: grpc.Client | undefined;
   t.teardown(async () => {
-    client?.close();
-    for (const pid of shimPids()) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      client?.close();
+      for (const pid of shimPids()) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      const rt = new Runtime({ root: stateRoot(NS) });
+      for (const c of ids) await rt.delete(c, { force: true }).catch(() => {});
+      daemon.kill('SIGTERM');
+      await new Promise((r) => (daemon.exitCode !== null || daemon.signalCode !== null ? r(null) : daemon.once('exit', r)));
+    } finally {
+      holder.kill('SIGKILL'); // whatever failed above: the namespaces' holder never outlives the test
     }
-    const rt = new Runtime({ root: stateRoot(NS) });
-    for (const c of ids) await rt.delete(c, { force: true }).catch(() => {});
-    daemon.kill('SIGTERM');
-    await new Promise((r) => (daemon.exitCode !== null || daemon.signalCode !== null ? r(null) : daemon.once('exit', r)));
-    holder.kill('SIGKILL');
     for (const c of ids) {
       try { rmSync(socketPath(socketAddress(sock, NS, c)), { force: true }); } catch { /* gone */ }
     }
