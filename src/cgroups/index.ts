@@ -20,7 +20,8 @@ export {
 export { DEVICE_FILTER_LICENSE, deviceFilterProgram } from './devices-bpf.js';
 export { blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, swapToV2 } from './convert.js';
 export { statsJson } from './stats.js';
-export type { DeviceFilterAttacher } from './v2-resources.js';
+export type { DeviceFilterAttacher } from './apply.js';
+export type { CgroupWrite, CgroupWritePlan } from './writes.js';
 
 /** Where the container's cgroup sits below the mountpoint of a hierarchy whose mount shows
  *  `mountRootCgroup`, given the runtime's own cgroup there. Absolute paths are taken from the

@@ -1,6 +1,8 @@
 // The one interface the lifecycle uses for cgroups; drivers for v1, v2 and hybrid hosts sit behind it.
 import type { CgroupMountSource } from '../plan/build.js';
+import type { Resources } from '../spec/types.js';
 import type { Warn } from './warn.js';
+import type { CgroupWritePlan } from './writes.js';
 
 export type CgroupLayoutKind = 'v1' | 'v2' | 'hybrid';
 
@@ -14,9 +16,12 @@ export interface CgroupManager {
   /** Make the directories (and enable v2 controllers up the path). Fails when a cgroup exists and
    *  already holds processes, unless shared. */
   create(): void;
-  /** Write every linux.resources field present (and the device rules); throws naming the field.
-   *  A field the kernel cannot honour is skipped with a warning to `warn` (default: stderr). */
-  apply(resources: unknown, warn?: Warn): void;
+  /** linux.resources (validated) as the cgroup writes `apply` carries out, each naming its field
+   *  (writes.ts); `probe` false plans without reading the host (explain, before anything exists). */
+  planWrites(resources: Resources, probe?: boolean): CgroupWritePlan;
+  /** Carry out planWrites(resources): throws naming the field. A field the kernel cannot honour
+   *  is skipped with a warning to `warn` (default: stderr). */
+  apply(resources: Resources, warn?: Warn): void;
   /** Move a process into every hierarchy. */
   join(pid: number): void;
   /** Pids in the container's cgroup (every process, not only the init). */

@@ -3,7 +3,6 @@
 import { readdirSync } from 'node:fs';
 import type { CgroupStats } from './manager.js';
 import { tryReadCgroupFile } from './fs.js';
-import type { V1Manager } from './v1.js';
 
 /** What runc reports for "no limit": math.MaxUint64 (as a JS number it prints 18446744073709552000). */
 const UNLIMITED = 2 ** 64 - 1;
@@ -96,7 +95,7 @@ function memoryEntryV1(dir: string, prefix: string) {
   };
 }
 
-export function v1Stats(m: V1Manager): CgroupStats {
+export function v1Stats(m: { dirOf(subsystem: string): string | undefined }): CgroupStats {
   const stats: Record<string, unknown> = { cpu: {}, cpuset: {}, memory: {}, pids: {}, blkio: {}, hugetlb: {} };
   const cpuacct = m.dirOf('cpuacct');
   const cpu = m.dirOf('cpu');

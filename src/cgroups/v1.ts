@@ -7,9 +7,12 @@ import {
   holdsProcesses, mkdirLevels, pidsBelow, readCgroupFile, removeCgroup, removeCgroupIfEmpty, sleepMs, tryReadCgroupFile, writeCgroupFile,
 } from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
-import { applyV1Resources } from './v1-resources.js';
+import type { Resources } from '../spec/types.js';
+import { applyCgroupWrites, fsWriter } from './apply.js';
+import { planCgroupWrites } from './controllers/index.js';
 import { warnToStderr, type Warn } from './warn.js';
 import { v1Stats } from './stats.js';
+import { type CgroupWritePlan, hostProbe } from './writes.js';
 
 export interface V1Dir {
   /** Directory name under the mount root ("cpu", "systemd"). */
@@ -67,8 +70,13 @@ export class V1Manager implements CgroupManager {
     }
   }
 
-  apply(resources: unknown, warn: Warn = warnToStderr): void {
-    applyV1Resources(this, resources, warn);
+  planWrites(resources: Resources, probe = true): CgroupWritePlan {
+    const target = { version: 'v1' as const, dirOf: (s: string) => this.dirOf(s), unified: this.unified?.dir };
+    return planCgroupWrites(resources, target, probe ? hostProbe : undefined);
+  }
+
+  apply(resources: Resources, warn: Warn = warnToStderr): void {
+    applyCgroupWrites(this.planWrites(resources), fsWriter(), warn);
   }
 
   join(pid: number): void {

@@ -5,8 +5,11 @@ import { CgroupError } from '../errors.js';
 import type { CgroupMountSource } from '../plan/build.js';
 import { holdsProcesses, mkdirLevels, pidsBelow, removeCgroup, removeCgroupIfEmpty, sleepMs, tryReadCgroupFile, writeCgroupFile } from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
-import { applyV2Resources, type DeviceFilterAttacher } from './v2-resources.js';
-import type { Warn } from './warn.js';
+import type { Resources } from '../spec/types.js';
+import { applyCgroupWrites, type DeviceFilterAttacher, fsWriter } from './apply.js';
+import { planCgroupWrites } from './controllers/index.js';
+import { warnToStderr, type Warn } from './warn.js';
+import { type CgroupWritePlan, hostProbe } from './writes.js';
 import { v2Stats } from './stats.js';
 import { native } from '../native.js';
 
@@ -39,8 +42,12 @@ export class V2Manager implements CgroupManager {
     });
   }
 
-  apply(resources: unknown, warn?: Warn): void {
-    applyV2Resources(this.dir, resources, { attachDeviceFilter: this.attachDeviceFilter, warn });
+  planWrites(resources: Resources, probe = true): CgroupWritePlan {
+    return planCgroupWrites(resources, { version: 'v2', dir: this.dir }, probe ? hostProbe : undefined);
+  }
+
+  apply(resources: Resources, warn: Warn = warnToStderr): void {
+    applyCgroupWrites(this.planWrites(resources), fsWriter(this.attachDeviceFilter), warn);
   }
 
   join(pid: number): void {

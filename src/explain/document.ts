@@ -20,7 +20,6 @@ import { DEFAULT_ROOT, StateStore } from '../state/store.js';
 import { cloneFlagNames, joinFlags } from './names.js';
 import { describeStep } from './steps.js';
 import { summarizeSeccomp, type SeccompSummary } from './seccomp.js';
-import { cgroupWrites, type CgroupWrite } from './cgroup-writes.js';
 
 export const EXPLAIN_FORMAT = 'runt-explain/1';
 
@@ -73,6 +72,14 @@ export interface ExplainDocument {
   steps: ExplainedStep[];
 }
 
+/** A cgroup write as explain shows it: the file, the value and the field it serves. */
+export interface CgroupWrite {
+  /** Absolute path of the file (for the eBPF device program: the cgroup directory). */
+  file: string;
+  value: string;
+  field: string;
+}
+
 export interface ExplainOptions {
   bundle?: string;
   /** Use this spec instead of <bundle>/config.json. */
@@ -93,6 +100,8 @@ export interface ExplainOptions {
   cniPath?: string[];
   /** runt's store (--store), where volumes and networks are looked up. */
   store?: string;
+  /** Where the cgroup mounts are (default /sys/fs/cgroup; tests point it at a fake cgroupfs). */
+  cgroupMountRoot?: string;
 }
 
 const PLACEHOLDER_ID = 'ID';
@@ -102,7 +111,7 @@ export function explainBundle(opts: ExplainOptions = {}): ExplainDocument {
   const spec = opts.spec ? validateSpec(opts.spec) : loadBundleSpec(bundle);
   const rootfs = rootfsPath(bundle, spec);
   const id = opts.id ?? PLACEHOLDER_ID;
-  const cgroup = createCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id });
+  const cgroup = createCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id, mountRoot: opts.cgroupMountRoot });
   const nsFds = Object.fromEntries((spec.linux?.namespaces ?? []).filter((n) => n.path).map((n) => [n.type, -1]));
   const stateStore = new StateStore(opts.root ?? DEFAULT_ROOT);
   const user = { root: resolve(stateStore.root), id };
@@ -124,7 +133,9 @@ export function explainBundle(opts: ExplainOptions = {}): ExplainDocument {
   });
   const execFifo = stateStore.fifoPath(id);
   const seccomp = spec.linux?.seccomp ? summarizeSeccomp(spec.linux.seccomp) : null;
-  const writes = cgroupWrites(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), cgroup.paths);
+  // The same writes create carries out, planned without reading the host (nothing exists yet).
+  const writes = cgroup.planWrites(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), false).writes
+    .map(({ file, value, field }): CgroupWrite => ({ file, value, field }));
 
   const runtime = runtimeActions(spec, plan, cgroup, writes, execFifo, seccomp, network && { record: network.record, stateDir: stateStore.dir(id), id });
   const processes = processOf(plan.steps);

@@ -3,12 +3,11 @@ import type { ExplainDocument } from './document.js';
 
 export {
   explainBundle, EXPLAIN_FORMAT, type ExplainDocument, type ExplainedStep, type ExplainedNamespace, type ExplainOptions,
-  type ProcessName, type RuntimeAction, type RuntimeWhen,
+  type ProcessName, type RuntimeAction, type RuntimeWhen, type CgroupWrite,
 } from './document.js';
 export { renderText } from './text.js';
 export { describeStep, type StepDescription } from './steps.js';
 export { summarizeSeccomp, type SeccompSummary } from './seccomp.js';
-export { cgroupWrites, type CgroupWrite } from './cgroup-writes.js';
 
 /** The documented JSON form (docs/EXPLAIN.md): keys in a fixed order, two-space indent. */
 export function renderJson(doc: ExplainDocument): string {
