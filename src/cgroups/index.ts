@@ -11,7 +11,11 @@ import { parseSystemdPath } from './systemd/path.js';
 import { NoCgroupManager } from './none.js';
 import { isRootless } from '../rootless.js';
 
-export type { CgroupLayoutKind, CgroupManager, CgroupManagerOptions, CgroupStats } from './manager.js';
+export type { CgroupLayoutKind, CgroupManager, CgroupManagerOptions, CgroupMountSource, CgroupStats } from './manager.js';
+export { type BirthCgroups, type CgroupBirthFds, describeBirth, openBirthCgroups } from './birth.js';
+export { isFrozenAt } from './freezer.js';
+export { oomKills, type OomWatch, watchOom } from './oom.js';
+export { type CgroupPaths, hierarchyLabel } from './paths.js';
 export { type CgroupLayout, detectLayout, parseMountinfo, type V1Hierarchy } from './layout.js';
 export { validateResources } from './validate.js';
 export {

@@ -1,10 +1,22 @@
 // The one interface the lifecycle uses for cgroups; drivers for v1, v2 and hybrid hosts sit behind it.
-import type { CgroupMountSource } from '../plan/build.js';
 import type { Resources } from '../spec/types.js';
+import type { BirthCgroups } from './birth.js';
 import type { Warn } from './warn.js';
 import type { CgroupWritePlan } from './writes.js';
 
 export type CgroupLayoutKind = 'v1' | 'v2' | 'hybrid';
+
+/** One cgroup hierarchy as a `cgroup` mount inside the container should show it. */
+export interface CgroupMountSource {
+  /** Directory name under the cgroup mount ("cpu", "systemd", "unified"); "" for a pure v2 host
+   *  (mounted at the mount point itself). */
+  name: string;
+  fstype: 'cgroup' | 'cgroup2';
+  /** Mount data for a cgroup v1 mount: "cpu,cpuacct" or "none,name=systemd". */
+  data: string;
+  /** The container's own cgroup directory in this hierarchy on the host (bind source). */
+  hostDir: string;
+}
 
 /** Resource statistics in runc's `events --stats` shape (types.Stats), fields present when known. */
 export type CgroupStats = Record<string, unknown>;
@@ -33,6 +45,9 @@ export interface CgroupManager {
    *  false when it cannot, and the caller signals pid by pid. */
   killAll?(): boolean;
   stats(): CgroupStats;
+  /** The fds for the init to be born in its cgroups, or null when the runtime must move it
+   *  (birth.ts decides); `dryRun` (explain) opens nothing and gives -1 for each fd. */
+  openBirth(opts: { newUserNamespace: boolean; dryRun?: boolean }): BirthCgroups | null;
   /** What a `cgroup` mount inside the container shows (see plan/build.ts). */
   mountSources(): CgroupMountSource[];
   /** Remove the directories (kills nothing; retries while the kernel still lists exiting tasks). */

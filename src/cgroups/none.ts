@@ -4,9 +4,11 @@
 // exception: in a user namespace no device node can be made, only the host's bound in, and the
 // kernel's own permissions on those apply.
 import { CgroupError } from '../errors.js';
-import type { CgroupMountSource } from '../plan/build.js';
-import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
+import type { Resources } from '../spec/types.js';
+import type { BirthCgroups } from './birth.js';
+import type { CgroupLayoutKind, CgroupManager, CgroupMountSource, CgroupStats } from './manager.js';
 import { validateResources } from './validate.js';
+import type { CgroupWritePlan } from './writes.js';
 
 const isSet = (v: unknown): boolean =>
   v !== undefined && v !== null && (typeof v !== 'object' || (Array.isArray(v) ? v.length > 0 : Object.values(v).some(isSet)));
@@ -18,11 +20,21 @@ export class NoCgroupManager implements CgroupManager {
 
   create(): void {}
 
-  apply(resources: unknown): void {
+  /** Nothing to write; a limit is refused naming its field. */
+  planWrites(resources: Resources): CgroupWritePlan {
     const r = validateResources(resources) as Record<string, unknown>;
     for (const [key, value] of Object.entries(r)) {
       if (key !== 'devices' && isSet(value)) throw new CgroupError(`linux.resources.${key}: ${this.why}`);
     }
+    return { writes: [], warnings: [] };
+  }
+
+  apply(resources: Resources): void {
+    this.planWrites(resources);
+  }
+
+  openBirth(): BirthCgroups | null {
+    return null;
   }
 
   join(): void {}

@@ -2,16 +2,17 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
-import type { CgroupMountSource } from '../plan/build.js';
 import {
   holdsProcesses, mkdirLevels, pidsBelow, readCgroupFile, removeCgroup, removeCgroupIfEmpty, sleepMs, tryReadCgroupFile, writeCgroupFile,
 } from './fs.js';
-import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
+import type { CgroupLayoutKind, CgroupManager, CgroupMountSource, CgroupStats } from './manager.js';
+import { type BirthCgroups, openBirthCgroups } from './birth.js';
 import type { Resources } from '../spec/types.js';
 import { applyCgroupWrites, fsWriter } from './apply.js';
 import { planCgroupWrites } from './controllers/index.js';
 import { warnToStderr, type Warn } from './warn.js';
 import { v1Stats } from './stats.js';
+import { v1Frozen } from './freezer.js';
 import { type CgroupWritePlan, hostProbe } from './writes.js';
 
 export interface V1Dir {
@@ -117,7 +118,7 @@ export class V1Manager implements CgroupManager {
 
   isFrozen(): boolean {
     const dir = this.dirOf('freezer');
-    return dir !== undefined && tryReadCgroupFile(dir, 'freezer.state') === 'FROZEN';
+    return dir !== undefined && v1Frozen(dir);
   }
 
   /** SIGKILL to every process at once through the unified hierarchy's cgroup.kill (Linux 5.14+): on a
@@ -130,6 +131,10 @@ export class V1Manager implements CgroupManager {
 
   stats(): CgroupStats {
     return v1Stats(this);
+  }
+
+  openBirth(opts: { newUserNamespace: boolean; dryRun?: boolean }): BirthCgroups | null {
+    return openBirthCgroups(this.paths, opts);
   }
 
   mountSources(): CgroupMountSource[] {

@@ -2,15 +2,17 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
-import type { CgroupMountSource } from '../plan/build.js';
 import { holdsProcesses, mkdirLevels, pidsBelow, removeCgroup, removeCgroupIfEmpty, sleepMs, tryReadCgroupFile, writeCgroupFile } from './fs.js';
-import type { CgroupLayoutKind, CgroupManager, CgroupStats } from './manager.js';
+import type { CgroupLayoutKind, CgroupManager, CgroupMountSource, CgroupStats } from './manager.js';
+import { type BirthCgroups, openBirthCgroups } from './birth.js';
 import type { Resources } from '../spec/types.js';
 import { applyCgroupWrites, type DeviceFilterAttacher, fsWriter } from './apply.js';
 import { planCgroupWrites } from './controllers/index.js';
 import { warnToStderr, type Warn } from './warn.js';
 import { type CgroupWritePlan, hostProbe } from './writes.js';
 import { v2Stats } from './stats.js';
+import { v2Frozen } from './freezer.js';
+import { pathsOfV2 } from './paths.js';
 import { native } from '../native.js';
 
 const FREEZE_TIMEOUT_MS = 2000;
@@ -24,7 +26,7 @@ export class V2Manager implements CgroupManager {
     readonly dir: string,
     private readonly attachDeviceFilter: DeviceFilterAttacher | undefined = nativeDeviceFilterAttacher(),
   ) {
-    this.paths = { '': dir };
+    this.paths = pathsOfV2(dir);
   }
 
   create(): void {
@@ -86,7 +88,7 @@ export class V2Manager implements CgroupManager {
   }
 
   isFrozen(): boolean {
-    return tryReadCgroupFile(this.dir, 'cgroup.freeze') === '1' && this.eventsFrozen();
+    return v2Frozen(this.dir);
   }
 
   /** SIGKILL every process at once through cgroup.kill (Linux 5.14): nothing can fork away from
@@ -99,6 +101,10 @@ export class V2Manager implements CgroupManager {
 
   stats(): CgroupStats {
     return v2Stats(this.dir);
+  }
+
+  openBirth(opts: { newUserNamespace: boolean; dryRun?: boolean }): BirthCgroups | null {
+    return openBirthCgroups(this.paths, opts);
   }
 
   mountSources(): CgroupMountSource[] {

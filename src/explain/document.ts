@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 import type { Spec } from '../spec/types.js';
 import { loadBundleSpec, rootfsPath } from '../spec/load.js';
 import { validateSpec } from '../spec/validate.js';
-import { planContainer } from '../lifecycle/create.js';
-import type { Plan, PlanContext } from '../plan/build.js';
+import { createsUserNamespace, type Plan, type PlanContext } from '../plan/build.js';
+import { planContainer } from '../plan/container.js';
 import { storeRoot } from '../store-root.js';
 import { prepareVolumes } from '../volume/attach.js';
 import { prepareNetworks, wantsNetwork, type NetworkRecord, type PreparedNetworks } from '../network/attach.js';
@@ -15,7 +15,7 @@ import { pluginConfig } from '../network/chain.js';
 import { ETC_FILES } from '../network/etc-files.js';
 import { NAMESPACES } from '../plan/constants.js';
 import { SYNC_TAG, type Step } from '../plan/steps.js';
-import { createCgroupManager, withDefaultDeviceRules, type CgroupManager } from '../cgroups/index.js';
+import { createCgroupManager, describeBirth, withDefaultDeviceRules, type CgroupManager } from '../cgroups/index.js';
 import { DEFAULT_ROOT, StateStore } from '../state/store.js';
 import { cloneFlagNames, joinFlags } from './names.js';
 import { describeStep } from './steps.js';
@@ -128,7 +128,7 @@ export function explainBundle(opts: ExplainOptions = {}): ExplainDocument {
   const plan = planContainer(spec, {
     bundle, rootfs, id, execFifoFd: -1, nsFds, cgroupMounts: cgroup.mountSources(),
     noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: false,
-    bornInCgroups: true, extraMounts,
+    birth: cgroup.openBirth({ newUserNamespace: createsUserNamespace(spec), dryRun: true }) ?? undefined, extraMounts,
     networkSync: network && { field: `networks (${network.record.attachments.map((a) => a.network).join(', ')})`, why: network.why },
   });
   const execFifo = stateStore.fifoPath(id);
@@ -221,12 +221,11 @@ function runtimeActions(
     add('sync-init', init, 'uid map', 'linux.uidMappings', (linux.uidMappings ?? []).length ? [`write /proc/PID/uid_map ${JSON.stringify((linux.uidMappings ?? []).map(mapLine).join('\n'))}`] : []);
     add('sync-init', init, 'gid map', 'linux.gidMappings', (linux.gidMappings ?? []).length ? [`write /proc/PID/gid_map ${JSON.stringify((linux.gidMappings ?? []).map(mapLine).join('\n'))}`] : []);
   }
-  if (plan.newUserNamespace) {
+  if (plan.cgroupTaskFds === undefined) {
     add('sync-init', init, 'join the cgroups', 'linux.cgroupsPath', dirs.map((d) => `write ${d}/cgroup.procs PID`));
   } else {
-    // src/lifecycle/cgroup-birth.ts: the cgroup2 directory through clone3, each v1 one by the init.
-    add('spawn', null, 'born in the cgroups', 'linux.cgroupsPath', Object.entries(cgroup.paths).map(([name, d]) =>
-      name === '' || name === 'unified' ? `clone3 CLONE_INTO_CGROUP ${d}` : `the init writes "0" to ${d}/tasks before step 0`));
+    // src/cgroups/birth.ts: the cgroup2 directory through clone3, each v1 one by the init.
+    add('spawn', null, 'born in the cgroups', 'linux.cgroupsPath', describeBirth(cgroup.paths));
   }
   if (init !== null) {
     if (spec.process?.oomScoreAdj !== undefined) add('sync-init', init, 'oom score', 'process.oomScoreAdj', [`write /proc/PID/oom_score_adj "${spec.process.oomScoreAdj}"`]);

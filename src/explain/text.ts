@@ -1,5 +1,6 @@
 // The explain document for people: the runtime's part and the steps in the order they happen,
 // grouped by the process that carries them out.
+import { hierarchyLabel } from '../cgroups/paths.js';
 import type { ExplainDocument, ExplainedStep, ProcessName, RuntimeAction, RuntimeWhen } from './document.js';
 
 const PROCESS_TITLES: Record<ProcessName, string> = {
@@ -34,7 +35,7 @@ export function renderText(doc: ExplainDocument): string {
   }
   out();
   out(`cgroups (${doc.cgroups.layout})`);
-  for (const [name, dir] of Object.entries(doc.cgroups.paths)) out(`  ${(name || 'v2').padEnd(12)} ${dir}`);
+  for (const [name, dir] of Object.entries(doc.cgroups.paths)) out(`  ${hierarchyLabel(name).padEnd(12)} ${dir}`);
   if (doc.seccomp) {
     const s = doc.seccomp;
     out();

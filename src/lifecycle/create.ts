@@ -22,7 +22,8 @@ import { constants as osc } from 'node:os';
 import type { Spec, State } from '../spec/types.js';
 import { loadBundleSpec, rootfsPath } from '../spec/load.js';
 import { validateSpec } from '../spec/validate.js';
-import { buildPlan, type CgroupMountSource, type Plan, type PlanContext } from '../plan/build.js';
+import { createsUserNamespace, type Plan } from '../plan/build.js';
+import { planContainer, type PlanInputs } from '../plan/container.js';
 import { idmapRequest } from '../plan/idmap.js';
 import { hintFor } from '../plan/hints.js';
 import { MSG, SYNC_TAG } from '../plan/steps.js';
@@ -36,7 +37,6 @@ import { writeProcFile } from '../security/procfs.js';
 import { createCgroupManager, validateResources, withDefaultDeviceRules } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from './hooks-on-demand.js';
-import { openBirthCgroups } from './cgroup-birth.js';
 import { writeIdMaps } from './id-maps.js';
 import { idMapMethod, isRootless } from '../rootless.js';
 import { RuntError, StepError } from '../errors.js';
@@ -175,17 +175,16 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       openFds.push(nsFds[ns.type]);
     }
     if (sharesMountNamespace(spec)) mountIdBefore = topMountId(rootfs);
-    // As root and without a new user namespace the init can join its cgroups itself (cgroup-birth.ts).
-    const birth = openBirthCgroups(cgroup.paths);
+    // Whether the init joins its cgroups itself is the cgroup manager's call (cgroups/birth.ts).
+    const birth = cgroup.openBirth({ newUserNamespace: createsUserNamespace(spec) });
     let plan: Plan;
     try {
       plan = planContainer(spec, {
         bundle, rootfs, id, execFifoFd: fifoFd, nsFds, cgroupMounts: cgroup.mountSources(), noPivot: opts.noPivot,
         noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: opts.trace, stdio: opts.stdio,
-        bornInCgroups: birth !== null, extraMounts, networkSync, idmapFds: openIdmappedMounts(spec, bundle, openFds),
+        birth: birth ?? undefined, extraMounts, networkSync, idmapFds: openIdmappedMounts(spec, bundle, openFds),
         netlinkFd: openNetlink(spec, openFds),
       });
-      if (birth && !plan.newUserNamespace) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
       child = await n.spawnAsync(plan);
     } finally {
       birth?.close();
@@ -401,43 +400,6 @@ function setupFromOutside(spec: Spec, pid: number, cgroup: CgroupManager | null,
   if (spec.process?.oomScoreAdj !== undefined) writeProcFile(`${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
 }
 
-/** What planContainer needs besides the spec; fds are -1 when only explaining. */
-export interface PlanInputs {
-  bundle: string;
-  rootfs: string;
-  id: string;
-  execFifoFd: number;
-  /** Namespace type → fd of the namespace to join. */
-  nsFds: Record<string, number>;
-  cgroupMounts: CgroupMountSource[];
-  noPivot?: boolean;
-  noNewKeyring?: boolean;
-  preserveFds?: number;
-  trace?: boolean;
-  stdio?: [number, number, number];
-  /** See PlanContext.bornInCgroups. */
-  bornInCgroups?: boolean;
-  /** See PlanContext.extraMounts and networkSync. */
-  extraMounts?: PlanContext['extraMounts'];
-  networkSync?: PlanContext['networkSync'];
-  idmapFds?: PlanContext['idmapFds'];
-  netlinkFd?: number;
-}
-
-/** The plan `create` carries out. `runt explain` calls it too, so what it prints is what runs. */
-export function planContainer(spec: Spec, p: PlanInputs): Plan {
-  const preserveFds = p.preserveFds ?? 0;
-  checkLsmFields(spec.process, spec.linux);
-  return buildPlan(withActivationEnv(spec, preserveFds), {
-    bundle: p.bundle, rootfs: p.rootfs, execFifoFd: p.execFifoFd, nsFds: p.nsFds, noPivot: p.noPivot ?? false, preserveFds,
-    trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
-    seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
-    lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring, bornInCgroups: p.bornInCgroups,
-    setgroupsDenied: idMapMethod(spec.linux).setgroupsDenied, rootless: isRootless(),
-    extraMounts: p.extraMounts, networkSync: p.networkSync, idmapFds: p.idmapFds, netlinkFd: p.netlinkFd,
-  });
-}
-
 /** With linux.netDevices: a netlink socket in this (the runtime's) network namespace for runt-init. */
 function openNetlink(spec: Spec, openFds: number[]): number | undefined {
   if (Object.keys(spec.linux?.netDevices ?? {}).length === 0) return undefined;
@@ -462,21 +424,6 @@ function openIdmappedMounts(spec: Spec, bundle: string, openFds: number[]): Reco
     openFds.push(fds[req.field]);
   });
   return fds;
-}
-
-/** With --preserve-fds the passed sockets follow the systemd activation protocol. */
-function withActivationEnv(spec: Spec, preserveFds: number): Spec {
-  if (!preserveFds || !spec.process) return spec;
-  const env = (spec.process.env ?? []).filter((e) => !e.startsWith('LISTEN_FDS=') && !e.startsWith('LISTEN_PID='));
-  env.push(`LISTEN_FDS=${preserveFds}`);
-  if (spec.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path)) env.push('LISTEN_PID=1');
-  return { ...spec, process: { ...spec.process, env } };
-}
-
-let cachedLastCap: number | undefined;
-function lastCap(): number {
-  cachedLastCap ??= Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
-  return cachedLastCap;
 }
 
 export function writePidFile(path: string, pid: number): void {

@@ -1,15 +1,15 @@
 // `events`: a container's events as an async iterator — `stats` at once and then every interval,
 // `oom` when the kernel OOM-kills a process in its memory cgroup, and (when asked) `exit` when its
 // init ends — finishing once the container has stopped or the signal aborts. Nothing polls: the
-// end comes from the init's pidfd, OOM kills from the kernel's notification (see oom.ts), stats
+// end comes from the init's pidfd, OOM kills from the kernel's notification (see cgroups/oom.ts), stats
 // from the caller's interval.
 import { openCgroupManager } from '../cgroups/index.js';
 import type { CgroupManager, CgroupStats } from '../cgroups/manager.js';
 import type { RuntimeContext } from './context.js';
 import { waitGone } from './delete.js';
-import { watchOom } from './oom.js';
+import { watchOom } from '../cgroups/oom.js';
 
-export { oomKills } from './oom.js';
+export { oomKills } from '../cgroups/oom.js';
 
 export type RuntEvent =
   | { type: 'stats'; id: string; data: CgroupStats }

@@ -4,7 +4,7 @@
 //   lock, check status, open /proc/<init>/ns/*
 //   compile the container's seccomp, plan,
 //   open the cgroup dirs / tasks files
-//   spawn (CLONE_INTO_CGROUP) ──────────────▶   writes "0" to each v1 tasks file (cgroup-birth.ts),
+//   spawn (CLONE_INTO_CGROUP) ──────────────▶   writes "0" to each v1 tasks file (cgroups/birth.ts),
 //                                                PR_SET_DUMPABLE 0, setns user…mount,
 //                               ◀── MSG_PID      fork (PID namespace): the intermediate exits
 //                               ◀── MSG_SYNC INIT (only for oom_score_adj, or when the cgroups
@@ -29,7 +29,8 @@ import { subCgroupPaths } from './exec-cgroup.js';
 import { checkLsmFields } from '../security/lsm.js';
 import { writeProcFile } from '../security/procfs.js';
 import { idMapMethod } from '../rootless.js';
-import { openCgroupManager } from '../cgroups/index.js';
+import { openBirthCgroups, openCgroupManager } from '../cgroups/index.js';
+import { lastCap } from '../plan/last-cap.js';
 import { InvalidArgumentError, InvalidStateError, StepError } from '../errors.js';
 import { isAlive } from '../state/process.js';
 import type { SavedState } from '../state/store.js';
@@ -37,7 +38,6 @@ import type { RuntimeContext } from './context.js';
 import { reap, writePidFile } from './create.js';
 import { errnoName, handshake, ProtocolError, type HandshakeSide, type TraceEvent } from './handshake.js';
 import { ociState, statusOf } from './status.js';
-import { openBirthCgroups } from './cgroup-birth.js';
 import { seccompFilterFlags } from '../security/seccomp.js';
 import { parseSignal, signalName } from './signals.js';
 
@@ -100,15 +100,14 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     const seccomp = saved.spec.linux?.seccomp;
     // Born in the container's cgroups: no move from outside, which waits on the kernel's global lock.
     const cgroupPaths = opts.cgroup?.length ? subCgroupPaths(saved.cgroupPaths, opts.cgroup) : saved.cgroupPaths;
-    const birth = openBirthCgroups(cgroupPaths);
+    const birth = openBirthCgroups(cgroupPaths, { newUserNamespace: false });
     const plan = buildExecPlan(proc, {
       nsFds, lastCap: lastCap(), preserveFds: opts.preserveFds ?? 0, trace: opts.trace ?? false, stdio: opts.stdio,
       seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: seccompFilterFlags(seccomp),
-      syncWithRuntime: !birth || proc.oomScoreAdj !== undefined, containerLinux: saved.spec.linux,
+      birth: birth ?? undefined, containerLinux: saved.spec.linux,
       setgroupsDenied: idMapMethod(saved.spec.linux).setgroupsDenied,
       rootOf: sharesMountNamespace(saved.spec) ? `/proc/${saved.pid}/root` : undefined,
     });
-    if (birth) Object.assign(plan, { cgroupFd: birth.cgroupFd, cgroupTaskFds: birth.cgroupTaskFds });
     try {
       child = await n.spawnAsync(plan);
     } finally {
@@ -267,12 +266,6 @@ function execSide(saved: SavedState, proc: Process, plan: ExecPlan, opts: ExecOp
 
 function writeOomScoreAdj(pid: number, value: number): void {
   writeProcFile(`${pid}/oom_score_adj`, String(value));
-}
-
-let cachedLastCap: number | undefined;
-function lastCap(): number {
-  cachedLastCap ??= Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
-  return cachedLastCap;
 }
 
 /** A process started by exec, as the library hands it out. This process is its parent. */

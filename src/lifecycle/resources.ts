@@ -28,10 +28,9 @@ export function pauseContainer(ctx: RuntimeContext, id: string): void {
 
 export function resumeContainer(ctx: RuntimeContext, id: string): void {
   withContainer(ctx, id, (_saved, status, cg) => {
-    // A created container that was paused still reports `created` (statusOf checks the exec fifo
-    // before the freezer); without this it could never be thawed.
-    const pausedBeforeStart = status === 'created' && cg.isFrozen();
-    if (status !== 'paused' && !pausedBeforeStart) throw new InvalidStateError(`cannot resume container "${id}": it is ${status}, not paused`);
+    // statusOf checks the freezer before the exec fifo: a container paused before it was started
+    // reports `paused` too (as with runc), so it can be resumed.
+    if (status !== 'paused') throw new InvalidStateError(`cannot resume container "${id}": it is ${status}, not paused`);
     cg.thaw();
   });
 }

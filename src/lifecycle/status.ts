@@ -1,31 +1,18 @@
 // A container's status is derived, never stored: from the init's /proc entry, the exec fifo and the freezer.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { ContainerStatus, State } from '../spec/types.js';
 import { isAlive } from '../state/process.js';
 import type { SavedState, StateStore } from '../state/store.js';
-import { openCgroupManager } from '../cgroups/index.js';
+import { isFrozenAt } from '../cgroups/freezer.js';
 
 export function statusOf(store: StateStore, saved: SavedState | null): ContainerStatus {
   if (!saved || saved.pid === 0) return saved?.creating ? 'creating' : 'stopped';
   if (!isAlive(saved.pid, saved.pidStartTime)) return 'stopped';
   if (saved.creating) return 'creating';
   // Frozen first: runc reports a paused container as paused even before it was started.
-  if (isFrozen(saved.cgroupPaths)) return 'paused';
+  if (isFrozenAt(saved.cgroupPaths)) return 'paused';
   if (!saved.started && existsSync(store.fifoPath(saved.id))) return 'created';
   return 'running';
-}
-
-/** The freezer read straight from the saved paths (v1 freezer.state, v2 cgroup.freeze): no layout scan. */
-function isFrozen(paths: Record<string, string>): boolean {
-  try {
-    if (paths.freezer) return readFileSync(join(paths.freezer, 'freezer.state'), 'utf8').trim() !== 'THAWED';
-    if (paths[''] !== undefined) return readFileSync(join(paths[''], 'cgroup.freeze'), 'utf8').trim() === '1';
-    return openCgroupManager(paths).isFrozen();
-  } catch {
-    // No freezer available: a container that cannot be paused is not paused.
-    return false;
-  }
 }
 
 /** The OCI state document (runtime.md), with runc's extra `paused` status. */

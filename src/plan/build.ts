@@ -19,17 +19,11 @@ import { checkIntelRdt } from './intel-rdt.js';
 import { idmapRequest } from './idmap.js';
 import { netDeviceSteps } from './net-devices.js';
 import { affinityStep, memoryPolicyStep, personalityStep, schedulingSteps } from './process-attrs.js';
+import type { CgroupBirthFds } from '../cgroups/birth.js';
+import type { CgroupMountSource } from '../cgroups/manager.js';
+import { hierarchyLabel } from '../cgroups/paths.js';
 
-/** One cgroup hierarchy as a `cgroup` mount inside the container should show it. */
-export interface CgroupMountSource {
-  /** Directory name under the cgroup mount ("cpu", "systemd", "unified"); "" for a pure v2 host. */
-  name: string;
-  fstype: 'cgroup' | 'cgroup2';
-  /** Mount data for a cgroup v1 mount: "cpu,cpuacct" or "none,name=systemd". */
-  data: string;
-  /** The container's own cgroup directory in this hierarchy on the host (bind source). */
-  hostDir: string;
-}
+export type { CgroupMountSource };
 
 export interface PlanContext {
   bundle: string;
@@ -48,10 +42,10 @@ export interface PlanContext {
   /** Highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap). */
   lastCap: number;
   stdio?: [number, number, number];
-  /** The init joins its cgroups itself at birth (src/lifecycle/cgroup-birth.ts), so the runtime need
-   *  not move it. Without anything else for the runtime to do then (id maps, oom_score_adj, the state
-   *  for createContainer hooks), the plan has no INIT sync: one round trip less. */
-  bornInCgroups?: boolean;
+  /** The init joins its cgroups itself at birth with these fds (src/cgroups/birth.ts decides), so
+   *  the runtime need not move it. Without anything else for the runtime to do then (id maps,
+   *  oom_score_adj, the state for createContainer hooks), the plan has no INIT sync: one round trip less. */
+  birth?: CgroupBirthFds;
   /** Rootless with only the caller's gid mapped: setgroups(2) is denied in the namespace (rootless.ts). */
   setgroupsDenied?: boolean;
   /** runt runs as a user other than root: it writes the id maps as that user (rootless.ts). */
@@ -151,7 +145,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     }
   }
 
-  const runtimeAtInit = newUser || !ctx.bornInCgroups || spec.process?.oomScoreAdj !== undefined || (spec.hooks?.createContainer?.length ?? 0) > 0;
+  const runtimeAtInit = newUser || !ctx.birth || spec.process?.oomScoreAdj !== undefined || (spec.hooks?.createContainer?.length ?? 0) > 0;
   if (runtimeAtInit) {
     steps.push({
       op: 'sync', tag: SYNC_TAG.INIT, slot: 0, field: 'linux.cgroupsPath',
@@ -283,7 +277,13 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     steps,
     newNamespaces: newNs,
     newUserNamespace: newUser,
+    ...(ctx.birth && { cgroupFd: ctx.birth.cgroupFd, cgroupTaskFds: ctx.birth.cgroupTaskFds }),
   };
+}
+
+/** Whether the init makes a new user namespace (then the runtime writes its id maps). */
+export function createsUserNamespace(spec: Spec): boolean {
+  return (spec.linux?.namespaces ?? []).some((n) => n.type === 'user' && !n.path);
 }
 
 function propagationFlag(name: string): number {
@@ -387,12 +387,12 @@ function checkResolvedDestination(m: SpecMount, field: string, ctx: PlanContext,
 function planCgroupMount(m: SpecMount, field: string, flags: number, ctx: PlanContext, newCgroupNs: boolean): Step[] {
   const steps: Step[] = [];
   const mflags = flags & ~(MS.BIND | MS.REC);
-  const pure = ctx.cgroupMounts.length === 1 && ctx.cgroupMounts[0].name === '';
+  const pure = ctx.cgroupMounts.length === 1 && ctx.cgroupMounts[0].fstype === 'cgroup2';
   const mountOne = (c: CgroupMountSource, target: string, f: number) => {
     if (newCgroupNs) {
-      steps.push({ op: 'mount', source: c.fstype, target, fstype: c.fstype, flags: f, data: c.fstype === 'cgroup' ? c.data : null, mkdir: 'dir', targetInRoot: true, field, why: `cgroup hierarchy ${c.name || 'v2'} (cgroup namespace)` });
+      steps.push({ op: 'mount', source: c.fstype, target, fstype: c.fstype, flags: f, data: c.fstype === 'cgroup' ? c.data : null, mkdir: 'dir', targetInRoot: true, field, why: `cgroup hierarchy ${hierarchyLabel(c.name)} (cgroup namespace)` });
     } else {
-      steps.push({ op: 'mount', source: c.hostDir, target, fstype: null, flags: MS.BIND, data: null, mkdir: 'dir', targetInRoot: true, field, why: `the container's own cgroup in ${c.name || 'v2'}` });
+      steps.push({ op: 'mount', source: c.hostDir, target, fstype: null, flags: MS.BIND, data: null, mkdir: 'dir', targetInRoot: true, field, why: `the container's own cgroup in ${hierarchyLabel(c.name)}` });
       if (f & BIND_REMOUNT_FLAGS) steps.push({ op: 'mount', source: null, target, fstype: null, flags: MS.BIND | MS.REMOUNT | (f & BIND_REMOUNT_FLAGS), data: null, mkdir: 'none', targetInRoot: true, field });
     }
   };

@@ -8,6 +8,7 @@ import { planProcess, type ProcessPlanContext } from './build.js';
 import type { SpawnConfig, Step } from './steps.js';
 import { SYNC_TAG } from './steps.js';
 import { affinityStep, memoryPolicyStep, personalityStep } from './process-attrs.js';
+import type { CgroupBirthFds } from '../cgroups/birth.js';
 
 export interface ExecPlanContext extends ProcessPlanContext {
   /** OCI namespace type → fd of /proc/<init>/ns/<type>, for each namespace of the container that
@@ -18,9 +19,9 @@ export interface ExecPlanContext extends ProcessPlanContext {
   trace: boolean;
   /** Parent fds that become the process's stdin, stdout, stderr (-1: inherit runt's). */
   stdio?: [number, number, number];
-  /** The runtime has work to do once the process is in the container's namespaces: move it into the
-   *  cgroups (when it was not born in them) or set its oom_score_adj. */
-  syncWithRuntime: boolean;
+  /** The process is born in the container's cgroups with these fds (src/cgroups/birth.ts decides);
+   *  without them the runtime moves it at a sync. */
+  birth?: CgroupBirthFds;
   /** The container has no mount namespace of its own (it shares the runtime's): the process enters
    *  the init's root directory, this path (/proc/<init>/root), with chroot. */
   rootOf?: string;
@@ -51,7 +52,9 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext): ExecPlan 
   if (joined.includes('pid') || joined.includes('time')) {
     steps.push({ op: 'fork', flags: 0, field: 'linux.namespaces', why: 'fork so the process is inside the container\'s PID namespace' });
   }
-  if (ctx.syncWithRuntime) {
+  // The runtime has work to do once the process is in the container's namespaces: move it into the
+  // cgroups (when it was not born in them) or set its oom_score_adj.
+  if (!ctx.birth || process.oomScoreAdj !== undefined) {
     steps.push({ op: 'sync', tag: SYNC_TAG.INIT, field: 'linux.cgroupsPath', why: 'runtime places the process in the container\'s cgroups, sets oom_score_adj' });
   }
   if (ctx.rootOf) {
@@ -69,5 +72,6 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext): ExecPlan 
     pdeathSig: 0,
     steps,
     joined,
+    ...(ctx.birth && { cgroupFd: ctx.birth.cgroupFd, cgroupTaskFds: ctx.birth.cgroupTaskFds }),
   };
 }

@@ -7,11 +7,12 @@
 // Reading (pids, stats, freezer, kill) is the v2 driver's, on the scope's directory.
 import { existsSync } from 'node:fs';
 import { CgroupError } from '../../errors.js';
-import type { CgroupMountSource } from '../../plan/build.js';
 import type { Resources } from '../../spec/types.js';
-import type { CgroupLayoutKind, CgroupManager, CgroupStats } from '../manager.js';
+import type { DeviceFilterAttacher } from '../apply.js';
+import type { BirthCgroups } from '../birth.js';
+import type { CgroupLayoutKind, CgroupManager, CgroupMountSource, CgroupStats } from '../manager.js';
 import { V2Manager } from '../v2.js';
-import type { DeviceFilterAttacher } from '../v2-resources.js';
+import type { CgroupWritePlan } from '../writes.js';
 import { validateResources } from '../validate.js';
 import type { Warn } from '../warn.js';
 import { systemd, SystemdError } from './dbus.js';
@@ -67,7 +68,17 @@ export class SystemdManager implements CgroupManager {
     if (existsSync(this.o.dir)) throw new CgroupError(`linux.cgroupsPath: cgroup ${this.o.dir} already exists`);
   }
 
-  apply(resources: unknown, warn?: Warn): void {
+  /** The file writes (what systemd gets as properties is in properties.ts). */
+  planWrites(resources: Resources, probe = true): CgroupWritePlan {
+    return this.files.planWrites(resources, probe);
+  }
+
+  /** Never: the init is put in the scope by systemd (PIDs of StartTransientUnit at its first sync). */
+  openBirth(): BirthCgroups | null {
+    return null;
+  }
+
+  apply(resources: Resources, warn?: Warn): void {
     const r = validateResources(resources);
     const props = resourceProperties(r);
     if (!this.started) {

@@ -6,12 +6,15 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, watch, writeFileSync, writeSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../native.js';
+import { type CgroupPaths, v1Dir, v2Dir } from './paths.js';
 
 /** Kernel OOM kills counted for the cgroup (0 when the memory controller is missing). */
-export function oomKills(cgroupPaths: Record<string, string>): number {
+export function oomKills(cgroupPaths: CgroupPaths): number {
+  const memory = v1Dir(cgroupPaths, 'memory');
+  const v2 = v2Dir(cgroupPaths);
   const files = [
-    cgroupPaths.memory && join(cgroupPaths.memory, 'memory.oom_control'),
-    cgroupPaths[''] !== undefined && join(cgroupPaths[''], 'memory.events'),
+    memory !== undefined && join(memory, 'memory.oom_control'),
+    v2 !== undefined && join(v2, 'memory.events'),
   ].filter(Boolean) as string[];
   for (const file of files) {
     try {
@@ -30,9 +33,10 @@ export interface OomWatch {
   close(): void;
 }
 
-export function watchOom(cgroupPaths: Record<string, string>, onOom: () => void): OomWatch {
-  if (cgroupPaths.memory) {
-    const v1 = watchOomControl(cgroupPaths.memory, onOom);
+export function watchOom(cgroupPaths: CgroupPaths, onOom: () => void): OomWatch {
+  const memory = v1Dir(cgroupPaths, 'memory');
+  if (memory) {
+    const v1 = watchOomControl(memory, onOom);
     if (v1) return v1;
   }
   // v2 (or a v1 cgroup that refused the eventfd): compare the kernel's kill counter.
@@ -42,9 +46,10 @@ export function watchOom(cgroupPaths: Record<string, string>, onOom: () => void)
     for (; seen < now; seen++) onOom();
   };
   let watcher: FSWatcher | undefined;
-  if (cgroupPaths[''] !== undefined) {
+  const v2 = v2Dir(cgroupPaths);
+  if (v2 !== undefined) {
     try {
-      watcher = watch(join(cgroupPaths[''], 'memory.events'), { persistent: false }, check);
+      watcher = watch(join(v2, 'memory.events'), { persistent: false }, check);
       watcher.on('error', () => watcher?.close());
     } catch {
       watcher = undefined;
