@@ -83,7 +83,27 @@ void VisitPointers(Step& s, V& v) {
       v.Str(s.netDevice.name);
       v.Str(s.netDevice.newName);
       break;
-    default: break;
+    // No pointer fields. Listed rather than left to a default, so the compiler (-Wswitch) and
+    // test/step-contract.test.ts notice an op added to the enum and forgotten here.
+    case Op::Sync:
+    case Op::Unshare:
+    case Op::Fork:
+    case Op::PivotRoot:
+    case Op::MoveRoot:
+    case Op::Setrlimit:
+    case Op::Prctl:
+    case Op::CapBounding:
+    case Op::Capset:
+    case Op::Setresgid:
+    case Op::Setresuid:
+    case Op::Umask:
+    case Op::Setsid:
+    case Op::Terminal:
+    case Op::Park:
+    case Op::PrepareFds:
+    case Op::Sched:
+    case Op::Ioprio:
+    case Op::Personality: break;
   }
 }
 
