@@ -188,7 +188,7 @@ t.test('what this host lacks is an error naming the field', async (t) => {
   if (!m.paths.rdma) t.throws(() => m.apply({ rdma: { mlx5_0: { hcaHandles: 1 } } }), /^linux\.resources\.rdma\.mlx5_0: the rdma/);
   t.throws(() => m.apply({ hugepageLimits: [{ pageSize: '2M', limit: 0 }] }), /linux\.resources\.hugepageLimits\[0\]\.pageSize/);
   t.throws(() => m.apply({ pids: { limit: -2 } }), /linux\.resources\.pids\.limit/);
-  t.throws(() => m.apply({ memory: 5 }), /linux\.resources\.memory: must be an object/);
+  t.throws(() => m.apply({ memory: 5 } as never), /linux\.resources\.memory: must be an object/);
   t.notOk(existsSync(m.paths.memory), 'nothing was created');
 });
 

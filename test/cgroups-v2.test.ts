@@ -80,6 +80,7 @@ t.test('v2 unlimited values and swap rules', async (t) => {
   t.equal(read('memory.swap.max'), 'max', 'unlimited memory lifts swap too');
   t.equal(read('pids.max'), 'max');
   t.equal(read('cpu.max'), 'max 100000');
+  // eslint-disable-next-line no-loss-of-precision -- past int64 on purpose: it must mean no limit
   m.apply({ memory: { limit: 9223372036854775807 } });
   t.equal(read('memory.max'), 'max', 'int64 max means unlimited');
   m.apply({ pids: { limit: 0 } });

@@ -107,7 +107,7 @@ function tempDir(t: Test, prefix: string): string {
 
 t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, kills and removes a container', async (t) => {
   if (!which('containerd') || !which('ctr') || !which('containerd-shim-runc-v2')) {
-    t.skip('containerd is not installed (apt-get install containerd): nothing to drive runt with');
+    t.skip('containerd is not installed (apt-get install containerd): nothing to drive runt with', () => {});
     return;
   }
   const dir = tempDir(t, 'runt-containerd-');
@@ -172,7 +172,7 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
 
 t.test('podman (conmon, runtime = runt, runtime_supports_json) runs, execs, pauses, stops and removes a container', async (t) => {
   if (!which('podman') || !which('conmon')) {
-    t.skip('podman is not installed (apt-get install podman): nothing to drive runt with');
+    t.skip('podman is not installed (apt-get install podman): nothing to drive runt with', () => {});
     return;
   }
   const dir = tempDir(t, 'runt-podman-');

@@ -178,7 +178,7 @@ t.test('SECCOMP_FILTER_FLAG_LOG: an ERRNO action is written to the audit log', a
     const r = root.run(b);
     t.equal(r.code, 0, describe(r));
   }, (l) => l.includes('type=1326') && l.includes(`syscall=${NR.sync}`) && l.includes('code=0x50000'));
-  if (records === null) return t.skip('/dev/kmsg is not readable');
+  if (records === null) return t.skip('/dev/kmsg is not readable', () => {});
   t.ok(records.length > 0, `audit record of the ERRNO action: ${records.join(' | ')}`);
 });
 

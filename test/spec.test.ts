@@ -68,6 +68,7 @@ t.test('valid configs', async (t) => {
   full.process.consoleSize = { height: 24, width: 80 };
   full.process.user = { uid: 1000, gid: 1000, umask: 18, additionalGids: [5, 10] };
   full.process.capabilities.inheritable = ['CAP_CHOWN', 'CAP_CHECKPOINT_RESTORE'];
+  // eslint-disable-next-line no-loss-of-precision -- RLIM_INFINITY as a config writes it
   full.process.rlimits.push({ type: 'RLIMIT_CORE', soft: 0, hard: 18446744073709551615 });
   full.process.oomScoreAdj = -999;
   full.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 4 };

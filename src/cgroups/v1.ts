@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
 import {
-  holdsProcesses, mkdirLevels, pidsBelow, readCgroupFile, removeCgroup, removeCgroupIfEmpty, sleepMs, tryReadCgroupFile, writeCgroupFile,
+  holdsProcesses, mkdirLevels, pidsBelow, readCgroupFile, removeCgroup, removeCgroupIfEmpty, sleepMs, writeCgroupFile,
 } from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupMountSource, CgroupStats } from './manager.js';
 import { type BirthCgroups, openBirthCgroups } from './birth.js';

@@ -14,7 +14,7 @@
 //                               ◀── EOF          seccomp, execve (the socket is close-on-exec)
 //
 // A MSG_ERROR names the failing step; the process is killed and reaped, nothing else changes.
-import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { constants as osc } from 'node:os';
 import type { Process } from '../spec/types.js';
 import { validateProcess } from '../spec/validate.js';

@@ -1,7 +1,7 @@
 // Validation of the `linux` object (config-linux.md).
 
 import {
-  Fields, INT, expectAbsolutePath, expectArray, expectInt, expectNoNul, expectObject, expectOneOf,
+  Fields, INT, expectAbsolutePath, expectArray, expectNoNul, expectObject, expectOneOf,
   expectString, expectStringArray, fail, indexPath, keyPath, show,
 } from './check.js';
 import {

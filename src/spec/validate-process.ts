@@ -2,7 +2,7 @@
 // its own for the process JSON given to `exec --process`.
 
 import {
-  Fields, INT, expectArray, expectInt, expectNoNul, expectOneOf, expectString, expectStringArray,
+  Fields, INT, expectInt, expectNoNul, expectOneOf, expectString, expectStringArray,
   fail, indexPath, show,
 } from './check.js';
 import {

@@ -13,7 +13,7 @@ interface Cleanup {
 const registry = new WeakMap<Test, Cleanup>();
 
 function cleanupOf(t: Test): Cleanup {
-  let c = registry.get(t);
+  const c = registry.get(t);
   if (c) return c;
   const created: Cleanup = { containers: [], actions: [], paths: [] };
   registry.set(t, created);

@@ -16,7 +16,8 @@ export const memory: CgroupController = {
     const mem = r.memory;
     if (!mem || !Object.values(mem).some((v) => v !== undefined)) return;
     const dir = c.dir('memory', P);
-    let { limit, swap } = mem;
+    const limit = mem.limit;
+    let swap = mem.swap;
     checkUsage(c, dir, 'memory.usage_in_bytes', mem);
     const hasMemsw = c.has(dir, 'memory.memsw.limit_in_bytes');
     if (isSet(swap) && !hasMemsw) {
