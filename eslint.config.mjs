@@ -11,6 +11,8 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
+      // `let { a, b } = …` where only some are reassigned stays one statement.
+      'prefer-const': ['error', { destructuring: 'all' }],
       // `_`-prefixed names are deliberately unused (callback parameters kept for their position).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },

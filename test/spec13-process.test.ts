@@ -72,7 +72,7 @@ t.test('linux.personality: LINUX32 is seen in /proc/self/personality and by unam
 
 t.test('linux.memoryPolicy: the policy shows in numa_maps; nodes that are not online are refused by name', async (t) => {
   if (!existsSync('/proc/self/numa_maps')) {
-    t.skip('this kernel has no NUMA support (/proc/self/numa_maps is missing)');
+    t.skip('this kernel has no NUMA support (/proc/self/numa_maps is missing)', () => {});
     return;
   }
   const root = stateRoot(t);
@@ -101,7 +101,7 @@ t.test('linux.memoryPolicy: the policy shows in numa_maps; nodes that are not on
 t.test('process.execCPUAffinity applies to exec\'d processes: initial alone stays, final wins', async (t) => {
   const ncpu = cpus().length;
   if (ncpu < 2) {
-    t.skip('needs 2 CPUs to tell an affinity from the default');
+    t.skip('needs 2 CPUs to tell an affinity from the default', () => {});
     return;
   }
   const root = stateRoot(t);

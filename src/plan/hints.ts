@@ -73,6 +73,7 @@ const RULES: HintRule[] = [
   { ops: ['setgroups'], errno: 'EPERM', hint: 'in a user namespace setgroups is denied until a gid map exists (and forever with /proc/PID/setgroups = deny)' },
   { ops: ['setgroups'], errno: 'EINVAL', hint: 'a gid in additionalGids has no mapping in the user namespace' },
   { ops: ['prctl'], errno: 'EINVAL', hint: 'this kernel does not know the prctl option' },
+  { ops: ['personality'], errno: 'EINVAL', hint: 'this kernel does not know the execution domain (linux.personality.domain)' },
   // files
   { ops: ['writeProc'], errno: 'EXDEV', hint: 'something is mounted over this /proc file, or it is not the procfs\'s own: runt writes only to the real file' },
   { ops: ['writeProc'], errno: 'ENOENT', hint: 'no such sysctl in this namespace (net.* needs the network namespace; not every sysctl is namespaced)' },

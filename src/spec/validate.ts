@@ -3,7 +3,7 @@
 // message is one line, `<json path>: <what is wrong>`. Unknown fields are allowed (the spec's
 // extensibility rule); the input is returned as is, typed, never modified.
 
-import { Fields, INT, expectAbsolutePath, expectNoNul, expectObject, expectStringMap, fail, show } from './check.js';
+import { Fields, expectAbsolutePath, expectNoNul, expectObject, expectStringMap, fail, show } from './check.js';
 import { HOOK_NAMES } from './constants.js';
 import { checkValueDepth } from './depth.js';
 import { destinationProblem, normalizeDestination } from './mount-destination.js';
