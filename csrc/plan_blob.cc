@@ -90,6 +90,7 @@ void VisitPointers(Step& s, V& v) {
     case Op::Fork:
     case Op::PivotRoot:
     case Op::MoveRoot:
+    case Op::Chroot:
     case Op::Setrlimit:
     case Op::Prctl:
     case Op::CapBounding:

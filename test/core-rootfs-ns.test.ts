@@ -79,7 +79,7 @@ t.test('every rootfsPropagation value, seen on / from inside', async (t) => {
     private: /^[^-]*- /, rprivate: /^[^-]*- /, slave: /^(?![^-]*shared:)[^-]*- /, rslave: /^(?![^-]*shared:)[^-]*- /,
   };
   for (const [value, want] of Object.entries(expect)) {
-    const b = makeBundle(t, "grep -E '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / ' /proc/self/mountinfo | tail -1", (s) => { s.linux!.rootfsPropagation = value; });
+    const b = makeBundle(t, "grep -E '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / ' /proc/self/mountinfo | tail -1", (s) => { s.linux!.rootfsPropagation = value as NonNullable<Spec['linux']>['rootfsPropagation']; });
     const r = root.run(b);
     t.equal(r.code, 0, `${value}: ${describe(r)}`);
     const optional = r.stdout.trim().split(' ').slice(6).join(' ');

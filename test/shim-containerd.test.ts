@@ -29,9 +29,9 @@ function which(cmd: string): boolean {
 }
 
 if (process.getuid?.() !== 0) {
-  t.skip('containerd needs root');
+  t.skip('containerd needs root', () => {});
 } else if (!which('containerd') || !which('ctr') || !which('unshare') || !which('nsenter') || !which('script')) {
-  t.skip('containerd, ctr, unshare, nsenter or script is missing (apt-get install containerd util-linux bsdutils)');
+  t.skip('containerd, ctr, unshare, nsenter or script is missing (apt-get install containerd util-linux bsdutils)', () => {});
 } else {
   await main();
 }
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   };
   // The shim never needs the CA bundle; without it Node starts in a third of the time.
   // RUNT_SHIM_LOG: the shims' own log, shown when a subtest fails.
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, RUNT_SHIM_LOG: join(dir, 'shim.log') };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, RUNT_SHIM_LOG: join(dir, 'shim.log') };
   delete env.NODE_EXTRA_CA_CERTS;
 
   // The mount namespace outlives each containerd: a holder sits in it; containerd joins it.

@@ -47,6 +47,8 @@ const RULES: HintRule[] = [
   { ops: ['pivotRoot'], errno: 'EINVAL', hint: 'the new root is not a mount point, / is an initramfs (use --no-pivot), or a parent mount is shared' },
   { ops: ['pivotRoot', 'moveRoot'], errno: 'EPERM', hint: 'switching the root needs CAP_SYS_ADMIN in the mount namespace\'s user namespace' },
   { ops: ['pivotRoot'], errno: 'EBUSY', hint: 'the new root lies on the current root\'s mount: it must be a mount point of its own (bind it onto itself first)' },
+  { ops: ['chroot'], errno: 'EPERM', hint: 'entering the container\'s root needs CAP_SYS_CHROOT' },
+  { ops: ['chroot'], errno: 'ENOENT', hint: 'the container\'s root (/proc/<init>/root) is gone: its init has exited' },
   { ops: ['moveRoot'], errno: 'EINVAL', hint: 'MS_MOVE needs the rootfs to be a mount point whose parent is not shared' },
   // namespaces
   { ops: ['setns'], errno: 'EINVAL', hint: 'the file is not a namespace of the type given in linux.namespaces (or joining it is not allowed from here)' },
