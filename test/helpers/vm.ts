@@ -5,6 +5,7 @@
 // busybox, the host's node with the libraries ldd names, and the virtio and 9p modules. The checkout
 // is shared read-only over 9p (tag `repo`), a per-run directory read-write (tag `run`): the guest
 // runs `run/guest.sh` and writes its results there; the console goes to `run/console.log`.
+import type { Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -343,13 +344,7 @@ export async function guestProgram(file: string): Promise<string> {
   return js.replace(/from '\.\.\/\.\.\/src\//g, `from '${GUEST_REPO}/dist/src/`);
 }
 
-interface Asserts {
-  same(got: unknown, want: unknown, name: string): void;
-  fail(name: string, extra?: object): void;
-  ok(v: unknown, name: string): void;
-  equal(a: unknown, b: unknown, name: string): void;
-  comment(...m: unknown[]): void;
-}
+type Asserts = Pick<Test, 'same' | 'fail' | 'ok' | 'equal' | 'comment'>;
 
 /** Assert every line the guest wrote to results.jsonl: {name, got, want} checks, "<group>: threw"
  *  failures, {group, ms} ends of groups and a last {done}. */
