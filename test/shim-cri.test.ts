@@ -21,8 +21,8 @@ const NS = 'k8s.io';
 t.setTimeout(240_000);
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-if (process.getuid?.() !== 0) t.skip('containerd needs root');
-else if (!has('containerd') || !has('ctr') || !has('unshare') || !has('nsenter')) t.skip('containerd, ctr, unshare or nsenter is missing');
+if (process.getuid?.() !== 0) t.skip('containerd needs root', () => {});
+else if (!has('containerd') || !has('ctr') || !has('unshare') || !has('nsenter')) t.skip('containerd, ctr, unshare or nsenter is missing', () => {});
 else await main();
 
 async function main(): Promise<void> {
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     runtRoot: ['/run/containerd/runt', stateRoot(NS)].filter((d) => !existsSync(d)),
     dirs: ['/run/containerd/s', '/run/containerd', '/var/log/pods'].filter((d) => !existsSync(d)),
   };
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, RUNT_SHIM_LOG: join(dir, 'shim.log') };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, RUNT_SHIM_LOG: join(dir, 'shim.log') };
   delete env.NODE_EXTRA_CA_CERTS;
 
   const holder: ChildProcess = spawn('unshare', ['-m', '-n', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     }
   });
   const ids: string[] = [];
+  // eslint-disable-next-line prefer-const -- nothing assigns it yet; the teardown closes it if something does
   let client: grpc.Client | undefined;
   t.teardown(async () => {
     try {
