@@ -173,6 +173,11 @@ async function main(): Promise<void> {
   await t.test('a running task: exec, ps, pause/resume, metrics, update, kill', async (t) => {
     const c = id('long');
     t.teardown(() => remove(c));
+    const events = spawn('ctr', ['--address', sock, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    t.teardown(() => { events.kill('SIGKILL'); });
+    let seen = '';
+    events.stdout!.on('data', (d: Buffer) => { seen += d.toString(); });
+    await new Promise((r) => setTimeout(r, 300)); // let ctr subscribe
     const run = ctr(['run', '-d', '--runtime', RUNTIME, IMAGE, c, 'sh', '-c', 'trap "exit 42" TERM; while :; do sleep 0.1; done']);
     t.equal(run.status, 0, run.stderr);
     const pid = taskPid(c);
@@ -221,6 +226,9 @@ async function main(): Promise<void> {
     t.equal(ctr(['task', 'kill', '-s', 'SIGTERM', c]).status, 0);
     t.equal((await waiting).exit_status, 42, 'SIGTERM reached the init\'s trap; Wait reports its exit');
     t.equal(taskStatus(c), 'STOPPED');
+    const topics = ['/tasks/create', '/tasks/start', '/tasks/exec-added', '/tasks/exec-started', '/tasks/paused', '/tasks/resumed', '/tasks/exit'];
+    await waitFor('the task\'s events', () => topics.every((topic) => new RegExp(`${topic}\\s+.*${c}`).test(seen)), 10_000).catch(() => {});
+    for (const topic of topics) t.match(seen, new RegExp(`${topic}\\s+.*${c}`), `ctr events: ${topic}`);
   });
 
   await t.test('kill -s SIGKILL, kill --all', async (t) => {
@@ -363,6 +371,11 @@ async function main(): Promise<void> {
     await waitFor('two answers', () => answers.size === 2, 10_000).catch(() => {});
     t.match(answers.get(1), { code: CODE.INVALID_ARGUMENT }, 'a malformed ttrpc Request');
     t.match(answers.get(3), { code: CODE.INVALID_ARGUMENT }, 'a malformed protobuf payload');
+    // The client goes away (containerd stopped) while a call is in flight: nothing else changes.
+    const gone = await shimClient(c);
+    const inFlight = taskCall(gone, 'Wait', { id: c });
+    gone.close();
+    await inFlight.then(() => t.fail('Wait answered'), () => t.pass('the in-flight call ends with its connection'));
     const st = await taskCall(client, 'State', { id: c });
     t.equal(st.status, 2, 'the shim still serves its running task');
     t.equal(taskStatus(c), 'RUNNING');
