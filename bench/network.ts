@@ -9,7 +9,7 @@
 // under unshare): the bridges, veths and iptables rules never touch the host's.
 // NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset for every process measured (bench/measure.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
