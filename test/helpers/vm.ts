@@ -275,8 +275,9 @@ export function runVm(o: VmOptions): Promise<VmRun> {
 
 export const SYSTEMD_ROOT_CACHE = process.env.RUNT_TEST_SYSTEMD_ROOT_CACHE ?? '/var/cache/runt-test/systemd-root';
 /** Debian packages of the systemd guest: systemd as PID 1 and the system bus; node's and the
- *  addon's libraries (the host's node binary is shared in over 9p). */
-const SYSTEMD_ROOT_PACKAGES = ['systemd-sysv', 'dbus', 'libstdc++6', 'libseccomp2'];
+ *  addon's libraries (the host's node binary is shared in over 9p); podman, an engine that drives
+ *  the runtime with --systemd-cgroup. */
+const SYSTEMD_ROOT_PACKAGES = ['systemd-sysv', 'dbus', 'libstdc++6', 'libseccomp2', 'podman'];
 /** Units a test boot does not need (they cost seconds under TCG). */
 const SYSTEMD_MASKED = [
   'serial-getty@ttyS0.service', 'getty@tty1.service', 'systemd-timesyncd.service', 'apt-daily.timer',

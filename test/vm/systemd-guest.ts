@@ -194,6 +194,21 @@ group('bad input', async () => {
   check('runt --systemd-cgroup run: nothing left', { unit: show('runt-cli1.scope', ['LoadState']).LoadState, state: existsSync('/run/runt-cli/cli1') }, { unit: 'not-found', state: false });
 });
 
+group('podman', async () => {
+  // podman with its systemd cgroup manager and runt as the runtime: conmon calls runt create with
+  // --systemd-cgroup and cgroupsPath "machine.slice:libpod:<id>". --rootfs needs no image; storage of its own in /tmp, vfs (the guest has no overlay module).
+  writeFileSync('/tmp/runt', `#!/bin/sh\nexec ${process.execPath} ${join(REPO, 'bin/runt.cjs')} "$@"\n`, { mode: 0o755 });
+  const podman = (args: string[]) => spawnSync('podman', ['--cgroup-manager', 'systemd', '--runtime', '/tmp/runt', '--root', '/tmp/podman/root', '--runroot', '/tmp/podman/run', '--storage-driver', 'vfs', ...args],
+    { encoding: 'utf8', timeout: 180_000 });
+  const r = podman(['run', '--rm', '--network', 'none', '--cgroupns', 'host', '--rootfs', ROOTFS, 'cat', '/proc/self/cgroup']);
+  check('podman run: exit 0', { status: r.status, stderr: r.status === 0 ? '' : r.stderr }, { status: 0, stderr: '' });
+  check('podman run: the container is in machine.slice/libpod-<id>.scope', /^0::\/machine\.slice\/libpod-[0-9a-f]{64}\.scope$/.test(r.stdout.trim()) ? 'yes' : r.stdout, 'yes');
+  const m = podman(['run', '--rm', '--network', 'none', '--memory', '64m', '--pids-limit', '33', '--rootfs', ROOTFS, 'sh', '-c', 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max']);
+  check('podman run --memory --pids-limit: the limits in the container\'s cgroup', m.stdout.trim().split('\n'), [String(64 * MiB), '33']);
+  const left = execFileSync('systemctl', ['list-units', '--all', '--plain', '--no-legend', 'libpod-*.scope'], { encoding: 'utf8' }).trim();
+  check('podman run --rm: no libpod scope left', left, '');
+});
+
 for (const [name, fn] of groups) {
   const started = Date.now();
   try {
