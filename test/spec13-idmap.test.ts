@@ -47,6 +47,22 @@ t.test('idmap with the mount\'s own mappings (no user namespace)', async (t) => 
   t.ok(mountAt(mounts, '/m')?.options.includes('idmapped'), `mountinfo: ${mountAt(mounts, '/m')?.options.join(',')}`);
 });
 
+t.test('mappings without the idmap option still idmap the mount (the option only says how deep)', async (t) => {
+  const root = stateRoot(t);
+  const b = makeBundle(t, STAT());
+  const src = ownedTree(b);
+  b.spec.mounts!.push({
+    destination: '/m', type: 'bind', source: src, options: ['bind'],
+    uidMappings: [{ containerID: 0, hostID: 1234, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 4321, size: 65536 }],
+  });
+  b.write();
+  const r = root.run(b);
+  t.equal(r.code, 0, describe(r));
+  const { ids, mounts } = parse(r.stdout);
+  t.same(ids, ['1234:4321', '2234:5321']);
+  t.ok(mountAt(mounts, '/m')?.options.includes('idmapped'));
+});
+
 t.test('idmap without mappings of its own uses the container\'s user namespace mapping', async (t) => {
   const root = stateRoot(t);
   // /root exists in the image: the container's root cannot create a directory in a rootfs the

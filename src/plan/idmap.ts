@@ -24,8 +24,9 @@ const mapText = (maps: IDMapping[]) => maps.map((m) => `${m.containerID} ${m.hos
 /** Whether a mount asks for an idmapping; a non-bind mount with idmap is refused by name. */
 export function idmapRequest(spec: Pick<Spec, 'linux'>, m: NonNullable<Spec['mounts']>[number], field: string): IdmapRequest | undefined {
   const opts = parseMountOptions(m.options ?? []);
-  const idmap = opts.extensions.has('idmap');
   const ridmap = opts.extensions.has('ridmap');
+  // Mappings without either option (config.md: they SHOULD come with one) idmap the mount itself.
+  const idmap = opts.extensions.has('idmap') || (!ridmap && (m.uidMappings !== undefined || m.gidMappings !== undefined));
   if (!idmap && !ridmap) return undefined;
   const isBind = m.type === 'bind' || (opts.flags & MS.BIND) !== 0;
   if (!isBind) throw new PlanError(`${field}.options`, `"${ridmap ? 'ridmap' : 'idmap'}" is carried out on bind mounts only`);
