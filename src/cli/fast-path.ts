@@ -114,6 +114,11 @@ function parse(args: string[], spec: CommandSpec): Record<string, unknown> | nul
       rest.push(a);
       continue;
     }
+    // `run|create --image REF ID -- CMD…`: what follows `--` goes to argv._, as yargs puts it.
+    if (a === '--' && variadic && words.length > 0) {
+      rest = [];
+      continue;
+    }
     if (a === '--' || a === '-') return null;
     if (!a.startsWith('-')) {
       words.push(a);

@@ -8,7 +8,7 @@ import { imageError } from './errors.js';
 import { flattenLayers } from './flatten.js';
 import { readImageFile } from './image-files.js';
 import { findLocal, type LocalImage } from './local.js';
-import { pullImage, type PullOptions } from './pull.js';
+import type { PullOptions } from './pull.js';
 import { ensureSnapshots } from './snapshots.js';
 import type { ImageStore } from './store.js';
 import { imageToSpec, type Provenance } from './convert.js';
@@ -53,6 +53,8 @@ export async function resolveImage(store: ImageStore, o: Pick<ImageContainerOpti
   let img = o.pull === 'always' ? undefined : findLocal(store, o.image);
   if (!img) {
     if (o.pull === 'never') throw imageError.notFound(o.image, `in the store ${store.dir}`);
+    // The registry client (node:https and TLS among it) loads only when a pull is needed.
+    const { pullImage } = await import('./pull.js');
     await pullImage(store, o.image, o.pullOptions);
     img = findLocal(store, o.image);
     if (!img) throw imageError.notFound(o.image, 'after pulling it');

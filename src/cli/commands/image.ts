@@ -47,7 +47,7 @@ function progressReporter(): (e: PullEvent) => void {
   };
 }
 
-const pull: CommandModule<ImageArgs, ImageArgs & { ref: string; platform?: string; insecure: boolean; creds?: string; authfile?: string; quiet: boolean; 'progress-json': boolean; timeout: number; 'max-layer-bytes'?: number }> = {
+const pull: CommandModule<ImageArgs, ImageArgs & { 'no-unpack': boolean; ref: string; platform?: string; insecure: boolean; creds?: string; authfile?: string; quiet: boolean; 'progress-json': boolean; timeout: number; 'max-layer-bytes'?: number }> = {
   command: 'pull <ref>',
   describe: 'pull an image from a registry into the store',
   builder: (y) => store(y)
@@ -59,6 +59,7 @@ const pull: CommandModule<ImageArgs, ImageArgs & { ref: string; platform?: strin
     .option('timeout', { type: 'number', default: 30, describe: 'seconds without a byte from the registry before giving up' })
     .option('max-layer-bytes', { type: 'number', describe: 'refuse a layer that unpacks to more bytes than this' })
     .option('progress-json', { type: 'boolean', default: false, describe: 'JSON lines on stdout even on a terminal' })
+    .option('no-unpack', { type: 'boolean', default: false, describe: 'only download: unpack at the first container' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only the digest' }) as never,
   handler: async (argv) => {
     const svc = await service(argv);
@@ -69,7 +70,7 @@ const pull: CommandModule<ImageArgs, ImageArgs & { ref: string; platform?: strin
     const { DEFAULT_LIMITS } = await import('../../image/unpack.js');
     const img = await svc.pull(argv.ref, {
       platform: argv.platform ? parsePlatform(argv.platform) : undefined, insecure: argv.insecure, creds: argv.creds, authfile: argv.authfile,
-      timeoutMs: argv.timeout * 1000, onProgress,
+      timeoutMs: argv.timeout * 1000, onProgress, unpack: !argv['no-unpack'],
       limits: argv['max-layer-bytes'] ? { ...DEFAULT_LIMITS, maxBytes: argv['max-layer-bytes'] } : undefined,
     });
     if (argv.quiet) out(img.digest);
