@@ -35,7 +35,7 @@ function examplesLeftovers(): string[] {
 
 t.test('every numbered example exists and is compiled', async (t) => {
   const names = readdirSync(join(REPO, 'examples')).filter((n) => /^\d\d-.*\.ts$/.test(n)).map((n) => n.replace(/\.ts$/, ''));
-  t.same(names, ['01-uts', '02-pid', '03-mount-proc', '04-pivot-root', '05-net', '06-ipc', '07-user', '08-cgroups', '09-capabilities', '10-seccomp', '11-container', '12-cni-network']);
+  t.same(names, ['01-uts', '02-pid', '03-mount-proc', '04-pivot-root', '05-net', '06-ipc', '07-user', '08-cgroups', '09-capabilities', '10-seccomp', '11-container', '12-cni-network', '13-image']);
   for (const n of names) t.ok(existsSync(join(REPO, 'dist/examples', `${n}.js`)), `dist/examples/${n}.js`);
 });
 
@@ -194,4 +194,13 @@ t.test('12-cni-network: veth, bridge, IPAM and NAT with the real plugins, in nam
 
 t.test('the examples leave nothing behind', async (t) => {
   t.same(examplesLeftovers(), []);
+});
+
+t.test('13-image: layers, whiteouts and an opaque directory in snapshots, a container on their overlay', async (t) => {
+  const r = example('13-image');
+  t.equal(r.code, 0, r.out);
+  t.match(r.out, /linuxrc \(whiteout: a 0:0 char device\)/);
+  t.match(r.out, /home\/ \(opaque\)/);
+  t.match(r.out, /hello from layer 2\nonly-this\nls: \/linuxrc: No such file or directory/);
+  t.match(r.out, /container directory after delete\s+gone/);
 });
