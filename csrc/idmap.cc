@@ -4,6 +4,7 @@
 // detached mount (an fd) that runt-init attaches in the container's mount namespace (moveMount).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -34,12 +35,16 @@ bool WriteProcFile(pid_t pid, const char* name, const std::string& text) {
 // (a raw fork in a threaded process: it runs nothing but pause), the maps are written from here,
 // the namespace is opened through /proc, and the child is killed and reaped.
 int UserNamespaceFd(const std::string& uidMap, const std::string& gidMap, const char** failed) {
+  pid_t parent = getpid();
   long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) {
     *failed = "clone(CLONE_NEWUSER)";
     return -1;
   }
   if (pid == 0) {
+    // Never outlive the runtime, even if it dies before the kill below.
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (syscall(SYS_getppid) != parent) _exit(0);
     for (;;) syscall(SYS_pause);
   }
   int fd = -1;
