@@ -17,7 +17,7 @@ import { assertGuestResults, ensureInitramfs, ensureKernel, GUEST_RUN, guestProg
 const VM_TIMEOUT_MS = 210_000;
 t.setTimeout(VM_TIMEOUT_MS + 60_000);
 
-const GROUPS = ['resources', 'cpu.idle', 'devices', 'oom', 'pids', 'paths', 'bad input'];
+const GROUPS = ['resources', 'cpu.idle', 'devices', 'oom', 'pids', 'paths', 'bad input', 'rootless (delegated cgroup)'];
 
 function prepare(): { skip: string } | { kernel: Exclude<ReturnType<typeof ensureKernel>, string>; initramfs: string } {
   const why = vmUnavailable();

@@ -8,7 +8,7 @@ import { V1Manager, type V1Dir } from './v1.js';
 import { V2Manager } from './v2.js';
 import { SYSTEMD_UNIT_KEY, SystemdManager } from './systemd/manager.js';
 import { parseSystemdPath } from './systemd/path.js';
-import { NoCgroupManager } from './none.js';
+import { DelegatedV2Manager, NoCgroupManager } from './none.js';
 import { isRootless } from '../rootless.js';
 
 export type { CgroupLayoutKind, CgroupManager, CgroupManagerOptions, CgroupMountSource, CgroupStats } from './manager.js';
@@ -77,12 +77,12 @@ function rootlessCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   const layout = detectLayout({ mountinfo: opts.mountinfo, mountRoot: opts.mountRoot });
   const none = new NoCgroupManager(layout.kind, `no cgroup is delegated to uid ${uid} (rootless${layout.kind === 'v2' ? ': give a linux.cgroupsPath in a cgroup v2 subtree you own' : `, and this host's cgroups are ${layout.kind}`})`);
   if (layout.kind !== 'v2' || !opts.cgroupsPath) return none;
-  const manager = createCgroupManager({ ...opts, mountinfo: opts.mountinfo, selfCgroup: opts.selfCgroup }, true);
-  let d = manager.paths[''];
+  const dir = createCgroupManager(opts, true).paths[''];
+  let d = dir;
   while (!existsSync(d)) d = dirname(d);
   try {
     accessSync(d, constants.W_OK);
-    return manager;
+    return new DelegatedV2Manager(layout.unified!.mountpoint, dir);
   } catch {
     return none;
   }

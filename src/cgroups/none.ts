@@ -7,7 +7,9 @@ import { CgroupError } from '../errors.js';
 import type { Resources } from '../spec/types.js';
 import type { BirthCgroups } from './birth.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupMountSource, CgroupStats } from './manager.js';
+import { V2Manager } from './v2.js';
 import { validateResources } from './validate.js';
+import type { Warn } from './warn.js';
 import type { CgroupWritePlan } from './writes.js';
 
 const isSet = (v: unknown): boolean =>
@@ -67,5 +69,15 @@ export class NoCgroupManager implements CgroupManager {
 
   removeIfEmpty(): boolean {
     return true;
+  }
+}
+
+/** A cgroup v2 directory delegated to a rootless caller: the v2 driver, minus the device rules.
+ *  Attaching a BPF_CGROUP_DEVICE program needs CAP_SYS_ADMIN in the initial user namespace
+ *  (BPF_PROG_QUERY fails with EPERM), and a container in a user namespace has only the host's nodes
+ *  bound in, guarded by their own permissions (runc's rootless mode skips device rules the same way). */
+export class DelegatedV2Manager extends V2Manager {
+  override apply(resources: unknown, warn?: Warn): void {
+    super.apply({ ...(resources as object), devices: undefined }, warn);
   }
 }

@@ -5,7 +5,8 @@
 //
 // The host transpiles this file (TypeScript's transpileModule) and points the imports at the
 // checkout's dist/ shared over 9p: it runs the compiled library, exactly what users load.
-import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime, type Container } from '../../src/runtime.js';
 import { native } from '../../src/native.js';
@@ -20,6 +21,7 @@ const MiB = 1024 * 1024;
 const emit = (o: object) => appendFileSync(RESULTS, `${JSON.stringify(o)}\n`);
 const check = (name: string, got: unknown, want: unknown) => emit({ name, got, want });
 const read = (cgroup: string, file: string) => readFileSync(join(CG, cgroup, file), 'utf8').trim();
+const tryRead = (cgroup: string, file: string) => (existsSync(join(CG, cgroup, file)) ? read(cgroup, file) : undefined);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every cgroup directory below the mount, relative ("" is the root). */
@@ -269,6 +271,54 @@ group('bad input', async () => {
   }
   check('an unknown unified key: error names it', /linux\.resources\.unified\["memory\.nonexistent"\]/.test(msg) ? 'names it' : msg, 'names it');
   check('an unknown unified key: no cgroup left', existsSync(join(CG, 'runt-vm/badunified')), false);
+});
+
+group('rootless (delegated cgroup)', async () => {
+  // As systemd delegates user@UID.service: a cgroup owned by the user, with the files a delegatee
+  // writes; the user's runt runs in a leaf of it (moving a process needs write access to the common
+  // ancestor's cgroup.procs), and its container goes into another leaf.
+  const uid = 1000;
+  const top = join(CG, 'user1000');
+  writeFileSync(join(CG, 'cgroup.subtree_control'), '+memory +pids');
+  mkdirSync(join(top, 'self'), { recursive: true });
+  for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads', 'self', 'self/cgroup.procs']) chownSync(join(top, f), uid, uid);
+  const xdg = '/tmp/xdg1000';
+  mkdirSync(xdg, { mode: 0o700 });
+  chownSync(xdg, uid, uid);
+  const bundle = '/tmp/rootless-bundle';
+  mkdirSync(bundle);
+  const s = defaultSpec({ rootless: true });
+  s.root = { path: ROOTFS, readonly: true };
+  s.process!.terminal = false;
+  s.process!.args = ['sh', '-c', 'cat /proc/self/cgroup; sleep 4'];
+  s.linux!.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
+  s.linux!.gidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
+  s.linux!.cgroupsPath = '/user1000/c1';
+  s.linux!.resources = { memory: { limit: 32 * MiB }, pids: { limit: 20 } };
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(s));
+  const child = spawn('/bin/sh', ['-c', `while ! grep -q user1000 /proc/self/cgroup; do sleep 0.1; done; exec ${process.execPath} /mnt/repo/bin/runt.cjs run --bundle ${bundle} rl1`],
+    { uid, gid: uid, env: { PATH: '/bin:/usr/bin', XDG_RUNTIME_DIR: xdg }, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+  writeFileSync(join(top, 'self/cgroup.procs'), String(child.pid));
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  let gone = false;
+  void exited.then(() => { gone = true; });
+  await until('the container in user1000/c1 (or runt to end)', () => gone || (tryRead('user1000/c1', 'cgroup.procs') ?? '') !== '', 60_000);
+  if (gone) {
+    check('rootless: runt run reached the container', { code: await exited, err }, { code: 0, err: '' });
+    return;
+  }
+  check('rootless: memory.max in the delegated cgroup', read('user1000/c1', 'memory.max'), String(32 * MiB));
+  check('rootless: pids.max in the delegated cgroup', read('user1000/c1', 'pids.max'), '20');
+  check('rootless: runt run exits 0', { code: await exited, err }, { code: 0, err: '' });
+  check('rootless: the container was in user1000/c1', out.trim(), '0::/user1000/c1');
+  check('rootless: the cgroup is removed', existsSync(join(top, 'c1')), false);
+  check('rootless: the state was in $XDG_RUNTIME_DIR/runt and is gone', readdirSync(join(xdg, 'runt')), []);
+  rmdirSync(join(top, 'self'));
+  rmdirSync(top);
 });
 
 for (const [name, fn] of groups) {
