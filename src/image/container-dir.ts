@@ -7,7 +7,8 @@ import type { Spec } from '../spec/types.js';
 
 export const OVERLAY_ANNOTATION = 'org.runt.image.overlay';
 export const CONTAINER_DIR_ANNOTATION = 'org.runt.image.container-dir';
-export const MARKER = '.runt-image-container';
+/** Written first: what image the container is of (for GC), and runt's mark on the directory. */
+export const MARKER = 'image.json';
 
 export interface OverlayRootfs {
   /** Snapshot directories, the top layer first. */
@@ -24,10 +25,10 @@ export function overlayAvailable(): boolean {
   }
 }
 
-export function makeContainerDir(dir: string, id: string): void {
+export function makeContainerDir(dir: string, marker: string): void {
   mkdirSync(dir, { recursive: false, mode: 0o711 });
-  writeFileSync(join(dir, MARKER), `${id}\n`);
-  for (const d of ['rootfs', 'upper', 'work', 'volumes']) mkdirSync(join(dir, d), { mode: d === 'rootfs' || d === 'upper' ? 0o755 : 0o700 });
+  writeFileSync(join(dir, MARKER), marker);
+  for (const d of ['rootfs', 'upper', 'work']) mkdirSync(join(dir, d), { mode: d === 'work' ? 0o700 : 0o755 });
 }
 
 /** Removes the directory of a container made from an image, if this spec says there is one and the

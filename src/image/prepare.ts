@@ -109,13 +109,12 @@ export async function prepareContainer(store: ImageStore, id: string, o: ImageCo
     if (!existsSync(join(dir, MARKER))) throw imageError.store(`${dir} exists and is not runt's`);
     removeContainerDir(spec_of(dir));
   }
-  makeContainerDir(dir, id);
+  makeContainerDir(dir, JSON.stringify({ id, image: img.name, digest: img.descriptor.digest, chainIds: chainIds(img.config.rootfs.diff_ids) }));
   try {
-    for (const v of planned.volumes) mkdirSync(v, { mode: 0o755 });
+    for (const v of planned.volumes) mkdirSync(v, { recursive: true, mode: 0o755 });
     if (!planned.overlay) flattenLayers(planned.snapshots, join(dir, 'rootfs'));
     o.onStage?.('rootfs', since(t), planned.overlay ? `overlay of ${planned.snapshots.length} snapshots` : `copy of ${planned.snapshots.length} layers`);
     writeFileSync(join(dir, 'config.json'), `${JSON.stringify(planned.spec, null, 2)}\n`);
-    writeFileSync(join(dir, 'image.json'), JSON.stringify({ image: img.name, digest: img.descriptor.digest, chainIds: chainIds(img.config.rootfs.diff_ids) }));
     return { ...planned, image: img };
   } catch (e) {
     removeContainerDir(spec_of(dir));
