@@ -6,7 +6,7 @@
 // --no-namespace: clone without CLONE_NEWUTS and show the child shares the host's namespace; the
 // sethostname step is then left out, because it would rename the host.
 import { hostname } from 'node:os';
-import { CLONE, type Step } from '../src/index.js';
+import { CLONE, type Step } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { flag, heading, nsOf, shell, show } from './lib/show.js';
 

@@ -10,7 +10,7 @@
 // becomes `sleep`, which never waits: the orphan stays a zombie. --reaping-init keeps a shell as
 // PID 1 that waits, and the zombie is gone. (When PID 1 exits, the kernel kills the whole namespace.)
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { CLONE } from '../src/index.js';
+import { CLONE } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { flag, heading, nsOf, shell, show, statusField } from './lib/show.js';
 

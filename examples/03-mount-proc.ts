@@ -13,7 +13,7 @@
 // shared mount ("shared:1" in mountinfo) and the new namespace's copy is a peer of it. Mounting proc
 // on /proc there without making it private first would propagate the mount back into the host.
 import { readFileSync } from 'node:fs';
-import { CLONE, MS, type Step } from '../src/index.js';
+import { CLONE, MS, type Step } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { flag, heading, indent, nsOf, shell, show } from './lib/show.js';
 

@@ -13,7 +13,7 @@
 // --skip-bind: leave out the bind mount; pivot_root fails (EBUSY or EINVAL, shown with runt's hint).
 // --no-pivot: MS_MOVE the rootfs over "/" and chroot instead (runt --no-pivot): it runs, but the old
 // root stays mounted underneath, in the container's namespace.
-import { CLONE, MS, type Step } from '../src/index.js';
+import { CLONE, MS, type Step } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { flag, heading, indent, needRootfs, ROOTFS, show } from './lib/show.js';
 

@@ -9,7 +9,7 @@
 // --no-namespace: the child stays in the host's network namespace and only lists the links (it
 // changes nothing there).
 import { networkInterfaces } from 'node:os';
-import { CLONE } from '../src/index.js';
+import { CLONE } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { flag, heading, indent, nsOf, shell, show } from './lib/show.js';
 

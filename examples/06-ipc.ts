@@ -17,7 +17,7 @@
 import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLONE, MS, type Step } from '../src/index.js';
+import { CLONE, MS, type Step } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { flag, heading, indent, nsOf, shell, show } from './lib/show.js';
 

@@ -18,7 +18,7 @@
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLONE, type Step } from '../src/index.js';
+import { CLONE, type Step } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { capabilityNames, flag, heading, indent, nsOf, shell, show, statusField } from './lib/show.js';
 

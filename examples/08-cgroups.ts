@@ -10,7 +10,7 @@
 // --no-limits: the same cgroup without the limits: everything succeeds.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCgroupManager } from '../src/index.js';
+import { createCgroupManager } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { flag, heading, indent, shell, show } from './lib/show.js';
 

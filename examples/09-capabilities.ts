@@ -12,7 +12,7 @@
 import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capNumber } from '../src/index.js';
+import { capNumber } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { capabilityNames, flag, heading, indent, shell, show } from './lib/show.js';
 

@@ -12,7 +12,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native, PR, type Seccomp, type Step } from '../src/index.js';
+import { type Seccomp } from '../src/index.js';
+import { native, PR, type Step } from '../src/building-blocks.js';
 import { runSteps } from './lib/run-steps.js';
 import { flag, heading, indent, shell, show } from './lib/show.js';
 

@@ -345,7 +345,7 @@ export class Container implements ContainerIO {
   wait(): Promise<WaitResult> {
     if (!this.exit) void this.runtime.reapExecs(this.id);
     this.exit ??= this.pidfd >= 0
-      ? import('./lifecycle/create.js').then(({ reap }) => reap(this.pidfd))
+      ? import('./lifecycle/spawn.js').then(({ reap }) => reap(this.pidfd))
         .then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }))
       : waitGone(this.pid, this.pidStartTime).then(() => ({ code: null, signal: null }));
     if (this.traceDone) {

@@ -9,7 +9,7 @@ import type { Spec } from '../src/spec/types.js';
 import { native } from '../src/native.js';
 import { MSG, type SpawnConfig } from '../src/plan/steps.js';
 import { CLONE, MS } from '../src/plan/constants.js';
-import { reap } from '../src/lifecycle/create.js';
+import { reap } from '../src/lifecycle/spawn.js';
 
 /** The config without the tmpfs on /dev: the image's own /dev is used, as an attacker's image wants. */
 const imageDev = (s: Spec) => { s.mounts = s.mounts!.filter((m) => !m.destination.startsWith('/dev')); };

@@ -9,7 +9,7 @@ import type { Spec } from '../src/spec/types.js';
 import { native } from '../src/native.js';
 import { MSG, type SpawnConfig } from '../src/plan/steps.js';
 import { CLONE, FS_MAGIC, MS } from '../src/plan/constants.js';
-import { reap } from '../src/lifecycle/create.js';
+import { reap } from '../src/lifecycle/spawn.js';
 import { lines, valueOf } from './security-helpers.js';
 
 const withSysAdmin = (s: Spec) => {

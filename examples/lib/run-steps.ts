@@ -4,7 +4,7 @@
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { constants as osc, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLONE, MSG, errnoName, hintFor, native, reap, type Step } from '../../src/index.js';
+import { CLONE, MSG, errnoName, hintFor, native, reap, type Step } from '../../src/building-blocks.js';
 
 export interface RunOptions {
   /** CLONE_NEW* flags: the namespaces the child is born in. */

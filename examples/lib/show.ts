@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CAPABILITIES, type Step } from '../../src/index.js';
+import { CAPABILITIES, type Step } from '../../src/building-blocks.js';
 
 /** The repository (examples run from examples/ as .ts or from dist/examples/ as .js). */
 export const REPO = (() => {

@@ -16,8 +16,8 @@
 //
 // Any MSG_ERROR (step, errno, text) or an early EOF ends in cleanup: the init is killed, cgroups and
 // the state directory removed.
-import { closeSync, constants as fsc, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { closeSync, constants as fsc, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { constants as osc } from 'node:os';
 import type { Spec, State } from '../spec/types.js';
 import { loadBundleSpec, rootfsPath } from '../spec/load.js';
@@ -25,7 +25,6 @@ import { validateSpec } from '../spec/validate.js';
 import { createsUserNamespace, type Plan } from '../plan/build.js';
 import { planContainer, type PlanInputs } from '../plan/container.js';
 import { idmapRequest } from '../plan/idmap.js';
-import { hintFor } from '../plan/hints.js';
 import { MSG, SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
 import { HOOK_STATUS } from './hook-status.js';
@@ -38,12 +37,12 @@ import { createCgroupManager, validateResources, withDefaultDeviceRules } from '
 import type { CgroupManager } from '../cgroups/manager.js';
 import { runHooks } from './hooks-on-demand.js';
 import { writeIdMaps } from './id-maps.js';
-import { idMapMethod, isRootless } from '../rootless.js';
-import { RuntError, StepError } from '../errors.js';
+import { RuntError } from '../errors.js';
 import { readProcStat } from '../state/process.js';
 import type { SavedState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
-import { errnoName, handshake, ProtocolError, type HandshakeSide, type TraceEvent } from './handshake.js';
+import { errnoName, ProtocolError, type HandshakeSide, type TraceEvent } from './handshake.js';
+import { failedStepEvent, SpawnedProcess, stepFailure, writeOomScoreAdj, writePidFile } from './spawn.js';
 import type { VolumeRequests } from '../volume/attach.js';
 import type { NetworkRequests } from '../network/attach.js';
 import { storeRoot } from '../store-root.js';
@@ -124,9 +123,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   const netMod = opts.networks?.length || opts.ports?.length || opts.ip ? await import('../network/attach.js') : undefined;
   let networksPrepared = false;
   let cgroup: CgroupManager | undefined;
-  let child: { pid: number; pidfd: number; sock: number } | undefined;
-  let initPid = 0;
-  let initPidfd = -1;
+  let child: SpawnedProcess | undefined;
   let mountIdBefore: number | undefined;
   try {
     const extraMounts: NonNullable<PlanInputs['extraMounts']> = [];
@@ -185,57 +182,46 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
         birth: birth ?? undefined, extraMounts, networkSync, idmapFds: openIdmappedMounts(spec, bundle, openFds),
         netlinkFd: openNetlink(spec, openFds),
       });
-      child = await n.spawnAsync(plan);
-    } finally {
+    } catch (e) {
       birth?.close();
+      throw e;
     }
-    initPid = child.pid;
-    initPidfd = child.pidfd;
+    const init = (child = await SpawnedProcess.spawn(plan, birth));
+    const initPid = () => init.pid;
 
-    const failure = await handshake(child.sock, createSide(spec, plan, id, opts, {
-      onPid: (pid, pidfd) => { initPid = pid; initPidfd = pidfd; },
+    await init.handshake(createSide(spec, plan, id, opts, {
       cgroup,
       joinedAtBirth: plan.cgroupTaskFds !== undefined,
-      initPid: () => initPid,
+      initPid,
       addNetworks: netMod && (async (step: number) => {
-        const record = await netMod.addNetworks(storeDir, ctx.store.dir(id), id, initPid, opts.onTrace && ((e) => opts.onTrace!({
+        const record = await netMod.addNetworks(storeDir, ctx.store.dir(id), id, initPid(), opts.onTrace && ((e) => opts.onTrace!({
           index: step, op: `cni ${e.command}`, field: `network ${e.network}: ${e.plugin}`, usec: e.usec, error: e.error ? 'failed' : undefined, message: e.error,
         })));
         saved.networks = record.attachments.map((a) => ({ network: a.network, ifname: a.ifname, addresses: a.addresses, mac: a.mac }));
       }),
     }));
-    if (failure) throw failure;
-
-    if (initPidfd !== child.pidfd) await reap(child.pidfd); // the intermediate of a fork step
-    saved.pid = initPid;
-    saved.pidStartTime = readProcStat(initPid)?.startTime ?? 0;
-    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, initPidfd);
+    saved.pid = init.pid;
+    saved.pidStartTime = readProcStat(init.pid)?.startTime ?? 0;
+    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, init.pidfd);
     saved.creating = false;
     if (mountIdBefore !== undefined) {
       const bind = topMountId(rootfs);
       if (bind !== mountIdBefore) saved.rootfsMountId = bind;
     }
     ctx.store.write(saved);
-    if (opts.pidFile) writePidFile(opts.pidFile, initPid);
+    if (opts.pidFile) writePidFile(opts.pidFile, init.pid);
     let traceDone: Promise<void> | undefined;
     const traceLate = opts.trace && opts.traceAfterStart && opts.onTrace;
-    if (traceLate || opts.onLateError) traceDone = followTrace(child.sock, plan, traceLate ? opts.onTrace! : () => {}, opts.onLateError);
-    else n.close(child.sock);
-    return { pid: initPid, pidfd: initPidfd, saved, traceDone };
+    if (traceLate || opts.onLateError) traceDone = followTrace(init.sock, plan, traceLate ? opts.onTrace! : () => {}, opts.onLateError);
+    else n.close(init.sock);
+    return { pid: init.pid, pidfd: init.pidfd, saved, traceDone };
   } catch (e) {
     // DEL while the init (and so its network namespace) still exists: its veth goes at once.
     if (netMod && networksPrepared) {
-      const failures = await netMod.detachNetworks(storeDir, user, ctx.store.dir(id), [initPid]).catch((err: Error) => [err.message]);
+      const failures = await netMod.detachNetworks(storeDir, user, ctx.store.dir(id), [child?.pid ?? 0]).catch((err: Error) => [err.message]);
       for (const f of failures) ctx.log.warn(`cleanup: ${f}`);
     }
-    if (child) {
-      for (const fd of new Set([child.pidfd, initPidfd])) {
-        if (fd < 0) continue;
-        try { n.pidfdSendSignal(fd, osc.signals.SIGKILL); } catch { /* already gone */ }
-        await reap(fd);
-      }
-      n.close(child.sock);
-    }
+    await child?.killAndReap();
     try { cgroup?.destroy(); } catch (err) { ctx.log.warn(`cleanup: ${(err as Error).message}`); }
     if (saved.volumes?.length) (await import('../volume/attach.js')).releaseVolumes(storeDir, user, saved.volumes);
     if (mountIdBefore !== undefined) {
@@ -253,14 +239,13 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
 
 /** create's side of the handshake (handshake.ts). */
 function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: {
-  onPid(pid: number, pidfd: number): void;
   cgroup: CgroupManager;
   /** The init joined its cgroups itself. */
   joinedAtBirth: boolean;
   initPid(): number;
   /** The NETWORK sync: CNI ADD for every network (step: the sync's index, for the trace). */
   addNetworks?: (step: number) => Promise<void>;
-}): HandshakeSide {
+}): Omit<HandshakeSide, 'onPid' | 'pid'> {
   const state = (status: State['status']): State => ({ ociVersion: spec.ociVersion, id, status, pid: h.initPid(), bundle: resolve(opts.bundle ?? '.'), annotations: spec.annotations ?? {} });
   const seccomp = spec.linux?.seccomp;
   return {
@@ -269,14 +254,7 @@ function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: 
     onTrace: opts.onTrace,
     consoleSocket: opts.consoleSocket,
     onTerminal: opts.onTerminal,
-    onPid: h.onPid,
-    pid: h.initPid,
-    stepFailed(msg) {
-      const failed = failedStep(plan, msg.step, errnoName(msg.errno), msg.text);
-      opts.onTrace?.(failed);
-      const text = msg.text.startsWith(`${failed.field}: `) ? msg.text.slice(failed.field.length + 2) : msg.text;
-      return new StepError(msg.step, failed.field, msg.errno, errnoName(msg.errno), text || failed.op);
-    },
+    stepFailed: (msg) => stepFailure(plan.steps, plan.newUserNamespace, msg, opts.onTrace),
     async sync(tag, step) {
       if (tag === SYNC_TAG.INIT) {
         setupFromOutside(spec, h.initPid(), h.joinedAtBirth ? null : h.cgroup, plan.newUserNamespace);
@@ -300,7 +278,7 @@ function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: 
       throw new ProtocolError(`unknown sync tag ${tag}`);
     },
     syncFailed(step, e) {
-      opts.onTrace?.(failedStep(plan, step, errnoCode(e), (e as Error).message));
+      opts.onTrace?.(failedStepEvent(plan.steps, plan.newUserNamespace, step, errnoCode(e), (e as Error).message));
     },
     seccompAgent: seccomp?.listenerPath ? { listenerPath: seccomp.listenerPath, metadata: seccomp.listenerMetadata, state: () => state('creating') } : undefined,
     parks: true,
@@ -310,19 +288,6 @@ function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: 
 
 /** Milliseconds on a monotonic clock; the global `performance` would load perf_hooks. */
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-/** A trace event for a step that failed, with the hint for its errno. */
-function failedStep(plan: Plan, index: number, errno: string, message: string): TraceEvent {
-  const step = plan.steps[index] ?? startUp(index, message);
-  const hint = step && hintFor({ op: step.op, errno, userNamespace: plan.newUserNamespace, fstype: step.op === 'mount' ? step.fstype : undefined });
-  return { index, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errno || 'failed', message: message || undefined, hint };
-}
-
-/** Index -1 is the init's start-up before step 0: joining its cgroups, stdio, fd layout. */
-function startUp(index: number, message: string): { op: string; field: string; fstype?: undefined } | undefined {
-  if (index !== -1) return undefined;
-  return { op: 'start-up', field: message.startsWith('linux.cgroupsPath') ? 'linux.cgroupsPath' : 'runtime (init start-up)' };
-}
 
 /** The errno name behind a runtime-side failure (fs calls, cgroup writes), or "". */
 function errnoCode(e: unknown): string {
@@ -357,7 +322,7 @@ async function followTrace(sock: number, plan: Plan, onTrace: (e: TraceEvent) =>
         lastIndex = msg.step;
       } else if (msg.type === MSG.ERROR) {
         failed = true;
-        const event = failedStep(plan, msg.step, errnoName(msg.errno), msg.text);
+        const event = failedStepEvent(plan.steps, plan.newUserNamespace, msg.step, errnoName(msg.errno), msg.text);
         onTrace(event);
         onError?.(`${event.field}: ${msg.text || event.op}${event.error && event.error !== 'failed' ? `: ${event.error}` : ''}`);
       } else if (msg.fd >= 0) {
@@ -397,7 +362,7 @@ function setupFromOutside(spec: Spec, pid: number, cgroup: CgroupManager | null,
   const linux = spec.linux ?? {};
   if (newUser) writeIdMaps(pid, linux);
   cgroup?.join(pid);
-  if (spec.process?.oomScoreAdj !== undefined) writeProcFile(`${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
+  if (spec.process?.oomScoreAdj !== undefined) writeOomScoreAdj(pid, spec.process.oomScoreAdj);
 }
 
 /** With linux.netDevices: a netlink socket in this (the runtime's) network namespace for runt-init. */
@@ -424,24 +389,4 @@ function openIdmappedMounts(spec: Spec, bundle: string, openFds: number[]): Reco
     openFds.push(fds[req.field]);
   });
   return fds;
-}
-
-export function writePidFile(path: string, pid: number): void {
-  const abs = resolve(path);
-  const tmp = join(dirname(abs), `.${process.pid}.pid.tmp`);
-  writeFileSync(tmp, String(pid));
-  renameSync(tmp, abs);
-}
-
-/** Wait for a process we are the parent of to end, and collect it. */
-export async function reap(pidfd: number): Promise<{ code: number | null; signal: number | null }> {
-  const n = native();
-  for (;;) {
-    const st = n.waitPidfd(pidfd);
-    if (st) {
-      n.close(pidfd);
-      return st;
-    }
-    await n.whenReadable(pidfd);
-  }
 }

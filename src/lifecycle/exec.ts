@@ -15,7 +15,6 @@
 //
 // A MSG_ERROR names the failing step; the process is killed and reaped, nothing else changes.
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
-import { constants as osc } from 'node:os';
 import type { Process } from '../spec/types.js';
 import { validateProcess } from '../spec/validate.js';
 import { INT } from '../spec/check.js';
@@ -27,16 +26,15 @@ import { sharesMountNamespace } from './shared-mounts.js';
 import { sendPidfd } from './pidfd-socket.js';
 import { subCgroupPaths } from './exec-cgroup.js';
 import { checkLsmFields } from '../security/lsm.js';
-import { writeProcFile } from '../security/procfs.js';
 import { idMapMethod } from '../rootless.js';
 import { openBirthCgroups, openCgroupManager } from '../cgroups/index.js';
 import { lastCap } from '../plan/last-cap.js';
-import { InvalidArgumentError, InvalidStateError, StepError } from '../errors.js';
+import { InvalidArgumentError, InvalidStateError } from '../errors.js';
 import { isAlive } from '../state/process.js';
 import type { SavedState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
-import { reap, writePidFile } from './create.js';
-import { errnoName, handshake, ProtocolError, type HandshakeSide, type TraceEvent } from './handshake.js';
+import { ProtocolError, type HandshakeSide, type TraceEvent } from './handshake.js';
+import { reap, SpawnedProcess, stepFailure, writeOomScoreAdj, writePidFile } from './spawn.js';
 import { ociState, statusOf } from './status.js';
 import { seccompFilterFlags } from '../security/seccomp.js';
 import { parseSignal, signalName } from './signals.js';
@@ -76,9 +74,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
   const n = native();
   const lock = await ctx.store.lockAsync(id);
   const nsFds: Record<string, number> = {};
-  let child: { pid: number; pidfd: number; sock: number } | undefined;
-  let pid = 0;
-  let pidfd = -1;
+  let child: SpawnedProcess | undefined;
   try {
     const saved = ctx.store.read(id);
     const status = statusOf(ctx.store, saved);
@@ -108,33 +104,14 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
       setgroupsDenied: idMapMethod(saved.spec.linux).setgroupsDenied,
       rootOf: sharesMountNamespace(saved.spec) ? `/proc/${saved.pid}/root` : undefined,
     });
-    try {
-      child = await n.spawnAsync(plan);
-    } finally {
-      birth?.close();
-    }
-    pid = child.pid;
-    pidfd = child.pidfd;
-    const failure = await handshake(child.sock, execSide({ ...saved, cgroupPaths }, proc, plan, opts, {
-      onPid: (p, fd) => { pid = p; pidfd = fd; },
-      pid: () => pid,
-      joinedAtBirth: birth !== null,
-    }));
-    if (failure) throw failure;
-    if (pidfd !== child.pidfd) await reap(child.pidfd); // the intermediate of the fork step
-    n.close(child.sock);
-    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, pidfd);
-    if (opts.pidFile) writePidFile(opts.pidFile, pid);
-    return { pid, pidfd };
+    const spawned = (child = await SpawnedProcess.spawn(plan, birth));
+    await spawned.handshake(execSide({ ...saved, cgroupPaths }, proc, plan, opts, { pid: () => spawned.pid, joinedAtBirth: birth !== null }));
+    n.close(spawned.sock);
+    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, spawned.pidfd);
+    if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
+    return { pid: spawned.pid, pidfd: spawned.pidfd };
   } catch (e) {
-    if (child) {
-      for (const fd of new Set([child.pidfd, pidfd])) {
-        if (fd < 0) continue;
-        try { n.pidfdSendSignal(fd, osc.signals.SIGKILL); } catch { /* already gone */ }
-        await reap(fd);
-      }
-      n.close(child.sock);
-    }
+    await child?.killAndReap();
     throw e;
   } finally {
     for (const fd of Object.values(nsFds)) closeSync(fd);
@@ -232,11 +209,10 @@ function openNamespaces(initPid: number, out: Record<string, number>): void {
 
 /** exec's side of the handshake (handshake.ts). */
 function execSide(saved: SavedState, proc: Process, plan: ExecPlan, opts: ExecOptions, h: {
-  onPid(pid: number, pidfd: number): void;
   pid(): number;
   /** The process was born in the container's cgroups. */
   joinedAtBirth: boolean;
-}): HandshakeSide {
+}): Omit<HandshakeSide, 'onPid' | 'pid'> {
   const seccomp = saved.spec.linux?.seccomp;
   return {
     peer: 'exec process',
@@ -244,13 +220,7 @@ function execSide(saved: SavedState, proc: Process, plan: ExecPlan, opts: ExecOp
     onTrace: opts.onTrace,
     consoleSocket: opts.consoleSocket,
     onTerminal: opts.onTerminal,
-    onPid: h.onPid,
-    pid: h.pid,
-    stepFailed(msg) {
-      const step = plan.steps[msg.step];
-      opts.onTrace?.({ index: msg.step, op: step?.op ?? '?', field: step?.field ?? '?', usec: 0, error: errnoName(msg.errno) || 'failed', message: msg.text || undefined });
-      return new StepError(msg.step, step?.field ?? `step ${msg.step}`, msg.errno, errnoName(msg.errno), msg.text || step?.op || 'failed');
-    },
+    stepFailed: (msg) => stepFailure(plan.steps, plan.joined.includes('user'), msg, opts.onTrace),
     sync(tag) {
       if (tag !== SYNC_TAG.INIT) throw new ProtocolError(`unexpected sync tag ${tag} from the exec process`);
       if (!h.joinedAtBirth) openCgroupManager(saved.cgroupPaths).join(h.pid());
@@ -262,10 +232,6 @@ function execSide(saved: SavedState, proc: Process, plan: ExecPlan, opts: ExecOp
     parks: false,
     eof: () => undefined,
   };
-}
-
-function writeOomScoreAdj(pid: number, value: number): void {
-  writeProcFile(`${pid}/oom_score_adj`, String(value));
 }
 
 /** A process started by exec, as the library hands it out. This process is its parent. */
