@@ -7,7 +7,7 @@
 // errors and help texts stay exactly yargs's.
 import { writeLine } from './write-line.js';
 import type { CommandModule } from 'yargs';
-import { DEFAULT_ROOT } from '../state/store.js';
+import { GLOBAL_OPTIONS, globalOption, type GlobalOption } from './global-options.js';
 import { runtVersion } from '../package-root.js';
 import { native } from '../native.js';
 import { OCI_VERSION } from '../spec/constants.js';
@@ -46,15 +46,10 @@ interface CommandSpec {
 
 class Unsupported extends Error {}
 
-// runc's global flags, as src/cli/main.ts declares them for yargs.
-const GLOBAL_OPTIONS: OptionSpec[] = [
-  { name: 'root', type: 'string', array: false, default: DEFAULT_ROOT, alias: [] },
-  { name: 'log', type: 'string', array: false, alias: [] },
-  { name: 'log-format', type: 'string', array: false, default: 'text', alias: [], choices: ['text', 'json'] },
-  { name: 'debug', type: 'boolean', array: false, default: false, alias: [] },
-  { name: 'systemd-cgroup', type: 'boolean', array: false, default: false, alias: [] },
-  { name: 'store', type: 'string', array: false, alias: [] },
-];
+// runc's global flags, declared once in global-options.ts (yargs-cli.ts registers the same ones).
+const GLOBALS: OptionSpec[] = Object.entries(GLOBAL_OPTIONS).map(([name, o]: [string, GlobalOption]) => ({
+  name, type: o.type, array: false, default: o.default, alias: [], choices: o.choices,
+}));
 
 /** What a builder declares, recorded through a stand-in for yargs's Argv. */
 function readCommand(cmd: CommandModule<never, never>): CommandSpec {
@@ -98,7 +93,7 @@ const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperC
 
 /** argv as yargs would build it for `args`, or null when the fast path should not handle them. */
 function parse(args: string[], spec: CommandSpec): Record<string, unknown> | null {
-  const options = [...GLOBAL_OPTIONS, ...spec.options];
+  const options = [...GLOBALS, ...spec.options];
   const byFlag = new Map<string, OptionSpec>();
   for (const o of options) {
     byFlag.set(`--${o.name}`, o);
@@ -220,7 +215,7 @@ export async function runFastPath(args: string[], onArgv: (argv: Record<string, 
 
 /** Global flags that take a value (the word after them is not the command). */
 function isValueOf(flag: string): boolean {
-  return GLOBAL_OPTIONS.some((o) => o.type !== 'boolean' && flag === `--${o.name}`);
+  return globalOption(flag)?.type === 'string';
 }
 
 /** The words before the command: global flags and their values. */

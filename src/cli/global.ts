@@ -1,4 +1,5 @@
-// Options every command accepts (runc's global flags) and the objects built from them.
+// The objects built from the options every command accepts (runc's global flags, declared in
+// global-options.ts).
 import { createLogger, type Logger } from '../log.js';
 import { Runtime } from '../runtime.js';
 import { DEFAULT_ROOT } from '../state/store.js';

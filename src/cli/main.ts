@@ -2,6 +2,7 @@
 // runt's command line, shaped like runc's: engines call it the way they call runc.
 import { cliLogger, type GlobalArgs } from './global.js';
 import { runFastPath } from './fast-path.js';
+import { globalOption } from './global-options.js';
 
 // The commands engines call in a loop (state, start, kill, delete, create, run, exec) in their plain
 // runc forms take the fast path: no yargs, only that command's modules. Everything else, help and
@@ -30,7 +31,7 @@ function globalLogArgs(args: string[]): Partial<GlobalArgs> {
     if (flag === '--log') out.log = value();
     else if (flag === '--log-format') out['log-format'] = value() === 'json' ? 'json' : 'text';
     else if (flag === '--debug') out.debug = true;
-    else if ((flag === '--root' || flag === '--store') && inline === undefined) i++;
+    else if (globalOption(flag)?.type === 'string' && inline === undefined) i++;
   }
   return out;
 }

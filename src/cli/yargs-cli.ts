@@ -1,8 +1,8 @@
 // The full command line: every command, help and errors, parsed by yargs. main.ts comes here for
 // anything the start-up fast path (fast-path.ts) does not take.
-import yargs, { type Argv, type CommandModule } from 'yargs';
+import yargs, { type Argv, type CommandModule, type Options } from 'yargs';
 import { cliLogger, type GlobalArgs } from './global.js';
-import { DEFAULT_ROOT } from '../state/store.js';
+import { GLOBAL_OPTIONS } from './global-options.js';
 import { commands } from './commands/index.js';
 import { endOptionsAtExecId } from './commands/exec.js';
 import { globalArgs, versionText } from './fast-path.js';
@@ -18,12 +18,7 @@ export function buildCli(args: string[], list: readonly CommandModule<never, nev
     // runc's flags are named --no-pivot, --no-new-keyring, --no-new-privs: not negations.
     .parserConfiguration({ 'boolean-negation': false })
     .usage('$0 [global options] <command> [options]')
-    .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'state directory' })
-    .option('log', { type: 'string', describe: 'log file' })
-    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const })
-    .option('debug', { type: 'boolean', default: false })
-    .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'have systemd make each container\'s cgroup (a transient scope; cgroupsPath is "slice:prefix:name")' })
-    .option('store', { type: 'string', describe: 'store for volumes, networks and images (default /var/lib/runt, or $RUNT_STORE)' })
+    .options(yargsGlobalOptions())
     .middleware((argv) => { cliLogger(argv as unknown as GlobalArgs); })
     .help()
     .strict()
@@ -45,3 +40,12 @@ export function buildCli(args: string[], list: readonly CommandModule<never, nev
   return cli as unknown as Argv;
 }
 
+
+/** The global flags (global-options.ts) as yargs options: a flag with choices has no `type`, as
+ *  yargs shows it in help. */
+function yargsGlobalOptions(): Record<string, Options> {
+  return Object.fromEntries(Object.entries(GLOBAL_OPTIONS).map(([name, o]) => {
+    const { type, ...rest } = o as { type: 'string' | 'boolean'; choices?: readonly string[] };
+    return [name, rest.choices ? { ...rest, choices: [...rest.choices] } : { type, ...rest }];
+  }));
+}

@@ -16,7 +16,7 @@
 //
 // Any MSG_ERROR (step, errno, text) or an early EOF ends in cleanup: the init is killed, cgroups and
 // the state directory removed.
-import { closeSync, constants as fsc, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { constants as osc } from 'node:os';
 import type { Spec, State } from '../spec/types.js';
