@@ -105,6 +105,19 @@ t.test('runt pushes, skopeo reads it back; rm and prune collect what nothing use
   const copy = skopeo('copy', '--src-tls-verify=false', `docker://${dest}`, `oci:${dir}:x`);
   t.equal(copy.status, 0, `skopeo copies every blob (digests checked): ${copy.stderr}`);
 
+  // export both archive formats: skopeo reads them; import brings them back under a new name.
+  for (const format of ['oci-archive', 'docker-archive']) {
+    const file = join(dir, `x.${format}`);
+    const ex = root.runt(['image', 'export', '--format', format, src, file]);
+    t.equal(ex.code, 0, describe(ex));
+    const sk = skopeo('inspect', `${format}:${file}`);
+    t.equal(sk.status, 0, `skopeo reads the ${format}: ${sk.stderr}`);
+    const im = root.runt(['image', 'import', file, `localhost/back/${format}:1`]);
+    t.equal(im.code, 0, describe(im));
+    t.match(im.stdout, `localhost/back/${format}:1`);
+    t.equal(root.runt(['image', 'rm', `localhost/back/${format}:1`]).code, 0);
+  }
+
   // rm of one name keeps the blobs the other name uses; rm of the last one collects them.
   t.equal(root.runt(['image', 'pull', dest]).code, 0);
   const rm1 = root.runt(['image', 'rm', dest]);

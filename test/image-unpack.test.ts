@@ -185,6 +185,10 @@ t.test('malicious layers: refused with one line naming the layer, or kept inside
   refused(importLayers(root, 'diffid', [tarBuffer([f('a', 'a')])], { diffIds: [`sha256:${'0'.repeat(64)}`] }),
     /layer sha256:[0-9a-f]{64} \(uncompressed, config diff_id\): digest mismatch/, 'a layer that is not its diff_id');
 
+  // zstd: refused with one line naming the layer (no decoder in Node 20's zlib).
+  const zstdFrame = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58, 0x01, 0x00, 0x00]);
+  refused(importLayers(root, 'zstd', [tarBuffer([])], { raw: [zstdFrame] }), /layer sha256:[0-9a-f]{64}: zstd-compressed layers are not supported/, 'a zstd layer');
+
   // Symlinks planted by a lower layer (absolute and relative) are followed inside the root only.
   const esc = importLayers(root, 'symlinks', [
     tarBuffer([{ name: 'abs', type: 'symlink', linkname: HOST }, { name: 'rel', type: 'symlink', linkname: `../../../../../..${HOST}` }]),

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chainIds, hexOf, newHash } from './digest.js';
-import { imageError } from './errors.js';
+import { imageError, ImageError } from './errors.js';
 import { openLayer } from './decompress.js';
 import { applyLayer, DEFAULT_LIMITS, LayerRejected, type UnpackLimits } from './unpack.js';
 import type { ImageStore } from './store.js';
@@ -56,6 +56,7 @@ async function unpackSnapshot(store: ImageStore, layer: Descriptor, diffId: stri
       st = await applyLayer(hashed(), join(tmp, 'diff'), lowers, limits);
     } catch (e) {
       stream.destroy();
+      if (e instanceof ImageError) throw e;
       if (e instanceof LayerRejected || e instanceof TarFormatError) throw imageError.layer(layer.digest, e.message);
       const msg = (e as Error).message;
       if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw imageError.layer(layer.digest, 'no space left on the store device');
