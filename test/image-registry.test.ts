@@ -251,6 +251,25 @@ t.test('an interrupted pull resumes with Range; two pulls at once share the stor
   t.same(await c.wait(), { code: 7, signal: null });
   await c.delete();
   t.same(readdirSync(join(lib, 'containers')), [], 'delete took the container directory');
+  // Where overlayfs cannot be used: a full copy of the layers (forced here with copy: true).
+  const cid = root.id('copy');
+  const cc = await rt.create(cid, { image: `${registry.host}/test/busybox:1`, copy: true, args: ['sh', '-c', '! grep -q " / / .* overlay " /proc/self/mountinfo && test -x /bin/busybox'], stdio: 'ignore' });
+  t.ok(existsSync(join(lib, 'containers', cid, 'rootfs/bin/busybox')), 'the rootfs is a copy');
+  t.notOk(rt.saved(cid).spec.annotations?.['org.runt.image.overlay'], 'no overlay step');
+  await cc.start();
+  t.same(await cc.wait(), { code: 0, signal: null }, 'no overlay at /, busybox there');
+  await cc.delete();
+  t.same(readdirSync(join(lib, 'containers')), []);
+
+  // explain --image: the snapshots, the overlay and the step, as JSON.
+  const ex = root.runt(['--store', lib, 'explain', '--image', `${registry.host}/test/busybox:1`, '--format', 'json', '--', 'echo', 'x']);
+  t.equal(ex.code, 0, describe(ex));
+  const doc = JSON.parse(ex.stdout);
+  t.match(doc.image, { rootfs: { kind: 'overlay', options: /^lowerdir=.*\/snapshots\/[0-9a-f]{64}\/diff,upperdir=/ }, snapshots: [{ layer: /^sha256:/ }] });
+  t.ok(doc.steps.some((st: { field: string }) => st.field === 'annotations["org.runt.image.overlay"]'), 'the overlay mount is a step of the plan');
+  t.match(doc.image.provenance, [{ image: 'config.Entrypoint' }, { image: 'command-line arguments', value: ['echo', 'x'] }]);
+  t.same(readdirSync(join(lib, 'containers')), [], 'explain wrote nothing');
+
   await t.rejects(rt.create(root.id('lib'), { image: `${registry.host}/no/such:image` }), { code: 'EIMAGE_NOT_FOUND' });
   await t.rejects(rt.images.pull('UPPER'), { code: 'EINVALID_REFERENCE' });
 });
