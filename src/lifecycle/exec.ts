@@ -24,7 +24,7 @@ import { SYNC_TAG } from '../plan/steps.js';
 import { native } from '../native.js';
 import { sharesMountNamespace } from './shared-mounts.js';
 import { sendPidfd } from './pidfd-socket.js';
-import { subCgroupPaths } from './exec-cgroup.js';
+import { subCgroupPaths } from '../cgroups/sub-cgroups.js';
 import { checkLsmFields } from '../security/lsm.js';
 import { idMapMethod } from '../rootless.js';
 import { openBirthCgroups, openCgroupManager } from '../cgroups/index.js';

@@ -4,7 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
-import { SYSTEMD_UNIT_KEY } from '../cgroups/systemd/key.js';
+import { SYSTEMD_UNIT_KEY } from './systemd/key.js';
 
 /** The container's cgroup paths (hierarchy name → directory) with the sub-cgroups of `specs` in place. */
 export function subCgroupPaths(paths: Record<string, string>, specs: string[]): Record<string, string> {
