@@ -61,6 +61,7 @@ export function createTarget(argv: CreateArgs): string | ImageCreateOptions {
     if (argv.entrypoint !== undefined) throw new InvalidArgumentError('--entrypoint needs --image');
     return argv.bundle;
   }
+  if (argv.bundle !== '.') throw new InvalidArgumentError('give --image or --bundle, not both (a container of an image gets a bundle of its own in the store)');
   const { bundle: _bundle, ...rest } = createArgsToOptions(argv);
   const stage = argv.trace ? imageTraceReporter() : undefined;
   return {
