@@ -23,7 +23,7 @@ export interface PullOptions extends CredentialOptions, Pick<RegistryOptions, 'i
   platform?: Platform;
   onProgress?: (e: PullEvent) => void;
   limits?: UnpackLimits;
-  /** Layers downloaded at once (default 3). */
+  /** Layers downloaded at once (default 6, as skopeo). */
   concurrency?: number;
   /** Unpack into snapshots right away (default true). */
   unpack?: boolean;
@@ -87,7 +87,7 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullOp
     if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw imageError.registry(name, 'image config has no rootfs.diff_ids');
     if (config.rootfs.diff_ids.length !== manifest.layers.length) throw imageError.registry(name, `manifest lists ${manifest.layers.length} layers, config ${config.rootfs.diff_ids.length} diff_ids`);
 
-    await inParallel(manifest.layers, opts.concurrency ?? 3, async (layer) => {
+    await inParallel(manifest.layers, opts.concurrency ?? 6, async (layer) => {
       emit({ event: 'layer', digest: layer.digest, status: store.hasBlob(layer.digest) ? 'cached' : 'fetching', bytes: 0, total: layer.size });
       const how = await fetchBlob(client, store, layer, (bytes, total) => emit({ event: 'progress', digest: layer.digest, bytes, total }));
       if (how !== 'cached') emit({ event: 'layer', digest: layer.digest, status: how, bytes: layer.size, total: layer.size });
