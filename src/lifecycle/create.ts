@@ -212,8 +212,8 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     if (opts.pidFile) writePidFile(opts.pidFile, init.pid);
     let traceDone: Promise<void> | undefined;
     const traceLate = opts.trace && opts.traceAfterStart && opts.onTrace;
-    if (traceLate || opts.onLateError) traceDone = followTrace(init.sock, plan, traceLate ? opts.onTrace! : () => {}, opts.onLateError);
-    else n.close(init.sock);
+    if (traceLate || opts.onLateError) traceDone = followTrace(init.releaseSocket(), plan, traceLate ? opts.onTrace! : () => {}, opts.onLateError);
+    else n.close(init.releaseSocket());
     return { pid: init.pid, pidfd: init.pidfd, saved, traceDone };
   } catch (e) {
     // DEL while the init (and so its network namespace) still exists: its veth goes at once.

@@ -106,7 +106,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     });
     const spawned = (child = await SpawnedProcess.spawn(plan, birth));
     await spawned.handshake(execSide({ ...saved, cgroupPaths }, proc, plan, opts, { pid: () => spawned.pid, joinedAtBirth: birth !== null }));
-    n.close(spawned.sock);
+    n.close(spawned.releaseSocket());
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, spawned.pidfd);
     if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
     return { pid: spawned.pid, pidfd: spawned.pidfd };

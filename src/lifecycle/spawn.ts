@@ -16,6 +16,7 @@ import { errnoName, handshake, type HandshakeSide, type TraceEvent } from './han
 export class SpawnedProcess {
   pid: number;
   pidfd: number;
+  private sockOwned = true;
 
   private constructor(readonly sock: number, private readonly firstPidfd: number, firstPid: number) {
     this.pid = firstPid;
@@ -47,8 +48,14 @@ export class SpawnedProcess {
     if (this.pidfd !== this.firstPidfd) await reap(this.firstPidfd);
   }
 
+  /** The sync socket, handed to the caller (who closes it): killAndReap no longer closes it. */
+  releaseSocket(): number {
+    this.sockOwned = false;
+    return this.sock;
+  }
+
   /** After a failure: SIGKILL the process (and the intermediate of a fork step), reap them, close
-   *  the socket. */
+   *  the socket unless it was handed over. */
   async killAndReap(): Promise<void> {
     const n = native();
     for (const fd of new Set([this.firstPidfd, this.pidfd])) {
@@ -60,7 +67,8 @@ export class SpawnedProcess {
       }
       await reap(fd);
     }
-    n.close(this.sock);
+    if (this.sockOwned) n.close(this.sock);
+    this.sockOwned = false;
   }
 }
 
