@@ -42,7 +42,6 @@ const ARGS: Record<string, string[]> = {
   park: ['fifo'],
   prepareFds: ['preserveFds'],
   seccomp: ['loadFlags', 'instructions', ...SECCOMP],
-  prepareFds: ['preserveFds'],
   exec: ['name', 'args', 'env', 'preserveFds'],
   joinKeyring: ['name'],
   mkdir: ['path', 'mode'],
