@@ -30,6 +30,7 @@ apt_packages=(
   qemu-system-x86
   cpio
   mmdebstrap
+  zstd
 )
 # The command: a launcher that runs the CLI bundle (dist/runt-cli.cjs) with V8's code cache.
 cli=bin/runt.cjs

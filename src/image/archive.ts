@@ -4,7 +4,6 @@
 // way, and only blobs whose names and digests agree enter the store.
 import { createReadStream, createWriteStream, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, statSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { newHash, hexOf } from './digest.js';
 import { imageError, ImageError } from './errors.js';
@@ -18,7 +17,7 @@ import { tarHeader, padding, TAR_END } from './tar-writer.js';
 import { ensureSnapshots } from './snapshots.js';
 import type { UnpackLimits } from './unpack.js';
 import { isIndex } from './pull.js';
-import { sniffCompression } from './decompress.js';
+import { createDecompress, sniffCompression } from './decompress.js';
 
 export type ArchiveFormat = 'oci-archive' | 'docker-archive';
 
@@ -28,7 +27,8 @@ interface Extracted { path: string; digest: string; size: number }
 async function extractAll(file: string, dir: string): Promise<Map<string, Extracted>> {
   const files = new Map<string, Extracted>();
   let n = 0;
-  const source = sniffCompression(file) === 'gzip' ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+  const decoder = createDecompress(sniffCompression(file));
+  const source = decoder ? createReadStream(file).pipe(decoder) : createReadStream(file);
   for await (const { entry, body } of readTar(source as AsyncIterable<Buffer>)) {
     if (entry.type !== 'file') continue;
     const name = entry.name.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
@@ -144,7 +144,8 @@ async function importDocker(store: ImageStore, file: string, files: Map<string, 
     const layers: Descriptor[] = item.Layers.map((p) => {
       const f = get(p);
       const kind = sniffCompression(f.path);
-      return { mediaType: kind === 'gzip' ? MT.ociLayerGzip : MT.ociLayer, digest: f.digest, size: f.size };
+      const mediaType = kind === 'gzip' ? MT.ociLayerGzip : kind === 'zstd' ? MT.ociLayerZstd : MT.ociLayer;
+      return { mediaType, digest: f.digest, size: f.size };
     });
     for (const p of [item.Config, ...item.Layers]) moveBlob(store, get(p));
     const manifest: Manifest = {
@@ -220,10 +221,11 @@ export async function exportArchive(store: ImageStore, ref: string, file: string
         const diffId = img.config.rootfs.diff_ids[i];
         const name = `${hexOf(diffId)}/layer.tar`;
         let path = store.blobPath(l.digest);
-        if (sniffCompression(path) === 'gzip') {
+        const decoder = createDecompress(sniffCompression(path));
+        if (decoder) {
           const plain = store.tempPath('export-layer');
           scratch.push(plain);
-          await pipeline(createReadStream(path), createGunzip(), createWriteStream(plain, { mode: 0o600 }));
+          await pipeline(createReadStream(path), decoder, createWriteStream(plain, { mode: 0o600 }));
           path = plain;
         }
         out.dir(`${hexOf(diffId)}/`);

@@ -7,6 +7,7 @@ export const MT = {
   ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
   ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
   ociLayerNondist: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  ociLayerNondistZstd: 'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
   dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',

@@ -44,7 +44,7 @@ async function unpackSnapshot(store: ImageStore, layer: Descriptor, diffId: stri
   mkdirSync(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
   try {
     const hash = newHash();
-    const stream = openLayer(store.blobPath(layer.digest), layer.digest);
+    const stream = openLayer(store.blobPath(layer.digest));
     async function* hashed(): AsyncGenerator<Buffer> {
       for await (const chunk of stream) {
         hash.update(chunk as Buffer);
