@@ -247,6 +247,10 @@ t.test('zstd layers (made by the zstd tool): unpacked by diff_id, a container ru
   bad.fill(0xff, 64, bad.length - 64);
   refused(importLayers(root, 'zst-corrupt', layer, { raw: [bad], rawTypes: ['application/vnd.oci.image.layer.v1.tar+zstd'] }),
     /layer sha256:[0-9a-f]{64}(: | \(uncompressed, config diff_id\): digest mismatch)/, 'a corrupt zstd layer (garbage decoded or refused by the decoder, the tar reader or the diff_id)');
+  // A second frame that asks for a 1 GB window (zstd --long=30): refused before the decoder
+  // allocates it, as zstd's own CLI does above 128 MB.
+  refused(importLayers(root, 'zst-window', layer, { raw: [Buffer.concat([zstd(layer[0].subarray(0, 1024)), zstd(layer[0].subarray(1024), '--long=30')])], rawTypes: ['application/vnd.oci.image.layer.v1.tar+zstd'] }),
+    /layer sha256:[0-9a-f]{64}: truncated or corrupt: invalid zstd stream: a frame asks for a 1024 MB window, over the 128 MB limit/, 'a zstd frame asking for a 1 GB window');
   t.notOk(existsSync(join(STORE, 'containers')) && readdirSync(join(STORE, 'containers')).length, 'no container left');
 });
 
