@@ -1,12 +1,12 @@
 // Images through a real registry the test starts (Debian's docker-registry on loopback), with
 // skopeo as the independent client: an image skopeo pushed pulls and runs in runt (the rootfs an
-// overlay the init mounted, the container's writes in its own upper directory, gone with it); an
-// image runt pushed reads back in skopeo; bearer-token and basic auth through a proxy of the
+// overlay the init mounted, the container's writes in its own upper directory, gone with it), also
+// with its layers zstd-compressed by skopeo; an image runt pushed reads back in skopeo; bearer-token and basic auth through a proxy of the
 // test's own; and bad input: an unknown image, a registry answering 500 or hanging, a blob that
 // does not match its digest — one line, a non-zero exit, nothing half-written in the store.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, errorLines, sourceRootfs, stateRoot } from './helpers/index.js';
 import { registryMissing, startProxy, startRegistry, type Registry } from './helpers/registry.js';
@@ -87,6 +87,31 @@ t.test('an image skopeo pushed: pull (JSON progress), run from it on an overlay,
   const rb = root.runt(['run', '--bundle', bundleDir, root.id('plain')]);
   t.match(rb.stdout, /hello from the image/, 'it runs as a bundle');
   rmSync(bundleDir, { recursive: true, force: true });
+});
+
+t.test('zstd layers as skopeo pushes them (--dest-compress-format zstd): pull, check, run', async (t) => {
+  const root = stateRoot(t);
+  const work = mkdtempSync('/tmp/runt-test-zstd-layout-');
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  // Other mtimes than the gzip image's layer: another diff_id, so this one is unpacked, not shared.
+  execFileSync('tar', ['-C', sourceRootfs(), '--format=pax', '--numeric-owner', '--mtime=@1700000000', '-cf', join(work, 'layer.tar'), '.']);
+  mkdirSync(join(work, 'top/etc'), { recursive: true });
+  writeFileSync(join(work, 'top/etc/zstd-motd'), 'from a zstd layer\n');
+  execFileSync('tar', ['-C', join(work, 'top'), '--format=pax', '--numeric-owner', '-cf', join(work, 'top.tar'), '.']);
+  writeLayout(join(work, 'oci'), '1', [readFileSync(join(work, 'layer.tar')), readFileSync(join(work, 'top.tar'))], { Cmd: ['cat', '/etc/zstd-motd'] }, { gzip: false });
+  const ref = `${registry.host}/test/busybox-zstd:1`;
+  const push = skopeo('copy', '--dest-tls-verify=false', '--dest-compress-format', 'zstd', `oci:${join(work, 'oci')}:1`, `docker://${ref}`);
+  t.equal(push.status, 0, `skopeo copy: ${push.stderr}`);
+  const pull = root.runt(['image', 'pull', ref]);
+  t.equal(pull.code, 0, describe(pull));
+  const done = JSON.parse(pull.stdout.trim().split('\n').pop() as string) as { digest: string };
+  const manifest = JSON.parse(readFileSync(join(STORE, 'blobs/sha256', done.digest.slice(7)), 'utf8')) as { layers: Array<{ mediaType: string }> };
+  t.same(manifest.layers.map((l) => l.mediaType), ['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd'], 'both layers are zstd in the registry');
+  const run = root.runt(['run', '--image', ref, root.id('zst')]);
+  t.equal(run.code, 0, describe(run));
+  t.equal(run.stdout, 'from a zstd layer\n', 'the image\'s Cmd runs over the zstd layers');
+  t.same(storeFiles('tmp'), [], 'no partial download left');
+  t.equal(root.runt(['image', 'rm', ref]).code, 0);
 });
 
 t.test('runt pushes, skopeo reads it back; rm and prune collect what nothing uses', async (t) => {
