@@ -9,7 +9,7 @@ import { V2Manager } from './v2.js';
 import { SYSTEMD_UNIT_KEY, SystemdManager } from './systemd/manager.js';
 import { parseSystemdPath } from './systemd/path.js';
 import { DelegatedV2Manager, NoCgroupManager } from './none.js';
-import { isRootless } from '../rootless.js';
+import { inUserNamespace, withoutHostRoot } from '../rootless.js';
 
 export type { CgroupLayoutKind, CgroupManager, CgroupManagerOptions, CgroupMountSource, CgroupStats } from './manager.js';
 export { type BirthCgroups, type CgroupBirthFds, describeBirth, openBirthCgroups } from './birth.js';
@@ -43,7 +43,7 @@ function checkCgroupsPath(p: string): void {
   if (posix.join('/', p) === '/') throw new CgroupError('linux.cgroupsPath: must not be the cgroup root');
 }
 
-export function createCgroupManager(opts: CgroupManagerOptions, asRoot = !isRootless()): CgroupManager {
+export function createCgroupManager(opts: CgroupManagerOptions, asRoot = !withoutHostRoot()): CgroupManager {
   if (!asRoot) return rootlessCgroupManager(opts);
   if (opts.systemd) return createSystemdManager(opts);
   const cgroupsPath = opts.cgroupsPath ?? `/runt/${opts.id}`;
@@ -73,9 +73,10 @@ export function createCgroupManager(opts: CgroupManagerOptions, asRoot = !isRoot
  *  subtree delegated to the user, such as systemd's user@UID.service), else none at all. */
 function rootlessCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   const uid = process.geteuid!();
+  const who = uid === 0 && inUserNamespace() ? 'root of this user namespace' : `uid ${uid}`;
   if (opts.systemd) throw new CgroupError('--systemd-cgroup: the systemd user instance (rootless) is not supported; leave the flag off');
   const layout = detectLayout({ mountinfo: opts.mountinfo, mountRoot: opts.mountRoot });
-  const none = new NoCgroupManager(layout.kind, `no cgroup is delegated to uid ${uid} (rootless${layout.kind === 'v2' ? ': give a linux.cgroupsPath in a cgroup v2 subtree you own' : `, and this host's cgroups are ${layout.kind}`})`);
+  const none = new NoCgroupManager(layout.kind, `no cgroup is delegated to ${who} (rootless${layout.kind === 'v2' ? ': give a linux.cgroupsPath in a cgroup v2 subtree you own' : `, and this host's cgroups are ${layout.kind}`})`);
   if (layout.kind !== 'v2' || !opts.cgroupsPath) return none;
   const dir = createCgroupManager(opts, true).paths[''];
   let d = dir;

@@ -50,6 +50,8 @@ export interface PlanContext {
   setgroupsDenied?: boolean;
   /** runt runs as a user other than root: it writes the id maps as that user (rootless.ts). */
   rootless?: boolean;
+  /** runt itself runs in a user namespace (rootless podman): no mknod, and inherited mounts are locked. */
+  inUserNamespace?: boolean;
   /** Container id; with `newKeyring` (default true) the init joins a fresh session keyring `_ses.<id>`. */
   id?: string;
   newKeyring?: boolean;
@@ -98,6 +100,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   const newNs = namespaces.filter((n) => !n.path).map((n) => n.type);
   const joined = namespaces.filter((n) => n.path);
   const newUser = newNs.includes('user');
+  const userNs = newUser || (ctx.inUserNamespace ?? false);
 
   checkIntelRdt(spec);
   // Time offsets can only be written before the first process enters the namespace, and clone3 puts
@@ -209,9 +212,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   // A relative destination (deprecated) is relative to "/" (config.md); the validator warned.
   const mounts = (spec.mounts ?? []).map((m) => (m.destination.startsWith('/') ? m : { ...m, destination: `/${m.destination}` }));
   const mctx: MountContext = { ...ctx, linux };
-  mounts.forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, mctx, newUser, newNs.includes('cgroup'))));
-  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, mctx, newUser, newNs.includes('cgroup'), x.copyUp, x.sourceKind));
-  steps.push(...planDevices(spec, newUser));
+  mounts.forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, mctx, userNs, newNs.includes('cgroup'))));
+  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, mctx, userNs, newNs.includes('cgroup'), x.copyUp, x.sourceKind));
+  steps.push(...planDevices(spec, userNs));
 
   const hooks = spec.hooks ?? {};
   if ((hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0) {

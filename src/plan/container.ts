@@ -6,7 +6,7 @@ import { native } from '../native.js';
 import { checkLsmFields } from '../security/lsm.js';
 import { buildPlan, type Plan, type PlanContext } from './build.js';
 import { lastCap } from './last-cap.js';
-import { idMapMethod, isRootless } from '../rootless.js';
+import { idMapMethod, inUserNamespace, isRootless } from '../rootless.js';
 
 /** What planContainer needs besides the spec; fds are -1 when only explaining. */
 export interface PlanInputs {
@@ -39,7 +39,7 @@ export function planContainer(spec: Spec, p: PlanInputs): Plan {
     trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
     seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
     lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring, birth: p.birth,
-    setgroupsDenied: idMapMethod(spec.linux).setgroupsDenied, rootless: isRootless(),
+    setgroupsDenied: idMapMethod(spec.linux).setgroupsDenied, rootless: isRootless(), inUserNamespace: inUserNamespace(),
     extraMounts: p.extraMounts, networkSync: p.networkSync, idmapFds: p.idmapFds, netlinkFd: p.netlinkFd,
   });
 }
