@@ -122,10 +122,13 @@ export class V1Manager implements CgroupManager {
   }
 
   /** SIGKILL to every process at once through the unified hierarchy's cgroup.kill (Linux 5.14+): on a
-   *  hybrid host every process of the container is in its unified directory too. False without one. */
+   *  hybrid host every process of the container is in its unified directory too. False without one.
+   *  A task frozen by the v1 freezer cannot act on the SIGKILL until it is thawed (unlike cgroup2's
+   *  freezer), so a frozen container is thawed after the kill: with SIGKILL pending, nothing runs. */
   killAll(): boolean {
     if (!this.unified || !existsSync(`${this.unified.dir}/cgroup.kill`)) return false;
     writeCgroupFile(this.unified.dir, 'cgroup.kill', '1');
+    if (this.isFrozen()) this.thaw();
     return true;
   }
 
