@@ -300,13 +300,13 @@ StandardError=journal+console
 TimeoutStartSec=infinity
 `;
 
-/** The systemd guest's root image (ext4, from mmdebstrap), cached; built only when `build` is set
- *  (it takes a minute or two). A string says why there is none. */
+/** The systemd guest's root image (ext4, from mmdebstrap), cached; built when missing if `build` is
+ *  set (it takes two or three minutes). A string says why there is none. */
 export function ensureSystemdRoot(build: boolean): string {
   const key = createHash('sha256').update(JSON.stringify([SYSTEMD_ROOT_PACKAGES, SYSTEMD_MASKED, SYSTEMD_TEST_UNIT])).digest('hex').slice(0, 16);
   const img = join(SYSTEMD_ROOT_CACHE, `root-${key}.img`);
   if (existsSync(img)) return img;
-  if (!build) return `no cached systemd root image (${img}); RUNT_TEST_SYSTEMD_VM=1 builds it with mmdebstrap`;
+  if (!build) return `no cached systemd root image (${img}); RUNT_TEST_SYSTEMD_VM=0 turned off building it with mmdebstrap`;
   for (const tool of ['mmdebstrap', 'mke2fs']) if (!which(tool) && !existsSync(`/usr/sbin/${tool}`)) return `no ${tool}`;
   mkdirSync(SYSTEMD_ROOT_CACHE, { recursive: true });
   const dir = join(SYSTEMD_ROOT_CACHE, `.root-${process.pid}`);
