@@ -40,12 +40,7 @@ export function signalCgroup(paths: Record<string, string>, signal: number): voi
   } catch {
     return;
   }
-  if (signal === 9 && manager.killAll?.()) {
-    // A task frozen by the v1 freezer cannot act on the SIGKILL that cgroup.kill (in the unified
-    // hierarchy of a hybrid host) sent it: thaw it so it dies.
-    if (manager.isFrozen()) manager.thaw();
-    return;
-  }
+  if (signal === 9 && manager.killAll?.()) return;
   const frozen = signal === 9 && safeFreeze(manager);
   try {
     for (const pid of manager.pids()) signalPid(pid, signal);
