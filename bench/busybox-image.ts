@@ -16,24 +16,40 @@ export function buildBusyboxImage(dir: string, name: string, rootfs: string, cmd
   };
   const layer = spawnSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 }).stdout;
   const layerBlob = blob(layer);
-  const config = blob(Buffer.from(JSON.stringify({
-    architecture: 'amd64', os: 'linux',
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: cmd },
-    rootfs: { type: 'layers', diff_ids: [layerBlob.digest] },
-  })));
-  const manifest = blob(Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layerBlob }],
-  })));
+  const config = blob(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: cmd },
+        rootfs: { type: 'layers', diff_ids: [layerBlob.digest] },
+      }),
+    ),
+  );
+  const manifest = blob(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layerBlob }],
+      }),
+    ),
+  );
   writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest,
-      annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': 'latest' },
-    }],
-  }));
+  writeFileSync(
+    join(layout, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': 'latest' },
+        },
+      ],
+    }),
+  );
   const archive = join(dir, 'image.tar');
   spawnSync('tar', ['-C', layout, '-cf', archive, 'oci-layout', 'index.json', 'blobs']);
   return archive;

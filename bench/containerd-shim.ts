@@ -28,34 +28,54 @@ const sock = join(dir, 'containerd.sock');
 const bin = join(dir, 'bin');
 mkdirSync(bin);
 symlinkSync(join(REPO, 'bin/containerd-shim-runt-v2.cjs'), join(bin, 'containerd-shim-runt-v2'));
-writeFileSync(join(dir, 'config.toml'), [
-  'version = 2', `root = "${dir}/root"`, `state = "${dir}/state"`,
-  'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
-  `[grpc]\n  address = "${sock}"`, `[ttrpc]\n  address = "${sock}.ttrpc"`, `[debug]\n  address = "${dir}/debug.sock"`,
-].join('\n'));
-const cgroupsBefore = readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, 'default')).filter((d) => !existsSync(d));
+writeFileSync(
+  join(dir, 'config.toml'),
+  [
+    'version = 2',
+    `root = "${dir}/root"`,
+    `state = "${dir}/state"`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
+    `[grpc]\n  address = "${sock}"`,
+    `[ttrpc]\n  address = "${sock}.ttrpc"`,
+    `[debug]\n  address = "${dir}/debug.sock"`,
+  ].join('\n'),
+);
+const cgroupsBefore = readdirSync('/sys/fs/cgroup')
+  .map((h) => join('/sys/fs/cgroup', h, 'default'))
+  .filter((d) => !existsSync(d));
 const env = { ...benchEnv(), PATH: `${bin}:${process.env.PATH}` };
 
 const holder: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });
 const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const fifoDir = join(dir, 'fifo'); // ctr's fifos: here, not under /run/containerd/fifo
-const ctr = (args: string[]) => spawnSync('ctr', ['--address', sock, ...(args[0] === 'run' ? ['run', '--fifo-dir', fifoDir, ...args.slice(1)] : args)], { encoding: 'utf8', env });
+const ctr = (args: string[]) =>
+  spawnSync('ctr', ['--address', sock, ...(args[0] === 'run' ? ['run', '--fifo-dir', fifoDir, ...args.slice(1)] : args)], {
+    encoding: 'utf8',
+    env,
+  });
 let daemon: ChildProcess | undefined;
 
 function shimPids(): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      return /containerd-shim-run[ct]-v2/.test(cmd) && cmd.includes(`-address\0${sock}`) && !cmd.includes('\0start');
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return /containerd-shim-run[ct]-v2/.test(cmd) && cmd.includes(`-address\0${sock}`) && !cmd.includes('\0start');
+      } catch {
+        return false;
+      }
+    });
 }
 
 function cleanup(): void {
   for (const pid of shimPids()) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   daemon?.kill('SIGKILL');
   holder.kill('SIGKILL');
@@ -63,7 +83,11 @@ function cleanup(): void {
   const rmEmpty = (d: string) => {
     if (!existsSync(d)) return;
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmEmpty(join(d, e.name));
-    try { rmdirSync(d); } catch { /* not empty */ }
+    try {
+      rmdirSync(d);
+    } catch {
+      /* not empty */
+    }
   };
   cgroupsBefore.forEach(rmEmpty);
   rmSync(dir, { recursive: true, force: true });
@@ -71,7 +95,11 @@ function cleanup(): void {
 
 function timeRun(args: string[]): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('ctr', ['--address', sock, 'run', '--fifo-dir', fifoDir, '--rm', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env, encoding: 'utf8' });
+  const r = spawnSync('ctr', ['--address', sock, 'run', '--fifo-dir', fifoDir, '--rm', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+    encoding: 'utf8',
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`ctr run ${args.join(' ')}: ${r.stderr.trim()}`);
   return ms;
@@ -85,7 +113,12 @@ function memory(pid: number): { peak: number; rss: number } {
 }
 
 /** Starts `n` long-running containers in one group; the memory of the group's shim after 1 and n. */
-function groupMemory(runtimeArgs: string[], label: string, prefix: string, n: number): { one: { peak: number; rss: number }; many: { peak: number; rss: number } } {
+function groupMemory(
+  runtimeArgs: string[],
+  label: string,
+  prefix: string,
+  n: number,
+): { one: { peak: number; rss: number }; many: { peak: number; rss: number } } {
   const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
   let one = { peak: NaN, rss: NaN };
   let pid = 0;
@@ -113,7 +146,10 @@ function groupMemory(runtimeArgs: string[], label: string, prefix: string, n: nu
 
 try {
   const loadBefore = loadNow();
-  daemon = spawn('nsenter', [`--mount=/proc/${holder.pid}/ns/mnt`, 'containerd', '--config', join(dir, 'config.toml')], { stdio: 'ignore', env });
+  daemon = spawn('nsenter', [`--mount=/proc/${holder.pid}/ns/mnt`, 'containerd', '--config', join(dir, 'config.toml')], {
+    stdio: 'ignore',
+    env,
+  });
   for (let i = 0; i < 300 && ctr(['version']).status !== 0; i++) sleepMs(100);
   const imported = ctr(['images', 'import', buildBusyboxImage(dir, IMAGE, join(REPO, 'examples/busybox/rootfs'))]);
   if (imported.status !== 0) throw new Error(`image import: ${imported.stderr}`);
@@ -129,9 +165,12 @@ try {
   const variants: Array<[string, (i: number) => string[]]> = [
     ['runc (containerd-shim-runc-v2)', (i) => [IMAGE, `runc-${i}`, 'true']],
     ['runt via the runc shim (BinaryName = runt)', (i) => ['--runc-binary', join(REPO, 'bin/runt.cjs'), IMAGE, `runtc-${i}`, 'true']],
-    ['runt\'s shim (io.containerd.runt.v2)', (i) => ['--runtime', 'io.containerd.runt.v2', IMAGE, `runts-${i}`, 'true']],
-    ['runc shim, its group\'s shim running', (i) => ['--annotation', 'io.containerd.runc.v2.group=keep-runc', IMAGE, `runcg-${i}`, 'true']],
-    ['runt\'s shim, its group\'s shim running', (i) => ['--runtime', 'io.containerd.runt.v2', '--annotation', 'io.containerd.runt.v2.group=keep-runt', IMAGE, `runtg-${i}`, 'true']],
+    ["runt's shim (io.containerd.runt.v2)", (i) => ['--runtime', 'io.containerd.runt.v2', IMAGE, `runts-${i}`, 'true']],
+    ["runc shim, its group's shim running", (i) => ['--annotation', 'io.containerd.runc.v2.group=keep-runc', IMAGE, `runcg-${i}`, 'true']],
+    [
+      "runt's shim, its group's shim running",
+      (i) => ['--runtime', 'io.containerd.runt.v2', '--annotation', 'io.containerd.runt.v2.group=keep-runt', IMAGE, `runtg-${i}`, 'true'],
+    ],
   ];
   const times = variants.map(() => [] as number[]);
   for (let i = -2; i < ITERATIONS; i++) {
@@ -154,20 +193,22 @@ try {
   const runc = median(times[0]);
   const m = describeMachine(loadBefore);
   const mb = (kb: number) => (kb / 1024).toFixed(1);
-  console.log([
-    `- date: ${m.date}; machine: ${m.cpu}, ${m.nproc} CPUs, kernel ${m.kernel}, Node ${m.node}; ${spawnSync('containerd', ['--version'], { encoding: 'utf8' }).stdout.trim()}; ${m.runc ?? ''}`,
-    `- load average before: ${m.loadBefore}, after: ${m.loadAfter}`,
-    `- medians of ${ITERATIONS} interleaved iterations (after 2 warm-ups) of \`ctr run --rm ${IMAGE} ID true\`; NODE_EXTRA_CA_CERTS and NODE_OPTIONS unset for containerd and everything it starts`,
-    '',
-    '| path | ms (median) | × runc |',
-    '| --- | ---: | ---: |',
-    ...variants.map(([name], v) => `| ${name} | ${median(times[v]).toFixed(0)} | ${(median(times[v]) / runc).toFixed(2)} |`),
-    '',
-    `| shim memory (MB) | 1 container: peak RSS | ${GROUP} containers: peak RSS | ${GROUP} containers: RSS |`,
-    '| --- | ---: | ---: | ---: |',
-    `| containerd-shim-runt-v2 (one shim per group) | ${mb(runtMem.one.peak)} | ${mb(runtMem.many.peak)} | ${mb(runtMem.many.rss)} |`,
-    `| containerd-shim-runc-v2 (one shim per group) | ${mb(runcMem.one.peak)} | ${mb(runcMem.many.peak)} | ${mb(runcMem.many.rss)} |`,
-  ].join('\n'));
+  console.log(
+    [
+      `- date: ${m.date}; machine: ${m.cpu}, ${m.nproc} CPUs, kernel ${m.kernel}, Node ${m.node}; ${spawnSync('containerd', ['--version'], { encoding: 'utf8' }).stdout.trim()}; ${m.runc ?? ''}`,
+      `- load average before: ${m.loadBefore}, after: ${m.loadAfter}`,
+      `- medians of ${ITERATIONS} interleaved iterations (after 2 warm-ups) of \`ctr run --rm ${IMAGE} ID true\`; NODE_EXTRA_CA_CERTS and NODE_OPTIONS unset for containerd and everything it starts`,
+      '',
+      '| path | ms (median) | × runc |',
+      '| --- | ---: | ---: |',
+      ...variants.map(([name], v) => `| ${name} | ${median(times[v]).toFixed(0)} | ${(median(times[v]) / runc).toFixed(2)} |`),
+      '',
+      `| shim memory (MB) | 1 container: peak RSS | ${GROUP} containers: peak RSS | ${GROUP} containers: RSS |`,
+      '| --- | ---: | ---: | ---: |',
+      `| containerd-shim-runt-v2 (one shim per group) | ${mb(runtMem.one.peak)} | ${mb(runtMem.many.peak)} | ${mb(runtMem.many.rss)} |`,
+      `| containerd-shim-runc-v2 (one shim per group) | ${mb(runcMem.one.peak)} | ${mb(runcMem.many.peak)} | ${mb(runcMem.many.rss)} |`,
+    ].join('\n'),
+  );
 } finally {
   cleanup();
 }

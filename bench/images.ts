@@ -23,7 +23,13 @@ import { writeLayout } from '../test/helpers/oci-layout.js';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'bin/runt.cjs');
 const ROOTFS = join(REPO, 'examples/busybox/rootfs');
-const { values: flags } = parseArgs({ options: { iterations: { type: 'string', short: 'n', default: '9' }, pulls: { type: 'string', default: '3' }, 'no-write': { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({
+  options: {
+    iterations: { type: 'string', short: 'n', default: '9' },
+    pulls: { type: 'string', default: '3' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
 const N = Number(flags.iterations);
 const PULLS = Number(flags.pulls);
 
@@ -43,12 +49,18 @@ async function freePort(): Promise<number> {
 
 async function startRegistry(): Promise<string> {
   const port = await freePort();
-  writeFileSync(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    join(work, 'registry.yml'),
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   registry = spawn('/usr/bin/docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
   const host = `127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((res) => {
-      const req = request(`http://${host}/v2/`, (r) => { r.resume(); res(r.statusCode === 200); });
+      const req = request(`http://${host}/v2/`, (r) => {
+        r.resume();
+        res(r.statusCode === 200);
+      });
       req.on('error', () => res(false));
       req.end();
     });
@@ -62,7 +74,8 @@ async function startRegistry(): Promise<string> {
 function makeImage(host: string, name: string, extra: number, mb: number): string {
   execFileSync('tar', ['-C', ROOTFS, '--format=pax', '--numeric-owner', '-cf', join(work, 'bb.tar'), '.']);
   const layers: Buffer[] = [readFileSync(join(work, 'bb.tar'))];
-  for (let i = 0; i < extra; i++) layers.push(tarBuffer([{ name: `data/blob${i}`, type: 'file', mode: 0o644, data: randomBytes(mb << 20) }]));
+  for (let i = 0; i < extra; i++)
+    layers.push(tarBuffer([{ name: `data/blob${i}`, type: 'file', mode: 0o644, data: randomBytes(mb << 20) }]));
   const dir = join(work, `layout-${name}`);
   writeLayout(dir, 'v1', layers, { Cmd: ['/bin/true'] });
   const ref = `${host}/bench/${name}:v1`;
@@ -77,36 +90,53 @@ try {
   const large = makeImage(host, 'large', 4, 50); // busybox + 4 × 50 MB
   for (const ref of [small, large]) timeCommand([...runt(), 'image', 'pull', '-q', ref]);
   const bundles: Record<string, string> = {};
-  for (const [k, ref] of [['small', small], ['large', large]]) {
+  for (const [k, ref] of [
+    ['small', small],
+    ['large', large],
+  ]) {
     bundles[k] = join(work, `bundle-${k}`);
     timeCommand([...runt(), 'image', 'bundle', ref, bundles[k], '/bin/true']);
   }
 
   // 1. run of a cached image against run of a bundle of the same rootfs, interleaved.
   const cases: Array<{ name: string; argv: (i: number) => string[] }> = [];
-  for (const [k, ref] of [['small', small], ['large', large]]) {
+  for (const [k, ref] of [
+    ['small', small],
+    ['large', large],
+  ]) {
     cases.push({ name: `${k}: run --bundle`, argv: (i) => [...runt(), 'run', '--bundle', bundles[k], `b-${k}-${i}`] });
     cases.push({ name: `${k}: run --image`, argv: (i) => [...runt(), 'run', '--image', ref, `i-${k}-${i}`, '--', '/bin/true'] });
   }
   const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   const before = loadNow();
-  for (let i = -2; i < N; i++) for (const c of cases) {
-    const ms = timeCommand(c.argv(i + 2));
-    if (i >= 0) times.get(c.name)!.push(ms);
-  }
+  for (let i = -2; i < N; i++)
+    for (const c of cases) {
+      const ms = timeCommand(c.argv(i + 2));
+      if (i >= 0) times.get(c.name)!.push(ms);
+    }
   const med = (n: string) => median(times.get(n)!);
 
   // 2. pulls of the large image into an empty store: runt (with and without unpacking) and skopeo.
   const pullCases: Array<{ name: string; run: (i: number) => number }> = [
-    { name: 'runt image pull (download + verify + unpack)', run: (i) => timeCommand([...runt(join(work, `p-${i}`)), 'image', 'pull', '-q', large]) },
-    { name: 'runt image pull --no-unpack (download + verify)', run: (i) => timeCommand([...runt(join(work, `q-${i}`)), 'image', 'pull', '-q', '--no-unpack', large]) },
-    { name: 'skopeo copy docker:// → oci: (download + verify)', run: (i) => timeCommand(['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${large}`, `oci:${join(work, `s-${i}`)}:v1`]) },
+    {
+      name: 'runt image pull (download + verify + unpack)',
+      run: (i) => timeCommand([...runt(join(work, `p-${i}`)), 'image', 'pull', '-q', large]),
+    },
+    {
+      name: 'runt image pull --no-unpack (download + verify)',
+      run: (i) => timeCommand([...runt(join(work, `q-${i}`)), 'image', 'pull', '-q', '--no-unpack', large]),
+    },
+    {
+      name: 'skopeo copy docker:// → oci: (download + verify)',
+      run: (i) => timeCommand(['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${large}`, `oci:${join(work, `s-${i}`)}:v1`]),
+    },
   ];
   const pullTimes = new Map<string, number[]>(pullCases.map((c) => [c.name, []]));
-  for (let i = 0; i < PULLS; i++) for (const c of pullCases) {
-    pullTimes.get(c.name)!.push(c.run(i));
-    for (const p of ['p', 'q', 's']) rmSync(join(work, `${p}-${i}`), { recursive: true, force: true });
-  }
+  for (let i = 0; i < PULLS; i++)
+    for (const c of pullCases) {
+      pullTimes.get(c.name)!.push(c.run(i));
+      for (const p of ['p', 'q', 's']) rmSync(join(work, `${p}-${i}`), { recursive: true, force: true });
+    }
   const largeBytes = 4 * (50 << 20) + 1_000_000;
 
   // 3. peak memory of a pull (download + unpack) of each image into an empty store.
@@ -117,12 +147,19 @@ try {
   };
   const rssSmall = rss(small, 's');
   const rssLarge = rss(large, 'l');
-  const skopeoRss = peakRssKb(['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${large}`, `oci:${join(work, 'rss-skopeo')}:v1`]);
+  const skopeoRss = peakRssKb([
+    'skopeo',
+    'copy',
+    '-q',
+    '--src-tls-verify=false',
+    `docker://${large}`,
+    `oci:${join(work, 'rss-skopeo')}:v1`,
+  ]);
   const after = loadNow();
 
   const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? '?';
   const skopeoVersion = spawnSync('skopeo', ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const mbps = (ms: number) => ((largeBytes / (1 << 20)) / (ms / 1000)).toFixed(0);
+  const mbps = (ms: number) => (largeBytes / (1 << 20) / (ms / 1000)).toFixed(0);
   const text = [
     '## Images: run from a cached image, pull throughput, pull memory',
     '',
@@ -140,7 +177,9 @@ try {
     '',
     '| pull of the large image into an empty store | median (s) | MiB/s |',
     '|---|---|---|',
-    ...pullCases.map((c) => `| ${c.name} | ${(median(pullTimes.get(c.name)!) / 1000).toFixed(2)} | ${mbps(median(pullTimes.get(c.name)!))} |`),
+    ...pullCases.map(
+      (c) => `| ${c.name} | ${(median(pullTimes.get(c.name)!) / 1000).toFixed(2)} | ${mbps(median(pullTimes.get(c.name)!))} |`,
+    ),
     '',
     '| peak RSS of a pull (download + unpack) | KB |',
     '|---|---|',

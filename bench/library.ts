@@ -62,12 +62,14 @@ export async function libraryDelete(root: string, id: string): Promise<void> {
 export async function libraryParallel(root: string, bundle: string, idPrefix: string, loops: number, perLoop: number): Promise<number> {
   const rt = runtime(root);
   const t0 = now();
-  await Promise.all(Array.from({ length: loops }, async (_, l) => {
-    for (let i = 0; i < perLoop; i++) {
-      const st = await rt.run(`${idPrefix}-${l}-${i}`, bundle, { stdio: 'ignore' });
-      if (st.code !== 0) throw new Error(`library run: exit ${st.code ?? st.signal}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: loops }, async (_, l) => {
+      for (let i = 0; i < perLoop; i++) {
+        const st = await rt.run(`${idPrefix}-${l}-${i}`, bundle, { stdio: 'ignore' });
+        if (st.code !== 0) throw new Error(`library run: exit ${st.code ?? st.signal}`);
+      }
+    }),
+  );
   return (loops * perLoop) / ((now() - t0) / 1000);
 }
 

@@ -131,18 +131,23 @@ export function forceDelete(cli: Cli, id: string): void {
 
 /** `loops` concurrent loops of `run`, `perLoop` containers each; containers per second. */
 export async function parallelThroughput(cli: Cli, bundle: string, idPrefix: string, loops: number, perLoop: number): Promise<number> {
-  const runAsync = (id: string) => new Promise<void>((resolve, reject) => {
-    const argv = [...cli.argv, 'run', '--bundle', bundle, id];
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: benchEnv() });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => { err += d; });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err.trim()}`))));
-  });
+  const runAsync = (id: string) =>
+    new Promise<void>((resolve, reject) => {
+      const argv = [...cli.argv, 'run', '--bundle', bundle, id];
+      const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: benchEnv() });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d;
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err.trim()}`))));
+    });
   const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: loops }, async (_, l) => {
-    for (let i = 0; i < perLoop; i++) await runAsync(`${idPrefix}-${l}-${i}`);
-  }));
+  await Promise.all(
+    Array.from({ length: loops }, async (_, l) => {
+      for (let i = 0; i < perLoop; i++) await runAsync(`${idPrefix}-${l}-${i}`);
+    }),
+  );
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   return (loops * perLoop) / s;
 }
@@ -189,15 +194,18 @@ export function floorArgv(rootfs: string): string[] {
 /** `loops` concurrent loops of the floor command, `perLoop` each; runs per second. */
 export async function floorThroughput(rootfs: string, loops: number, perLoop: number): Promise<number> {
   const argv = floorArgv(rootfs);
-  const once = () => new Promise<void>((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env: benchEnv() });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`floor: exit ${code}`))));
-  });
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env: benchEnv() });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`floor: exit ${code}`))));
+    });
   const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: loops }, async () => {
-    for (let i = 0; i < perLoop; i++) await once();
-  }));
+  await Promise.all(
+    Array.from({ length: loops }, async () => {
+      for (let i = 0; i < perLoop; i++) await once();
+    }),
+  );
   return (loops * perLoop) / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 

@@ -23,13 +23,20 @@ import { cpus, release } from 'node:os';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'bin/runt.cjs');
 const ROOTFS = join(REPO, 'examples/busybox/rootfs');
-const { values: flags } = parseArgs({ options: { iterations: { type: 'string', short: 'n', default: '15' }, 'no-write': { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({
+  options: { iterations: { type: 'string', short: 'n', default: '15' }, 'no-write': { type: 'boolean', default: false } },
+});
 const N = Number(flags.iterations);
 
 if (process.env.RUNT_BENCH_NETNS !== '1') {
-  const r = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', process.execPath, process.argv[1], ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...benchEnv(), RUNT_BENCH_NETNS: '1' },
-  });
+  const r = spawnSync(
+    'unshare',
+    ['--net', '--mount', '--propagation', 'private', process.execPath, process.argv[1], ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      env: { ...benchEnv(), RUNT_BENCH_NETNS: '1' },
+    },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -43,7 +50,9 @@ spec.process!.args = ['/bin/true'];
 spec.root = { path: ROOTFS, readonly: true };
 writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
 const runt = ['node', CLI, '--root', root, '--store', store];
-const podmanOk = spawnSync('podman', ['--version']).status === 0 && spawnSync('podman', ['info', '--format', '{{.Host.NetworkBackend}}'], { encoding: 'utf8' }).stdout?.trim() === 'cni';
+const podmanOk =
+  spawnSync('podman', ['--version']).status === 0 &&
+  spawnSync('podman', ['info', '--format', '{{.Host.NetworkBackend}}'], { encoding: 'utf8' }).stdout?.trim() === 'cni';
 
 // podman's host-local keeps its leases in /var/lib/cni (its default data directory, on the host's
 // file system): made by this bench if it was not there, removed again at the end.
@@ -52,7 +61,11 @@ const podmanCniDirExisted = existsSync(podmanCniDir);
 // A namespace for the floor: the plugins on their own, no container around them.
 const holder = spawn('unshare', ['--net', 'sleep', '100000'], { stdio: 'ignore' });
 const cleanup = () => {
-  try { holder.kill('SIGKILL'); } catch { /* gone */ }
+  try {
+    holder.kill('SIGKILL');
+  } catch {
+    /* gone */
+  }
   rmSync(root, { recursive: true, force: true });
   rmSync(store, { recursive: true, force: true });
   rmSync(bundle, { recursive: true, force: true });
@@ -64,7 +77,15 @@ try {
   const list = net.create('bench', { subnet: '10.89.200.0/24' });
   while (readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim() !== 'sleep') await new Promise((r) => setTimeout(r, 5));
   const floorOnce = async (i: number): Promise<number> => {
-    const call = { containerId: `floor-${i}`, netns: `/proc/${holder.pid}/ns/net`, ifname: 'eth0', cniPath: ['/usr/lib/cni'], timeoutMs: 30_000, runtimeConfig: {}, lockFile: net.lockFile('bench') };
+    const call = {
+      containerId: `floor-${i}`,
+      netns: `/proc/${holder.pid}/ns/net`,
+      ifname: 'eth0',
+      cniPath: ['/usr/lib/cni'],
+      timeoutMs: 30_000,
+      runtimeConfig: {},
+      lockFile: net.lockFile('bench'),
+    };
     const t0 = process.hrtime.bigint();
     const result = await addChain(list, call);
     await delChain(list, call, result);
@@ -79,9 +100,29 @@ try {
   if (podmanOk) {
     // podman's own default network (87-podman-bridge.conflist): the same four plugins.
     // runc (crun refuses hybrid cgroups), and limits this sandbox can set (field-notes.md).
-    const podman = (net: string, i: number) => timeCommand(['podman', '--runtime', 'runc', 'run', '--rm', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024',
-      '--network', net, '--name', `runt-bench-${process.pid}-${net}-${i}`, '--rootfs', ROOTFS, '/bin/true']);
-    cases.push({ name: 'podman + runc, no network', run: (i) => podman('none', i) }, { name: 'podman + runc, its CNI bridge network', run: (i) => podman('podman', i) });
+    const podman = (net: string, i: number) =>
+      timeCommand([
+        'podman',
+        '--runtime',
+        'runc',
+        'run',
+        '--rm',
+        '--ulimit',
+        'nofile=1024:1024',
+        '--ulimit',
+        'nproc=1024:1024',
+        '--network',
+        net,
+        '--name',
+        `runt-bench-${process.pid}-${net}-${i}`,
+        '--rootfs',
+        ROOTFS,
+        '/bin/true',
+      ]);
+    cases.push(
+      { name: 'podman + runc, no network', run: (i) => podman('none', i) },
+      { name: 'podman + runc, its CNI bridge network', run: (i) => podman('podman', i) },
+    );
   }
   const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   const before = loadNow();
@@ -114,8 +155,11 @@ try {
     '|---|---|---|',
     ...rows,
     '',
-    'The network costs runt the second row minus the first. The third row is the floor: the four plugins\' ADD and DEL,',
-    'exec\'d directly on a namespace, with no container around them.' + (podmanOk ? ' podman runs with `--rootfs` (no image) and its own default CNI network (the same four plugins).' : ' podman with a CNI backend was not available here.'),
+    "The network costs runt the second row minus the first. The third row is the floor: the four plugins' ADD and DEL,",
+    "exec'd directly on a namespace, with no container around them." +
+      (podmanOk
+        ? ' podman runs with `--rootfs` (no image) and its own default CNI network (the same four plugins).'
+        : ' podman with a CNI backend was not available here.'),
   ].join('\n');
   console.log(text);
   if (!flags['no-write']) writeSection(join(REPO, 'docs/PERFORMANCE.md'), text);

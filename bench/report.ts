@@ -56,7 +56,9 @@ export function describeMachine(loadBefore: string): Machine {
 }
 
 export function loadNow(): string {
-  return loadavg().map((x) => x.toFixed(2)).join(' ');
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 }
 
 function fmt(v: number | boolean | undefined, unit: Row['unit']): string {
@@ -90,7 +92,11 @@ export interface Target {
 }
 
 export function targetsTable(targets: Target[]): string {
-  return ['| target | measured | met |', '|---|---|---|', ...targets.map((t) => `| ${t.what} | ${t.measured} | ${t.met === undefined ? 'n/a' : t.met ? 'yes' : '**no**'} |`)].join('\n');
+  return [
+    '| target | measured | met |',
+    '|---|---|---|',
+    ...targets.map((t) => `| ${t.what} | ${t.measured} | ${t.met === undefined ? 'n/a' : t.met ? 'yes' : '**no**'} |`),
+  ].join('\n');
 }
 
 export function machineText(m: Machine, iterations: number, perLoop: number): string {

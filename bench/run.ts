@@ -14,7 +14,15 @@ import { floorArgv, median, timeCommand, type Cli, type InitMemory, type Lifecyc
 import type { LibraryRun } from './library.js';
 import { localRunner, workerRunner, type Runner } from './runners.js';
 import {
-  describeMachine, loadNow, machineText, markdownTable, targetsTable, writeGeneratedSection, type Column, type Row, type Target,
+  describeMachine,
+  loadNow,
+  machineText,
+  markdownTable,
+  targetsTable,
+  writeGeneratedSection,
+  type Column,
+  type Row,
+  type Target,
 } from './report.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -59,8 +67,12 @@ function makeBundles(scratch: string): Bundles {
   return {
     rootfs,
     once: write('once', () => {}),
-    long: write('long', (s) => { s.process!.args = ['sleep', '1000000']; }),
-    tight: write('tight', (s) => { s.linux!.resources = { ...s.linux!.resources, memory: { limit: 4 * 1024 * 1024 }, pids: { limit: 1 } }; }),
+    long: write('long', (s) => {
+      s.process!.args = ['sleep', '1000000'];
+    }),
+    tight: write('tight', (s) => {
+      s.linux!.resources = { ...s.linux!.resources, memory: { limit: 4 * 1024 * 1024 }, pids: { limit: 1 } };
+    }),
   };
 }
 
@@ -102,10 +114,20 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync('/tmp/runt-bench-');
   const bundles = makeBundles(scratch);
   const subjects: Subject[] = [
-    { column: 'runt', cli: { name: 'runt', argv: [process.execPath, CLI_JS, '--root', join(scratch, 'runt-root')] }, runner: localRunner() },
+    {
+      column: 'runt',
+      cli: { name: 'runt', argv: [process.execPath, CLI_JS, '--root', join(scratch, 'runt-root')] },
+      runner: localRunner(),
+    },
   ];
-  if (installed('runc')) subjects.push({ column: 'runc', cli: { name: 'runc', argv: ['runc', '--root', join(scratch, 'runc-root')] }, runner: localRunner() });
-  if (installed('crun')) subjects.push({ column: 'crun', cli: { name: 'crun', argv: ['crun', '--root', join(scratch, 'crun-root')] }, runner: workerRunner({ privateCgroup2: true }) });
+  if (installed('runc'))
+    subjects.push({ column: 'runc', cli: { name: 'runc', argv: ['runc', '--root', join(scratch, 'runc-root')] }, runner: localRunner() });
+  if (installed('crun'))
+    subjects.push({
+      column: 'crun',
+      cli: { name: 'crun', argv: ['crun', '--root', join(scratch, 'crun-root')] },
+      runner: workerRunner({ privateCgroup2: true }),
+    });
   const library = workerRunner();
   const libRoot = join(scratch, 'library-root');
   const local = localRunner();
@@ -115,10 +137,13 @@ async function main(): Promise<void> {
   const id = (tag: string) => `bench-${tag}-${process.pid}-${n++}`;
 
   try {
-    process.stderr.write(`bench: ${ITERATIONS} iterations (+${WARMUP} warm-up) of ${['runt', 'library', ...subjects.slice(1).map((s) => s.column)].join(', ')}, floor, node -e 0\n`);
+    process.stderr.write(
+      `bench: ${ITERATIONS} iterations (+${WARMUP} warm-up) of ${['runt', 'library', ...subjects.slice(1).map((s) => s.column)].join(', ')}, floor, node -e 0\n`,
+    );
     for (const s of subjects) {
       const lid = id(`${s.column}-long`);
-      if (await sample('setup', s.column, () => s.runner.call('startLongRunning', s.cli, bundles.long, lid, scratch))) longIds.push([s, lid]);
+      if (await sample('setup', s.column, () => s.runner.call('startLongRunning', s.cli, bundles.long, lid, scratch)))
+        longIds.push([s, lid]);
     }
     const libLong = id('lib-long');
     await sample('setup', 'library', () => library.call('libraryStartLongRunning', libRoot, bundles.long, libLong));
@@ -129,7 +154,9 @@ async function main(): Promise<void> {
     const steps = (keep: boolean): Step[] => [
       ...subjects.map((s): Step => async () => {
         const run = await sample('run', s.column, () => s.runner.call<number>('runLatency', s.cli, bundles.once, id(s.column)));
-        const lc = await sample('lifecycle', s.column, () => s.runner.call<Lifecycle>('lifecycle', s.cli, bundles.once, id(s.column), scratch));
+        const lc = await sample('lifecycle', s.column, () =>
+          s.runner.call<Lifecycle>('lifecycle', s.cli, bundles.once, id(s.column), scratch),
+        );
         const long = longOf(s);
         const exec = long ? await sample('exec', s.column, () => s.runner.call<number>('execLatency', s.cli, long)) : undefined;
         const state = long ? await sample('state', s.column, () => s.runner.call<number>('stateLatency', s.cli, long)) : undefined;
@@ -173,11 +200,37 @@ async function main(): Promise<void> {
 
     for (let round = 0; round < 2; round++) {
       for (const s of subjects) {
-        record(samples, 'parallel', s.column, await sample('parallel', s.column, () => s.runner.call<number>('parallelThroughput', s.cli, bundles.once, id(`${s.column}-par`), 2, PER_LOOP)));
+        record(
+          samples,
+          'parallel',
+          s.column,
+          await sample('parallel', s.column, () =>
+            s.runner.call<number>('parallelThroughput', s.cli, bundles.once, id(`${s.column}-par`), 2, PER_LOOP),
+          ),
+        );
       }
-      record(samples, 'parallel', 'library', await sample('parallel', 'library', () => library.call<number>('libraryParallel', libRoot, bundles.once, id('lib-par'), 2, PER_LOOP)));
-      record(samples, 'parallel8', 'library', await sample('parallel8', 'library', () => library.call<number>('libraryParallel', libRoot, bundles.once, id('lib-par8'), 8, Math.ceil(PER_LOOP / 2))));
-      record(samples, 'parallel', 'floor', await sample('parallel', 'floor', () => local.call<number>('floorThroughput', bundles.rootfs, 2, PER_LOOP)));
+      record(
+        samples,
+        'parallel',
+        'library',
+        await sample('parallel', 'library', () =>
+          library.call<number>('libraryParallel', libRoot, bundles.once, id('lib-par'), 2, PER_LOOP),
+        ),
+      );
+      record(
+        samples,
+        'parallel8',
+        'library',
+        await sample('parallel8', 'library', () =>
+          library.call<number>('libraryParallel', libRoot, bundles.once, id('lib-par8'), 8, Math.ceil(PER_LOOP / 2)),
+        ),
+      );
+      record(
+        samples,
+        'parallel',
+        'floor',
+        await sample('parallel', 'floor', () => local.call<number>('floorThroughput', bundles.rootfs, 2, PER_LOOP)),
+      );
     }
     process.stderr.write('bench: throughput done\n');
 
@@ -185,22 +238,79 @@ async function main(): Promise<void> {
     const times = (f: (k: number) => string[]) => Array.from({ length: ITERATIONS }, (_, k) => f(k));
     for (const s of subjects) {
       const prefix = id(`${s.column}-cpu`);
-      record(samples, 'cpuRun', s.column, await sample('cpu', s.column, () => s.runner.call<number>('commandsCpuMs', times((k) => [...s.cli.argv, 'run', '--bundle', bundles.once, `${prefix}-${k}`]))));
+      record(
+        samples,
+        'cpuRun',
+        s.column,
+        await sample('cpu', s.column, () =>
+          s.runner.call<number>(
+            'commandsCpuMs',
+            times((k) => [...s.cli.argv, 'run', '--bundle', bundles.once, `${prefix}-${k}`]),
+          ),
+        ),
+      );
       const long = longOf(s);
-      if (long) record(samples, 'cpuState', s.column, await sample('cpu', s.column, () => s.runner.call<number>('commandsCpuMs', times(() => [...s.cli.argv, 'state', long]))));
+      if (long)
+        record(
+          samples,
+          'cpuState',
+          s.column,
+          await sample('cpu', s.column, () =>
+            s.runner.call<number>(
+              'commandsCpuMs',
+              times(() => [...s.cli.argv, 'state', long]),
+            ),
+          ),
+        );
     }
-    record(samples, 'cpuRun', 'library', await sample('cpu', 'library', () => library.call<number>('libraryCpuPerRun', libRoot, bundles.once, id('lib-cpu'), ITERATIONS)));
-    record(samples, 'cpuRun', 'floor', await sample('cpu', 'floor', () => local.call<number>('commandsCpuMs', times(() => floorArgv(bundles.rootfs)))));
-    record(samples, 'cpuRun', 'node', await sample('cpu', 'node', () => local.call<number>('commandsCpuMs', times(() => [process.execPath, '-e', '0']))));
+    record(
+      samples,
+      'cpuRun',
+      'library',
+      await sample('cpu', 'library', () => library.call<number>('libraryCpuPerRun', libRoot, bundles.once, id('lib-cpu'), ITERATIONS)),
+    );
+    record(
+      samples,
+      'cpuRun',
+      'floor',
+      await sample('cpu', 'floor', () =>
+        local.call<number>(
+          'commandsCpuMs',
+          times(() => floorArgv(bundles.rootfs)),
+        ),
+      ),
+    );
+    record(
+      samples,
+      'cpuRun',
+      'node',
+      await sample('cpu', 'node', () =>
+        local.call<number>(
+          'commandsCpuMs',
+          times(() => [process.execPath, '-e', '0']),
+        ),
+      ),
+    );
 
     for (let k = 0; k < 3; k++) {
       for (const s of subjects) {
-        record(samples, 'rss', s.column, await sample('rss', s.column, () => s.runner.call<number>('peakRssKb', [...s.cli.argv, 'run', '--bundle', bundles.once, id(`${s.column}-rss`)])));
-        const m = await sample('parked', s.column, () => s.runner.call<InitMemory>('parkedInitMemory', s.cli, bundles.once, id(`${s.column}-mem`), scratch));
+        record(
+          samples,
+          'rss',
+          s.column,
+          await sample('rss', s.column, () =>
+            s.runner.call<number>('peakRssKb', [...s.cli.argv, 'run', '--bundle', bundles.once, id(`${s.column}-rss`)]),
+          ),
+        );
+        const m = await sample('parked', s.column, () =>
+          s.runner.call<InitMemory>('parkedInitMemory', s.cli, bundles.once, id(`${s.column}-mem`), scratch),
+        );
         record(samples, 'parkedRss', s.column, m?.rssKb);
         record(samples, 'parkedPss', s.column, m?.pssKb);
       }
-      const m = await sample('parked', 'library', () => library.call<InitMemory>('libraryParkedInitMemory', libRoot, bundles.once, id('lib-mem')));
+      const m = await sample('parked', 'library', () =>
+        library.call<InitMemory>('libraryParkedInitMemory', libRoot, bundles.once, id('lib-mem')),
+      );
       record(samples, 'parkedRss', 'library', m?.rssKb);
       record(samples, 'parkedPss', 'library', m?.pssKb);
       record(samples, 'rss', 'node', await sample('rss', 'node', () => local.call<number>('peakRssKb', [process.execPath, '-e', '0'])));
@@ -210,7 +320,12 @@ async function main(): Promise<void> {
     for (const s of subjects) tight[s.column] = await s.runner.call<boolean>('runSucceeds', s.cli, bundles.tight, id(`${s.column}-tight`));
     process.stderr.write('bench: memory done\n');
 
-    report(samples, tight, loadBefore, subjects.map((s) => s.column));
+    report(
+      samples,
+      tight,
+      loadBefore,
+      subjects.map((s) => s.column),
+    );
   } finally {
     for (const [s, lid] of longIds) {
       if (s) await s.runner.call('forceDelete', s.cli, lid).catch(() => {});
@@ -233,7 +348,10 @@ function report(samples: Samples, tight: Partial<Record<Column, boolean>>, loadB
   };
   const cols: Column[] = ['runt', 'library', ...peers.filter((c) => c !== 'runt'), 'floor', 'node'];
   const row = (title: string, metric: string, unit: Row['unit'], pick = med, lowerIsBetter = true): Row => ({
-    title, unit, lowerIsBetter, values: Object.fromEntries(cols.map((c) => [c, pick(metric, c)]).filter(([, v]) => v !== undefined)),
+    title,
+    unit,
+    lowerIsBetter,
+    values: Object.fromEntries(cols.map((c) => [c, pick(metric, c)]).filter(([, v]) => v !== undefined)),
   });
   const rows: Row[] = [
     row('`run` of /bin/true', 'run', 'ms'),
@@ -270,9 +388,21 @@ function report(samples: Samples, tight: Partial<Record<Column, boolean>>, loadB
     return a === undefined || nodeMs === undefined ? 'n/a' : `${a.toFixed(1)} ms = node -e 0 + ${(a - nodeMs).toFixed(1)} ms`;
   };
   const targets: Target[] = [
-    { what: 'library create+start+wait+delete ≤ 0.5x crun `run`', measured: `${ms(v('run', 'library'))} vs ${ms(v('run', 'crun'))}: ${x(libRunVsCrun)}`, met: libRunVsCrun === undefined ? undefined : libRunVsCrun <= 0.5 },
-    { what: 'library ≤ 2x the floor', measured: x(ratio(v('run', 'library'), v('run', 'floor'))), met: ratio(v('run', 'library'), v('run', 'floor')) === undefined ? undefined : ratio(v('run', 'library'), v('run', 'floor'))! <= 2 },
-    { what: 'library parallel throughput ≥ 2x crun', measured: x(libParVsCrun), met: libParVsCrun === undefined ? undefined : libParVsCrun >= 2 },
+    {
+      what: 'library create+start+wait+delete ≤ 0.5x crun `run`',
+      measured: `${ms(v('run', 'library'))} vs ${ms(v('run', 'crun'))}: ${x(libRunVsCrun)}`,
+      met: libRunVsCrun === undefined ? undefined : libRunVsCrun <= 0.5,
+    },
+    {
+      what: 'library ≤ 2x the floor',
+      measured: x(ratio(v('run', 'library'), v('run', 'floor'))),
+      met: ratio(v('run', 'library'), v('run', 'floor')) === undefined ? undefined : ratio(v('run', 'library'), v('run', 'floor'))! <= 2,
+    },
+    {
+      what: 'library parallel throughput ≥ 2x crun',
+      measured: x(libParVsCrun),
+      met: libParVsCrun === undefined ? undefined : libParVsCrun >= 2,
+    },
     { what: 'CLI `run` ≤ 1.0x runc', measured: x(cliRunVsRunc), met: cliRunVsRunc === undefined ? undefined : cliRunVsRunc <= 1 },
     { what: 'CLI `exec` ≤ 1.0x runc', measured: x(cliExecVsRunc), met: cliExecVsRunc === undefined ? undefined : cliExecVsRunc <= 1 },
     { what: 'CLI `start` close to node -e 0', measured: overhead('start'), met: undefined },
@@ -280,7 +410,11 @@ function report(samples: Samples, tight: Partial<Record<Column, boolean>>, loadB
     { what: 'CLI `delete` close to node -e 0', measured: overhead('delete'), met: undefined },
     { what: 'CLI `state` close to node -e 0', measured: overhead('state'), met: undefined },
     { what: 'parked init PSS ≤ crun', measured: x(pssVsCrun), met: pssVsCrun === undefined ? undefined : pssVsCrun <= 1 },
-    { what: '4 MiB memory + pids.limit 1 runs /bin/true', measured: tight.runt === undefined ? 'n/a' : tight.runt ? 'yes' : 'no', met: tight.runt },
+    {
+      what: '4 MiB memory + pids.limit 1 runs /bin/true',
+      measured: tight.runt === undefined ? 'n/a' : tight.runt ? 'yes' : 'no',
+      met: tight.runt,
+    },
   ];
   const machine = describeMachine(loadBefore);
   const failures = [...errors].map(([k, m]) => `- ${k}: ${m}`).join('\n');

@@ -53,7 +53,10 @@ export function workerRunner(opts: { privateCgroup2?: boolean } = {}): Runner {
         if (!a.ok) throw new Error(a.error);
         return a.value as T;
       });
-      queue = result.then(() => {}, () => {});
+      queue = result.then(
+        () => {},
+        () => {},
+      );
       return result;
     },
     close: async () => {

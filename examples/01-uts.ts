@@ -25,7 +25,9 @@ const r = await runSteps({
   cloneFlags: isolate ? CLONE.NEWUTS : 0,
   steps,
   capture: true,
-  atSync: (pid) => { childNs = nsOf(pid, 'uts'); },
+  atSync: (pid) => {
+    childNs = nsOf(pid, 'uts');
+  },
 });
 
 show('uts namespace of this process', nsOf('self', 'uts'));
@@ -36,6 +38,6 @@ show('hostname of the host, after', hostname());
 if (isolate) {
   console.log(`\n  The inodes differ: the child has its own UTS namespace, so sethostname("${NAME}") changed only its copy.`);
 } else {
-  console.log('\n  Same inode: the child shares the host\'s UTS namespace. sethostname here would rename the host,');
+  console.log("\n  Same inode: the child shares the host's UTS namespace. sethostname here would rename the host,");
   console.log('  which is why runt refuses a hostname without a "uts" entry in linux.namespaces.');
 }

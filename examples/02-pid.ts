@@ -31,7 +31,13 @@ function processesIn(ns: string): Array<{ hostPid: number; nsPid: string; ppid: 
       const pid = Number(entry);
       const nsPids = statusField(pid, 'NSpid').split(/\s+/);
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      out.push({ hostPid: pid, nsPid: nsPids.at(-1)!, ppid: statusField(pid, 'PPid'), state: statusField(pid, 'State'), name: cmdline || '(zombie: no command line)' });
+      out.push({
+        hostPid: pid,
+        nsPid: nsPids.at(-1)!,
+        ppid: statusField(pid, 'PPid'),
+        state: statusField(pid, 'State'),
+        name: cmdline || '(zombie: no command line)',
+      });
     } catch {
       // gone meanwhile
     }
@@ -49,7 +55,7 @@ const r = await runSteps({
     ns = nsOf(pid, 'pid');
     show('pid namespace of this process', nsOf('self', 'pid'));
     show('pid namespace of the child', ns);
-    show('the child\'s NSpid (host, inside)', statusField(pid, 'NSpid').replace(/\s+/g, ' '));
+    show("the child's NSpid (host, inside)", statusField(pid, 'NSpid').replace(/\s+/g, ' '));
   },
   afterExec: async () => {
     await new Promise((done) => setTimeout(done, 500));
@@ -62,7 +68,9 @@ const r = await runSteps({
 });
 heading('what the child printed');
 console.log(`  ${r.output.trim()}`);
-console.log(reaping
-  ? '\n  No zombie: PID 1 (a shell in `wait`) collected the orphan when it exited.'
-  : '\n  The orphan is a zombie (state Z) whose parent is PID 1 (`sleep`): nobody will ever wait for it.\n  A container init must reap (runc\'s users run tini or dumb-init for this).');
+console.log(
+  reaping
+    ? '\n  No zombie: PID 1 (a shell in `wait`) collected the orphan when it exited.'
+    : "\n  The orphan is a zombie (state Z) whose parent is PID 1 (`sleep`): nobody will ever wait for it.\n  A container init must reap (runc's users run tini or dumb-init for this).",
+);
 show('exit of PID 1', r.code ?? `signal ${r.signal}`);

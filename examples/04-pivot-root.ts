@@ -22,14 +22,57 @@ const skipBind = flag('skip-bind');
 const noPivot = flag('no-pivot');
 
 const steps: Step[] = [
-  { op: 'mount', source: null, target: '/', fstype: null, flags: MS.REC | MS.SLAVE, data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation' },
-  ...(skipBind ? [] : [{ op: 'mount', source: ROOTFS, target: ROOTFS, fstype: null, flags: MS.BIND | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'root.path' } as Step]),
+  {
+    op: 'mount',
+    source: null,
+    target: '/',
+    fstype: null,
+    flags: MS.REC | MS.SLAVE,
+    data: null,
+    targetInRoot: false,
+    mkdir: 'none',
+    field: 'linux.rootfsPropagation',
+  },
+  ...(skipBind
+    ? []
+    : [
+        {
+          op: 'mount',
+          source: ROOTFS,
+          target: ROOTFS,
+          fstype: null,
+          flags: MS.BIND | MS.REC,
+          data: null,
+          targetInRoot: false,
+          mkdir: 'none',
+          field: 'root.path',
+        } as Step,
+      ]),
   { op: 'openRoot', path: ROOTFS, field: 'root.path' },
-  { op: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, data: null, targetInRoot: true, mkdir: 'none', field: 'mounts[0]' },
+  {
+    op: 'mount',
+    source: 'proc',
+    target: '/proc',
+    fstype: 'proc',
+    flags: MS.NOSUID | MS.NODEV | MS.NOEXEC,
+    data: null,
+    targetInRoot: true,
+    mkdir: 'none',
+    field: 'mounts[0]',
+  },
   noPivot ? { op: 'moveRoot', field: 'root.path' } : { op: 'pivotRoot', field: 'root.path' },
   {
-    op: 'exec', name: '/bin/sh', searchPath: '', preserveFds: 0, env: ['PATH=/bin:/sbin:/usr/bin'], field: 'process.args',
-    args: ['sh', '-c', 'echo "/ holds: $(ls / | tr "\\n" " ")"; echo "$(wc -l < /proc/self/mountinfo) mounts:"; cut -d" " -f1-5,10 /proc/self/mountinfo'],
+    op: 'exec',
+    name: '/bin/sh',
+    searchPath: '',
+    preserveFds: 0,
+    env: ['PATH=/bin:/sbin:/usr/bin'],
+    field: 'process.args',
+    args: [
+      'sh',
+      '-c',
+      'echo "/ holds: $(ls / | tr "\\n" " ")"; echo "$(wc -l < /proc/self/mountinfo) mounts:"; cut -d" " -f1-5,10 /proc/self/mountinfo',
+    ],
   },
 ];
 
@@ -44,8 +87,10 @@ if (r.failure) {
   console.log('  That is why the planner bind-mounts the rootfs onto itself first.');
 } else {
   console.log(indent(r.output));
-  console.log(noPivot
-    ? '\n  It works, but the host\'s root is still mounted underneath in this namespace (chroot only changes\n  where "/" resolves). pivot_root + MNT_DETACH removes it: runt uses --no-pivot only when asked.'
-    : '\n  The image is "/", and the host\'s mounts are gone from this namespace: the old root was detached.');
+  console.log(
+    noPivot
+      ? '\n  It works, but the host\'s root is still mounted underneath in this namespace (chroot only changes\n  where "/" resolves). pivot_root + MNT_DETACH removes it: runt uses --no-pivot only when asked.'
+      : '\n  The image is "/", and the host\'s mounts are gone from this namespace: the old root was detached.',
+  );
 }
 show('exit status', r.code ?? `signal ${r.signal}`);

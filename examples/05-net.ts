@@ -15,13 +15,14 @@ import { flag, heading, indent, nsOf, shell, show } from './lib/show.js';
 
 const isolate = !flag('no-namespace');
 // /proc/net/dev lists the interfaces of the reader's network namespace.
-const interfaces = 'echo "interfaces: $(busybox tail -n +3 /proc/net/dev | busybox cut -d: -f1 | busybox tr -d " " | busybox tr "\\n" " ")"';
+const interfaces =
+  'echo "interfaces: $(busybox tail -n +3 /proc/net/dev | busybox cut -d: -f1 | busybox tr -d " " | busybox tr "\\n" " ")"';
 const script = isolate
   ? `${interfaces}; busybox ip link | busybox grep "^[0-9]"; busybox ip link set lo up; echo "after ip link set lo up:";` +
     ' busybox ip -o addr | busybox cut -d" " -f2,4,7; busybox ping -c 1 -W 1 127.0.0.1 | busybox grep -E "transmitted"'
   : interfaces;
 
-heading(`a child ${isolate ? 'in a new network namespace' : 'in the host\'s network namespace'}`);
+heading(`a child ${isolate ? 'in a new network namespace' : "in the host's network namespace"}`);
 const r = await runSteps({
   cloneFlags: isolate ? CLONE.NEWNET : 0,
   steps: [{ op: 'sync', tag: 1, field: 'example: let the parent look' }, shell(script)],

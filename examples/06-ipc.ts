@@ -26,21 +26,45 @@ const QUEUE = 'runt-example-06';
 const mountPoint = mkdtempSync(join(tmpdir(), 'runt-example-06-'));
 
 const mqueueSteps: Step[] = [
-  { op: 'mount', source: null, target: '/', fstype: null, flags: MS.REC | MS.PRIVATE, data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation' },
-  { op: 'mount', source: 'mqueue', target: mountPoint, fstype: 'mqueue', flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, data: null, targetInRoot: false, mkdir: 'none', field: 'mounts[4]' },
+  {
+    op: 'mount',
+    source: null,
+    target: '/',
+    fstype: null,
+    flags: MS.REC | MS.PRIVATE,
+    data: null,
+    targetInRoot: false,
+    mkdir: 'none',
+    field: 'linux.rootfsPropagation',
+  },
+  {
+    op: 'mount',
+    source: 'mqueue',
+    target: mountPoint,
+    fstype: 'mqueue',
+    flags: MS.NOSUID | MS.NODEV | MS.NOEXEC,
+    data: null,
+    targetInRoot: false,
+    mkdir: 'none',
+    field: 'mounts[4]',
+  },
 ];
 const list = `echo "queues: $(busybox ls ${mountPoint} | busybox tr "\\n" " ")"; echo "System V objects: $(busybox cat /proc/sysvipc/msg /proc/sysvipc/sem /proc/sysvipc/shm | busybox grep -vc "^ *key")"`;
 
 try {
-  heading(`a child ${isolate ? 'in new IPC and mount namespaces' : 'in a new mount namespace, sharing the host\'s IPC namespace'}`);
+  heading(`a child ${isolate ? 'in new IPC and mount namespaces' : "in a new mount namespace, sharing the host's IPC namespace"}`);
   const before = readFileSync('/proc/sys/kernel/msgmax', 'utf8').trim();
   const first = await runSteps({
     cloneFlags: (isolate ? CLONE.NEWIPC : 0) | CLONE.NEWNS,
     steps: [
       ...mqueueSteps,
-      ...(isolate ? [{ op: 'writeProc', path: '/proc/sys/kernel/msgmax', data: '4096', field: 'linux.sysctl["kernel.msgmax"]' } as Step] : []),
+      ...(isolate
+        ? [{ op: 'writeProc', path: '/proc/sys/kernel/msgmax', data: '4096', field: 'linux.sysctl["kernel.msgmax"]' } as Step]
+        : []),
       { op: 'sync', tag: 1, field: 'example: let the parent look' },
-      shell(`${isolate ? `busybox touch ${mountPoint}/${QUEUE}; ` : ''}echo "kernel.msgmax: $(busybox cat /proc/sys/kernel/msgmax)"; ${list}`),
+      shell(
+        `${isolate ? `busybox touch ${mountPoint}/${QUEUE}; ` : ''}echo "kernel.msgmax: $(busybox cat /proc/sys/kernel/msgmax)"; ${list}`,
+      ),
     ],
     capture: true,
     atSync: (pid) => {
@@ -50,8 +74,12 @@ try {
   });
   console.log(indent(first.output));
 
-  heading('a second child, in the host\'s IPC namespace (a new mount namespace only, to mount mqueue)');
-  const second = await runSteps({ cloneFlags: CLONE.NEWNS, steps: [...mqueueSteps, shell(`echo "kernel.msgmax: $(busybox cat /proc/sys/kernel/msgmax)"; ${list}`)], capture: true });
+  heading("a second child, in the host's IPC namespace (a new mount namespace only, to mount mqueue)");
+  const second = await runSteps({
+    cloneFlags: CLONE.NEWNS,
+    steps: [...mqueueSteps, shell(`echo "kernel.msgmax: $(busybox cat /proc/sys/kernel/msgmax)"; ${list}`)],
+    capture: true,
+  });
   console.log(indent(second.output));
   show('kernel.msgmax of the host, before', before);
   show('kernel.msgmax of the host, after', readFileSync('/proc/sys/kernel/msgmax', 'utf8').trim());

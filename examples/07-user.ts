@@ -54,7 +54,9 @@ try {
         writeFileSync(`/proc/${pid}/gid_map`, MAP);
       }
     },
-    afterExec: (pid) => { outside = statusField(pid, 'Uid'); },
+    afterExec: (pid) => {
+      outside = statusField(pid, 'Uid');
+    },
   });
   if (r.failure) {
     show('failed step', `#${r.failure.step} ${r.failure.op}: ${r.failure.message}: ${r.failure.errno}`);
@@ -64,7 +66,8 @@ try {
     heading('what the child printed');
     console.log(indent(r.output));
     const cap = /CapEff:\s+(\w+)/.exec(r.output)?.[1];
-    if (cap) show('its CapEff, by name', `${capabilityNames(cap).length} capabilities (${capabilityNames(cap).slice(0, 3).join(', ')}, ...)`);
+    if (cap)
+      show('its CapEff, by name', `${capabilityNames(cap).length} capabilities (${capabilityNames(cap).slice(0, 3).join(', ')}, ...)`);
     heading('the same process seen from the host');
     show('Uid (real, effective, saved, fs)', outside.replace(/\s+/g, ' '));
     show(`owner of made-inside on the host`, `uid ${statSync(join(dir, 'made-inside')).uid}`);

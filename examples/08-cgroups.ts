@@ -49,7 +49,12 @@ try {
     capture: true,
     atSync: (pid) => {
       cgroup.join(pid);
-      show('the child\'s /proc/PID/cgroup (pids)', readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => /pids|^0::/.test(l)) ?? '');
+      show(
+        "the child's /proc/PID/cgroup (pids)",
+        readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+          .split('\n')
+          .find((l) => /pids|^0::/.test(l)) ?? '',
+      );
     },
     afterExec: async () => {
       await new Promise((done) => setTimeout(done, 400));
@@ -58,7 +63,7 @@ try {
   });
   heading('what the child printed');
   console.log(indent(r.output));
-  heading('the cgroup\'s counters');
+  heading("the cgroup's counters");
   show('pids.max', read('pids', 'pids.max'));
   show('pids.current while the sleeps ran', running);
   show('pids.events', read('pids', 'pids.events'));

@@ -40,7 +40,10 @@ try {
   console.log(indent(r.output));
   const eff = /CapEff:\s+(\w+)/.exec(r.output)?.[1] ?? '0';
   show('CapEff by name', capabilityNames(eff).join(', '));
-  show('this process\'s CapEff', `${capabilityNames(/CapEff:\s+(\w+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]).length} capabilities`);
+  show(
+    "this process's CapEff",
+    `${capabilityNames(/CapEff:\s+(\w+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]).length} capabilities`,
+  );
   show('owner of the file now', `uid ${statSync(file).uid}`);
   console.log('\n  Without CAP_CHOWN, root cannot give a file away; without CAP_DAC_OVERRIDE, it is bound by file modes');
   console.log('  like anyone else. Dropped from the bounding set, no exec of a setuid or file-capability binary brings them back.');

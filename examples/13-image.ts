@@ -27,29 +27,62 @@ try {
   const layers = [
     readFileSync(join(work, 'base.tar')),
     // layer 2 adds a file and deletes one of layer 1 with a whiteout entry
-    tarBuffer([{ name: 'etc/', type: 'dir', mode: 0o755 }, { name: 'etc/motd', type: 'file', mode: 0o644, data: 'hello from layer 2\n' }, { name: '.wh.linuxrc', type: 'file', data: '' }]),
+    tarBuffer([
+      { name: 'etc/', type: 'dir', mode: 0o755 },
+      { name: 'etc/motd', type: 'file', mode: 0o644, data: 'hello from layer 2\n' },
+      { name: '.wh.linuxrc', type: 'file', data: '' },
+    ]),
     // layer 3 replaces a whole directory: an opaque whiteout, then the new content
-    tarBuffer([{ name: 'home/', type: 'dir', mode: 0o755 }, { name: 'home/.wh..wh..opq', type: 'file', data: '' }, { name: 'home/only-this', type: 'file', mode: 0o644, data: 'layer 3\n' }]),
+    tarBuffer([
+      { name: 'home/', type: 'dir', mode: 0o755 },
+      { name: 'home/.wh..wh..opq', type: 'file', data: '' },
+      { name: 'home/only-this', type: 'file', mode: 0o644, data: 'layer 3\n' },
+    ]),
   ];
   layers.forEach((l, i) => show(`layer ${i + 1}`, `${l.length} bytes of tar, diff_id ${sha(l).slice(0, 19)}…`));
 
   heading('2. the image: gzip blobs, a config listing the diff_ids, a manifest naming blobs by digest');
   const dir = join(work, 'layout');
   mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
-  const put = (b: Buffer) => { const d = sha(b); writeFileSync(join(dir, 'blobs/sha256', d.slice(7)), b); return d; };
+  const put = (b: Buffer) => {
+    const d = sha(b);
+    writeFileSync(join(dir, 'blobs/sha256', d.slice(7)), b);
+    return d;
+  };
   const gz = layers.map((l) => gzipSync(l));
-  const config = Buffer.from(JSON.stringify({ os: 'linux', architecture: 'amd64', config: { Cmd: ['sh', '-c', 'cat /etc/motd; ls /home; ls /linuxrc 2>&1; true'], Env: ['PATH=/bin:/sbin'] }, rootfs: { type: 'layers', diff_ids: layers.map(sha) } }));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: put(config), size: config.length },
-    layers: gz.map((g) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: put(g), size: g.length })),
-  }));
+  const config = Buffer.from(
+    JSON.stringify({
+      os: 'linux',
+      architecture: 'amd64',
+      config: { Cmd: ['sh', '-c', 'cat /etc/motd; ls /home; ls /linuxrc 2>&1; true'], Env: ['PATH=/bin:/sbin'] },
+      rootfs: { type: 'layers', diff_ids: layers.map(sha) },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: put(config), size: config.length },
+      layers: gz.map((g) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: put(g), size: g.length })),
+    }),
+  );
   const md = put(manifest);
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: md, size: manifest.length }] }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: md, size: manifest.length }],
+    }),
+  );
   show('manifest', md);
   show('config', JSON.parse(manifest.toString()).config.digest);
-  show('chain ids', chainIds(layers.map(sha)).map((c) => c.slice(7, 19)).join(' → '));
+  show(
+    'chain ids',
+    chainIds(layers.map(sha))
+      .map((c) => c.slice(7, 19))
+      .join(' → '),
+  );
   execFileSync('tar', ['-C', dir, '-cf', join(work, 'image.tar'), '.']);
 
   heading('3. into a store: blobs by digest, each layer unpacked once into a snapshot');

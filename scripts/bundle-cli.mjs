@@ -52,7 +52,8 @@ function resolveRelative(fromId, spec) {
 }
 
 // tslib's helper names, as tsc calls them.
-const TSLIB = /\b(__(?:extends|assign|rest|decorate|param|esDecorate|runInitializers|propKey|setFunctionName|metadata|awaiter|generator|exportStar|createBinding|values|read|spread|spreadArrays|spreadArray|await|asyncGenerator|asyncDelegator|asyncValues|makeTemplateObject|importStar|importDefault|setModuleDefault|classPrivateFieldGet|classPrivateFieldSet|classPrivateFieldIn|addDisposableResource|disposeResources|rewriteRelativeImportExtension))\(/g;
+const TSLIB =
+  /\b(__(?:extends|assign|rest|decorate|param|esDecorate|runInitializers|propKey|setFunctionName|metadata|awaiter|generator|exportStar|createBinding|values|read|spread|spreadArrays|spreadArray|await|asyncGenerator|asyncDelegator|asyncValues|makeTemplateObject|importStar|importDefault|setModuleDefault|classPrivateFieldGet|classPrivateFieldSet|classPrivateFieldIn|addDisposableResource|disposeResources|rewriteRelativeImportExtension))\(/g;
 const REQUIRE = /\brequire\(\s*(?:"([^"]*)"|'([^']*)')\s*\)/g;
 const modules = new Map(); // id → transformed source
 const queue = [ENTRY];

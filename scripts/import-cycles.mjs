@@ -19,7 +19,8 @@ function tsFiles(dir) {
 /** The relative modules a file imports or re-exports (static and dynamic), as .ts paths. */
 export function importsOf(file, text = readFileSync(file, 'utf8')) {
   const out = new Set();
-  const specifiers = /(?:^|[\s;])(?:import|export)\s[^;'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+  const specifiers =
+    /(?:^|[\s;])(?:import|export)\s[^;'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
   for (const m of text.matchAll(specifiers)) {
     const spec = m[1] ?? m[2] ?? m[3];
     if (!spec.startsWith('.')) continue;

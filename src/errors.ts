@@ -1,7 +1,10 @@
 // Typed errors with a stable `code`. Library code throws these; only the CLI turns them into exit codes.
 
 export class RuntError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -9,7 +12,10 @@ export class RuntError extends Error {
 
 /** A field of the spec cannot be turned into a plan (the message names the field). */
 export class PlanError extends RuntError {
-  constructor(readonly path: string, what: string) {
+  constructor(
+    readonly path: string,
+    what: string,
+  ) {
     super('EINVALID_SPEC', `${path}: ${what}`);
   }
 }

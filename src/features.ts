@@ -3,7 +3,16 @@
 // tables, the seccomp compiler, the cgroup drivers), so the document cannot claim more than runt does.
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { OCI_VERSION, CAPABILITIES, HOOK_NAMES, MOUNT_OPTIONS, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './spec/constants.js';
+import {
+  OCI_VERSION,
+  CAPABILITIES,
+  HOOK_NAMES,
+  MOUNT_OPTIONS,
+  SECCOMP_ACTIONS,
+  SECCOMP_ARCHES,
+  SECCOMP_FLAGS,
+  SECCOMP_OPERATORS,
+} from './spec/constants.js';
 import { NAMESPACES } from './plan/constants.js';
 import { IMPLEMENTED_EXTENSIONS, parseMountOptions } from './plan/mount-options.js';
 import { native } from './native.js';
@@ -57,8 +66,13 @@ export function features(): Features {
     hooks: [...HOOK_NAMES],
     mountOptions: implementedMountOptions(),
     linux: {
-      namespaces: Object.keys(NAMESPACES).filter((t) => !UNSUPPORTED_NAMESPACES.has(t)).sort(),
-      capabilities: Object.entries(CAPABILITIES).filter(([, n]) => n <= lastCap).sort((a, b) => a[1] - b[1]).map(([name]) => name),
+      namespaces: Object.keys(NAMESPACES)
+        .filter((t) => !UNSUPPORTED_NAMESPACES.has(t))
+        .sort(),
+      capabilities: Object.entries(CAPABILITIES)
+        .filter(([, n]) => n <= lastCap)
+        .sort((a, b) => a[1] - b[1])
+        .map(([name]) => name),
       cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: true },
       seccomp: {
         enabled: true,
@@ -106,6 +120,8 @@ function seccompArchs(): string[] {
 }
 
 function kernelAtLeast([major, minor]: [number, number]): boolean {
-  const [kMajor, kMinor] = release().split('.').map((x) => parseInt(x, 10));
+  const [kMajor, kMinor] = release()
+    .split('.')
+    .map((x) => parseInt(x, 10));
   return kMajor > major || (kMajor === major && kMinor >= minor);
 }

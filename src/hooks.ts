@@ -14,11 +14,21 @@ export async function runHook(hook: Hook, state: State, where: string): Promise<
     });
     let stderr = '';
     let timedOut = false;
-    const timer = hook.timeout ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, hook.timeout * 1000) : undefined;
-    child.stderr!.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString(); });
+    const timer = hook.timeout
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, hook.timeout * 1000)
+      : undefined;
+    child.stderr!.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString();
+    });
     child.stdin!.on('error', () => {});
     child.stdin!.end(JSON.stringify(state));
-    child.on('error', (e) => { clearTimeout(timer); reject(new HookError(`${where}: ${hook.path}: ${e.message}`)); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new HookError(`${where}: ${hook.path}: ${e.message}`));
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (timedOut) reject(new HookError(`${where}: ${hook.path}: timed out after ${hook.timeout}s`));
@@ -39,7 +49,12 @@ export async function runHooks(hooks: Partial<Record<HookName, Hook[]>> | undefi
 }
 
 /** Like runHooks, but a failure is only reported (poststart and poststop must not fail the operation). */
-export async function runHooksWarn(hooks: Partial<Record<HookName, Hook[]>> | undefined, name: HookName, state: State, warn: (msg: string) => void): Promise<void> {
+export async function runHooksWarn(
+  hooks: Partial<Record<HookName, Hook[]>> | undefined,
+  name: HookName,
+  state: State,
+  warn: (msg: string) => void,
+): Promise<void> {
   const list = hooks?.[name] ?? [];
   for (let i = 0; i < list.length; i++) {
     try {

@@ -2,8 +2,15 @@
 // the step-by-step examples use (the addon, the step protocol, kernel constants) are in
 // building-blocks.ts, not here.
 export {
-  Runtime, Container, type RuntimeOptions, type WaitResult, type ContainerOptions, type ContainerIO, type EventOptions,
-  type ProcessOptions, type ImageCreateOptions,
+  Runtime,
+  Container,
+  type RuntimeOptions,
+  type WaitResult,
+  type ContainerOptions,
+  type ContainerIO,
+  type EventOptions,
+  type ProcessOptions,
+  type ImageCreateOptions,
 } from './runtime.js';
 export { ImageError } from './image/errors.js';
 export type { ImageApi } from './image/api.js';
@@ -22,6 +29,14 @@ export { SpecError } from './spec/errors.js';
 export type { Spec, State, Process, Mount, Linux, Hook, Seccomp } from './spec/types.js';
 export type { Step } from './plan/steps.js';
 export { explainBundle, renderText, renderJson, type ExplainDocument, type ExplainedStep } from './explain/index.js';
-export { Networks, DEFAULT_NETWORK, NetworkNotFoundError, type NetworkInfo, type NetworkCreateOptions, type ConnectOptions, type PortMapping } from './network/index.js';
+export {
+  Networks,
+  DEFAULT_NETWORK,
+  NetworkNotFoundError,
+  type NetworkInfo,
+  type NetworkCreateOptions,
+  type ConnectOptions,
+  type PortMapping,
+} from './network/index.js';
 export { Volumes, VolumeNotFoundError, type VolumeDetails, type VolumeInfo, type VolumeMount, type TmpfsMount } from './volume/index.js';
 export { DEFAULT_STORE, storeRoot } from './store-root.js';

@@ -28,9 +28,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     if (level === 'debug' && !opts.debug) return;
     const time = new Date().toISOString();
     if (opts.file) {
-      const line = format === 'json'
-        ? JSON.stringify({ level, msg, time })
-        : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+      const line = format === 'json' ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
       try {
         appendFileSync(opts.file, `${line}\n`);
       } catch {

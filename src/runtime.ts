@@ -88,7 +88,13 @@ export class Runtime {
     }
     this.root = opts.root ?? DEFAULT_ROOT;
     this.store = storeRoot(opts.store);
-    this.ctx = { store: new StateStore(this.root), log: opts.logger ?? silentLogger, parentCgroups: new ParentCgroups(), storeDir: this.store, cgroupDriver: opts.cgroupManager };
+    this.ctx = {
+      store: new StateStore(this.root),
+      log: opts.logger ?? silentLogger,
+      parentCgroups: new ParentCgroups(),
+      storeDir: this.store,
+      cgroupDriver: opts.cgroupManager,
+    };
     this.volumes = new Volumes(this.store);
     this.networks = new Networks(this.ctx);
     this.images = new ImageApi(this.store);
@@ -122,9 +128,22 @@ export class Runtime {
     const { image, args, entrypoint, env, pull, pullOptions, terminal, copy, onStage, ...containerOptions } = o;
     if (this.exists(id)) throw new ContainerExistsError(id);
     const [{ prepareContainer }, { ImageStore }, { removeContainerDir }] = await Promise.all([
-      import('./image/prepare.js'), import('./image/store.js'), import('./image/container-dir.js'),
+      import('./image/prepare.js'),
+      import('./image/store.js'),
+      import('./image/container-dir.js'),
     ]);
-    const prepared = await prepareContainer(new ImageStore(this.images.storeDir), id, { image, args, entrypoint, env, pull, pullOptions, terminal, copy, onStage, volumesByCaller: true });
+    const prepared = await prepareContainer(new ImageStore(this.images.storeDir), id, {
+      image,
+      args,
+      entrypoint,
+      env,
+      pull,
+      pullOptions,
+      terminal,
+      copy,
+      onStage,
+      volumesByCaller: true,
+    });
     try {
       // The image's Volumes: anonymous volumes filled from the image (unless -v mounts something there).
       if (prepared.imageVolumes?.length) {
@@ -248,7 +267,10 @@ export class Runtime {
    *  seccomp filter; what `process` leaves out comes from the container's process). */
   async exec(id: string, process: Process, opts: ProcessOptions = {}): Promise<ExecHandle & ContainerIO> {
     const { stdio: stdioOption, ...rest } = opts;
-    const [{ execInContainer, ExecHandle }, { prepareStdio }] = await Promise.all([import('./lifecycle/exec.js'), import('./lifecycle/stdio.js')]);
+    const [{ execInContainer, ExecHandle }, { prepareStdio }] = await Promise.all([
+      import('./lifecycle/exec.js'),
+      import('./lifecycle/stdio.js'),
+    ]);
     const stdio = await prepareStdio(stdioOption);
     let p;
     try {
@@ -302,7 +324,10 @@ export class Runtime {
         if (this.busy.get(id) === tail) this.busy.delete(id);
       }
     });
-    const tail: Promise<unknown> = result.then(() => {}, () => {});
+    const tail: Promise<unknown> = result.then(
+      () => {},
+      () => {},
+    );
     this.busy.set(id, tail);
     return result;
   }
@@ -329,8 +354,12 @@ export class Container implements ContainerIO {
   readonly stderr: Readable | null;
 
   constructor(
-    readonly runtime: Runtime, readonly id: string, readonly pid: number, private readonly pidfd: number,
-    io?: ContainerIO, private readonly pidStartTime = 0,
+    readonly runtime: Runtime,
+    readonly id: string,
+    readonly pid: number,
+    private readonly pidfd: number,
+    io?: ContainerIO,
+    private readonly pidStartTime = 0,
   ) {
     this.stdin = io?.stdin ?? null;
     this.stdout = io?.stdout ?? null;
@@ -344,13 +373,18 @@ export class Container implements ContainerIO {
   /** Resolves when the init exits, from its pidfd on the event loop. */
   wait(): Promise<WaitResult> {
     if (!this.exit) void this.runtime.reapExecs(this.id);
-    this.exit ??= this.pidfd >= 0
-      ? import('./lifecycle/spawn.js').then(({ reap }) => reap(this.pidfd))
-        .then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }))
-      : waitGone(this.pid, this.pidStartTime).then(() => ({ code: null, signal: null }));
+    this.exit ??=
+      this.pidfd >= 0
+        ? import('./lifecycle/spawn.js')
+            .then(({ reap }) => reap(this.pidfd))
+            .then((st) => ({ code: st.code, signal: st.signal === null ? null : signalName(st.signal) }))
+        : waitGone(this.pid, this.pidStartTime).then(() => ({ code: null, signal: null }));
     if (this.traceDone) {
       const traced = this.traceDone;
-      this.exit = this.exit.then(async (r) => { await traced; return r; });
+      this.exit = this.exit.then(async (r) => {
+        await traced;
+        return r;
+      });
       this.traceDone = undefined;
     }
     return this.exit;

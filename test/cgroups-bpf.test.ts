@@ -64,15 +64,19 @@ function startProber(t: Test): Prober {
   });
   return {
     pid: child.pid!,
-    open: (path) => new Promise((resolve) => {
-      waiting.push((line) => resolve(line.slice(path.length + 1)));
-      child.stdin.write(`${path}\n`);
-    }),
+    open: (path) =>
+      new Promise((resolve) => {
+        waiting.push((line) => resolve(line.slice(path.length + 1)));
+        child.stdin.write(`${path}\n`);
+      }),
   };
 }
 
 const program = (rules: DeviceCgroup[]) => deviceFilterProgram(effectiveDeviceState(rules, { defaultAllow: false, exceptions: [] }));
-const ZERO_ONLY: DeviceCgroup[] = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }];
+const ZERO_ONLY: DeviceCgroup[] = [
+  { allow: false, access: 'rwm' },
+  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' },
+];
 const ZERO_AND_NULL: DeviceCgroup[] = [...ZERO_ONLY, { allow: true, type: 'c', major: 1, minor: 3, access: 'r' }];
 
 function withDirFd<T>(dir: string, fn: (fd: number) => T): T {
@@ -84,30 +88,34 @@ function withDirFd<T>(dir: string, fn: (fd: number) => T): T {
   }
 }
 
-t.test('attachDeviceFilter denies, allows and replaces on the real cgroup2 mount', { skip: !isCgroup2 && `${UNIFIED} is not a cgroup2 mount` }, async (t) => {
-  const n = native();
-  const dir = ownCgroup(t, 'dev');
-  withDirFd(dir, (fd) => {
-    t.equal(n.queryDeviceFilters(fd), 0, 'a new cgroup has no device program');
-    n.attachDeviceFilter(fd, program(ZERO_ONLY), DEVICE_FILTER_LICENSE);
-    t.equal(n.queryDeviceFilters(fd), 1, 'one program attached');
-  });
-  const probe = startProber(t);
-  t.equal(await probe.open('/dev/null'), 'ok', 'outside the cgroup /dev/null opens');
-  writeFileSync(`${dir}/cgroup.procs`, String(probe.pid));
-  t.equal(await probe.open('/dev/null'), 'EPERM', '/dev/null is denied inside');
-  t.equal(await probe.open('/dev/zero'), 'ok', '/dev/zero is allowed');
-  t.equal(await probe.open('/dev/full'), 'EPERM', '/dev/full is denied');
+t.test(
+  'attachDeviceFilter denies, allows and replaces on the real cgroup2 mount',
+  { skip: !isCgroup2 && `${UNIFIED} is not a cgroup2 mount` },
+  async (t) => {
+    const n = native();
+    const dir = ownCgroup(t, 'dev');
+    withDirFd(dir, (fd) => {
+      t.equal(n.queryDeviceFilters(fd), 0, 'a new cgroup has no device program');
+      n.attachDeviceFilter(fd, program(ZERO_ONLY), DEVICE_FILTER_LICENSE);
+      t.equal(n.queryDeviceFilters(fd), 1, 'one program attached');
+    });
+    const probe = startProber(t);
+    t.equal(await probe.open('/dev/null'), 'ok', 'outside the cgroup /dev/null opens');
+    writeFileSync(`${dir}/cgroup.procs`, String(probe.pid));
+    t.equal(await probe.open('/dev/null'), 'EPERM', '/dev/null is denied inside');
+    t.equal(await probe.open('/dev/zero'), 'ok', '/dev/zero is allowed');
+    t.equal(await probe.open('/dev/full'), 'EPERM', '/dev/full is denied');
 
-  withDirFd(dir, (fd) => n.attachDeviceFilter(fd, program(ZERO_AND_NULL), DEVICE_FILTER_LICENSE));
-  withDirFd(dir, (fd) => t.equal(n.queryDeviceFilters(fd), 1, 'the update replaced the program (still one)'));
-  t.equal(await probe.open('/dev/null'), 'ok', 'after the update /dev/null opens for reading');
-  t.equal(await probe.open('/dev/zero'), 'ok', '/dev/zero still opens');
+    withDirFd(dir, (fd) => n.attachDeviceFilter(fd, program(ZERO_AND_NULL), DEVICE_FILTER_LICENSE));
+    withDirFd(dir, (fd) => t.equal(n.queryDeviceFilters(fd), 1, 'the update replaced the program (still one)'));
+    t.equal(await probe.open('/dev/null'), 'ok', 'after the update /dev/null opens for reading');
+    t.equal(await probe.open('/dev/zero'), 'ok', '/dev/zero still opens');
 
-  withDirFd(dir, (fd) => n.attachDeviceFilter(fd, program(ZERO_ONLY), DEVICE_FILTER_LICENSE));
-  t.equal(await probe.open('/dev/null'), 'EPERM', 'a second update takes /dev/null away again');
-  withDirFd(dir, (fd) => t.equal(n.queryDeviceFilters(fd), 1, 'still one program'));
-});
+    withDirFd(dir, (fd) => n.attachDeviceFilter(fd, program(ZERO_ONLY), DEVICE_FILTER_LICENSE));
+    t.equal(await probe.open('/dev/null'), 'EPERM', 'a second update takes /dev/null away again');
+    withDirFd(dir, (fd) => t.equal(n.queryDeviceFilters(fd), 1, 'still one program'));
+  },
+);
 
 t.test('the V2Manager attaches through the addon by default', { skip: !isCgroup2 && `${UNIFIED} is not a cgroup2 mount` }, async (t) => {
   const dir = ownCgroup(t, 'mgr');
@@ -129,7 +137,11 @@ t.test('attachDeviceFilter errors', { skip: !isCgroup2 && `${UNIFIED} is not a c
   withDirFd(dir, (fd) => {
     // "r0 = r1; exit": returning the context pointer is refused by the verifier, which says why.
     const bad = new Uint8Array([0xbf, 0x10, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
-    t.throws(() => n.attachDeviceFilter(fd, bad, DEVICE_FILTER_LICENSE), { syscall: 'bpf(BPF_PROG_LOAD)', code: /^E[A-Z]+$/, verifierLog: /R0/ });
+    t.throws(() => n.attachDeviceFilter(fd, bad, DEVICE_FILTER_LICENSE), {
+      syscall: 'bpf(BPF_PROG_LOAD)',
+      code: /^E[A-Z]+$/,
+      verifierLog: /R0/,
+    });
     t.throws(() => n.attachDeviceFilter(fd, new Uint8Array(3), DEVICE_FILTER_LICENSE), TypeError, 'not whole instructions');
     t.equal(n.queryDeviceFilters(fd), 0, 'nothing attached after a failed load');
   });

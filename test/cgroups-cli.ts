@@ -99,7 +99,13 @@ export function cliHarness(top: Test, opts: HarnessOptions): CliHarness {
     closeSync(outFd);
     closeSync(errFd);
     const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    return { stdoutFile: out, done, kill: () => { child.kill('SIGKILL'); } };
+    return {
+      stdoutFile: out,
+      done,
+      kill: () => {
+        child.kill('SIGKILL');
+      },
+    };
   };
 
   const bundle = (id: string, script: string, resources?: Resources, patch?: (s: Spec) => void): string => {
@@ -121,7 +127,9 @@ export function cliHarness(top: Test, opts: HarnessOptions): CliHarness {
       for (const dir of opts.cgroupsOf(id)) {
         try {
           rmdirSync(dir);
-        } catch { /* gone, or still busy: the test that made it reports that */ }
+        } catch {
+          /* gone, or still busy: the test that made it reports that */
+        }
       }
     });
   };
@@ -176,7 +184,10 @@ export function procState(pid: number): string | undefined {
   }
 }
 
-export const alive = (pid: number) => { const s = procState(pid); return s !== undefined && s !== 'Z'; };
+export const alive = (pid: number) => {
+  const s = procState(pid);
+  return s !== undefined && s !== 'Z';
+};
 
 /** Every cgroup directory in any hierarchy whose name contains `name` (what `find -name` sees). */
 export function cgroupsNamed(name: string): string[] {
@@ -195,10 +206,21 @@ export function deviceProber(pid: number, stdout: () => string): (dev: string) =
   const fifo = `/proc/${pid}/root/dev/go`;
   let answers = 0;
   return async (dev) => {
-    await waitFor('the probe fifo', () => { try { return statSync(fifo).isFIFO(); } catch { return false; } });
+    await waitFor('the probe fifo', () => {
+      try {
+        return statSync(fifo).isFIFO();
+      } catch {
+        return false;
+      }
+    });
     writeFileSync(fifo, `${dev}\n`);
     answers++;
-    const lines = await waitFor(`the answer for ${dev}`, () => { const l = stdout().split('\n').filter((x) => x.startsWith('/dev/')); return l.length >= answers && l; });
+    const lines = await waitFor(`the answer for ${dev}`, () => {
+      const l = stdout()
+        .split('\n')
+        .filter((x) => x.startsWith('/dev/'));
+      return l.length >= answers && l;
+    });
     return lines[answers - 1];
   };
 }

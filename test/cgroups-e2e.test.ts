@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { detectLayout, statsJson } from '../src/cgroups/index.js';
 import type { Resources } from '../src/spec/types.js';
 import {
-  alive, bindDevice, CLI, cgroupsNamed, cliHarness, DEVICE_PROBE_SCRIPT, deviceProber, ok, procState, waitFor,
+  alive,
+  bindDevice,
+  CLI,
+  cgroupsNamed,
+  cliHarness,
+  DEVICE_PROBE_SCRIPT,
+  deviceProber,
+  ok,
+  procState,
+  waitFor,
 } from './cgroups-cli.js';
 
 const MiB = 1024 * 1024;
@@ -20,9 +29,12 @@ const MiB = 1024 * 1024;
 t.setTimeout(10 * 60_000);
 
 const layout = detectLayout();
-const skip = layout.kind === 'v2'
-  ? 'these tests read cgroup v1 files; this host is cgroup v2 (see cgroups-v2-e2e and cgroups-bpf)'
-  : !existsSync(CLI) ? `${CLI} is not built (npx tsc -p tsconfig.json)` : false;
+const skip =
+  layout.kind === 'v2'
+    ? 'these tests read cgroup v1 files; this host is cgroup v2 (see cgroups-v2-e2e and cgroups-bpf)'
+    : !existsSync(CLI)
+      ? `${CLI} is not built (npx tsc -p tsconfig.json)`
+      : false;
 const noFuse = !existsSync('/dev/fuse') && 'no /dev/fuse to bind in';
 
 /** The directory of the v1 hierarchy holding `subsystem` (`/sys/fs/cgroup/cpu` or `.../cpu,cpuacct`). */
@@ -59,7 +71,9 @@ function blockDevice(): string | undefined {
     if (/^(loop|ram|zram|nbd)/.test(name)) continue;
     try {
       return readFileSync(`/sys/block/${name}/dev`, 'utf8').trim();
-    } catch { /* no dev file */ }
+    } catch {
+      /* no dev file */
+    }
   }
   return undefined;
 }
@@ -114,7 +128,10 @@ t.test('every resource field lands in the kernel files', { skip }, async (t) => 
   }
 
   // Every hierarchy (and the cgroup2 one on a hybrid host) holds the init.
-  const dirs = [...layout.v1.map((h) => join(h.mountpoint, 'runt', c.id)), ...(layout.unified ? [join(layout.unified.mountpoint, 'runt', c.id)] : [])];
+  const dirs = [
+    ...layout.v1.map((h) => join(h.mountpoint, 'runt', c.id)),
+    ...(layout.unified ? [join(layout.unified.mountpoint, 'runt', c.id)] : []),
+  ];
   for (const dir of dirs) t.ok(readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), `${dir} holds the init`);
 
   // Inside, /proc/self/cgroup names the container's cgroup in every hierarchy.
@@ -160,9 +177,19 @@ t.test('a memory hog is OOM-killed and events reports it', { skip }, async (t) =
   ok(t, runt(['start', id]), 'start');
   const code = await Promise.race([events.done, new Promise((r) => setTimeout(() => r('timeout'), 30_000))]);
   t.equal(code, 0, 'events ends with the container');
-  const lines = readFileSync(events.stdoutFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; id: string });
-  t.ok(lines.some((e) => e.type === 'stats' && e.id === id), 'stats events');
-  t.same(lines.filter((e) => e.type === 'oom'), [{ type: 'oom', id }], 'one oom event');
+  const lines = readFileSync(events.stdoutFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string; id: string });
+  t.ok(
+    lines.some((e) => e.type === 'stats' && e.id === id),
+    'stats events',
+  );
+  t.same(
+    lines.filter((e) => e.type === 'oom'),
+    [{ type: 'oom', id }],
+    'one oom event',
+  );
   t.match(readCg('memory', id, 'memory.oom_control'), /^oom_kill [1-9]/m, 'the kernel counted the kill');
   t.equal(state(id).status, 'stopped');
   ok(t, runt(['delete', id]), 'delete');
@@ -172,7 +199,8 @@ t.test('a memory hog is OOM-killed and events reports it', { skip }, async (t) =
 t.test('device rules: a denied device cannot be opened', { skip: skip || noFuse }, async (t) => {
   // /dev/fuse (c 10:229) is not among the standard devices: bound into the container, only a rule
   // can make it usable. A subshell reports each open so a failure does not end the script.
-  const probe = 'for d in /dev/fuse /dev/null; do (exec 3<$d) 2>/dev/null; echo "$d read $?"; (exec 3>$d) 2>/dev/null; echo "$d write $?"; done';
+  const probe =
+    'for d in /dev/fuse /dev/null; do (exec 3<$d) 2>/dev/null; echo "$d read $?"; (exec 3>$d) 2>/dev/null; echo "$d write $?"; done';
   const bindFuse = bindDevice('/dev/fuse');
   const runProbe = (rules: Resources['devices']) => {
     const id = newId();
@@ -186,12 +214,18 @@ t.test('device rules: a denied device cannot be opened', { skip: skip || noFuse 
   t.match(denied, /\/dev\/fuse write 1/, 'nor writing');
   t.match(denied, /\/dev\/null read 0\n\/dev\/null write 0/, 'the standard devices stay usable');
 
-  const readOnly = runProbe([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 229, access: 'r' }]);
+  const readOnly = runProbe([
+    { allow: false, access: 'rwm' },
+    { allow: true, type: 'c', major: 10, minor: 229, access: 'r' },
+  ]);
   t.match(readOnly, /\/dev\/fuse read 0/, 'allow c 10:229 r: reading opens');
   t.match(readOnly, /\/dev\/fuse write 1/, 'writing is still denied');
 
   // The config's rules come before the standard ones, as in runc, so they cannot take /dev/null away.
-  const nullDenied = runProbe([{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'rw' }]);
+  const nullDenied = runProbe([
+    { allow: false, access: 'rwm' },
+    { allow: false, type: 'c', major: 1, minor: 3, access: 'rw' },
+  ]);
   t.match(nullDenied, /\/dev\/null read 0/, 'deny c 1:3 is overridden by the standard devices (runc does the same)');
 
   // The error text of a denied open, once, from the shell itself.
@@ -206,11 +240,25 @@ t.test('update changes the device rules of a running container', { skip: skip ||
   const c = runDetached(t, DEVICE_PROBE_SCRIPT, { devices: [{ allow: false, access: 'rwm' }] }, bindDevice('/dev/fuse'));
   const open = deviceProber(state(c.id).pid, c.stdout);
   t.equal(await open('/dev/fuse'), '/dev/fuse 1', 'denied at first');
-  ok(t, runt(['update', '--resources', '-', c.id], JSON.stringify({ devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'r' }] })), 'update allows c 10:229 r');
+  ok(
+    t,
+    runt(
+      ['update', '--resources', '-', c.id],
+      JSON.stringify({ devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'r' }] }),
+    ),
+    'update allows c 10:229 r',
+  );
   t.ok(readCg('devices', c.id, 'devices.list').split('\n').includes('c 10:229 r'), 'devices.list has the new rule');
   t.equal(await open('/dev/fuse'), '/dev/fuse 0', 'now it opens');
   t.equal(await open('/dev/null'), '/dev/null 0', 'the standard devices were kept');
-  ok(t, runt(['update', '--resources', '-', c.id], JSON.stringify({ devices: [{ allow: false, type: 'c', major: 10, minor: 229, access: 'rwm' }] })), 'update denies it again');
+  ok(
+    t,
+    runt(
+      ['update', '--resources', '-', c.id],
+      JSON.stringify({ devices: [{ allow: false, type: 'c', major: 10, minor: 229, access: 'rwm' }] }),
+    ),
+    'update denies it again',
+  );
   t.equal(await open('/dev/fuse'), '/dev/fuse 1', 'denied again');
   t.notOk(readCg('devices', c.id, 'devices.list').split('\n').includes('a *:* rwm'), 'a deny-only update does not open every device');
 });
@@ -233,11 +281,26 @@ t.test('pause, resume, update, ps, events --stats, kill --all, delete', { skip }
   const rows = table.stdout.trim().split('\n');
   t.match(rows[0], /\bPID\b/, 'ps table header');
   t.equal(rows.length, 3, 'one row per process');
-  t.ok(rows.some((r) => r.includes(String(init)) && r.includes('sleep 1001')), 'the init row');
-  t.ok(rows.some((r) => r.includes(String(child)) && r.includes('sleep 1000')), 'the second process row');
+  t.ok(
+    rows.some((r) => r.includes(String(init)) && r.includes('sleep 1001')),
+    'the init row',
+  );
+  t.ok(
+    rows.some((r) => r.includes(String(child)) && r.includes('sleep 1000')),
+    'the second process row',
+  );
   const custom = runt(['ps', id, '-o', 'pid,comm']);
   ok(t, custom, 'ps with ps arguments');
-  t.same(custom.stdout.trim().split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[0])).sort(), [...pids].sort(), 'ps -o pid,comm filtered to the container');
+  t.same(
+    custom.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.trim().split(/\s+/)[0]))
+      .sort(),
+    [...pids].sort(),
+    'ps -o pid,comm filtered to the container',
+  );
 
   // pause / resume
   ok(t, runt(['pause', id]), 'pause');
@@ -252,10 +315,31 @@ t.test('pause, resume, update, ps, events --stats, kill --all, delete', { skip }
   t.not(runt(['resume', id]).code, 0, 'resuming a running container fails');
 
   // update with runc's flags
-  ok(t, runt(['update', '--memory', '100m', '--memory-swap', '200m', '--pids-limit', '20', '--cpu-shares', '256',
-    '--cpu-quota', '30000', '--cpu-period', '60000', '--cpuset-cpus', '0', id]), 'update with flags');
+  ok(
+    t,
+    runt([
+      'update',
+      '--memory',
+      '100m',
+      '--memory-swap',
+      '200m',
+      '--pids-limit',
+      '20',
+      '--cpu-shares',
+      '256',
+      '--cpu-quota',
+      '30000',
+      '--cpu-period',
+      '60000',
+      '--cpuset-cpus',
+      '0',
+      id,
+    ]),
+    'update with flags',
+  );
   t.equal(readCg('memory', id, 'memory.limit_in_bytes'), String(100 * MiB));
-  if (existsSync(join(cgroupOf('memory', id), 'memory.memsw.limit_in_bytes'))) t.equal(readCg('memory', id, 'memory.memsw.limit_in_bytes'), String(200 * MiB));
+  if (existsSync(join(cgroupOf('memory', id), 'memory.memsw.limit_in_bytes')))
+    t.equal(readCg('memory', id, 'memory.memsw.limit_in_bytes'), String(200 * MiB));
   t.equal(readCg('pids', id, 'pids.max'), '20');
   t.equal(readCg('cpu', id, 'cpu.shares'), '256');
   t.equal(readCg('cpu', id, 'cpu.cfs_quota_us'), '30000');
@@ -263,7 +347,11 @@ t.test('pause, resume, update, ps, events --stats, kill --all, delete', { skip }
   t.equal(readCg('cpuset', id, 'cpuset.cpus'), '0');
 
   // update --resources - (stdin, as containerd calls it) and --resources FILE (as podman does)
-  ok(t, runt(['update', '--resources', '-', id], JSON.stringify({ memory: { limit: 48 * MiB }, pids: { limit: 30 } })), 'update --resources -');
+  ok(
+    t,
+    runt(['update', '--resources', '-', id], JSON.stringify({ memory: { limit: 48 * MiB }, pids: { limit: 30 } })),
+    'update --resources -',
+  );
   t.equal(readCg('memory', id, 'memory.limit_in_bytes'), String(48 * MiB));
   t.equal(readCg('pids', id, 'pids.max'), '30');
   const file = join(work, `resources-${id}.json`);

@@ -18,7 +18,10 @@ const CGROUPS_PATH = '/runt-plan-test/c';
 const MiB = 1024 * 1024;
 
 const COMMON: Resources = {
-  devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 200, access: 'rw' }],
+  devices: [
+    { allow: false, access: 'rwm' },
+    { allow: true, type: 'c', major: 10, minor: 200, access: 'rw' },
+  ],
   memory: { limit: 64 * MiB, reservation: 32 * MiB, swap: 128 * MiB },
   cpu: { shares: 512, quota: 50000, period: 100000, burst: 10000, cpus: '0', mems: '0', idle: 0 },
   pids: { limit: 64 },
@@ -50,15 +53,27 @@ const V2: Resources = { ...COMMON, memory: { ...COMMON.memory, swappiness: 10 } 
 const V1_FILES: Record<string, string[]> = {
   devices: ['devices.allow', 'devices.deny'],
   memory: [
-    'memory.limit_in_bytes', 'memory.memsw.limit_in_bytes', 'memory.soft_limit_in_bytes', 'memory.kmem.limit_in_bytes',
-    'memory.kmem.tcp.limit_in_bytes', 'memory.swappiness', 'memory.oom_control', 'memory.use_hierarchy',
+    'memory.limit_in_bytes',
+    'memory.memsw.limit_in_bytes',
+    'memory.soft_limit_in_bytes',
+    'memory.kmem.limit_in_bytes',
+    'memory.kmem.tcp.limit_in_bytes',
+    'memory.swappiness',
+    'memory.oom_control',
+    'memory.use_hierarchy',
   ],
   cpu: ['cpu.shares', 'cpu.cfs_period_us', 'cpu.cfs_quota_us', 'cpu.cfs_burst_us', 'cpu.rt_period_us', 'cpu.rt_runtime_us', 'cpu.idle'],
   cpuset: ['cpuset.cpus', 'cpuset.mems'],
   pids: ['pids.max'],
   blkio: [
-    'blkio.weight', 'blkio.leaf_weight', 'blkio.weight_device', 'blkio.leaf_weight_device', 'blkio.throttle.read_bps_device',
-    'blkio.throttle.write_bps_device', 'blkio.throttle.read_iops_device', 'blkio.throttle.write_iops_device',
+    'blkio.weight',
+    'blkio.leaf_weight',
+    'blkio.weight_device',
+    'blkio.leaf_weight_device',
+    'blkio.throttle.read_bps_device',
+    'blkio.throttle.write_bps_device',
+    'blkio.throttle.read_iops_device',
+    'blkio.throttle.write_iops_device',
   ],
   hugetlb: ['hugetlb.2MB.limit_in_bytes', 'hugetlb.2MB.rsvd.limit_in_bytes'],
   net_cls: ['net_cls.classid'],
@@ -68,8 +83,23 @@ const V1_FILES: Record<string, string[]> = {
 };
 
 const V2_FILES = [
-  'cgroup.controllers', 'memory.max', 'memory.swap.max', 'memory.low', 'memory.high', 'cpu.weight', 'cpu.max', 'cpu.max.burst',
-  'cpu.idle', 'cpuset.cpus', 'cpuset.mems', 'pids.max', 'io.weight', 'io.max', 'hugetlb.2MB.max', 'hugetlb.2MB.rsvd.max', 'rdma.max',
+  'cgroup.controllers',
+  'memory.max',
+  'memory.swap.max',
+  'memory.low',
+  'memory.high',
+  'cpu.weight',
+  'cpu.max',
+  'cpu.max.burst',
+  'cpu.idle',
+  'cpuset.cpus',
+  'cpuset.mems',
+  'pids.max',
+  'io.weight',
+  'io.max',
+  'hugetlb.2MB.max',
+  'hugetlb.2MB.rsvd.max',
+  'rdma.max',
 ];
 
 function fakeCgroupfs(t: Test, dirs: Record<string, string[]>): string {
@@ -79,16 +109,25 @@ function fakeCgroupfs(t: Test, dirs: Record<string, string[]>): string {
     const dir = join(root, top, CGROUPS_PATH);
     mkdirSync(dir, { recursive: true });
     for (const f of files) writeFileSync(join(dir, f), '');
-    if (files.includes('cgroup.controllers')) writeFileSync(join(root, top, 'cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma\n');
+    if (files.includes('cgroup.controllers'))
+      writeFileSync(join(root, top, 'cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma\n');
   }
   return root;
 }
 
-interface Recorded { file: string; value: string; field: string }
+interface Recorded {
+  file: string;
+  value: string;
+  field: string;
+}
 
 /** What `create` does with the resources (manager.apply: plan with the host probe, then apply),
  *  through a writer that records each write before making it. */
-function recordCreate(root: string, resources: Resources, devices: NonNullable<Spec['linux']>['devices']): { writes: Recorded[]; warnings: string[] } {
+function recordCreate(
+  root: string,
+  resources: Resources,
+  devices: NonNullable<Spec['linux']>['devices'],
+): { writes: Recorded[]; warnings: string[] } {
   const m = createCgroupManager({ id: 'c', cgroupsPath: CGROUPS_PATH, mountRoot: root, attachDeviceFilter: () => {} });
   const writes: Recorded[] = [];
   const warnings: string[] = [];
@@ -128,8 +167,15 @@ t.test('v1 (hybrid): explain shows exactly the writes create makes, for every re
   const created = recordCreate(root, V1, defaultSpec().linux!.devices);
   t.same(explained, created.writes, 'same files, values, fields, in the same order');
   t.same(created.warnings, [], 'a kernel with every file: nothing ignored');
-  for (const key of Object.keys(V1)) t.ok(explained.some((w) => w.field.startsWith(`linux.resources.${key}`)), `writes for ${key}`);
-  t.ok(explained.some((w) => w.file.endsWith('/unified/runt-plan-test/c/memory.high')), 'unified keys go to the cgroup2 mount');
+  for (const key of Object.keys(V1))
+    t.ok(
+      explained.some((w) => w.field.startsWith(`linux.resources.${key}`)),
+      `writes for ${key}`,
+    );
+  t.ok(
+    explained.some((w) => w.file.endsWith('/unified/runt-plan-test/c/memory.high')),
+    'unified keys go to the cgroup2 mount',
+  );
   t.end();
 });
 
@@ -138,8 +184,16 @@ t.test('v2: explain shows exactly the writes create makes, the device program in
   const explained = explainWrites(t, root, V2);
   const created = recordCreate(root, V2, defaultSpec().linux!.devices);
   t.same(explained, created.writes, 'same files, values, fields, in the same order');
-  t.match(explained[0], { file: join(root, CGROUPS_PATH), value: /^BPF_CGROUP_DEVICE program: deny by default, except /, field: 'linux.resources.devices' });
-  t.same(created.warnings, ['linux.resources.memory.swappiness: ignored, cgroup v2 has no per-cgroup swappiness'], 'the v1-only field only warns');
+  t.match(explained[0], {
+    file: join(root, CGROUPS_PATH),
+    value: /^BPF_CGROUP_DEVICE program: deny by default, except /,
+    field: 'linux.resources.devices',
+  });
+  t.same(
+    created.warnings,
+    ['linux.resources.memory.swappiness: ignored, cgroup v2 has no per-cgroup swappiness'],
+    'the v1-only field only warns',
+  );
   t.end();
 });
 

@@ -16,7 +16,15 @@ import { makeBundle, sourceRootfs } from './helpers/bundle.js';
 import { errorLines } from './helpers/runt.js';
 import { stateRoot } from './helpers/state-root.js';
 import {
-  assertGuestResults, ensureInitramfs, ensureKernel, ensureSystemdRoot, GUEST_HOSTBIN, GUEST_RUN, guestProgram, runVm, vmUnavailable,
+  assertGuestResults,
+  ensureInitramfs,
+  ensureKernel,
+  ensureSystemdRoot,
+  GUEST_HOSTBIN,
+  GUEST_RUN,
+  guestProgram,
+  runVm,
+  vmUnavailable,
 } from './helpers/vm.js';
 
 // systemd's boot under TCG (~20-40 s), node (~3 s), the containers; building the root when asked.
@@ -39,7 +47,9 @@ function prepare(): { skip: string } | { kernel: Exclude<ReturnType<typeof ensur
 const hostKind = detectLayout().kind;
 t.test('--systemd-cgroup on a host that is not cgroup v2', { skip: hostKind === 'v2' ? 'this host is cgroup v2' : false }, async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, ['true'], (s) => { s.linux!.cgroupsPath = 'system.slice:runt:host1'; });
+  const b = makeBundle(t, ['true'], (s) => {
+    s.linux!.cgroupsPath = 'system.slice:runt:host1';
+  });
   const id = root.id('sdhost');
   const r = root.runt(['--systemd-cgroup', 'run', '--bundle', b.dir, id]);
   t.not(r.code, 0, 'non-zero exit');
@@ -56,11 +66,14 @@ t.test('the systemd cgroup driver against systemd (QEMU guest)', { skip: 'skip' 
   t.teardown(() => rmSync(run, { recursive: true, force: true }));
   writeFileSync(join(run, 'guest.mjs'), await guestProgram('test/vm/systemd-guest.ts'));
   execFileSync('cp', ['-a', sourceRootfs(), join(run, 'rootfs')]);
-  writeFileSync(join(run, 'guest.sh'), `set -e
+  writeFileSync(
+    join(run, 'guest.sh'),
+    `set -e
 cp -a ${GUEST_RUN}/rootfs /tmp/rootfs
 cd /
 RESULTS=${GUEST_RUN}/results.jsonl ROOTFS=/tmp/rootfs ${GUEST_HOSTBIN}/node ${GUEST_RUN}/guest.mjs
-`);
+`,
+  );
   const r = await runVm({ kernel: vm.kernel, initramfs: vm.initramfs, rootImage: vm.root, runDir: run, timeoutMs: VM_TIMEOUT_MS });
   assertGuestResults(t, r, run, GROUPS);
 });

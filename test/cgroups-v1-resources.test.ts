@@ -47,7 +47,9 @@ const MiB = 1024 * 1024;
 t.test('memory', async (t) => {
   const m = freshCgroup(t);
   const dir = m.paths.memory;
-  m.apply({ memory: { limit: 64 * MiB, reservation: 32 * MiB, swap: 128 * MiB, swappiness: 10, disableOOMKiller: true, useHierarchy: true } });
+  m.apply({
+    memory: { limit: 64 * MiB, reservation: 32 * MiB, swap: 128 * MiB, swappiness: 10, disableOOMKiller: true, useHierarchy: true },
+  });
   t.equal(read(dir, 'memory.limit_in_bytes'), String(64 * MiB));
   t.equal(read(dir, 'memory.soft_limit_in_bytes'), String(32 * MiB));
   if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) t.equal(read(dir, 'memory.memsw.limit_in_bytes'), String(128 * MiB));
@@ -74,7 +76,9 @@ t.test('memory', async (t) => {
 t.test('memory checkBeforeUpdate refuses a limit below the usage', async (t) => {
   const m = freshCgroup(t);
   // The shell joins first, then fills a 4 MB variable: that memory is charged to the new cgroup.
-  const sh = spawn('/bin/sh', ['-c', 'read go; x=$(head -c 4000000 /dev/zero | tr "\\0" a); echo ready; read stop'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const sh = spawn('/bin/sh', ['-c', 'read go; x=$(head -c 4000000 /dev/zero | tr "\\0" a); echo ready; read stop'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
   t.teardown(() => sh.kill('SIGKILL'));
   m.join(sh.pid!);
   const ready = new Promise((resolve) => sh.stdout!.on('data', resolve));
@@ -82,8 +86,12 @@ t.test('memory checkBeforeUpdate refuses a limit below the usage', async (t) => 
   await ready;
   const usage = Number(read(m.paths.memory, 'memory.usage_in_bytes'));
   t.ok(usage > 4000000, `usage ${usage}`);
-  throwsField(t, () => m.apply({ memory: { limit: 1024 * 1024, checkBeforeUpdate: true } }), CgroupError,
-    /^linux\.resources\.memory\.limit: 1048576 is below the current usage \(\d+\)$/);
+  throwsField(
+    t,
+    () => m.apply({ memory: { limit: 1024 * 1024, checkBeforeUpdate: true } }),
+    CgroupError,
+    /^linux\.resources\.memory\.limit: 1048576 is below the current usage \(\d+\)$/,
+  );
   t.not(read(m.paths.memory, 'memory.limit_in_bytes'), '1048576', 'limit untouched');
   m.apply({ memory: { limit: 64 * MiB, checkBeforeUpdate: true } });
   t.equal(read(m.paths.memory, 'memory.limit_in_bytes'), String(64 * MiB));
@@ -116,9 +124,19 @@ t.test('cpu and cpuset', async (t) => {
   t.equal(read(cpu, 'cpu.rt_period_us'), '1000000');
   t.equal(read(cpu, 'cpu.rt_runtime_us'), '1000');
   // More runtime than the period (and than the parent grants): the kernel refuses, the error names the field.
-  throwsField(t, () => m.apply({ cpu: { realtimeRuntime: 2000000 } }), CgroupError, /^linux\.resources\.cpu\.realtimeRuntime: writing "2000000" to .*cpu\.rt_runtime_us: EINVAL$/);
+  throwsField(
+    t,
+    () => m.apply({ cpu: { realtimeRuntime: 2000000 } }),
+    CgroupError,
+    /^linux\.resources\.cpu\.realtimeRuntime: writing "2000000" to .*cpu\.rt_runtime_us: EINVAL$/,
+  );
   m.apply({ cpu: { realtimeRuntime: 0 } });
-  throwsField(t, () => m.apply({ cpu: { cpus: '0-63' } }), PlanError, /^linux\.resources\.cpu\.cpus: \d+-63 not available \(the parent cgroup has [\d,-]+\)$/);
+  throwsField(
+    t,
+    () => m.apply({ cpu: { cpus: '0-63' } }),
+    PlanError,
+    /^linux\.resources\.cpu\.cpus: \d+-63 not available \(the parent cgroup has [\d,-]+\)$/,
+  );
   t.throws(() => m.apply({ cpu: { cpus: '1-0' } }), /linux\.resources\.cpu\.cpus: range 1-0 runs backwards/);
   t.throws(() => m.apply({ cpu: { shares: 1 } }), /linux\.resources\.cpu\.shares: must be between 2 and 262144/);
   t.throws(() => m.apply({ cpu: { quota: 1000, burst: 2000 } }), /linux\.resources\.cpu\.burst/);
@@ -166,24 +184,45 @@ t.test('devices', async (t) => {
   const m = freshCgroup(t);
   const dir = m.paths.devices;
   const list = () => read(dir, 'devices.list').split('\n').sort();
-  m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'rw' }] });
+  m.apply({
+    devices: [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 5, access: 'rw' },
+    ],
+  });
   t.same(list(), ['c 1:3 rwm', 'c 1:5 rw']);
   // An update with a different allow-list writes only the difference.
-  m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'r' }, { allow: true, type: 'b', major: 8, access: 'm' }] });
+  m.apply({
+    devices: [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'r' },
+      { allow: true, type: 'b', major: 8, access: 'm' },
+    ],
+  });
   t.same(list(), ['b 8:* m', 'c 1:3 r']);
   const withDefaults = withDefaultDeviceRules({ devices: [{ allow: false, access: 'rwm' }] }, [{ type: 'c', major: 10, minor: 229 }]);
   m.apply(withDefaults);
-  t.ok(list().includes('c 1:3 rwm') && list().includes('c 136:* rwm') && list().includes('c 10:229 rwm'), 'defaults and linux.devices allowed');
+  t.ok(
+    list().includes('c 1:3 rwm') && list().includes('c 136:* rwm') && list().includes('c 10:229 rwm'),
+    'defaults and linux.devices allowed',
+  );
   m.apply({ devices: [{ allow: true, access: 'rwm' }] });
   t.same(list(), ['a *:* rwm']);
-  t.throws(() => m.apply({ devices: [{ allow: true, type: 'x' }] }), { message: 'linux.resources.devices[0].type: unknown device type "x" (a, c or b)' });
+  t.throws(() => m.apply({ devices: [{ allow: true, type: 'x' }] }), {
+    message: 'linux.resources.devices[0].type: unknown device type "x" (a, c or b)',
+  });
   t.throws(() => m.apply({ devices: [{ allow: true, type: 'c', access: 'rwx' }] }), /linux\.resources\.devices\[0\]\.access/);
 });
 
 t.test('what this host lacks is an error naming the field', async (t) => {
   const m = createCgroupManager({ id: 'x', cgroupsPath: `/runt-test-${process.pid}-never` });
   // Validation and missing hierarchies fail before any directory is needed.
-  if (!m.paths.hugetlb) t.throws(() => m.apply({ hugepageLimits: [{ pageSize: '2MB', limit: 0 }] }), /^linux\.resources\.hugepageLimits\[0\]: the hugetlb cgroup hierarchy is not mounted/);
+  if (!m.paths.hugetlb)
+    t.throws(
+      () => m.apply({ hugepageLimits: [{ pageSize: '2MB', limit: 0 }] }),
+      /^linux\.resources\.hugepageLimits\[0\]: the hugetlb cgroup hierarchy is not mounted/,
+    );
   if (!m.paths.net_cls) t.throws(() => m.apply({ network: { classID: 1 } }), /^linux\.resources\.network\.classID: the net_cls/);
   if (!m.paths.rdma) t.throws(() => m.apply({ rdma: { mlx5_0: { hcaHandles: 1 } } }), /^linux\.resources\.rdma\.mlx5_0: the rdma/);
   t.throws(() => m.apply({ hugepageLimits: [{ pageSize: '2M', limit: 0 }] }), /linux\.resources\.hugepageLimits\[0\]\.pageSize/);
@@ -194,7 +233,10 @@ t.test('what this host lacks is an error naming the field', async (t) => {
 
 t.test('unified keys on this hybrid host', async (t) => {
   const m = freshCgroup(t);
-  t.throws(() => m.apply({ unified: { 'memory.max': '1000000' } }), /^linux\.resources\.unified\["memory\.max"\]: the cgroup2 mount of this hybrid host has no memory\.max/);
+  t.throws(
+    () => m.apply({ unified: { 'memory.max': '1000000' } }),
+    /^linux\.resources\.unified\["memory\.max"\]: the cgroup2 mount of this hybrid host has no memory\.max/,
+  );
   t.throws(() => m.apply({ unified: { '../x': '1' } }), /linux\.resources\.unified\["\.\.\/x"\]: is not a cgroup file name/);
 });
 

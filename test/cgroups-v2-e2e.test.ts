@@ -18,10 +18,13 @@ const unified = detectLayout().unified?.mountpoint;
 
 // Dozens of containers, each runt call a Node start-up: more than the default per-file limit.
 t.setTimeout(10 * 60_000);
-const skip = !unified ? 'no cgroup2 mount on this host'
-  : !existsSync(CLI) ? `${CLI} is not built (npx tsc -p tsconfig.json)`
-  : !existsSync('/dev/fuse') ? 'no /dev/fuse to bind in'
-  : false;
+const skip = !unified
+  ? 'no cgroup2 mount on this host'
+  : !existsSync(CLI)
+    ? `${CLI} is not built (npx tsc -p tsconfig.json)`
+    : !existsSync('/dev/fuse')
+      ? 'no /dev/fuse to bind in'
+      : false;
 
 /** The test's own cgroup: the whole /sys/fs/cgroup that runt sees. */
 const base = `${unified ?? '/nonexistent'}/runt-test-${process.pid}-v2e2e`;
@@ -71,12 +74,22 @@ function devicePrograms(id: string): number {
 const read = (id: string, file: string) => readFileSync(join(containerDir(id), file), 'utf8').trim();
 
 t.test('a container on a cgroup v2 layout: eBPF device filter, freezer, ps, stats, kill --all, delete', { skip }, async (t) => {
-  const c = runDetached(t, `cat /proc/self/cgroup; ${DEVICE_PROBE_SCRIPT}`, { devices: [{ allow: false, access: 'rwm' }] }, bindDevice('/dev/fuse'));
+  const c = runDetached(
+    t,
+    `cat /proc/self/cgroup; ${DEVICE_PROBE_SCRIPT}`,
+    { devices: [{ allow: false, access: 'rwm' }] },
+    bindDevice('/dev/fuse'),
+  );
   const { id } = c;
   const init = state(id).pid;
   t.ok(existsSync(containerDir(id)), 'the cgroup is in the v2 tree');
   t.equal(read(id, 'cgroup.procs'), String(init), 'it holds the init');
-  const cgroupLine = await waitFor('/proc/self/cgroup', () => c.stdout().split('\n').find((l) => l.startsWith('0::')));
+  const cgroupLine = await waitFor('/proc/self/cgroup', () =>
+    c
+      .stdout()
+      .split('\n')
+      .find((l) => l.startsWith('0::')),
+  );
   t.equal(cgroupLine, `0::${base.slice(unified!.length)}/runt/${id}`, 'inside, /proc/self/cgroup names it');
 
   // Devices: enforced by the eBPF program alone (the container's v1 devices cgroup is the host's).
@@ -84,10 +97,21 @@ t.test('a container on a cgroup v2 layout: eBPF device filter, freezer, ps, stat
   t.equal(devicePrograms(id), 1, 'one device program attached');
   t.equal(await open('/dev/fuse'), '/dev/fuse 1', '/dev/fuse is denied');
   t.equal(await open('/dev/null'), '/dev/null 0', '/dev/null (a standard device) opens');
-  ok(t, runt(['update', '--resources', '-', id], JSON.stringify({ devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'r' }] })), 'update allows c 10:229 r');
+  ok(
+    t,
+    runt(['update', '--resources', '-', id], JSON.stringify({ devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'r' }] })),
+    'update allows c 10:229 r',
+  );
   t.equal(await open('/dev/fuse'), '/dev/fuse 0', 'now /dev/fuse opens');
   t.equal(devicePrograms(id), 1, 'the update replaced the program');
-  ok(t, runt(['update', '--resources', '-', id], JSON.stringify({ devices: [{ allow: false, type: 'c', major: 10, minor: 229, access: 'rwm' }] })), 'update denies it again');
+  ok(
+    t,
+    runt(
+      ['update', '--resources', '-', id],
+      JSON.stringify({ devices: [{ allow: false, type: 'c', major: 10, minor: 229, access: 'rwm' }] }),
+    ),
+    'update denies it again',
+  );
   t.equal(await open('/dev/fuse'), '/dev/fuse 1', 'denied again');
   t.equal(await open('/dev/zero'), '/dev/zero 0', 'the standard devices stay');
   t.equal(devicePrograms(id), 1, 'still one program');

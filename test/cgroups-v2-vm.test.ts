@@ -36,12 +36,15 @@ t.test('cgroup v2 on a real kernel (QEMU guest)', { skip: 'skip' in vm ? vm.skip
   t.teardown(() => rmSync(run, { recursive: true, force: true }));
   writeFileSync(join(run, 'guest.mjs'), await guestProgram('test/vm/cgroups-v2-guest.ts'));
   execFileSync('cp', ['-a', sourceRootfs(), join(run, 'rootfs')]);
-  writeFileSync(join(run, 'guest.sh'), `set -e
+  writeFileSync(
+    join(run, 'guest.sh'),
+    `set -e
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 cp -a ${GUEST_RUN}/rootfs /tmp/rootfs
 cd /
 RESULTS=${GUEST_RUN}/results.jsonl ROOTFS=/tmp/rootfs node ${GUEST_RUN}/guest.mjs
-`);
+`,
+  );
   const r = await runVm({ kernel: vm.kernel, initramfs: vm.initramfs, runDir: run, timeoutMs: VM_TIMEOUT_MS });
   assertGuestResults(t, r, run, GROUPS);
 });

@@ -6,17 +6,41 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, createCgroupManager, deviceFilterProgram, type DeviceState,
-  effectiveDeviceState, swapToV2,
+  blkioWeightToIoWeight,
+  cpuMax,
+  cpuSharesToWeight,
+  createCgroupManager,
+  deviceFilterProgram,
+  type DeviceState,
+  effectiveDeviceState,
+  swapToV2,
 } from '../src/cgroups/index.js';
 import { BPF_DEVCG_ACC, BPF_DEVCG_DEV } from '../src/cgroups/devices-bpf.js';
 
 const CONTROLLERS = 'cpuset cpu io memory hugetlb pids rdma';
 const FILES = [
-  'cgroup.procs', 'cgroup.controllers', 'cgroup.subtree_control', 'cgroup.freeze', 'cgroup.events',
-  'memory.max', 'memory.low', 'memory.high', 'memory.swap.max', 'memory.current',
-  'cpu.weight', 'cpu.max', 'cpu.max.burst', 'cpu.idle', 'cpuset.cpus', 'cpuset.mems',
-  'pids.max', 'io.weight', 'io.max', 'hugetlb.2MB.max', 'hugetlb.2MB.rsvd.max', 'rdma.max',
+  'cgroup.procs',
+  'cgroup.controllers',
+  'cgroup.subtree_control',
+  'cgroup.freeze',
+  'cgroup.events',
+  'memory.max',
+  'memory.low',
+  'memory.high',
+  'memory.swap.max',
+  'memory.current',
+  'cpu.weight',
+  'cpu.max',
+  'cpu.max.burst',
+  'cpu.idle',
+  'cpuset.cpus',
+  'cpuset.mems',
+  'pids.max',
+  'io.weight',
+  'io.max',
+  'hugetlb.2MB.max',
+  'hugetlb.2MB.rsvd.max',
+  'rdma.max',
 ];
 
 /** A fake v2 mount with the container's cgroup /runt/c already populated (as the kernel would
@@ -90,8 +114,14 @@ t.test('v2 unlimited values and swap rules', async (t) => {
   t.throws(() => m.apply({ network: { classID: 1 } }), /^linux\.resources\.network: cgroup v2 has no net_cls/);
   t.throws(() => m.apply({ blockIO: { leafWeight: 100 } }), /^linux\.resources\.blockIO\.leafWeight/);
   t.throws(() => m.apply({ cpu: { cpus: '0-7' } }), /^linux\.resources\.cpu\.cpus: 4-7 not available \(the parent cgroup has 0-3\)/);
-  t.throws(() => m.apply({ hugepageLimits: [{ pageSize: '1GB', limit: 0 }] }), /^linux\.resources\.hugepageLimits\[0\]\.pageSize: this kernel has no 1GB huge pages/);
-  t.throws(() => m.apply({ unified: { 'misc.max': 'x 1' } }), /^linux\.resources\.unified\["misc\.max"\]: the misc controller is not available/);
+  t.throws(
+    () => m.apply({ hugepageLimits: [{ pageSize: '1GB', limit: 0 }] }),
+    /^linux\.resources\.hugepageLimits\[0\]\.pageSize: this kernel has no 1GB huge pages/,
+  );
+  t.throws(
+    () => m.apply({ unified: { 'misc.max': 'x 1' } }),
+    /^linux\.resources\.unified\["misc\.max"\]: the misc controller is not available/,
+  );
   // Validation happens before any write.
   writeFileSync(join(m.paths[''], 'memory.max'), '');
   t.throws(() => m.apply({ memory: { limit: 1000 }, cpu: { shares: -1 } }), /^linux\.resources\.cpu\.shares: must not be negative/);
@@ -121,7 +151,10 @@ t.test('v2 freeze waits for cgroup.events', async (t) => {
 
 t.test('v2 stats', async (t) => {
   const { m, dir } = fakeV2(t);
-  writeFileSync(join(dir, 'cpu.stat'), 'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 3\nnr_throttled 1\nthrottled_usec 20\n');
+  writeFileSync(
+    join(dir, 'cpu.stat'),
+    'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 3\nnr_throttled 1\nthrottled_usec 20\n',
+  );
   writeFileSync(join(dir, 'memory.current'), '4096\n');
   writeFileSync(join(dir, 'memory.max'), 'max\n');
   writeFileSync(join(dir, 'memory.stat'), 'anon 1024\nfile 2048\n');
@@ -130,7 +163,10 @@ t.test('v2 stats', async (t) => {
   writeFileSync(join(dir, 'pids.max'), '50\n');
   writeFileSync(join(dir, 'io.stat'), '8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n');
   const s = m.stats() as Record<string, any>;
-  t.same(s.cpu, { usage: { total: 1500000, kernel: 500000, user: 1000000 }, throttling: { periods: 3, throttledPeriods: 1, throttledTime: 20000 } });
+  t.same(s.cpu, {
+    usage: { total: 1500000, kernel: 500000, user: 1000000 },
+    throttling: { periods: 3, throttledPeriods: 1, throttledTime: 20000 },
+  });
   t.equal(s.memory.usage.usage, 4096);
   t.equal(s.memory.usage.failcnt, 2);
   t.equal(s.memory.usage.limit, 2 ** 64 - 1);
@@ -138,7 +174,8 @@ t.test('v2 stats', async (t) => {
   t.same(s.memory.raw, { anon: 1024, file: 2048 });
   t.same(s.pids, { current: 3, limit: 50 });
   t.same(s.blkio.ioServiceBytesRecursive, [
-    { major: 8, minor: 0, op: 'Read', value: 100 }, { major: 8, minor: 0, op: 'Write', value: 200 },
+    { major: 8, minor: 0, op: 'Read', value: 100 },
+    { major: 8, minor: 0, op: 'Write', value: 200 },
   ]);
 });
 
@@ -178,15 +215,32 @@ function runBpf(prog: Uint8Array, ctx: [number, number, number]): number {
     const off = view.getInt16(at + 2, true);
     const imm = BigInt.asUintN(64, BigInt(view.getInt32(at + 4, true)));
     switch (code) {
-      case 0x61: if (src !== 1) throw new Error('load from a non-context register'); reg[dst] = BigInt(mem.getUint32(off, true)); break;
-      case 0x57: reg[dst] &= imm; break;
-      case 0x77: reg[dst] = (reg[dst] >> imm) & U64; break;
-      case 0xb7: reg[dst] = imm; break;
-      case 0xbf: reg[dst] = reg[src]; break;
-      case 0x55: if (reg[dst] !== imm) pc += off; break;
-      case 0x15: if (reg[dst] === imm) pc += off; break;
-      case 0x95: return Number(reg[0]);
-      default: throw new Error(`unexpected opcode 0x${code.toString(16)} at ${pc}`);
+      case 0x61:
+        if (src !== 1) throw new Error('load from a non-context register');
+        reg[dst] = BigInt(mem.getUint32(off, true));
+        break;
+      case 0x57:
+        reg[dst] &= imm;
+        break;
+      case 0x77:
+        reg[dst] = (reg[dst] >> imm) & U64;
+        break;
+      case 0xb7:
+        reg[dst] = imm;
+        break;
+      case 0xbf:
+        reg[dst] = reg[src];
+        break;
+      case 0x55:
+        if (reg[dst] !== imm) pc += off;
+        break;
+      case 0x15:
+        if (reg[dst] === imm) pc += off;
+        break;
+      case 0x95:
+        return Number(reg[0]);
+      default:
+        throw new Error(`unexpected opcode 0x${code.toString(16)} at ${pc}`);
     }
   }
   throw new Error('no exit');
@@ -197,9 +251,7 @@ function v1Allows(s: DeviceState, type: 'c' | 'b', major: number, minor: number,
   const bits = (a: string) => [...a].reduce((n, c) => n | BPF_DEVCG_ACC[c as 'r' | 'w' | 'm'], 0);
   const want = bits(access);
   const matching = s.exceptions.filter((e) => e.type === type && (e.major < 0 || e.major === major) && (e.minor < 0 || e.minor === minor));
-  return s.defaultAllow
-    ? !matching.some((e) => (bits(e.access) & want) !== 0)
-    : matching.some((e) => (want & ~bits(e.access)) === 0);
+  return s.defaultAllow ? !matching.some((e) => (bits(e.access) & want) !== 0) : matching.some((e) => (want & ~bits(e.access)) === 0);
 }
 
 function bpfAllows(prog: Uint8Array, type: 'c' | 'b', major: number, minor: number, access: string): boolean {
@@ -224,20 +276,52 @@ t.test('device rules: order and resets as the v1 kernel applies them', async (t)
       { type: 'b', major: -1, minor: -1, access: 'm' },
     ],
   });
-  t.same(effectiveDeviceState([{ allow: true, type: 'c', major: 1, minor: 3 }, { allow: true, access: 'rwm' }]), { defaultAllow: true, exceptions: [] });
-  t.same(effectiveDeviceState([{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 10, minor: 200, access: 'rwm' }]).exceptions,
-    [{ type: 'c', major: 10, minor: 200, access: 'rwm' }]);
+  t.same(
+    effectiveDeviceState([
+      { allow: true, type: 'c', major: 1, minor: 3 },
+      { allow: true, access: 'rwm' },
+    ]),
+    { defaultAllow: true, exceptions: [] },
+  );
+  t.same(
+    effectiveDeviceState([
+      { allow: true, access: 'rwm' },
+      { allow: false, type: 'c', major: 10, minor: 200, access: 'rwm' },
+    ]).exceptions,
+    [{ type: 'c', major: 10, minor: 200, access: 'rwm' }],
+  );
 });
 
 t.test('device eBPF program agrees with the v1 kernel on every probe', async (t) => {
   const ruleSets = [
-    [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, { allow: true, type: 'c', major: 136, access: 'rw' }, { allow: true, type: 'b', access: 'm' }],
-    [{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 10, minor: 200, access: 'rw' }, { allow: false, type: 'b', major: 8, access: 'm' }],
+    [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+      { allow: true, type: 'c', major: 136, access: 'rw' },
+      { allow: true, type: 'b', access: 'm' },
+    ],
+    [
+      { allow: true, access: 'rwm' },
+      { allow: false, type: 'c', major: 10, minor: 200, access: 'rw' },
+      { allow: false, type: 'b', major: 8, access: 'm' },
+    ],
     [{ allow: false, access: 'rwm' }],
     [{ allow: true, access: 'rwm' }],
-    [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', access: 'r' }],
+    [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', access: 'r' },
+    ],
   ];
-  const probes: Array<['c' | 'b', number, number]> = [['c', 1, 3], ['c', 1, 5], ['c', 136, 0], ['c', 136, 7], ['c', 10, 200], ['b', 8, 0], ['b', 8, 1], ['b', 7, 0]];
+  const probes: Array<['c' | 'b', number, number]> = [
+    ['c', 1, 3],
+    ['c', 1, 5],
+    ['c', 136, 0],
+    ['c', 136, 7],
+    ['c', 10, 200],
+    ['b', 8, 0],
+    ['b', 8, 1],
+    ['b', 7, 0],
+  ];
   const accesses = ['r', 'w', 'm', 'rw', 'rm', 'wm', 'rwm'];
   for (const rules of ruleSets) {
     const state = effectiveDeviceState(rules);
@@ -266,7 +350,12 @@ t.test('device eBPF program agrees with the v1 kernel on every probe', async (t)
 
 t.test('v2 apply attaches the device program', async (t) => {
   const { m, attached } = fakeV2(t);
-  m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] });
+  m.apply({
+    devices: [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+    ],
+  });
   t.equal(attached.length, 1);
   t.ok(bpfAllows(attached[0], 'c', 1, 3, 'rwm'));
   t.notOk(bpfAllows(attached[0], 'c', 1, 8, 'r'));

@@ -16,16 +16,24 @@ const HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=75
 40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate
 `;
-const V1 = HYBRID.split('\n').filter((l) => !l.includes('cgroup2')).join('\n');
+const V1 = HYBRID.split('\n')
+  .filter((l) => !l.includes('cgroup2'))
+  .join('\n');
 const V2 = `25 23 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
 `;
 
 t.test('layout detection from mountinfo', async (t) => {
   const h = parseMountinfo(HYBRID);
   t.equal(h.kind, 'hybrid');
-  t.same(h.v1.map((x) => [x.name, x.subsystems]), [
-    ['cpu,cpuacct', ['cpu', 'cpuacct']], ['cpuset', ['cpuset']], ['memory', ['memory']], ['systemd', ['name=systemd']],
-  ]);
+  t.same(
+    h.v1.map((x) => [x.name, x.subsystems]),
+    [
+      ['cpu,cpuacct', ['cpu', 'cpuacct']],
+      ['cpuset', ['cpuset']],
+      ['memory', ['memory']],
+      ['systemd', ['name=systemd']],
+    ],
+  );
   t.same(h.unified, { mountpoint: '/sys/fs/cgroup/unified', root: '/' });
   t.equal(parseMountinfo(V1).kind, 'v1');
   t.equal(parseMountinfo(V1).unified, undefined);
@@ -56,7 +64,9 @@ t.test('where the container cgroup goes', async (t) => {
     unified: '/sys/fs/cgroup/unified/runt/c1',
   });
   const rel = createCgroupManager({
-    id: 'c1', cgroupsPath: 'sub/c1', mountinfo: HYBRID,
+    id: 'c1',
+    cgroupsPath: 'sub/c1',
+    mountinfo: HYBRID,
     selfCgroup: '4:memory:/process_api/x\n3:cpuset:/\n1:cpu,cpuacct:/\n9:name=systemd:/s\n0::/u\n',
   });
   t.equal(rel.paths.memory, '/sys/fs/cgroup/memory/process_api/x/sub/c1');
@@ -105,7 +115,9 @@ function cleanup(t: Test, m: CgroupManager): void {
       for (const pid of m.pids()) process.kill(pid, 'SIGKILL');
       for (let i = 0; i < 200 && m.pids().length; i++) await new Promise((r) => setTimeout(r, 10));
       m.destroy();
-    } catch { /* reported by the test itself */ }
+    } catch {
+      /* reported by the test itself */
+    }
   });
 }
 
@@ -125,8 +137,10 @@ t.test('v1 driver on the real hierarchies', async (t) => {
   for (const [name, dir] of Object.entries(m.paths)) {
     t.match(readFileSync(join(dir, 'cgroup.procs'), 'utf8'), String(pid), `${name} lists the pid`);
   }
-  t.throws(() => createCgroupManager({ id: 'x', cgroupsPath: Object.values(m.paths)[0].replace(/^\/sys\/fs\/cgroup\/[^/]+/, '') }).create(),
-    /already exists and holds processes/);
+  t.throws(
+    () => createCgroupManager({ id: 'x', cgroupsPath: Object.values(m.paths)[0].replace(/^\/sys\/fs\/cgroup\/[^/]+/, '') }).create(),
+    /already exists and holds processes/,
+  );
 
   t.notOk(m.isFrozen());
   m.freeze();
@@ -163,10 +177,15 @@ t.test('v1 destroy removes nested cgroups', async (t) => {
 t.test('v1 create makes missing levels and fills every new cpuset level', async (t) => {
   const top = uniquePath();
   const m = createCgroupManager({ id: 'x', cgroupsPath: `${top}/a/b` });
-  const parents = (up: number) => openCgroupManager(Object.fromEntries(Object.entries(m.paths).map(([k, v]) => {
-    for (let i = 0; i < up; i++) v = dirname(v);
-    return [k, v];
-  })));
+  const parents = (up: number) =>
+    openCgroupManager(
+      Object.fromEntries(
+        Object.entries(m.paths).map(([k, v]) => {
+          for (let i = 0; i < up; i++) v = dirname(v);
+          return [k, v];
+        }),
+      ),
+    );
   cleanup(t, parents(2));
   m.create();
   for (const dir of Object.values(m.paths)) t.ok(existsSync(dir), `created ${dir}`);
@@ -186,7 +205,12 @@ t.test('v1 removeIfEmpty: one rmdir per hierarchy, refused while a process or a 
   const child = startSleeper(t);
   m.join(child.pid!);
   t.equal(m.removeIfEmpty(), false, 'busy while the process is in it');
-  t.ok(Object.values(m.paths).slice(1).every((d) => existsSync(d)), 'the other hierarchies are left alone');
+  t.ok(
+    Object.values(m.paths)
+      .slice(1)
+      .every((d) => existsSync(d)),
+    'the other hierarchies are left alone',
+  );
   child.kill('SIGKILL');
   await exited(child);
 

@@ -22,18 +22,23 @@ function withNotifySocket<T>(path: string, fn: () => T): T {
 t.test('start waits for READY=1 from the container and relays it with MAINPID', async (t) => {
   const root = stateRoot(t);
   const n = native();
-  const b = makeBundle(t, 'echo "env=$NOTIFY_SOCKET"; ln -sf /run/notify/notify.sock /dev/log; sleep 0.2; busybox logger -t app "$(printf \'\\nREADY=1\')"; exec sleep 1000');
+  const b = makeBundle(
+    t,
+    'echo "env=$NOTIFY_SOCKET"; ln -sf /run/notify/notify.sock /dev/log; sleep 0.2; busybox logger -t app "$(printf \'\\nREADY=1\')"; exec sleep 1000',
+  );
   const hostPath = join(b.dir, 'host-notify.sock');
   const host = n.bindUnixDgram(hostPath, 0o600);
   t.teardown(() => n.close(host));
   const id = root.id('notify');
-  const r = withNotifySocket(hostPath, () => root.runt(['run', '-d', '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err') }));
+  const r = withNotifySocket(hostPath, () =>
+    root.runt(['run', '-d', '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err') }),
+  );
   t.equal(r.code, 0, describe(r));
   const msg = n.recvDgram(host);
-  t.ok(msg !== null, 'run -d returned after a message reached the caller\'s socket');
+  t.ok(msg !== null, "run -d returned after a message reached the caller's socket");
   const pid = root.state(id)?.pid;
   t.match(msg ?? '', new RegExp(`^MAINPID=${pid}\\n`), 'MAINPID is the init');
-  t.ok((msg ?? '').split('\n').includes('READY=1'), 'with the container\'s READY=1');
+  t.ok((msg ?? '').split('\n').includes('READY=1'), "with the container's READY=1");
   t.equal(root.runt(['delete', '--force', id]).code, 0);
 });
 
@@ -45,7 +50,9 @@ t.test('a container that exits without READY=1 does not hang start', async (t) =
   const host = n.bindUnixDgram(hostPath, 0o600);
   t.teardown(() => n.close(host));
   const id = root.id('notify-none');
-  const r = withNotifySocket(hostPath, () => root.runt(['run', '-d', '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err'), timeoutMs: 20_000 }));
+  const r = withNotifySocket(hostPath, () =>
+    root.runt(['run', '-d', '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err'), timeoutMs: 20_000 }),
+  );
   t.notOk(r.timedOut, 'start returned on its own');
   t.equal(r.code, 0, describe(r));
   t.equal(n.recvDgram(host), null, 'nothing was relayed');

@@ -19,7 +19,9 @@ function pidOfPidfd(fd: number): number {
 /** The fd a receiver got, or a failure after 20 s instead of waiting for ever. */
 function within<T>(p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('nothing arrived on the socket within 20 s')), 20_000); });
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('nothing arrived on the socket within 20 s')), 20_000);
+  });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -57,10 +59,13 @@ t.test('--pidfd-socket: create, run -d and exec send a pidfd of the process', as
   t.teardown(() => sock.close());
   const received = sock.receive();
   const id = root.id('pidfd-run');
-  const r = root.runt(['run', '-d', '--pidfd-socket', sock.path, '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'o'), stderrFile: join(b.dir, 'e') });
+  const r = root.runt(['run', '-d', '--pidfd-socket', sock.path, '--bundle', b.dir, id], {
+    stdoutFile: join(b.dir, 'o'),
+    stderrFile: join(b.dir, 'e'),
+  });
   t.equal(r.code, 0, `run -d: ${describe(r)}`);
   const { fd } = await within(received);
-  t.equal(pidOfPidfd(fd), root.state(id)?.pid, 'run -d: the pidfd is the init\'s');
+  t.equal(pidOfPidfd(fd), root.state(id)?.pid, "run -d: the pidfd is the init's");
   closeSync(fd);
   t.equal(root.runt(['delete', '--force', id]).code, 0);
 });
@@ -75,7 +80,7 @@ t.test('--pidfd-socket that nobody listens on fails create with one line and lea
   t.same(root.entries(), [], 'no state left');
 });
 
-t.test('exec --cgroup: the process joins a sub-cgroup of the container\'s; a missing one is refused', async (t) => {
+t.test("exec --cgroup: the process joins a sub-cgroup of the container's; a missing one is refused", async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, ['sleep', '1000']);
   const id = root.id('cg');
@@ -83,7 +88,9 @@ t.test('exec --cgroup: the process joins a sub-cgroup of the container\'s; a mis
   t.equal(r.code, 0, describe(r));
   const pid = root.state(id)!.pid;
   // The container's own cgroup in the memory hierarchy (or the v2 one), from the init's /proc.
-  const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => /:memory:|^0::/.test(l));
+  const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+    .split('\n')
+    .find((l) => /:memory:|^0::/.test(l));
   const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line ?? '') ?? [];
   const mount = controllers ? `/sys/fs/cgroup/${controllers}` : '/sys/fs/cgroup';
   if (!path || !existsSync(join(mount, path))) {
@@ -93,7 +100,13 @@ t.test('exec --cgroup: the process joins a sub-cgroup of the container\'s; a mis
   }
   const sub = join(mount, path, 'sub');
   mkdirSync(sub);
-  t.teardown(() => { try { rmdirSync(sub); } catch { /* removed with the container */ } });
+  t.teardown(() => {
+    try {
+      rmdirSync(sub);
+    } catch {
+      /* removed with the container */
+    }
+  });
   const which = controllers ? `${controllers}:sub` : 'sub';
   const e = root.runt(['exec', '--cgroup', which, id, 'cat', '/proc/self/cgroup']);
   t.equal(e.code, 0, describe(e));
@@ -102,7 +115,7 @@ t.test('exec --cgroup: the process joins a sub-cgroup of the container\'s; a mis
   t.not(missing.code, 0, 'a missing sub-cgroup fails');
   t.match(missing.stderr, /--cgroup nosuch: .* does not exist/);
   const outside = root.runt(['exec', '--cgroup', '../..', id, 'true']);
-  t.not(outside.code, 0, 'a path leaving the container\'s cgroup is refused');
+  t.not(outside.code, 0, "a path leaving the container's cgroup is refused");
   t.equal(root.runt(['kill', id, 'KILL']).code, 0);
   await root.waitStopped(id);
   t.equal(root.runt(['delete', id]).code, 0);
@@ -112,8 +125,13 @@ t.test('run is the subreaper of what the container leaves behind, unless --no-su
   const root = stateRoot(t);
   // Without a PID namespace the orphan of a double fork goes to the nearest subreaper.
   const script = 'p=$(sh -c "sleep 30 >/dev/null 2>&1 & echo \\$!"); sleep 0.3; grep PPid /proc/$p/status; kill $p';
-  for (const [extra, expectRunt] of [[[], true], [['--no-subreaper'], false]] as const) {
-    const b = makeBundle(t, script, (s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid'); });
+  for (const [extra, expectRunt] of [
+    [[], true],
+    [['--no-subreaper'], false],
+  ] as const) {
+    const b = makeBundle(t, script, (s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid');
+    });
     const p = root.runtAsync(['run', ...extra, '--bundle', b.dir, root.id('reaper')]);
     const r = await p.done;
     t.equal(r.code, 0, describe(r));
@@ -130,7 +148,10 @@ t.test('update --cpu-burst and --cpu-idle reach the cgroup; the Intel RDT flags 
   const r = root.runt(['run', '-d', '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'o'), stderrFile: join(b.dir, 'e') });
   t.equal(r.code, 0, describe(r));
   const pid = root.state(id)!.pid;
-  const cpuLine = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => /:cpu[,:]|^0::/.test(l)) ?? '';
+  const cpuLine =
+    readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .find((l) => /:cpu[,:]|^0::/.test(l)) ?? '';
   const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(cpuLine) ?? [];
   const dir = controllers ? join('/sys/fs/cgroup', controllers, path ?? '') : join('/sys/fs/cgroup', path ?? '');
   const burstFile = controllers ? 'cpu.cfs_burst_us' : 'cpu.max.burst';

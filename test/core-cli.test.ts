@@ -72,15 +72,26 @@ t.test('list shows the containers with their status', async (t) => {
 t.test('kill delivers signals given by name or number', async (t) => {
   const root = stateRoot(t);
   let m = '';
-  const b = makeBundle(t, "trap 'echo usr1 >> /m/got' USR1; trap 'echo term >> /m/got' TERM; echo ready > /m/ready; while :; do sleep 0.05; done", (_s, b) => {
-    m = b.share('/m');
-  });
+  const b = makeBundle(
+    t,
+    "trap 'echo usr1 >> /m/got' USR1; trap 'echo term >> /m/got' TERM; echo ready > /m/ready; while :; do sleep 0.05; done",
+    (_s, b) => {
+      m = b.share('/m');
+    },
+  );
   const c = root.create(b);
   t.equal(c.code, 0, describe(c));
   t.equal(root.runt(['start', c.id]).code, 0);
   await waitForFile(join(m, 'ready'));
   const sent: string[] = [];
-  for (const [sig, line] of [['USR1', 'usr1'], ['SIGUSR1', 'usr1'], ['10', 'usr1'], ['usr1', 'usr1'], [undefined, 'term'], ['TERM', 'term']] as const) {
+  for (const [sig, line] of [
+    ['USR1', 'usr1'],
+    ['SIGUSR1', 'usr1'],
+    ['10', 'usr1'],
+    ['usr1', 'usr1'],
+    [undefined, 'term'],
+    ['TERM', 'term'],
+  ] as const) {
     const r = root.runt(sig ? ['kill', c.id, sig] : ['kill', c.id]);
     t.equal(r.code, 0, `kill ${sig ?? '(default)'}: ${describe(r)}`);
     sent.push(line);
@@ -106,7 +117,9 @@ t.test('--version names the libseccomp runt is linked with, as runc does', async
   let installed: string | undefined;
   try {
     // Debian: "2.5.4-1+deb12u1" → the upstream version "2.5.4".
-    installed = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'libseccomp2'], { encoding: 'utf8' }).replace(/^\d+:/, '').split('-')[0];
+    installed = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'libseccomp2'], { encoding: 'utf8' })
+      .replace(/^\d+:/, '')
+      .split('-')[0];
   } catch {
     installed = undefined;
   }

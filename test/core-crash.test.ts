@@ -4,7 +4,16 @@ import t from 'tap';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  cgroupDirsNamed, describe, isGone, leftovers, makeBundle, onTeardown, processesMentioning, procStatus, stateRoot, waitFor,
+  cgroupDirsNamed,
+  describe,
+  isGone,
+  leftovers,
+  makeBundle,
+  onTeardown,
+  processesMentioning,
+  procStatus,
+  stateRoot,
+  waitFor,
   waitForFile,
 } from './helpers/index.js';
 
@@ -24,7 +33,9 @@ for (const kind of ['createRuntime', 'createContainer'] as const) {
     const id = root.id('crash');
     const p = root.runtAsync(['create', '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err') });
     // Whatever happens below, the hanging hook (our own child's child) must not outlive the test.
-    onTeardown(t, () => { for (const pid of processesMentioning(marker)) process.kill(pid, 'SIGKILL'); });
+    onTeardown(t, () => {
+      for (const pid of processesMentioning(marker)) process.kill(pid, 'SIGKILL');
+    });
 
     const hookState = JSON.parse(await waitForFile(join(dir, 'state'))) as { id: string; pid: number };
     t.equal(hookState.id, id);

@@ -3,16 +3,26 @@ import t from 'tap';
 import { describe, makeBundle, stateRoot } from './helpers/index.js';
 
 const DEFAULT_NODES: Array<[string, number, number]> = [
-  ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
+  ['null', 1, 3],
+  ['zero', 1, 5],
+  ['full', 1, 7],
+  ['random', 1, 8],
+  ['urandom', 1, 9],
+  ['tty', 5, 0],
 ];
 const STAT_NODES = `for d in ${DEFAULT_NODES.map(([n]) => n).join(' ')}; do stat -c "$d %F %t %T %a" /dev/$d; done`;
 
 /** "name type major minor mode" lines (stat prints major/minor in hex). */
 function parseNodes(stdout: string) {
-  return Object.fromEntries(stdout.trim().split('\n').map((line) => {
-    const m = /^(\S+) (.+) ([0-9a-f]+) ([0-9a-f]+) (\d+)$/.exec(line);
-    return m ? [m[1], { type: m[2], major: parseInt(m[3], 16), minor: parseInt(m[4], 16), mode: m[5] }] : [line, undefined];
-  }));
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const m = /^(\S+) (.+) ([0-9a-f]+) ([0-9a-f]+) (\d+)$/.exec(line);
+        return m ? [m[1], { type: m[2], major: parseInt(m[3], 16), minor: parseInt(m[4], 16), mode: m[5] }] : [line, undefined];
+      }),
+  );
 }
 
 t.test('the default device nodes exist with the right numbers', async (t) => {
@@ -36,18 +46,22 @@ t.test('linux.devices adds nodes with their mode and owner', async (t) => {
   });
   const r = root.run(b);
   t.equal(r.code, 0, describe(r));
-  t.same(r.stdout.trim().split('\n'), [
-    'character special file a e5 640 1000 1001',
-    'block special file 7 c8 600 0 6',
-  ]);
+  t.same(r.stdout.trim().split('\n'), ['character special file a e5 640 1000 1001', 'block special file 7 c8 600 0 6']);
 });
 
 t.test('the standard /dev links', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, 'for l in ptmx fd stdin stdout stderr; do echo "$l $(readlink /dev/$l)"; done; test -c /dev/pts/ptmx && echo pts-ptmx'));
+  const r = root.run(
+    makeBundle(t, 'for l in ptmx fd stdin stdout stderr; do echo "$l $(readlink /dev/$l)"; done; test -c /dev/pts/ptmx && echo pts-ptmx'),
+  );
   t.equal(r.code, 0, describe(r));
   t.same(r.stdout.trim().split('\n'), [
-    'ptmx pts/ptmx', 'fd /proc/self/fd', 'stdin /proc/self/fd/0', 'stdout /proc/self/fd/1', 'stderr /proc/self/fd/2', 'pts-ptmx',
+    'ptmx pts/ptmx',
+    'fd /proc/self/fd',
+    'stdin /proc/self/fd/0',
+    'stdout /proc/self/fd/1',
+    'stderr /proc/self/fd/2',
+    'pts-ptmx',
   ]);
 });
 

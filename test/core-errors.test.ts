@@ -19,47 +19,65 @@ const cases: Case[] = [
   {
     name: 'malformed config.json',
     names: 'config.json',
-    patch: (_s, b) => { b.write = () => writeFileSync(b.configPath, '{"ociVersion": "1.0.2", "process": {'); },
+    patch: (_s, b) => {
+      b.write = () => writeFileSync(b.configPath, '{"ociVersion": "1.0.2", "process": {');
+    },
   },
   {
     name: 'wrong type: args is a string',
     names: 'process.args',
-    patch: (s) => { s.process!.args = 'sh' as never; },
+    patch: (s) => {
+      s.process!.args = 'sh' as never;
+    },
   },
   {
     name: 'missing rootfs',
     names: 'root.path',
-    patch: (_s, b) => { rmSync(b.rootfs, { recursive: true, force: true }); },
+    patch: (_s, b) => {
+      rmSync(b.rootfs, { recursive: true, force: true });
+    },
   },
   {
     name: 'unknown namespace type',
     names: /linux\.namespaces\[5\]/,
-    patch: (s) => { s.linux!.namespaces!.push({ type: 'bogus' as never }); },
+    patch: (s) => {
+      s.linux!.namespaces!.push({ type: 'bogus' as never });
+    },
   },
   {
     name: 'impossible mount (unknown filesystem type)',
     names: /mounts\[7\]/,
-    patch: (s) => { s.mounts!.push({ destination: '/weird', type: 'nosuchfs', source: 'none' }); },
+    patch: (s) => {
+      s.mounts!.push({ destination: '/weird', type: 'nosuchfs', source: 'none' });
+    },
   },
   {
     name: 'bind mount of a missing source',
     names: /mounts\[7\]/,
-    patch: (s, b) => { s.mounts!.push({ destination: '/weird', type: 'bind', source: join(b.dir, 'missing'), options: ['rbind'] }); },
+    patch: (s, b) => {
+      s.mounts!.push({ destination: '/weird', type: 'bind', source: join(b.dir, 'missing'), options: ['rbind'] });
+    },
   },
   {
     name: 'executable not found',
     names: 'process.args',
-    patch: (s) => { s.process!.args = ['/no/such/binary']; },
+    patch: (s) => {
+      s.process!.args = ['/no/such/binary'];
+    },
   },
   {
     name: 'cwd is a file',
     names: 'process.cwd',
-    patch: (s) => { s.process!.cwd = '/bin/busybox'; },
+    patch: (s) => {
+      s.process!.cwd = '/bin/busybox';
+    },
   },
   {
     name: 'sysctl that does not exist',
     names: 'linux.sysctl',
-    patch: (s) => { s.linux!.sysctl = { 'net.ipv4.no_such_knob': '1' }; },
+    patch: (s) => {
+      s.linux!.sysctl = { 'net.ipv4.no_such_knob': '1' };
+    },
   },
 ];
 

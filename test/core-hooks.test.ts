@@ -5,7 +5,17 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hook, Spec } from '../src/spec/types.js';
 import {
-  describe, errorLines, isGone, leftovers, makeBundle, nsInode, processesMentioning, stateRoot, waitFor, waitForFile, type Bundle,
+  describe,
+  errorLines,
+  isGone,
+  leftovers,
+  makeBundle,
+  nsInode,
+  processesMentioning,
+  stateRoot,
+  waitFor,
+  waitForFile,
+  type Bundle,
 } from './helpers/index.js';
 
 const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
@@ -18,17 +28,33 @@ function writeHook(path: string, log: string, extra = ''): void {
 
 const hook = (path: string, name: string, more: Partial<Hook> = {}): Hook => ({ path, args: [path, name], env: [PATH], ...more });
 
-interface LogEntry { name: string; state: { ociVersion: string; id: string; status: string; pid: number; bundle: string } | null; raw: string }
+interface LogEntry {
+  name: string;
+  state: { ociVersion: string; id: string; status: string; pid: number; bundle: string } | null;
+  raw: string;
+}
 function readLog(path: string): LogEntry[] {
   let text = '';
-  try { text = readFileSync(path, 'utf8'); } catch { return []; }
-  return text.trim().split('\n').filter(Boolean).map((raw) => {
-    const i = raw.indexOf(' ');
-    const name = i < 0 ? raw : raw.slice(0, i);
-    let state = null;
-    try { state = JSON.parse(raw.slice(i + 1)); } catch { /* not JSON */ }
-    return { name, state, raw };
-  });
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((raw) => {
+      const i = raw.indexOf(' ');
+      const name = i < 0 ? raw : raw.slice(0, i);
+      let state = null;
+      try {
+        state = JSON.parse(raw.slice(i + 1));
+      } catch {
+        /* not JSON */
+      }
+      return { name, state, raw };
+    });
 }
 
 t.test('all hooks run in order with the state on stdin', async (t) => {
@@ -56,7 +82,11 @@ t.test('all hooks run in order with the state on stdin', async (t) => {
   const c = root.create(b);
   t.equal(c.code, 0, describe(c));
   const pid = root.state(c.id)?.pid ?? 0;
-  t.same(readLog(log).map((e) => e.name), ['prestart', 'createRuntime', 'createContainer'], 'create runs the first three');
+  t.same(
+    readLog(log).map((e) => e.name),
+    ['prestart', 'createRuntime', 'createContainer'],
+    'create runs the first three',
+  );
 
   const s = root.runt(['start', c.id]);
   t.equal(s.code, 0, describe(s));
@@ -67,7 +97,11 @@ t.test('all hooks run in order with the state on stdin', async (t) => {
 
   const entries = readLog(log);
   const names = entries.map((e) => e.name);
-  t.same([...names].sort(), ['createContainer', 'createRuntime', 'poststart', 'poststop', 'prestart', 'process', 'startContainer'], 'each ran once');
+  t.same(
+    [...names].sort(),
+    ['createContainer', 'createRuntime', 'poststart', 'poststop', 'prestart', 'process', 'startContainer'],
+    'each ran once',
+  );
   const at = (n: string) => names.indexOf(n);
   t.ok(at('prestart') < at('createRuntime') && at('createRuntime') < at('createContainer'), 'prestart, createRuntime, createContainer');
   t.ok(at('createContainer') < at('startContainer') && at('startContainer') < at('process'), 'startContainer runs before the process');
@@ -108,12 +142,17 @@ t.test('hooks run in the right namespaces', async (t) => {
   const c = root.create(b);
   t.equal(c.code, 0, describe(c));
   const pid = root.state(c.id)?.pid ?? 0;
-  const byName = Object.fromEntries(readFileSync(join(logDir, 'ns'), 'utf8').trim().split('\n').map((l) => {
-    const [name, net, mnt] = l.split(' ');
-    return [name, { net, mnt }];
-  }));
-  t.same(byName.createRuntime, { net: nsInode('self', 'net'), mnt: nsInode('self', 'mnt') }, 'createRuntime: the runtime\'s namespaces');
-  t.same(byName.createContainer, { net: nsInode(pid, 'net'), mnt: nsInode(pid, 'mnt') }, 'createContainer: the container\'s namespaces');
+  const byName = Object.fromEntries(
+    readFileSync(join(logDir, 'ns'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [name, net, mnt] = l.split(' ');
+        return [name, { net, mnt }];
+      }),
+  );
+  t.same(byName.createRuntime, { net: nsInode('self', 'net'), mnt: nsInode('self', 'mnt') }, "createRuntime: the runtime's namespaces");
+  t.same(byName.createContainer, { net: nsInode(pid, 'net'), mnt: nsInode(pid, 'mnt') }, "createContainer: the container's namespaces");
 });
 
 t.test('a failing prestart hook fails create and leaves nothing behind', async (t) => {
@@ -150,7 +189,7 @@ t.test('a failing poststart hook fails start and destroys the container (1.3); a
   const s = root.runt(['start', c.id]);
   t.not(s.code, 0, `start fails: ${describe(s)}`);
   t.match(s.stderr, 'hooks.poststart[0]', 'naming the hook');
-  t.ok(pid > 0 && await waitFor('the init to be gone', () => isGone(pid)), 'the container process is stopped');
+  t.ok(pid > 0 && (await waitFor('the init to be gone', () => isGone(pid))), 'the container process is stopped');
   t.equal(root.state(c.id), undefined, 'and the container destroyed');
   t.match(s.stderr, 'hooks.poststop[0]', 'the poststop hooks ran: a failing one warns');
   t.equal(readFileSync(join(b.dir, 'poststop-ran'), 'utf8'), 'ran\n', 'and the rest still run');
@@ -171,7 +210,11 @@ t.test('hook timeouts are enforced', async (t) => {
         chmodSync(script, 0o755);
         s.hooks = { [kind]: [hook(script, kind, { timeout: 1 })] };
       });
-      const c = root.runt(['create', '--bundle', b.dir, root.id('timeout')], { timeoutMs: 20_000, stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err') });
+      const c = root.runt(['create', '--bundle', b.dir, root.id('timeout')], {
+        timeoutMs: 20_000,
+        stdoutFile: join(b.dir, 'out'),
+        stderrFile: join(b.dir, 'err'),
+      });
       t.notOk(c.timedOut, 'create returns on its own');
       t.not(c.code, 0, 'create fails');
       t.equal(errorLines(c).length, 1, `one line: ${JSON.stringify(c.stderr)}`);

@@ -2,9 +2,7 @@
 import t from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  cmdline, describe, errorLines, isGone, leftovers, makeBundle, stateRoot, waitFor, waitForFile,
-} from './helpers/index.js';
+import { cmdline, describe, errorLines, isGone, leftovers, makeBundle, stateRoot, waitFor, waitForFile } from './helpers/index.js';
 
 // Writes a marker, then waits until the test creates /m/go, then exits.
 const WORK = 'echo started > /m/marker; until [ -e /m/go ]; do sleep 0.05; done; echo done > /m/done';
@@ -12,7 +10,9 @@ const WORK = 'echo started > /m/marker; until [ -e /m/go ]; do sleep 0.05; done;
 t.test('create parks the init; start runs the process; delete removes it', async (t) => {
   const root = stateRoot(t);
   let share = '';
-  const b = makeBundle(t, WORK, (_s, b) => { share = b.share('/m'); });
+  const b = makeBundle(t, WORK, (_s, b) => {
+    share = b.share('/m');
+  });
 
   const c = root.create(b);
   t.equal(c.code, 0, describe(c));
@@ -24,7 +24,7 @@ t.test('create parks the init; start runs the process; delete removes it', async
   t.ok(pid > 0, 'with a pid');
   t.ok(existsSync(`/proc/${pid}`), '/proc/PID exists');
   t.notOk(isGone(pid), 'the init is alive');
-  t.notOk(cmdline(pid).join(' ').includes('until [ -e /m/go ]'), 'the init has not exec\'d the user\'s command');
+  t.notOk(cmdline(pid).join(' ').includes('until [ -e /m/go ]'), "the init has not exec'd the user's command");
   t.notOk(existsSync(join(share, 'marker')), 'the process has not run yet');
 
   const s = root.runt(['start', c.id]);
@@ -33,7 +33,7 @@ t.test('create parks the init; start runs the process; delete removes it', async
   const running = root.state(c.id);
   t.equal(running?.status, 'running');
   t.equal(running?.pid, pid, 'same init pid');
-  t.same(cmdline(pid), ['sh', '-c', WORK], 'the init exec\'d the configured args');
+  t.same(cmdline(pid), ['sh', '-c', WORK], "the init exec'd the configured args");
 
   const again = root.runt(['start', c.id]);
   t.not(again.code, 0, 'a second start fails');
@@ -86,7 +86,12 @@ t.test('a created container can be deleted without starting it', async (t) => {
 t.test('unknown ids: non-zero exit and one line naming the id', async (t) => {
   const root = stateRoot(t);
   const id = root.id('nosuch');
-  for (const args of [['state', id], ['start', id], ['kill', id, 'KILL'], ['delete', id]]) {
+  for (const args of [
+    ['state', id],
+    ['start', id],
+    ['kill', id, 'KILL'],
+    ['delete', id],
+  ]) {
     const r = root.runt(args);
     t.not(r.code, 0, `${args[0]} fails`);
     t.equal(errorLines(r).length, 1, `${args[0]}: one line on stderr: ${JSON.stringify(r.stderr)}`);
@@ -101,7 +106,9 @@ t.test('unknown ids: non-zero exit and one line naming the id', async (t) => {
 t.test('a duplicate id is refused and the first container is untouched', async (t) => {
   const root = stateRoot(t);
   let share = '';
-  const first = makeBundle(t, 'echo first > /m/who; sleep 1000', (_s, b) => { share = b.share('/m'); });
+  const first = makeBundle(t, 'echo first > /m/who; sleep 1000', (_s, b) => {
+    share = b.share('/m');
+  });
   const second = makeBundle(t, ['true']);
   const c = root.create(first);
   t.equal(c.code, 0, describe(c));
@@ -113,7 +120,7 @@ t.test('a duplicate id is refused and the first container is untouched', async (
   t.equal(errorLines(dup).length, 1, `one line: ${dup.stderr}`);
   t.match(dup.stderr, c.id, 'naming the id');
 
-  t.same(root.state(c.id), before, 'the first container\'s state is unchanged');
+  t.same(root.state(c.id), before, "the first container's state is unchanged");
   t.equal(readFileSync(join(root.path, c.id, 'state.json'), 'utf8'), stateFile, 'its state file is unchanged');
   t.same(root.entries(), [c.id]);
   t.same(leftovers(root.path, 'no-such', second.dir), [], 'no mount of the second bundle');

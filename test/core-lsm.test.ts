@@ -13,9 +13,27 @@ const apparmorText = apparmorEnabled() ? /runt does not apply AppArmor profiles/
 const selinuxText = selinuxEnabled() ? /runt does not apply SELinux labels/ : /SELinux is not enabled on this host$/;
 
 const cases: Array<{ field: string; text: RegExp; patch: (s: Spec) => void }> = [
-  { field: 'process.apparmorProfile', text: apparmorText, patch: (s) => { s.process!.apparmorProfile = 'runt-test-profile'; } },
-  { field: 'process.selinuxLabel', text: selinuxText, patch: (s) => { s.process!.selinuxLabel = 'system_u:system_r:container_t:s0'; } },
-  { field: 'linux.mountLabel', text: selinuxText, patch: (s) => { s.linux!.mountLabel = 'system_u:object_r:container_file_t:s0'; } },
+  {
+    field: 'process.apparmorProfile',
+    text: apparmorText,
+    patch: (s) => {
+      s.process!.apparmorProfile = 'runt-test-profile';
+    },
+  },
+  {
+    field: 'process.selinuxLabel',
+    text: selinuxText,
+    patch: (s) => {
+      s.process!.selinuxLabel = 'system_u:system_r:container_t:s0';
+    },
+  },
+  {
+    field: 'linux.mountLabel',
+    text: selinuxText,
+    patch: (s) => {
+      s.linux!.mountLabel = 'system_u:object_r:container_file_t:s0';
+    },
+  },
 ];
 
 t.test('this host: no AppArmor, no SELinux', async (t) => {

@@ -45,13 +45,15 @@ t.test('bind mounts: ro is read-only inside, rw is writable', async (t) => {
   const root = stateRoot(t);
   let ro = '';
   let rw = '';
-  const b = makeBundle(t, WITH_MOUNTINFO(
-    'echo x > /ro/f 2>/dev/null && echo ro-written || echo ro-refused; echo y > /rw/f && echo rw-written; cat /ro/existing',
-  ), (_s, b) => {
-    ro = b.share('/ro', ['rbind', 'ro']);
-    rw = b.share('/rw', ['rbind', 'rw']);
-    writeFileSync(join(ro, 'existing'), 'visible\n');
-  });
+  const b = makeBundle(
+    t,
+    WITH_MOUNTINFO('echo x > /ro/f 2>/dev/null && echo ro-written || echo ro-refused; echo y > /rw/f && echo rw-written; cat /ro/existing'),
+    (_s, b) => {
+      ro = b.share('/ro', ['rbind', 'ro']);
+      rw = b.share('/rw', ['rbind', 'rw']);
+      writeFileSync(join(ro, 'existing'), 'visible\n');
+    },
+  );
   const r = root.run(b);
   t.equal(r.code, 0, describe(r));
   const { lines, mounts } = split(r.stdout);
@@ -94,8 +96,8 @@ t.test('missing mount destinations are created inside the rootfs', async (t) => 
   const { lines, mounts } = split(r.stdout);
   t.same(lines, ['tmpfs-dir', 'file content', 'in-dir']);
   for (const p of ['/new/deep/dir', '/etc/new-file', '/x/y/z']) t.ok(mountAt(mounts, p), `${p} is a mount point`);
-  t.ok(existsSync(join(b.rootfs, 'new/deep/dir')), 'the directory was made in the bundle\'s rootfs');
-  t.ok(existsSync(join(b.rootfs, 'etc/new-file')), 'the file was made in the bundle\'s rootfs');
+  t.ok(existsSync(join(b.rootfs, 'new/deep/dir')), "the directory was made in the bundle's rootfs");
+  t.ok(existsSync(join(b.rootfs, 'etc/new-file')), "the file was made in the bundle's rootfs");
 });
 
 t.test('a symlink in the image pointing outside never sends a mount to the host path', async (t) => {
@@ -125,8 +127,8 @@ t.test('a symlink in the image pointing outside never sends a mount to the host 
       t.same(readdirSync(hostTarget), ['untouched'], 'the host directory is untouched');
       t.equal(readFileSync(join(src, 'proof'), 'utf8'), 'proof\n', 'the write went to the bind source');
       t.ok(mountAt(mounts, hostTarget), `the mount landed at ${hostTarget} inside the rootfs`);
-      t.ok(existsSync(join(b.rootfs, hostTarget)), 'its mount point was made inside the bundle\'s rootfs');
-      t.same(hostMountsNaming(b.dir), [], 'no mount in the host\'s namespace');
+      t.ok(existsSync(join(b.rootfs, hostTarget)), "its mount point was made inside the bundle's rootfs");
+      t.same(hostMountsNaming(b.dir), [], "no mount in the host's namespace");
     });
   }
 });
@@ -134,14 +136,20 @@ t.test('a symlink in the image pointing outside never sends a mount to the host 
 t.test('root.readonly', async (t) => {
   const root = stateRoot(t);
   const probe = WITH_MOUNTINFO('touch /probe 2>/dev/null && echo writable || echo read-only');
-  const ro = root.run(makeBundle(t, probe, (s) => { s.root!.readonly = true; }));
+  const ro = root.run(
+    makeBundle(t, probe, (s) => {
+      s.root!.readonly = true;
+    }),
+  );
   t.equal(ro.code, 0, describe(ro));
   t.same(split(ro.stdout).lines, ['read-only'], 'readonly: true refuses writes to /');
   t.ok(mountAt(split(ro.stdout).mounts, '/')?.options.includes('ro'), '/ is mounted ro');
 
-  const rwBundle = makeBundle(t, probe, (s) => { s.root!.readonly = false; });
+  const rwBundle = makeBundle(t, probe, (s) => {
+    s.root!.readonly = false;
+  });
   const rw = root.run(rwBundle);
   t.equal(rw.code, 0, describe(rw));
   t.same(split(rw.stdout).lines, ['writable'], 'readonly: false allows writes to /');
-  t.ok(existsSync(join(rwBundle.rootfs, 'probe')), 'the file is in the bundle\'s rootfs');
+  t.ok(existsSync(join(rwBundle.rootfs, 'probe')), "the file is in the bundle's rootfs");
 });

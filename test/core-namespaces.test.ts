@@ -3,20 +3,25 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  describe, makeBundle, nsInode, procStatus, stateRoot, statusNumbers, waitForFile,
-} from './helpers/index.js';
+import { describe, makeBundle, nsInode, procStatus, stateRoot, statusNumbers, waitForFile } from './helpers/index.js';
 
 const NS_FILES = ['pid', 'net', 'ipc', 'uts', 'mnt', 'cgroup'];
 const PRINT_NS = `for n in ${NS_FILES.join(' ')}; do echo "$n $(readlink /proc/self/ns/$n)"; done`;
 
 function parseNs(stdout: string): Record<string, string> {
-  return Object.fromEntries(stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]),
+  );
 }
 
 t.test('every namespace in the config is new', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, PRINT_NS, (s) => { s.linux!.namespaces!.push({ type: 'cgroup' }); });
+  const b = makeBundle(t, PRINT_NS, (s) => {
+    s.linux!.namespaces!.push({ type: 'cgroup' });
+  });
   const r = root.run(b);
   t.equal(r.code, 0, describe(r));
   const inside = parseNs(r.stdout);
@@ -35,8 +40,8 @@ t.test('a namespace not in the config is shared with the host', async (t) => {
   const r = root.run(b);
   t.equal(r.code, 0, describe(r));
   const inside = parseNs(r.stdout);
-  t.equal(inside.uts, nsInode('self', 'uts'), 'uts is the host\'s');
-  t.equal(inside.net, nsInode('self', 'net'), 'net is the host\'s');
+  t.equal(inside.uts, nsInode('self', 'uts'), "uts is the host's");
+  t.equal(inside.net, nsInode('self', 'net'), "net is the host's");
   t.not(inside.mnt, nsInode('self', 'mnt'), 'mnt is new');
 });
 
@@ -55,7 +60,7 @@ t.test('linux.namespaces[].path joins the namespace of another container', async
   t.equal(r.code, 0, describe(r));
   const inside = parseNs(r.stdout);
   t.equal(inside.net, nsInode(aPid, 'net'), 'same network namespace as A');
-  t.not(inside.net, nsInode('self', 'net'), 'which is not the host\'s');
+  t.not(inside.net, nsInode('self', 'net'), "which is not the host's");
   for (const n of ['pid', 'ipc', 'uts', 'mnt']) {
     t.not(inside[n], nsInode(aPid, n), `${n}: a new namespace, not A's`);
     t.not(inside[n], nsInode('self', n), `${n}: not the host's either`);
@@ -87,7 +92,7 @@ t.test('a user namespace with uid/gid mappings', async (t) => {
   t.same(lines[1].trim().split(/\s+/).map(Number), [0, 100000, 65536], 'gid_map');
   t.equal(lines[2], '0', 'uid 0 inside');
   t.equal(lines[3], '0', 'gid 0 inside');
-  t.match(lines[4], /^\S+\s+\d+\s+65534\s+65534\s/, 'host root\'s files show as nobody');
+  t.match(lines[4], /^\S+\s+\d+\s+65534\s+65534\s/, "host root's files show as nobody");
   t.equal(readFileSync(join(b.dir, `${c.id}.stderr`), 'utf8'), '', 'nothing on stderr');
 });
 
@@ -95,12 +100,14 @@ t.test('a time namespace, with and without offsets', async (t) => {
   const root = stateRoot(t);
   const hostUptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
   const print = 'readlink /proc/self/ns/time; cut -d" " -f1 /proc/uptime; echo pid=$$';
-  const plain = makeBundle(t, print, (s) => { s.linux!.namespaces!.push({ type: 'time' }); });
+  const plain = makeBundle(t, print, (s) => {
+    s.linux!.namespaces!.push({ type: 'time' });
+  });
   const r1 = root.run(plain);
   t.equal(r1.code, 0, describe(r1));
   const [ns1, up1] = r1.stdout.trim().split('\n');
   t.not(ns1, nsInode('self', 'time'), 'the time namespace is new');
-  t.ok(Math.abs(Number(up1) - hostUptime()) < 60, 'no offset: uptime is the host\'s');
+  t.ok(Math.abs(Number(up1) - hostUptime()) < 60, "no offset: uptime is the host's");
 
   const offset = 100000;
   const shifted = makeBundle(t, print, (s) => {

@@ -30,12 +30,17 @@ t.test('args, env and cwd', async (t) => {
   t.equal(env.EMPTY, '');
   const expected = new Set(['PATH', 'FOO', 'EMPTY', 'PWD', 'SHLVL', 'OLDPWD', '_', 'HOME']);
   const leaked = Object.keys(process.env).filter((k) => !expected.has(k) && k in env);
-  t.same(leaked, [], 'no variable of the runtime\'s environment reaches the container');
+  t.same(leaked, [], "no variable of the runtime's environment reaches the container");
 });
 
 t.test('a cwd that does not exist yet is created', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, 'pwd', (s) => { s.process!.cwd = '/work/dir'; s.root!.readonly = false; }));
+  const r = root.run(
+    makeBundle(t, 'pwd', (s) => {
+      s.process!.cwd = '/work/dir';
+      s.root!.readonly = false;
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout, '/work/dir\n');
 });
@@ -50,7 +55,11 @@ t.test('user: uid, gid, additionalGids', async (t) => {
   const { lines, status } = split(r.stdout);
   t.same(statusNumbers(status.Uid), [1000, 1000, 1000, 1000], 'Uid: real, effective, saved, fs');
   t.same(statusNumbers(status.Gid), [1001, 1001, 1001, 1001], 'Gid: real, effective, saved, fs');
-  t.same(statusNumbers(status.Groups).sort((a, c) => a - c), [10, 20, 1001], 'Groups');
+  t.same(
+    statusNumbers(status.Groups).sort((a, c) => a - c),
+    [10, 20, 1001],
+    'Groups',
+  );
   t.equal(lines[0], '1000', 'id -u');
   t.equal(lines[1], '1001', 'id -g');
   t.same(new Set(lines[2].split(' ').map(Number)), new Set([1001, 10, 20]), 'id -G');
@@ -58,7 +67,11 @@ t.test('user: uid, gid, additionalGids', async (t) => {
 
 t.test('umask', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, 'umask', (s) => { s.process!.user.umask = 0o027; }));
+  const r = root.run(
+    makeBundle(t, 'umask', (s) => {
+      s.process!.user.umask = 0o027;
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout.trim(), '0027');
 });
@@ -68,12 +81,14 @@ t.test('rlimits (hard limits not raised above the current ones)', async (t) => {
   const hardNofile = Number(/^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))![1]);
   const hard = Math.min(hardNofile, 4096);
   const soft = Math.min(256, hard);
-  const r = root.run(makeBundle(t, 'ulimit -n; ulimit -Hn; ulimit -c; ulimit -Hc', (s) => {
-    s.process!.rlimits = [
-      { type: 'RLIMIT_NOFILE', soft, hard },
-      { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
-    ];
-  }));
+  const r = root.run(
+    makeBundle(t, 'ulimit -n; ulimit -Hn; ulimit -c; ulimit -Hc', (s) => {
+      s.process!.rlimits = [
+        { type: 'RLIMIT_NOFILE', soft, hard },
+        { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
+      ];
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.same(r.stdout.trim().split('\n'), [String(soft), String(hard), '0', '0']);
 });
@@ -81,7 +96,11 @@ t.test('rlimits (hard limits not raised above the current ones)', async (t) => {
 t.test('noNewPrivileges', async (t) => {
   const root = stateRoot(t);
   for (const nnp of [true, false]) {
-    const r = root.run(makeBundle(t, 'grep NoNewPrivs /proc/self/status', (s) => { s.process!.noNewPrivileges = nnp; }));
+    const r = root.run(
+      makeBundle(t, 'grep NoNewPrivs /proc/self/status', (s) => {
+        s.process!.noNewPrivileges = nnp;
+      }),
+    );
     t.equal(r.code, 0, describe(r));
     t.match(r.stdout, new RegExp(`^NoNewPrivs:\\s+${nnp ? 1 : 0}$`, 'm'), `noNewPrivileges: ${nnp}`);
   }
@@ -106,7 +125,11 @@ function expectedCaps(caps: Caps, uid: number, nnp: boolean) {
     newPrm = amb;
   }
   return {
-    CapInh: capMask(inh), CapPrm: capMask(newPrm), CapEff: capMask(newPrm), CapBnd: capMask(bnd), CapAmb: capMask(amb),
+    CapInh: capMask(inh),
+    CapPrm: capMask(newPrm),
+    CapEff: capMask(newPrm),
+    CapBnd: capMask(bnd),
+    CapAmb: capMask(amb),
   };
 }
 
@@ -115,19 +138,32 @@ t.test('capabilities', async (t) => {
   const defaults = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   const withAdmin = [...defaults, 'CAP_SYS_ADMIN'];
   const cases: Array<[string, Caps, number]> = [
-    ['the default set (ambient without inheritable: not raised)', { bounding: defaults, effective: defaults, permitted: defaults, ambient: defaults }, 0],
+    [
+      'the default set (ambient without inheritable: not raised)',
+      { bounding: defaults, effective: defaults, permitted: defaults, ambient: defaults },
+      0,
+    ],
     ['with CAP_SYS_ADMIN', { bounding: withAdmin, effective: withAdmin, permitted: withAdmin, inheritable: ['CAP_KILL'] }, 0],
-    ['a non-root user with ambient capabilities', {
-      bounding: withAdmin, effective: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'], permitted: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
-      inheritable: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'], ambient: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
-    }, 1000],
+    [
+      'a non-root user with ambient capabilities',
+      {
+        bounding: withAdmin,
+        effective: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
+        permitted: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
+        inheritable: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
+        ambient: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
+      },
+      1000,
+    ],
     ['no capabilities at all', {}, 0],
   ];
   for (const [name, caps, uid] of cases) {
-    const r = root.run(makeBundle(t, 'cat /proc/self/status', (s) => {
-      s.process!.capabilities = caps;
-      s.process!.user = { uid, gid: uid };
-    }));
+    const r = root.run(
+      makeBundle(t, 'cat /proc/self/status', (s) => {
+        s.process!.capabilities = caps;
+        s.process!.user = { uid, gid: uid };
+      }),
+    );
     t.equal(r.code, 0, `${name}: ${describe(r)}`);
     const status = parseStatus(r.stdout);
     const shown = { CapInh: status.CapInh, CapPrm: status.CapPrm, CapEff: status.CapEff, CapBnd: status.CapBnd, CapAmb: status.CapAmb };
@@ -137,7 +173,11 @@ t.test('capabilities', async (t) => {
 
 t.test('oomScoreAdj', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, 'cat /proc/self/oom_score_adj', (s) => { s.process!.oomScoreAdj = 123; }));
+  const r = root.run(
+    makeBundle(t, 'cat /proc/self/oom_score_adj', (s) => {
+      s.process!.oomScoreAdj = 123;
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout.trim(), '123');
 });

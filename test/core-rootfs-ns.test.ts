@@ -16,7 +16,7 @@ const noMountNs = (s: Spec) => {
   s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
 };
 
-t.test('no mount namespace: the rootfs is set up in the caller\'s namespace, chrooted into, and detached at delete', async (t) => {
+t.test("no mount namespace: the rootfs is set up in the caller's namespace, chrooted into, and detached at delete", async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, 'readlink /proc/self/ns/mnt; cat /marker; grep -c " /proc " /proc/self/mountinfo', (s, b) => {
     noMountNs(s);
@@ -34,11 +34,15 @@ t.test('no mount namespace: the rootfs is set up in the caller\'s namespace, chr
   const outer = lines.find((l) => l.startsWith('outer='))!.slice(6);
   t.equal(lines[0], outer, 'the container is in the mount namespace runt ran in');
   t.equal(lines[1], 'inside the rootfs', 'its / is the rootfs');
-  t.ok(Number(lines[2]) >= 1, 'the config\'s proc mount is there');
-  t.equal(lines.find((l) => l.startsWith('left=')), 'left=0', 'after delete, no mount under the bundle is left in that namespace');
+  t.ok(Number(lines[2]) >= 1, "the config's proc mount is there");
+  t.equal(
+    lines.find((l) => l.startsWith('left=')),
+    'left=0',
+    'after delete, no mount under the bundle is left in that namespace',
+  );
 });
 
-t.test('no mount namespace: exec enters the container\'s root', async (t) => {
+t.test("no mount namespace: exec enters the container's root", async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, ['sleep', '1000'], (s, b) => {
     noMountNs(s);
@@ -52,7 +56,11 @@ t.test('no mount namespace: exec enters the container\'s root', async (t) => {
     `${runt} delete --force ${id}`,
     `echo "left=$(grep -c '${b.dir}' /proc/self/mountinfo)"`,
   ].join('\n');
-  const r = spawnSync(PRIVATE_NS[0], [...PRIVATE_NS.slice(1), 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' } });
+  const r = spawnSync(PRIVATE_NS[0], [...PRIVATE_NS.slice(1), 'sh', '-c', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' },
+  });
   t.equal(r.status, 0, `${r.stderr}`);
   t.equal(r.stdout, 'inside the rootfs\nleft=0\n', 'exec saw the rootfs as /; delete left no mount behind');
 });
@@ -60,10 +68,18 @@ t.test('no mount namespace: exec enters the container\'s root', async (t) => {
 t.test('a mount namespace joined by path', async (t) => {
   const root = stateRoot(t);
   const holder = spawn(PRIVATE_NS[0], [...PRIVATE_NS.slice(1), 'sleep', '1000'], { stdio: 'ignore' });
-  onTeardown(t, () => { holder.kill('SIGKILL'); });
+  onTeardown(t, () => {
+    holder.kill('SIGKILL');
+  });
   const nsPath = `/proc/${holder.pid}/ns/mnt`;
   // The holder is in its own namespace once its mnt link differs from ours.
-  await waitFor('the holder\'s mount namespace', () => { try { return readlinkSync(nsPath) !== readlinkSync('/proc/self/ns/mnt'); } catch { return false; } });
+  await waitFor("the holder's mount namespace", () => {
+    try {
+      return readlinkSync(nsPath) !== readlinkSync('/proc/self/ns/mnt');
+    } catch {
+      return false;
+    }
+  });
   const b = makeBundle(t, 'readlink /proc/self/ns/mnt', (s) => {
     s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === 'mount' ? { type: 'mount', path: nsPath } : n));
   });
@@ -75,11 +91,19 @@ t.test('a mount namespace joined by path', async (t) => {
 t.test('every rootfsPropagation value, seen on / from inside', async (t) => {
   const root = stateRoot(t);
   const expect: Record<string, RegExp> = {
-    shared: /\bshared:\d+/, rshared: /\bshared:\d+/, unbindable: /\bunbindable\b/, runbindable: /\bunbindable\b/,
-    private: /^[^-]*- /, rprivate: /^[^-]*- /, slave: /^(?![^-]*shared:)[^-]*- /, rslave: /^(?![^-]*shared:)[^-]*- /,
+    shared: /\bshared:\d+/,
+    rshared: /\bshared:\d+/,
+    unbindable: /\bunbindable\b/,
+    runbindable: /\bunbindable\b/,
+    private: /^[^-]*- /,
+    rprivate: /^[^-]*- /,
+    slave: /^(?![^-]*shared:)[^-]*- /,
+    rslave: /^(?![^-]*shared:)[^-]*- /,
   };
   for (const [value, want] of Object.entries(expect)) {
-    const b = makeBundle(t, "grep -E '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / ' /proc/self/mountinfo | tail -1", (s) => { s.linux!.rootfsPropagation = value as NonNullable<Spec['linux']>['rootfsPropagation']; });
+    const b = makeBundle(t, "grep -E '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / ' /proc/self/mountinfo | tail -1", (s) => {
+      s.linux!.rootfsPropagation = value as NonNullable<Spec['linux']>['rootfsPropagation'];
+    });
     const r = root.run(b);
     t.equal(r.code, 0, `${value}: ${describe(r)}`);
     const optional = r.stdout.trim().split(' ').slice(6).join(' ');
@@ -94,5 +118,8 @@ t.test('the rootfs of a container without a mount namespace is named in the plan
   const steps = explainJson(root, b, root.id('plan2')).steps;
   const bind = steps.find((s) => s.op === 'mount' && s.field === 'root.path');
   t.match((bind as unknown as { why?: string } | undefined)?.why, /caller's namespace/, 'the bind says where it is made');
-  t.notOk(steps.some((s) => s.op === 'mount' && (s.args as { target?: string }).target === '/' && s.field === 'linux.rootfsPropagation'), 'the caller\'s / is left alone');
+  t.notOk(
+    steps.some((s) => s.op === 'mount' && (s.args as { target?: string }).target === '/' && s.field === 'linux.rootfsPropagation'),
+    "the caller's / is left alone",
+  );
 });

@@ -23,17 +23,21 @@ t.test('hostname, domainname and PID 1', async (t) => {
 
 t.test('maskedPaths hide files and directories', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, [
-    'stat -c "%F %t %T" /proc/timer_list',
-    'echo "timer_list bytes $(wc -c < /proc/timer_list)"',
-    'echo "secret entries $(ls -A /secret | wc -l)"',
-    'cat /secret/file 2>/dev/null || echo secret-unreadable',
-    'echo ---; cat /proc/self/mountinfo',
-  ].join('; '), (s, b) => {
-    mkdirSync(join(b.rootfs, 'secret'));
-    writeFileSync(join(b.rootfs, 'secret/file'), 'hidden\n');
-    s.linux!.maskedPaths!.push('/secret', '/does/not/exist');
-  });
+  const b = makeBundle(
+    t,
+    [
+      'stat -c "%F %t %T" /proc/timer_list',
+      'echo "timer_list bytes $(wc -c < /proc/timer_list)"',
+      'echo "secret entries $(ls -A /secret | wc -l)"',
+      'cat /secret/file 2>/dev/null || echo secret-unreadable',
+      'echo ---; cat /proc/self/mountinfo',
+    ].join('; '),
+    (s, b) => {
+      mkdirSync(join(b.rootfs, 'secret'));
+      writeFileSync(join(b.rootfs, 'secret/file'), 'hidden\n');
+      s.linux!.maskedPaths!.push('/secret', '/does/not/exist');
+    },
+  );
   const r = root.run(b);
   t.equal(r.code, 0, describe(r));
   const { lines, mounts } = split(r.stdout);
@@ -45,16 +49,20 @@ t.test('maskedPaths hide files and directories', async (t) => {
 
 t.test('readonlyPaths refuse writes', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, [
-    'echo changed > /proc/sys/kernel/hostname 2>/dev/null && echo sys-written || echo sys-refused',
-    'hostname',
-    'echo x > /data/f 2>/dev/null && echo data-written || echo data-refused',
-    'echo ---; cat /proc/self/mountinfo',
-  ].join('; '), (s, b) => {
-    b.share('/data');
-    s.hostname = 'rt-ro';
-    s.linux!.readonlyPaths!.push('/data');
-  });
+  const b = makeBundle(
+    t,
+    [
+      'echo changed > /proc/sys/kernel/hostname 2>/dev/null && echo sys-written || echo sys-refused',
+      'hostname',
+      'echo x > /data/f 2>/dev/null && echo data-written || echo data-refused',
+      'echo ---; cat /proc/self/mountinfo',
+    ].join('; '),
+    (s, b) => {
+      b.share('/data');
+      s.hostname = 'rt-ro';
+      s.linux!.readonlyPaths!.push('/data');
+    },
+  );
   const r = root.run(b);
   t.equal(r.code, 0, describe(r));
   const { lines, mounts } = split(r.stdout);

@@ -47,18 +47,27 @@ t.test('the tmpfs starts with a copy of the directory it covers', async (t) => {
     s.process!.capabilities!.effective = ['CAP_DAC_OVERRIDE'];
     s.process!.capabilities!.bounding = ['CAP_DAC_OVERRIDE'];
     s.process!.capabilities!.permitted = ['CAP_DAC_OVERRIDE'];
-    s.mounts!.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'tmpcopyup', 'mode=755', 'size=4m'] });
+    s.mounts!.push({
+      destination: '/data',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'nodev', 'tmpcopyup', 'mode=755', 'size=4m'],
+    });
   });
   const r = root.run(b);
   t.equal(r.code, 0, describe(r));
   const { lines, mounts } = split(r.stdout);
-  t.same(lines.slice(0, 5), [
-    'a.txt 640 1000:1001 regular file 6 1000000',
-    `sub 2751 7:8 directory ${lines[1]?.split(' ')[4]} ${lines[1]?.split(' ')[5]}`,
-    `sub/deep 755 0:0 directory ${lines[2]?.split(' ')[4]} ${lines[2]?.split(' ')[5]}`,
-    'sub/deep/big 4755 0:0 regular file 300000 2000000',
-    `fifo 620 0:0 fifo 0 ${lines[4]?.split(' ')[5]}`,
-  ], 'modes, owners, kinds, sizes and times copied');
+  t.same(
+    lines.slice(0, 5),
+    [
+      'a.txt 640 1000:1001 regular file 6 1000000',
+      `sub 2751 7:8 directory ${lines[1]?.split(' ')[4]} ${lines[1]?.split(' ')[5]}`,
+      `sub/deep 755 0:0 directory ${lines[2]?.split(' ')[4]} ${lines[2]?.split(' ')[5]}`,
+      'sub/deep/big 4755 0:0 regular file 300000 2000000',
+      `fifo 620 0:0 fifo 0 ${lines[4]?.split(' ')[5]}`,
+    ],
+    'modes, owners, kinds, sizes and times copied',
+  );
   t.same(lines.slice(5, 7), ['/etc/passwd', '../../../../../../../etc'], 'symlinks copied as symlinks');
   t.equal(lines[7], 'hello', 'file contents copied');
   t.ok(Number(lines[8]) > 0, 'the escaping link resolves inside the container (to its own /etc)');
@@ -93,7 +102,13 @@ t.test('notmpcopyup after tmpcopyup: an empty tmpfs; tmpcopyup on a missing dire
   });
   const r = root.run(b);
   t.equal(r.code, 0, describe(r));
-  t.same(r.stdout.trim().split('\n').map((l) => l.trim()), ['0', '0']);
+  t.same(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim()),
+    ['0', '0'],
+  );
 });
 
 t.test('a destination that is a symlink out of the rootfs copies the rootfs directory, not the host one', async (t) => {
@@ -133,8 +148,9 @@ t.test('explain shows the copy', async (t) => {
   });
   const r = root.runt(['explain', '--bundle', b.dir, '--format', 'json']);
   t.equal(r.code, 0, describe(r));
-  const steps = (JSON.parse(r.stdout) as { steps: Array<{ op: string; field: string; args: Record<string, unknown>; calls: string[] }> }).steps
-    .filter((s) => s.field === 'mounts[7]');
+  const steps = (
+    JSON.parse(r.stdout) as { steps: Array<{ op: string; field: string; args: Record<string, unknown>; calls: string[] }> }
+  ).steps.filter((s) => s.field === 'mounts[7]');
   t.equal(steps.length, 2, 'the mount and the read-only remount');
   t.equal(steps[0].args.copyUp, true);
   t.notOk((steps[0].args.flags as string[]).includes('MS_RDONLY'), 'mounted writable for the copy');

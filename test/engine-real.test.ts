@@ -33,24 +33,40 @@ function buildImage(dir: string): string {
   };
   const layer = spawnSync('tar', ['-C', sourceRootfs(), '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 }).stdout;
   const layerBlob = blob(layer);
-  const config = blob(Buffer.from(JSON.stringify({
-    architecture: 'amd64', os: 'linux',
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
-    rootfs: { type: 'layers', diff_ids: [layerBlob.digest] },
-  })));
-  const manifest = blob(Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layerBlob }],
-  })));
+  const config = blob(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
+        rootfs: { type: 'layers', diff_ids: [layerBlob.digest] },
+      }),
+    ),
+  );
+  const manifest = blob(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layerBlob }],
+      }),
+    ),
+  );
   writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest,
-      annotations: { 'io.containerd.image.name': IMAGE, 'org.opencontainers.image.ref.name': 'latest' },
-    }],
-  }));
+  writeFileSync(
+    join(layout, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'io.containerd.image.name': IMAGE, 'org.opencontainers.image.ref.name': 'latest' },
+        },
+      ],
+    }),
+  );
   const archive = join(dir, 'image.tar');
   spawnSync('tar', ['-C', layout, '-cf', archive, 'oci-layout', 'index.json', 'blobs']);
   return archive;
@@ -60,14 +76,19 @@ function buildImage(dir: string): string {
 function runtWrapper(dir: string): { path: string; calls: () => string[] } {
   const path = join(dir, 'runt');
   const calls = join(dir, 'calls.log');
-  writeFileSync(path, `#!/bin/sh\necho "$*" >> '${calls}'\nexec env -u NODE_EXTRA_CA_CERTS -u NODE_OPTIONS '${process.execPath}' '${CLI}' "$@"\n`);
+  writeFileSync(
+    path,
+    `#!/bin/sh\necho "$*" >> '${calls}'\nexec env -u NODE_EXTRA_CA_CERTS -u NODE_OPTIONS '${process.execPath}' '${CLI}' "$@"\n`,
+  );
   chmodSync(path, 0o755);
   return { path, calls: () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []) };
 }
 
 /** Cgroup directories named `name` at the top of each hierarchy that the engine will create. */
 function topCgroupsAbsent(name: string): string[] {
-  return readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, name)).filter((d) => !existsSync(d));
+  return readdirSync('/sys/fs/cgroup')
+    .map((h) => join('/sys/fs/cgroup', h, name))
+    .filter((d) => !existsSync(d));
 }
 
 /** Removes directory trees an engine made that did not exist before, as far as they are empty (a
@@ -76,24 +97,33 @@ function removeEmptyTrees(dirs: string[]): void {
   const rmTree = (d: string) => {
     if (!existsSync(d)) return;
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmTree(join(d, e.name));
-    try { rmdirSync(d); } catch { /* not empty */ }
+    try {
+      rmdirSync(d);
+    } catch {
+      /* not empty */
+    }
   };
   dirs.forEach(rmTree);
 }
 
 /** Pids of processes whose command line mentions `text` (this test's private directory). */
 function processesWith(text: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 function hardLimit(name: string): number {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(name))!;
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(name))!;
   const hard = line.slice(26).trim().split(/\s+/)[1];
   return hard === 'unlimited' ? 1048576 : Number(hard);
 }
@@ -113,11 +143,18 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
   const dir = tempDir(t, 'runt-containerd-');
   const runtBin = runtWrapper(dir);
   const sock = join(dir, 'containerd.sock');
-  writeFileSync(join(dir, 'config.toml'), [
-    'version = 2', `root = "${dir}/root"`, `state = "${dir}/state"`,
-    'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
-    `[grpc]\n  address = "${sock}"`, `[ttrpc]\n  address = "${sock}.ttrpc"`, `[debug]\n  address = "${dir}/debug.sock"`,
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'config.toml'),
+    [
+      'version = 2',
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
+      `[grpc]\n  address = "${sock}"`,
+      `[ttrpc]\n  address = "${sock}.ttrpc"`,
+      `[debug]\n  address = "${dir}/debug.sock"`,
+    ].join('\n'),
+  );
   const cgroupsBefore = topCgroupsAbsent('default');
   // The shim keeps fifos, sockets and runc's state under /run/containerd whatever the config says.
   const runDirBefore = existsSync('/run/containerd') ? [] : ['/run/containerd'];
@@ -128,14 +165,18 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
   t.teardown(async () => {
     // Shims this containerd started (they outlive it by design), then the daemon itself.
     for (const pid of processesWith(`-address ${sock}`)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
     removeEmptyTrees(cgroupsBefore);
     removeEmptyTrees(runDirBefore);
   });
-  await waitFor('containerd\'s socket', () => existsSync(sock), 30_000);
+  await waitFor("containerd's socket", () => existsSync(sock), 30_000);
   const ctr = (args: string[], timeout = 60_000) => spawnSync('ctr', ['--address', sock, ...args], { encoding: 'utf8', timeout });
 
   const imported = ctr(['images', 'import', buildImage(dir)]);
@@ -143,16 +184,19 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
   const id = `runt-ctr-${process.pid}`;
   const run = ctr(['run', '--rm', '--runc-binary', runtBin.path, IMAGE, `${id}-a`, 'sh', '-c', 'echo hello from runt; exit 3']);
   t.equal(run.stdout, 'hello from runt\n', run.stderr);
-  t.equal(run.status, 3, 'ctr run reports the container\'s exit code');
+  t.equal(run.status, 3, "ctr run reports the container's exit code");
 
   const detached = ctr(['run', '-d', '--runc-binary', runtBin.path, IMAGE, id, 'sleep', '1000']);
   t.equal(detached.status, 0, detached.stderr);
   const exec = ctr(['task', 'exec', '--exec-id', 'e1', id, 'sh', '-c', 'echo pid=$$; cat /proc/1/cmdline | tr "\\0" " "']);
   t.equal(exec.status, 0, exec.stderr);
-  t.match(exec.stdout, /^pid=\d+\nsleep 1000 $/, 'exec ran inside the container\'s PID namespace');
+  t.match(exec.stdout, /^pid=\d+\nsleep 1000 $/, "exec ran inside the container's PID namespace");
   t.equal(ctr(['task', 'exec', '--exec-id', 'e2', id, 'sh', '-c', 'exit 9']).status, 9, 'exec exit code');
-  const terminal = spawnSync('script', ['-qec', `ctr --address ${sock} task exec -t --exec-id e3 ${id} tty`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
-  t.match(terminal.stdout, /\/dev\/pts\/\d+/, 'exec -t: runt sent the pty master to the shim\'s console socket');
+  const terminal = spawnSync('script', ['-qec', `ctr --address ${sock} task exec -t --exec-id e3 ${id} tty`, '/dev/null'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  t.match(terminal.stdout, /\/dev\/pts\/\d+/, "exec -t: runt sent the pty master to the shim's console socket");
   t.equal(ctr(['task', 'pause', id]).status, 0);
   t.match(ctr(['task', 'ls']).stdout, new RegExp(`${id}\\s+\\d+\\s+PAUSED`));
   t.equal(ctr(['task', 'resume', id]).status, 0);
@@ -165,9 +209,15 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
 
   const calls = runtBin.calls();
   for (const cmd of ['create --bundle', 'start', 'exec --process', 'ps --format json', 'pause', 'resume', 'kill', 'delete']) {
-    t.ok(calls.some((c) => c.includes(`--log-format json ${cmd}`)), `the shim called runt ${cmd}`);
+    t.ok(
+      calls.some((c) => c.includes(`--log-format json ${cmd}`)),
+      `the shim called runt ${cmd}`,
+    );
   }
-  t.ok(calls.some((c) => /exec --process \S+ --console-socket/.test(c)), 'and exec with a console socket');
+  t.ok(
+    calls.some((c) => /exec --process \S+ --console-socket/.test(c)),
+    'and exec with a console socket',
+  );
 });
 
 t.test('podman (conmon, runtime = runt, runtime_supports_json) runs, execs, pauses, stops and removes a container', async (t) => {
@@ -177,14 +227,24 @@ t.test('podman (conmon, runtime = runt, runtime_supports_json) runs, execs, paus
   }
   const dir = tempDir(t, 'runt-podman-');
   const runtBin = runtWrapper(dir);
-  writeFileSync(join(dir, 'containers.conf'), [
-    '[engine]', 'runtime = "runt"', 'runtime_supports_json = ["crun", "runc", "runt"]', 'cgroup_manager = "cgroupfs"',
-    'events_logger = "file"', `events_logfile_path = "${dir}/events.log"`, `tmp_dir = "${dir}/tmp"`,
-    '[engine.runtimes]', `runt = ["${runtBin.path}"]`,
-    '[containers]', 'netns = "none"',
-    // podman's default rlimits exceed this sandbox's hard limits (no CAP_SYS_RESOURCE), as with runc.
-    `default_ulimits = ["nofile=${hardLimit('Max open files')}:${hardLimit('Max open files')}", "nproc=4096:4096"]`,
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'containers.conf'),
+    [
+      '[engine]',
+      'runtime = "runt"',
+      'runtime_supports_json = ["crun", "runc", "runt"]',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      `events_logfile_path = "${dir}/events.log"`,
+      `tmp_dir = "${dir}/tmp"`,
+      '[engine.runtimes]',
+      `runt = ["${runtBin.path}"]`,
+      '[containers]',
+      'netns = "none"',
+      // podman's default rlimits exceed this sandbox's hard limits (no CAP_SYS_RESOURCE), as with runc.
+      `default_ulimits = ["nofile=${hardLimit('Max open files')}:${hardLimit('Max open files')}", "nproc=4096:4096"]`,
+    ].join('\n'),
+  );
   writeFileSync(join(dir, 'storage.conf'), `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/storage"\nrunroot = "${dir}/run"\n`);
   const cgroupsBefore = topCgroupsAbsent('libpod_parent');
   t.teardown(async () => {
@@ -212,23 +272,38 @@ t.test('podman (conmon, runtime = runt, runtime_supports_json) runs, execs, paus
     $P rmi ${IMAGE} >/dev/null 2>&1
   `;
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
-    encoding: 'utf8', timeout: 240_000,
+    encoding: 'utf8',
+    timeout: 240_000,
     env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') },
   });
   t.equal(r.status, 0, r.stderr);
-  const out = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
+  const out = Object.fromEntries(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
+  );
   t.equal(out.run, 'hello', `podman run: ${r.stderr}`);
   t.equal(out.runcode, '4', 'its exit code');
   t.match(out.exec, /^pid=\d+$/, 'podman exec');
   t.equal(out.execcode, '5', 'exec exit code');
-  t.match(out.tty, /^\/dev\/pts\/\d+$/, 'exec -t: a pty through conmon\'s console socket');
+  t.match(out.tty, /^\/dev\/pts\/\d+$/, "exec -t: a pty through conmon's console socket");
   t.equal(out.user, '1000', 'exec -u');
   t.equal(out.paused, 'paused');
   t.equal(out.unpaused, 'running');
   t.equal(out.stopped, 'exited');
   t.equal(out.rm, '0');
   const calls = runtBin.calls();
-  t.ok(calls.some((c) => c.startsWith('--log-format=json --log ') && c.includes(' create --bundle ')), 'conmon passed --log-format=json (runtime_supports_json)');
-  t.ok(calls.some((c) => / exec --pid-file \S+ --process \S+ --detach --tty --console-socket /.test(c)), 'conmon\'s exec with a terminal');
-  t.ok(calls.some((c) => c.startsWith('delete --force ')), 'podman\'s delete --force');
+  t.ok(
+    calls.some((c) => c.startsWith('--log-format=json --log ') && c.includes(' create --bundle ')),
+    'conmon passed --log-format=json (runtime_supports_json)',
+  );
+  t.ok(
+    calls.some((c) => / exec --pid-file \S+ --process \S+ --detach --tty --console-socket /.test(c)),
+    "conmon's exec with a terminal",
+  );
+  t.ok(
+    calls.some((c) => c.startsWith('delete --force ')),
+    "podman's delete --force",
+  );
 });

@@ -11,16 +11,25 @@ import { describe, errorLines, isGone, makeBundle, runt, stateRoot, waitFor, typ
 // Whole engine sessions, each a few dozen runt calls: more than the default file timeout on a busy machine.
 t.setTimeout(300_000);
 
-interface LogLine { level: string; msg: string; time: string }
+interface LogLine {
+  level: string;
+  msg: string;
+  time: string;
+}
 
 function logLines(file: string): LogLine[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as LogLine);
 }
 
 /** What the engines show the user: the message of the last error line. */
 function lastError(file: string): string | undefined {
-  return logLines(file).filter((l) => l.level === 'error').pop()?.msg;
+  return logLines(file)
+    .filter((l) => l.level === 'error')
+    .pop()?.msg;
 }
 
 function processJson(b: Bundle, name: string, process: object): string {
@@ -43,7 +52,9 @@ t.test('containerd shim (and Docker): --root R --log B/log.json --log-format jso
   const log = join(b.dir, 'log.json');
   const shim = (args: string[], opts: Parameters<typeof runt>[1] = {}) =>
     runt(['--root', root.path, '--log', log, '--log-format', 'json', ...args], {
-      stdoutFile: join(b.dir, 'shim.out'), stderrFile: join(b.dir, 'shim.err'), ...opts,
+      stdoutFile: join(b.dir, 'shim.out'),
+      stderrFile: join(b.dir, 'shim.err'),
+      ...opts,
     });
 
   const create = shim(['create', '--bundle', b.dir, '--pid-file', join(b.dir, 'init.pid'), id]);
@@ -58,14 +69,21 @@ t.test('containerd shim (and Docker): --root R --log B/log.json --log-format jso
   const exec = shim(['exec', '--process', processJson(b, 'p1.json', { args: ['sleep', '1000'] }), '--detach', '--pid-file', execPid, id]);
   t.equal(exec.code, 0, describe(exec));
   const pid1 = Number(readFileSync(execPid, 'utf8'));
-  t.notOk(isGone(pid1), 'the exec\'d process runs');
+  t.notOk(isGone(pid1), "the exec'd process runs");
 
   const socket = new ConsoleSocket(join(b.dir, 'pty.sock'));
   t.teardown(() => socket.close());
   const received = socket.receive();
   const ttyExec = shim([
-    'exec', '--process', processJson(b, 'p2.json', { terminal: true, args: ['sh', '-c', 'tty; sleep 0.2'] }),
-    '--detach', '--pid-file', join(b.dir, 'exec2.pid'), '--console-socket', socket.path, id,
+    'exec',
+    '--process',
+    processJson(b, 'p2.json', { terminal: true, args: ['sh', '-c', 'tty; sleep 0.2'] }),
+    '--detach',
+    '--pid-file',
+    join(b.dir, 'exec2.pid'),
+    '--console-socket',
+    socket.path,
+    id,
   ]);
   t.equal(ttyExec.code, 0, describe(ttyExec));
   t.match(await readMaster((await received).fd), /^\/dev\/pts\/\d+\r\n$/, 'the terminal exec ran on a pty from the console socket');
@@ -102,9 +120,12 @@ t.test('containerd shim (and Docker): --root R --log B/log.json --log-format jso
   const del = shim(['delete', id]);
   t.equal(del.code, 0, describe(del));
   const again = shim(['delete', '--force', id]);
-  t.equal(again.code, 0, 'the shim\'s second delete --force of a deleted container exits 0');
+  t.equal(again.code, 0, "the shim's second delete --force of a deleted container exits 0");
   t.notOk(existsSync(join(root.path, id)));
-  t.ok(logLines(log).every((l) => typeof l.level === 'string' && typeof l.msg === 'string' && !Number.isNaN(Date.parse(l.time))), 'every log line is {level, msg, time}');
+  t.ok(
+    logLines(log).every((l) => typeof l.level === 'string' && typeof l.msg === 'string' && !Number.isNaN(Date.parse(l.time))),
+    'every log line is {level, msg, time}',
+  );
 });
 
 t.test('containerd shim: failures are read back from the last error line of the JSON log', async (t) => {
@@ -112,14 +133,24 @@ t.test('containerd shim: failures are read back from the last error line of the 
   const b = makeBundle(t, ['no-such-binary']);
   const id = root.id('shimerr');
   const log = join(b.dir, 'log.json');
-  const shim = (args: string[]) => runt(['--root', root.path, '--log', log, '--log-format', 'json', ...args], {
-    stdoutFile: join(b.dir, 'o'), stderrFile: join(b.dir, 'e'),
-  });
+  const shim = (args: string[]) =>
+    runt(['--root', root.path, '--log', log, '--log-format', 'json', ...args], {
+      stdoutFile: join(b.dir, 'o'),
+      stderrFile: join(b.dir, 'e'),
+    });
   const cases: Array<[string, string[], RegExp]> = [
     ['create of a missing executable', ['create', '--bundle', b.dir, '--pid-file', join(b.dir, 'init.pid'), id], /no-such-binary/],
-    ['create of a missing bundle', ['create', '--bundle', join(b.dir, 'nope'), '--pid-file', join(b.dir, 'init.pid'), id], /does not exist/],
+    [
+      'create of a missing bundle',
+      ['create', '--bundle', join(b.dir, 'nope'), '--pid-file', join(b.dir, 'init.pid'), id],
+      /does not exist/,
+    ],
     ['start of a missing container', ['start', id], /does not exist/],
-    ['exec into a missing container', ['exec', '--process', processJson(b, 'p.json', { args: ['true'] }), '--detach', '--pid-file', join(b.dir, 'p.pid'), id], /does not exist/],
+    [
+      'exec into a missing container',
+      ['exec', '--process', processJson(b, 'p.json', { args: ['true'] }), '--detach', '--pid-file', join(b.dir, 'p.pid'), id],
+      /does not exist/,
+    ],
     ['kill of a missing container', ['kill', id, '9'], /does not exist/],
     ['update of a missing container', ['update', '--resources', join(b.dir, 'p.json'), id], /does not exist|resources/],
     ['an unknown flag', ['create', '--bogus-flag', '--bundle', b.dir, id], /bogus/],
@@ -143,7 +174,9 @@ t.test('conmon/podman: --log-format=json --log F first, no --root; exec --tty wi
   const conmon = (args: string[], opts: Parameters<typeof runt>[1] = {}) =>
     runt(['--log-format=json', '--log', log, ...args], { stdoutFile: join(b.dir, 'c.out'), stderrFile: join(b.dir, 'c.err'), ...opts });
   const podman = (args: string[]) => runt(args, { stdoutFile: join(b.dir, 'p.out'), stderrFile: join(b.dir, 'p.err') });
-  t.teardown(() => { podman(['delete', '--force', id]); });
+  t.teardown(() => {
+    podman(['delete', '--force', id]);
+  });
 
   const socket = new ConsoleSocket(join(b.dir, 'conmon.sock'));
   t.teardown(() => socket.close());
@@ -155,12 +188,28 @@ t.test('conmon/podman: --log-format=json --log F first, no --root; exec --tty wi
 
   const received = socket.receive();
   const exec = conmon([
-    'exec', '--pid-file', join(b.dir, 'exec-pid'), '--process', processJson(b, 'exec.json', { terminal: true, args: ['sh', '-c', 'tty; sleep 0.2'] }),
-    '--detach', '--tty', '--console-socket', socket.path, id,
+    'exec',
+    '--pid-file',
+    join(b.dir, 'exec-pid'),
+    '--process',
+    processJson(b, 'exec.json', { terminal: true, args: ['sh', '-c', 'tty; sleep 0.2'] }),
+    '--detach',
+    '--tty',
+    '--console-socket',
+    socket.path,
+    id,
   ]);
   t.equal(exec.code, 0, describe(exec));
   t.match(await readMaster((await received).fd), /^\/dev\/pts\/\d+\r\n$/);
-  const plain = conmon(['exec', '--pid-file', join(b.dir, 'exec-pid2'), '--process', processJson(b, 'exec2.json', { args: ['sleep', '1000'] }), '--detach', id]);
+  const plain = conmon([
+    'exec',
+    '--pid-file',
+    join(b.dir, 'exec-pid2'),
+    '--process',
+    processJson(b, 'exec2.json', { args: ['sleep', '1000'] }),
+    '--detach',
+    id,
+  ]);
   t.equal(plain.code, 0, describe(plain));
 
   t.equal(podman(['pause', id]).code, 0);
@@ -180,7 +229,7 @@ t.test('conmon/podman: --log-format=json --log F first, no --root; exec --tty wi
   t.equal(version.code, 0);
   const lines = version.stdout.trim().split('\n');
   t.match(lines[0], /^runt version \d+\.\d+\.\d+/, 'first line like runc\'s: "<name> version X"');
-  t.match(version.stdout, /^spec: 1\.\d+\.\d+/m, 'a spec: line like runc\'s');
+  t.match(version.stdout, /^spec: 1\.\d+\.\d+/m, "a spec: line like runc's");
 
   const failing = conmon(['create', '--bundle', join(b.dir, 'missing'), '--pid-file', join(b.dir, 'x'), root.id('conmon')]);
   t.not(failing.code, 0);
@@ -191,9 +240,19 @@ t.test('features: the OCI features document, true to this build', async (t) => {
   const r = runt(['features']);
   t.equal(r.code, 0, describe(r));
   const f = JSON.parse(r.stdout) as {
-    ociVersionMin: string; ociVersionMax: string; hooks: string[]; mountOptions: string[];
-    linux: { namespaces: string[]; capabilities: string[]; cgroup: Record<string, boolean>; seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[] };
-      apparmor: { enabled: boolean }; selinux: { enabled: boolean }; mountExtensions: { idmap: { enabled: boolean } } };
+    ociVersionMin: string;
+    ociVersionMax: string;
+    hooks: string[];
+    mountOptions: string[];
+    linux: {
+      namespaces: string[];
+      capabilities: string[];
+      cgroup: Record<string, boolean>;
+      seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[] };
+      apparmor: { enabled: boolean };
+      selinux: { enabled: boolean };
+      mountExtensions: { idmap: { enabled: boolean } };
+    };
   };
   t.equal(f.ociVersionMin, '1.0.0');
   t.match(f.ociVersionMax, /^1\.\d+\.\d+$/);
@@ -201,7 +260,10 @@ t.test('features: the OCI features document, true to this build', async (t) => {
   for (const o of ['ro', 'rw', 'nosuid', 'nodev', 'noexec', 'bind', 'rbind', 'rprivate', 'rslave', 'relatime', 'strictatime']) {
     t.ok(f.mountOptions.includes(o), `mount option ${o}`);
   }
-  t.ok(f.mountOptions.includes('rro') && f.mountOptions.includes('rnosuid'), 'the recursive mount_setattr options are claimed (runt-init carries them out)');
+  t.ok(
+    f.mountOptions.includes('rro') && f.mountOptions.includes('rnosuid'),
+    'the recursive mount_setattr options are claimed (runt-init carries them out)',
+  );
   t.same(f.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
   const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
   t.equal(f.linux.capabilities.length, lastCap + 1, 'one capability per number up to cap_last_cap');

@@ -22,10 +22,14 @@ function value(out: string, label: string): string | undefined {
 }
 
 function examplesLeftovers(): string[] {
-  const tmp = readdirSync(tmpdir()).filter((n) => n.startsWith('runt-example-')).map((n) => join(tmpdir(), n));
+  const tmp = readdirSync(tmpdir())
+    .filter((n) => n.startsWith('runt-example-'))
+    .map((n) => join(tmpdir(), n));
   const cgroups = readdirSync('/sys/fs/cgroup').flatMap((h) => {
     try {
-      return readdirSync(join('/sys/fs/cgroup', h)).filter((n) => n.startsWith('runt-example-')).map((n) => join('/sys/fs/cgroup', h, n));
+      return readdirSync(join('/sys/fs/cgroup', h))
+        .filter((n) => n.startsWith('runt-example-'))
+        .map((n) => join('/sys/fs/cgroup', h, n));
     } catch {
       return [];
     }
@@ -34,8 +38,24 @@ function examplesLeftovers(): string[] {
 }
 
 t.test('every numbered example exists and is compiled', async (t) => {
-  const names = readdirSync(join(REPO, 'examples')).filter((n) => /^\d\d-.*\.ts$/.test(n)).map((n) => n.replace(/\.ts$/, ''));
-  t.same(names, ['01-uts', '02-pid', '03-mount-proc', '04-pivot-root', '05-net', '06-ipc', '07-user', '08-cgroups', '09-capabilities', '10-seccomp', '11-container', '12-cni-network', '13-image']);
+  const names = readdirSync(join(REPO, 'examples'))
+    .filter((n) => /^\d\d-.*\.ts$/.test(n))
+    .map((n) => n.replace(/\.ts$/, ''));
+  t.same(names, [
+    '01-uts',
+    '02-pid',
+    '03-mount-proc',
+    '04-pivot-root',
+    '05-net',
+    '06-ipc',
+    '07-user',
+    '08-cgroups',
+    '09-capabilities',
+    '10-seccomp',
+    '11-container',
+    '12-cni-network',
+    '13-image',
+  ]);
   for (const n of names) t.ok(existsSync(join(REPO, 'dist/examples', `${n}.js`)), `dist/examples/${n}.js`);
 });
 
@@ -47,7 +67,11 @@ t.test('01-uts: the hostname differs, the host keeps its own', async (t) => {
   t.not(value(r.out, 'uts namespace of the child'), value(r.out, 'uts namespace of this process'), 'the UTS inode differs');
   const shared = example('01-uts', '--no-namespace');
   t.equal(shared.code, 0, shared.out);
-  t.equal(value(shared.out, 'uts namespace of the child'), value(shared.out, 'uts namespace of this process'), '--no-namespace: same inode');
+  t.equal(
+    value(shared.out, 'uts namespace of the child'),
+    value(shared.out, 'uts namespace of this process'),
+    '--no-namespace: same inode',
+  );
   t.equal(value(shared.out, 'hostname seen by the child'), hostname());
 });
 
@@ -55,7 +79,7 @@ t.test('02-pid: pid 1 inside, and the zombie a non-reaping init keeps', async (t
   const r = example('02-pid');
   t.equal(r.code, 0, r.out);
   t.match(r.out, /inside, my pid is 1\n/);
-  t.match(value(r.out, 'the child\'s NSpid (host, inside)'), /^\d+ 1$/, 'NSpid: host pid, then 1');
+  t.match(value(r.out, "the child's NSpid (host, inside)"), /^\d+ 1$/, 'NSpid: host pid, then 1');
   t.match(r.out, /^\s+\d+\s+1\s+\d+\s+S \(sleeping\)\s+busybox sleep 1$/m, 'PID 1 is sleep');
   t.match(r.out, /^\s+\d+\s+\d+\s+\d+\s+Z \(zombie\)/m, 'an orphan left as a zombie');
   const reaping = example('02-pid', '--reaping-init');
@@ -74,10 +98,10 @@ t.test('03-mount-proc: its own /proc, so ps sees only the container', async (t) 
   t.ok(count > 0 && count < 5, `ps sees ${count} processes`);
   const skipped = example('03-mount-proc', '--skip-proc');
   t.equal(skipped.code, 0, skipped.out);
-  t.ok(Number(/\((\d+) processes\)/.exec(skipped.out)?.[1]) > 20, '--skip-proc: the host\'s processes');
+  t.ok(Number(/\((\d+) processes\)/.exec(skipped.out)?.[1]) > 20, "--skip-proc: the host's processes");
 });
 
-t.test('04-pivot-root: the image is /, the host\'s mounts are gone', async (t) => {
+t.test("04-pivot-root: the image is /, the host's mounts are gone", async (t) => {
   const r = example('04-pivot-root');
   t.equal(r.code, 0, r.out);
   t.match(r.out, /\/ holds: bin dev etc .*proc .*sbin/);
@@ -101,7 +125,7 @@ t.test('05-net: only a loopback interface', async (t) => {
   t.match(r.out, /1 packets transmitted, 1 packets received/, 'loopback works once up');
   const shared = example('05-net', '--no-namespace');
   t.equal(shared.code, 0, shared.out);
-  t.match(shared.out, /interfaces: (\S+ ){2,}/, '--no-namespace: the host\'s interfaces');
+  t.match(shared.out, /interfaces: (\S+ ){2,}/, "--no-namespace: the host's interfaces");
 });
 
 t.test('06-ipc: a queue and a limit of its own', async (t) => {
@@ -111,7 +135,7 @@ t.test('06-ipc: a queue and a limit of its own', async (t) => {
   const second = rest.split('kernel.msgmax of the host')[0];
   t.match(first, /kernel\.msgmax: 4096/);
   t.match(first, /queues: runt-example-06/);
-  t.notMatch(second, /runt-example-06/, 'the host\'s IPC namespace does not have the queue');
+  t.notMatch(second, /runt-example-06/, "the host's IPC namespace does not have the queue");
   t.equal(value(r.out, 'kernel.msgmax of the host, after'), value(r.out, 'kernel.msgmax of the host, before'));
 });
 
@@ -179,8 +203,9 @@ t.test('11-container: the busybox bundle, its plan and its trace', async (t) => 
 });
 
 t.test('12-cni-network: veth, bridge, IPAM and NAT with the real plugins, in namespaces of its own', async (t) => {
-  const missing = ['unshare', 'ip', 'iptables-save'].find((c) => spawnSync(c, ['--help'], { stdio: 'ignore' }).error)
-    ?? ['bridge', 'host-local', 'portmap', 'firewall', 'tuning'].find((p) => !existsSync(`/usr/lib/cni/${p}`));
+  const missing =
+    ['unshare', 'ip', 'iptables-save'].find((c) => spawnSync(c, ['--help'], { stdio: 'ignore' }).error) ??
+    ['bridge', 'host-local', 'portmap', 'firewall', 'tuning'].find((p) => !existsSync(`/usr/lib/cni/${p}`));
   if (missing) return t.skip(`needs ${missing} (iproute2, iptables, containernetworking-plugins)`, () => {});
   const r = example('12-cni-network');
   t.equal(r.code, 0, r.out);

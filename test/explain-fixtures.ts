@@ -6,9 +6,22 @@ import type { Test } from 'tap';
 import type { Hook, Spec } from '../src/spec/types.js';
 import { describe, makeBundle, type Bundle, type StateRoot } from './helpers/index.js';
 
-export interface PlanStep { index: number; op: string; field: string; process: string; args: Record<string, unknown> }
+export interface PlanStep {
+  index: number;
+  op: string;
+  field: string;
+  process: string;
+  args: Record<string, unknown>;
+}
 export interface TraceRecord {
-  index: number; op: string; field: string; result: string; usec: number; errno: string | null; message: string | null; hint: string | null;
+  index: number;
+  op: string;
+  field: string;
+  result: string;
+  usec: number;
+  errno: string | null;
+  message: string | null;
+  hint: string | null;
 }
 
 const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
@@ -32,7 +45,10 @@ export function everyFieldBundle(t: Test, args: string | string[] = 'echo hello 
     p.user = { uid: 1000, gid: 1000, umask: 0o027, additionalGids: [10, 20] };
     p.cwd = '/tmp';
     p.env = [PATH, 'FOO=bar'];
-    p.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1024 }, { type: 'RLIMIT_CORE', soft: 0, hard: 0 }];
+    p.rlimits = [
+      { type: 'RLIMIT_NOFILE', soft: 512, hard: 1024 },
+      { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
+    ];
     p.oomScoreAdj = 100;
     p.capabilities = { bounding: CAPS, effective: CAPS, permitted: CAPS, inheritable: ['CAP_KILL'], ambient: ['CAP_KILL'] };
     p.noNewPrivileges = true;
@@ -46,15 +62,20 @@ export function everyFieldBundle(t: Test, args: string | string[] = 'echo hello 
     linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }];
     linux.resources = { ...linux.resources, memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 64 }, cpu: { shares: 512 } };
     linux.seccomp = {
-      defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'],
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86_64'],
       syscalls: [{ names: ['swapon', 'swapoff'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
     };
     const host = hookScript(b, 'hook.sh');
     const h = (path: string): Hook => ({ path, args: [path], env: [PATH] });
     s.hooks = {
-      prestart: [h(host)], createRuntime: [h(host)], createContainer: [h(host)],
+      prestart: [h(host)],
+      createRuntime: [h(host)],
+      createContainer: [h(host)],
       // After pivot_root: a path inside the rootfs.
-      startContainer: [h('/bin/true')], poststart: [h(host)], poststop: [h(host)],
+      startContainer: [h('/bin/true')],
+      poststart: [h(host)],
+      poststop: [h(host)],
     };
   });
 }
@@ -71,15 +92,22 @@ export function runTraced(root: StateRoot, b: Bundle, id: string, opts: { comman
   const command = opts.command ?? 'run';
   const log = join(b.dir, `${id}.log`);
   const args = ['--log', log, '--log-format', 'json', command, ...(opts.extra ?? []), '--bundle', b.dir, '--trace', id];
-  const r = command === 'create'
-    ? root.runt(args, { stdoutFile: join(b.dir, `${id}.out`), stderrFile: join(b.dir, `${id}.err`) })
-    : root.runt(args);
+  const r =
+    command === 'create'
+      ? root.runt(args, { stdoutFile: join(b.dir, `${id}.out`), stderrFile: join(b.dir, `${id}.err`) })
+      : root.runt(args);
   let text = '';
   try {
     text = readFileSync(log, 'utf8');
-  } catch { /* no log */ }
-  const records = text.trim().split('\n').filter(Boolean)
+  } catch {
+    /* no log */
+  }
+  const records = text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
     .map((l) => JSON.parse(l) as { trace?: TraceRecord })
-    .filter((l) => l.trace).map((l) => l.trace!);
+    .filter((l) => l.trace)
+    .map((l) => l.trace!);
   return { result: r, records };
 }

@@ -11,13 +11,36 @@ const TOP = ['format', 'id', 'bundle', 'rootfs', 'clone3', 'namespaces', 'idMapp
 const STEP = ['index', 'op', 'field', 'process', 'calls', 'args', 'why', 'runtime'];
 const RUNTIME = ['when', 'step', 'what', 'field', 'calls'];
 const NAMESPACE = ['type', 'field', 'how', 'path'];
-const SECCOMP = ['defaultAction', 'defaultErrnoRet', 'architectures', 'flags', 'rules', 'syscalls', 'argumentRules', 'actions', 'listenerPath'];
+const SECCOMP = [
+  'defaultAction',
+  'defaultErrnoRet',
+  'architectures',
+  'flags',
+  'rules',
+  'syscalls',
+  'argumentRules',
+  'actions',
+  'listenerPath',
+];
 
 /** The args of each op (the snapshot; docs/EXPLAIN.md documents the same). */
 const ARGS: Record<string, string[]> = {
   sync: ['tag', 'payloadSlot'],
   unshare: ['flags'],
-  mount: ['source', 'sourceInRoot', 'target', 'targetInRoot', 'fstype', 'flags', 'data', 'mkdir', 'mode', 'optional', 'keepLockedFlags', 'expectFs'],
+  mount: [
+    'source',
+    'sourceInRoot',
+    'target',
+    'targetInRoot',
+    'fstype',
+    'flags',
+    'data',
+    'mkdir',
+    'mode',
+    'optional',
+    'keepLockedFlags',
+    'expectFs',
+  ],
   openRoot: ['path'],
   pivotRoot: [],
   mask: ['path', 'expectFs', 'source'],
@@ -54,20 +77,39 @@ t.test('the keys of the JSON document', async (t) => {
   t.same(Object.keys(doc), TOP, 'top-level keys');
   t.equal(doc.format, 'runt-explain/1');
   t.same(Object.keys(doc.clone3), ['flags', 'call']);
-  t.ok(doc.clone3.flags.includes('CLONE_NEWPID') && !doc.clone3.flags.includes('CLONE_NEWCGROUP'), 'clone3 flags by name; the cgroup namespace comes later');
+  t.ok(
+    doc.clone3.flags.includes('CLONE_NEWPID') && !doc.clone3.flags.includes('CLONE_NEWCGROUP'),
+    'clone3 flags by name; the cgroup namespace comes later',
+  );
   for (const n of doc.namespaces) t.same(Object.keys(n), NAMESPACE, `namespace ${n.type}`);
   t.same(doc.namespaces.find((n: any) => n.type === 'cgroup').how, 'unshare', 'the cgroup namespace is unshared by a step');
   t.equal(doc.idMappings, null, 'no user namespace, no id maps');
   t.same(Object.keys(doc.cgroups), ['layout', 'paths', 'writes']);
   for (const w of doc.cgroups.writes) t.same(Object.keys(w), ['file', 'value', 'field']);
-  t.ok(doc.cgroups.writes.some((w: any) => w.field === 'linux.resources.pids.limit' && w.value === '64' && w.file.endsWith('pids.max')), 'pids.max 64');
-  t.ok(doc.cgroups.writes.some((w: any) => w.field === 'linux.resources.memory.limit' && w.value === String(64 * 1024 * 1024)), 'the memory limit');
+  t.ok(
+    doc.cgroups.writes.some((w: any) => w.field === 'linux.resources.pids.limit' && w.value === '64' && w.file.endsWith('pids.max')),
+    'pids.max 64',
+  );
+  t.ok(
+    doc.cgroups.writes.some((w: any) => w.field === 'linux.resources.memory.limit' && w.value === String(64 * 1024 * 1024)),
+    'the memory limit',
+  );
   t.same(Object.keys(doc.seccomp), SECCOMP, 'seccomp summary keys');
-  t.match(doc.seccomp, { defaultAction: 'SCMP_ACT_ALLOW', rules: 1, syscalls: 2, architectures: ['SCMP_ARCH_X86_64'], actions: { SCMP_ACT_ERRNO: 2 } });
+  t.match(doc.seccomp, {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    rules: 1,
+    syscalls: 2,
+    architectures: ['SCMP_ARCH_X86_64'],
+    actions: { SCMP_ACT_ERRNO: 2 },
+  });
   for (const a of doc.runtime) t.same(Object.keys(a), RUNTIME, `runtime action ${a.what}`);
   const whens = new Set(doc.runtime.map((a: any) => a.when));
-  for (const w of ['create', 'spawn', 'sync-init', 'sync-create-runtime', 'parked', 'start', 'delete']) t.ok(whens.has(w), `runtime work at ${w}`);
-  t.ok(doc.runtime.some((a: any) => a.when === 'sync-init' && a.calls.some((c: string) => c.includes('oom_score_adj'))), 'oom_score_adj at sync INIT');
+  for (const w of ['create', 'spawn', 'sync-init', 'sync-create-runtime', 'parked', 'start', 'delete'])
+    t.ok(whens.has(w), `runtime work at ${w}`);
+  t.ok(
+    doc.runtime.some((a: any) => a.when === 'sync-init' && a.calls.some((c: string) => c.includes('oom_score_adj'))),
+    'oom_score_adj at sync INIT',
+  );
 
   for (const s of doc.steps) {
     t.same(Object.keys(s), STEP, `step ${s.index} keys`);
@@ -82,11 +124,29 @@ t.test('the keys of the JSON document', async (t) => {
   const proc = doc.steps.find((s: any) => s.field === 'mounts[0]').args;
   t.match(proc, { source: 'proc', target: '/proc', fstype: 'proc', flags: [], expectFs: 'PROC_SUPER_MAGIC' }, 'the proc mount');
   const data = doc.steps.filter((s: any) => s.field === 'mounts[7]');
-  t.same(data.map((s: any) => s.args.flags), [['MS_BIND', 'MS_REC'], ['MS_RDONLY', 'MS_NOSUID', 'MS_REMOUNT', 'MS_BIND', 'MS_REC'], ['MS_REC', 'MS_PRIVATE']], 'a bind: mount, remount for its flags, propagation');
+  t.same(
+    data.map((s: any) => s.args.flags),
+    [
+      ['MS_BIND', 'MS_REC'],
+      ['MS_RDONLY', 'MS_NOSUID', 'MS_REMOUNT', 'MS_BIND', 'MS_REC'],
+      ['MS_REC', 'MS_PRIVATE'],
+    ],
+    'a bind: mount, remount for its flags, propagation',
+  );
   const sync = doc.steps.find((s: any) => s.op === 'sync');
-  t.ok(sync.runtime.some((c: string) => c.includes('oom_score_adj')), 'the sync step lists what the runtime does meanwhile');
-  t.ok(doc.runtime.some((r: any) => r.when === 'spawn' && r.what === 'born in the cgroups' && r.calls.some((c: string) => c.endsWith('/tasks before step 0') || c.startsWith('clone3 CLONE_INTO_CGROUP'))),
-    'the init joins its cgroups at birth, not at the sync');
+  t.ok(
+    sync.runtime.some((c: string) => c.includes('oom_score_adj')),
+    'the sync step lists what the runtime does meanwhile',
+  );
+  t.ok(
+    doc.runtime.some(
+      (r: any) =>
+        r.when === 'spawn' &&
+        r.what === 'born in the cgroups' &&
+        r.calls.some((c: string) => c.endsWith('/tasks before step 0') || c.startsWith('clone3 CLONE_INTO_CGROUP')),
+    ),
+    'the init joins its cgroups at birth, not at the sync',
+  );
   t.equal(doc.steps.find((s: any) => s.op === 'sethostname').calls[0], 'sethostname("explain-host", 12)', 'the call as C');
 });
 
@@ -106,14 +166,30 @@ t.test('the text form and the options that change the plan', async (t) => {
   const b = makeBundle(t, 'true');
   const r = root.runt(['explain', '--bundle', b.dir]);
   t.equal(r.code, 0, describe(r));
-  for (const text of ['#0 ', 'pivot_root(".", ".")', 'the container init, before pivot_root', 'the container init, after pivot_root',
-    'after `runt start`', 'clone3({flags: CLONE_PIDFD|', 'sethostname("runt", 4)', 'prctl(PR_CAPBSET_DROP, cap)', 'why: ']) {
+  for (const text of [
+    '#0 ',
+    'pivot_root(".", ".")',
+    'the container init, before pivot_root',
+    'the container init, after pivot_root',
+    'after `runt start`',
+    'clone3({flags: CLONE_PIDFD|',
+    'sethostname("runt", 4)',
+    'prctl(PR_CAPBSET_DROP, cap)',
+    'why: ',
+  ]) {
     t.ok(r.stdout.includes(text), `text shows ${JSON.stringify(text)}`);
   }
   const plain = explainJson(root, b, 'a').steps;
   const noPivot = explainJson(root, b, 'a', ['--no-pivot']).steps;
-  t.same(noPivot.map((s) => s.op), plain.map((s) => (s.op === 'pivotRoot' ? 'moveRoot' : s.op)), '--no-pivot swaps one step');
-  t.notOk(explainJson(root, b, 'a', ['--no-new-keyring']).steps.some((s) => s.op === 'joinKeyring'), '--no-new-keyring: no keyring step');
+  t.same(
+    noPivot.map((s) => s.op),
+    plain.map((s) => (s.op === 'pivotRoot' ? 'moveRoot' : s.op)),
+    '--no-pivot swaps one step',
+  );
+  t.notOk(
+    explainJson(root, b, 'a', ['--no-new-keyring']).steps.some((s) => s.op === 'joinKeyring'),
+    '--no-new-keyring: no keyring step',
+  );
   const fds = explainJson(root, b, 'a', ['--preserve-fds', '2']).steps.find((s) => s.op === 'exec')!;
   t.ok((fds.args.env as string[]).includes('LISTEN_FDS=2'), '--preserve-fds adds LISTEN_FDS');
 });
@@ -130,7 +206,9 @@ t.test('explaining creates nothing', async (t) => {
 
 t.test('an invalid bundle: one line naming the field', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, 'true', (s) => { s.process!.rlimits!.push({ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }); });
+  const b = makeBundle(t, 'true', (s) => {
+    s.process!.rlimits!.push({ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 });
+  });
   const r = root.runt(['explain', '--bundle', b.dir]);
   t.equal(r.code, 1, describe(r));
   t.match(r.stderr, /process\.rlimits\[1\]/, 'the message names the field');

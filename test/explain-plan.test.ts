@@ -7,9 +7,20 @@ import { describe, makeBundle, onTeardown, stateRoot } from './helpers/index.js'
 import { everyFieldBundle, explainJson, runTraced, type PlanStep, type TraceRecord } from './explain-fixtures.js';
 
 function compare(t: Test, plan: PlanStep[], trace: TraceRecord[]): void {
-  t.same(trace.map((e) => [e.index, e.op, e.field]), plan.map((s) => [s.index, s.op, s.field]), 'every planned step is reported, in order, by op and field');
-  t.same(trace.filter((e) => e.result !== 'ok'), [], 'every step succeeded');
-  t.ok(trace.every((e) => Number.isInteger(e.usec) && e.usec >= 0), 'each step has its own time in microseconds');
+  t.same(
+    trace.map((e) => [e.index, e.op, e.field]),
+    plan.map((s) => [s.index, s.op, s.field]),
+    'every planned step is reported, in order, by op and field',
+  );
+  t.same(
+    trace.filter((e) => e.result !== 'ok'),
+    [],
+    'every step succeeded',
+  );
+  t.ok(
+    trace.every((e) => Number.isInteger(e.usec) && e.usec >= 0),
+    'each step has its own time in microseconds',
+  );
   t.equal(trace.at(-1)?.op, 'exec', 'the last step reported is the exec');
 }
 
@@ -19,12 +30,42 @@ t.test('a config using every field: explain == trace', async (t) => {
   const b = everyFieldBundle(t);
   const plan = explainJson(root, b, id).steps;
   const ops = new Set(plan.map((s) => s.op));
-  for (const op of ['sync', 'unshare', 'mount', 'openRoot', 'pivotRoot', 'mask', 'mknod', 'symlink', 'writeProc', 'sethostname',
-    'setdomainname', 'setsid', 'setrlimit', 'capBounding', 'capset', 'ambient', 'setgroups', 'setresgid', 'setresuid', 'umask',
-    'chdir', 'prctl', 'hook', 'resolveExec', 'park', 'seccomp', 'exec']) {
+  for (const op of [
+    'sync',
+    'unshare',
+    'mount',
+    'openRoot',
+    'pivotRoot',
+    'mask',
+    'mknod',
+    'symlink',
+    'writeProc',
+    'sethostname',
+    'setdomainname',
+    'setsid',
+    'setrlimit',
+    'capBounding',
+    'capset',
+    'ambient',
+    'setgroups',
+    'setresgid',
+    'setresuid',
+    'umask',
+    'chdir',
+    'prctl',
+    'hook',
+    'resolveExec',
+    'park',
+    'seccomp',
+    'exec',
+  ]) {
     t.ok(ops.has(op), `the plan uses ${op}`);
   }
-  t.same([...new Set(plan.map((s) => s.process))], ['init-before-pivot', 'init-after-pivot', 'init-after-start'], 'steps run before pivot, after pivot and after start');
+  t.same(
+    [...new Set(plan.map((s) => s.process))],
+    ['init-before-pivot', 'init-after-pivot', 'init-after-start'],
+    'steps run before pivot, after pivot and after start',
+  );
   const { result, records } = runTraced(root, b, id);
   t.equal(result.code, 0, `run --trace: ${describe(result)}`);
   t.match(result.stdout, /hello from explain-host/, 'the container ran');
@@ -47,18 +88,35 @@ t.test('a user namespace and a joined namespace: explain == trace', async (t) =>
   const id = root.id('explain-userns');
   // A network namespace to join, held by a process this test starts (and kills).
   const holder = spawn('unshare', ['--net', 'sleep', '60'], { stdio: 'ignore' });
-  onTeardown(t, () => { holder.kill('SIGKILL'); });
+  onTeardown(t, () => {
+    holder.kill('SIGKILL');
+  });
   await new Promise((r) => setTimeout(r, 200));
   const b = makeBundle(t, 'echo hello', (s: Spec) => {
     const linux = s.linux!;
-    linux.namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'user' }, { type: 'network', path: `/proc/${holder.pid}/ns/net` }];
+    linux.namespaces = [
+      { type: 'pid' },
+      { type: 'ipc' },
+      { type: 'uts' },
+      { type: 'mount' },
+      { type: 'user' },
+      { type: 'network', path: `/proc/${holder.pid}/ns/net` },
+    ];
     // The runtime's own uid and gid (0) stay mapped: the init uses them until its setresuid step.
-    linux.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }, { containerID: 1, hostID: 100000, size: 65535 }];
-    linux.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }, { containerID: 1, hostID: 100000, size: 65535 }];
+    linux.uidMappings = [
+      { containerID: 0, hostID: 0, size: 1 },
+      { containerID: 1, hostID: 100000, size: 65535 },
+    ];
+    linux.gidMappings = [
+      { containerID: 0, hostID: 0, size: 1 },
+      { containerID: 1, hostID: 100000, size: 65535 },
+    ];
     // A user namespace may not mount sysfs for a network namespace it does not own: bind the host's.
-    s.mounts = s.mounts!.map((m) => (m.destination === '/sys'
-      ? { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
-      : m));
+    s.mounts = s.mounts!.map((m) =>
+      m.destination === '/sys'
+        ? { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+        : m,
+    );
     s.mounts = s.mounts.filter((m) => m.destination !== '/sys/fs/cgroup');
     const devpts = s.mounts.find((m) => m.destination === '/dev/pts');
     if (devpts) devpts.options = devpts.options!.filter((o) => o !== 'gid=5');

@@ -15,7 +15,11 @@ t.test('a missing executable: ENOENT on resolveExec, with the hint, on stderr', 
   t.equal(r.code, 1, describe(r));
   const lines = errorLines(r);
   const failed = lines.find((l) => l.includes('FAILED'));
-  t.match(failed, /^trace: #\d+ +resolveExec +process\.args\[0\] +FAILED ENOENT: exec \/no\/such\/program/, 'the failed step, its errno name and message');
+  t.match(
+    failed,
+    /^trace: #\d+ +resolveExec +process\.args\[0\] +FAILED ENOENT: exec \/no\/such\/program/,
+    'the failed step, its errno name and message',
+  );
   t.match(lines[lines.indexOf(failed!) + 1], /^trace: +hint: not found in the rootfs/, 'the hint on the next line');
   t.ok(lines.filter((l) => / ok \d+us$/.test(l)).length > 10, 'the steps before it are reported ok with their time');
   t.match(lines.at(-1), /process\.args\[0\]: exec \/no\/such\/program: ENOENT/, 'then the usual error line');
@@ -24,13 +28,26 @@ t.test('a missing executable: ENOENT on resolveExec, with the hint, on stderr', 
 t.test('an unknown filesystem type: ENODEV on the mount, as JSON in the --log file', async (t) => {
   const root = stateRoot(t);
   const id = root.id('trace-enodev');
-  const b = makeBundle(t, 'true', (s) => { s.mounts!.push({ destination: '/weird', type: 'nosuchfs', source: 'none' }); });
+  const b = makeBundle(t, 'true', (s) => {
+    s.mounts!.push({ destination: '/weird', type: 'nosuchfs', source: 'none' });
+  });
   const plan = explainJson(root, b, id).steps;
   const { result, records } = runTraced(root, b, id);
   t.equal(result.code, 1, describe(result));
   const failed = records.find((r) => r.result === 'failed');
-  t.match(failed, { op: 'mount', field: 'mounts[7]', errno: 'ENODEV', usec: 0, message: /mount none on \/weird/, hint: /does not know this filesystem type/ });
-  t.same(records.map((r) => [r.index, r.op, r.field]), plan.slice(0, failed!.index + 1).map((s) => [s.index, s.op, s.field]), 'the trace follows the plan up to the failure');
+  t.match(failed, {
+    op: 'mount',
+    field: 'mounts[7]',
+    errno: 'ENODEV',
+    usec: 0,
+    message: /mount none on \/weird/,
+    hint: /does not know this filesystem type/,
+  });
+  t.same(
+    records.map((r) => [r.index, r.op, r.field]),
+    plan.slice(0, failed!.index + 1).map((s) => [s.index, s.op, s.field]),
+    'the trace follows the plan up to the failure',
+  );
 });
 
 t.test('a cgroup the init cannot join: ENOSPC on the sync step', async (t) => {
@@ -43,17 +60,30 @@ t.test('a cgroup the init cannot join: ENOSPC on the sync step', async (t) => {
   onTeardown(t, () => {
     for (const h of readdirSync('/sys/fs/cgroup')) {
       const dir = join('/sys/fs/cgroup', h, parent);
-      try { rmdirSync(join(dir, 'c')); } catch { /* not there */ }
-      try { rmdirSync(dir); } catch { /* not there */ }
+      try {
+        rmdirSync(join(dir, 'c'));
+      } catch {
+        /* not there */
+      }
+      try {
+        rmdirSync(dir);
+      } catch {
+        /* not there */
+      }
     }
   });
-  const b = makeBundle(t, 'true', (s) => { s.linux!.cgroupsPath = `/${parent}/c`; });
+  const b = makeBundle(t, 'true', (s) => {
+    s.linux!.cgroupsPath = `/${parent}/c`;
+  });
   const r = root.run(b, root.id('trace-enospc'), ['--trace']);
   t.equal(r.code, 1, describe(r));
   const failed = errorLines(r).find((l) => l.includes('FAILED'));
   // The init joins its cgroups itself at start-up (step -1), through the `tasks` files the runtime opened.
   t.match(failed, /^trace: #-1 +start-up +linux\.cgroupsPath +FAILED ENOSPC: .*join the cgroup/, 'the start-up failed with ENOSPC');
-  t.ok(errorLines(r).some((l) => /hint: joining the cgroup failed: a v1 cpuset with empty cpuset\.cpus/.test(l)), 'with the cgroup hint');
+  t.ok(
+    errorLines(r).some((l) => /hint: joining the cgroup failed: a v1 cpuset with empty cpuset\.cpus/.test(l)),
+    'with the cgroup hint',
+  );
 });
 
 t.test('create --trace reports up to park, then exits', async (t) => {
@@ -64,7 +94,11 @@ t.test('create --trace reports up to park, then exits', async (t) => {
   const { result, records } = runTraced(root, b, id, { command: 'create' });
   t.equal(result.code, 0, describe(result));
   const park = plan.findIndex((s) => s.op === 'park');
-  t.same(records.map((r) => r.index), plan.slice(0, park).map((s) => s.index), 'every step before park');
+  t.same(
+    records.map((r) => r.index),
+    plan.slice(0, park).map((s) => s.index),
+    'every step before park',
+  );
   t.ok(records.every((r) => r.result === 'ok'));
   t.equal(root.state(id)?.status, 'created');
 });

@@ -32,7 +32,9 @@ t.before(async () => {
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   execFileSync('tar', ['-C', sourceRootfs(), '--format=pax', '--numeric-owner', '-cf', join(work, 'layer.tar'), '.']);
   writeLayout(join(work, 'oci'), '1', [readFileSync(join(work, 'layer.tar'))], {
-    Cmd: ['sh', '-c', 'echo hello from the image; cat /etc/motd 2>/dev/null; true'], WorkingDir: '/tmp', Labels: { 'org.example.l': 'label value' },
+    Cmd: ['sh', '-c', 'echo hello from the image; cat /etc/motd 2>/dev/null; true'],
+    WorkingDir: '/tmp',
+    Labels: { 'org.example.l': 'label value' },
   });
   const r = skopeo('copy', '--dest-tls-verify=false', `oci:${join(work, 'oci')}:1`, `docker://${registry.host}/test/busybox:1`);
   if (r.status !== 0) throw new Error(`skopeo copy: ${r.stderr}`);
@@ -45,7 +47,10 @@ t.test('an image skopeo pushed: pull (JSON progress), run from it on an overlay,
   const ref = `${registry.host}/test/busybox:1`;
   const pull = root.runt(['image', 'pull', ref]);
   t.equal(pull.code, 0, describe(pull));
-  const events = pull.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; ref?: string; digest?: string });
+  const events = pull.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; ref?: string; digest?: string });
   t.same([events[0].event, events[events.length - 1].event], ['resolved', 'done'], 'JSON lines when not a terminal');
   t.match(events[events.length - 1], { ref, digest: /^sha256:[0-9a-f]{64}$/ });
   t.equal(pull.stderr, '', 'nothing on stderr');
@@ -57,10 +62,23 @@ t.test('an image skopeo pushed: pull (JSON progress), run from it on an overlay,
   t.ok(list[0].unpackedSize > 500_000, 'unpacked size counted');
 
   const id = root.id('img');
-  const run = root.runt(['run', '--image', ref, id, '--', 'sh', '-c', 'pwd; grep " / / " /proc/self/mountinfo; echo written > /new-file; cat /new-file']);
+  const run = root.runt([
+    'run',
+    '--image',
+    ref,
+    id,
+    '--',
+    'sh',
+    '-c',
+    'pwd; grep " / / " /proc/self/mountinfo; echo written > /new-file; cat /new-file',
+  ]);
   t.equal(run.code, 0, describe(run));
   t.match(run.stdout, /^\/tmp\n/, 'WorkingDir');
-  t.match(run.stdout, / \/ \/ .* - overlay overlay rw,lowerdir=[^,]*\/snapshots\/[0-9a-f]{64}\/diff,upperdir=[^,]*\/containers\/[^/]*\/upper/, 'the rootfs is the overlay');
+  t.match(
+    run.stdout,
+    / \/ \/ .* - overlay overlay rw,lowerdir=[^,]*\/snapshots\/[0-9a-f]{64}\/diff,upperdir=[^,]*\/containers\/[^/]*\/upper/,
+    'the rootfs is the overlay',
+  );
   t.match(run.stdout, /written/);
   t.same(storeFiles('containers'), [], 'run without --keep: the container directory is gone');
   t.equal(storeFiles('snapshots').length, 1, 'the snapshot stays');
@@ -72,7 +90,7 @@ t.test('an image skopeo pushed: pull (JSON progress), run from it on an overlay,
   t.equal(create.code, 0, describe(create));
   const cfg = JSON.parse(readFileSync(join(STORE, 'containers', id2, 'config.json'), 'utf8'));
   t.equal(cfg.annotations['org.example.l'], 'label value', 'labels are annotations');
-  t.notOk(existsSync(join(STORE, 'containers', id2, 'upper', 'new-file')), 'a new container does not see another\'s writes');
+  t.notOk(existsSync(join(STORE, 'containers', id2, 'upper', 'new-file')), "a new container does not see another's writes");
   t.equal(root.runt(['start', id2]).code, 0);
   for (let i = 0; i < 100 && !readFileSync(out, 'utf8').includes('hello'); i++) await new Promise((r) => setTimeout(r, 50));
   t.match(readFileSync(out, 'utf8'), /hello from the image/);
@@ -94,22 +112,43 @@ t.test('zstd layers as skopeo pushes them (--dest-compress-format zstd): pull, c
   const work = mkdtempSync('/tmp/runt-test-zstd-layout-');
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   // Other mtimes than the gzip image's layer: another diff_id, so this one is unpacked, not shared.
-  execFileSync('tar', ['-C', sourceRootfs(), '--format=pax', '--numeric-owner', '--mtime=@1700000000', '-cf', join(work, 'layer.tar'), '.']);
+  execFileSync('tar', [
+    '-C',
+    sourceRootfs(),
+    '--format=pax',
+    '--numeric-owner',
+    '--mtime=@1700000000',
+    '-cf',
+    join(work, 'layer.tar'),
+    '.',
+  ]);
   mkdirSync(join(work, 'top/etc'), { recursive: true });
   writeFileSync(join(work, 'top/etc/zstd-motd'), 'from a zstd layer\n');
   execFileSync('tar', ['-C', join(work, 'top'), '--format=pax', '--numeric-owner', '-cf', join(work, 'top.tar'), '.']);
-  writeLayout(join(work, 'oci'), '1', [readFileSync(join(work, 'layer.tar')), readFileSync(join(work, 'top.tar'))], { Cmd: ['cat', '/etc/zstd-motd'] }, { gzip: false });
+  writeLayout(
+    join(work, 'oci'),
+    '1',
+    [readFileSync(join(work, 'layer.tar')), readFileSync(join(work, 'top.tar'))],
+    { Cmd: ['cat', '/etc/zstd-motd'] },
+    { gzip: false },
+  );
   const ref = `${registry.host}/test/busybox-zstd:1`;
   const push = skopeo('copy', '--dest-tls-verify=false', '--dest-compress-format', 'zstd', `oci:${join(work, 'oci')}:1`, `docker://${ref}`);
   t.equal(push.status, 0, `skopeo copy: ${push.stderr}`);
   const pull = root.runt(['image', 'pull', ref]);
   t.equal(pull.code, 0, describe(pull));
   const done = JSON.parse(pull.stdout.trim().split('\n').pop() as string) as { digest: string };
-  const manifest = JSON.parse(readFileSync(join(STORE, 'blobs/sha256', done.digest.slice(7)), 'utf8')) as { layers: Array<{ mediaType: string }> };
-  t.same(manifest.layers.map((l) => l.mediaType), ['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd'], 'both layers are zstd in the registry');
+  const manifest = JSON.parse(readFileSync(join(STORE, 'blobs/sha256', done.digest.slice(7)), 'utf8')) as {
+    layers: Array<{ mediaType: string }>;
+  };
+  t.same(
+    manifest.layers.map((l) => l.mediaType),
+    ['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd'],
+    'both layers are zstd in the registry',
+  );
   const run = root.runt(['run', '--image', ref, root.id('zst')]);
   t.equal(run.code, 0, describe(run));
-  t.equal(run.stdout, 'from a zstd layer\n', 'the image\'s Cmd runs over the zstd layers');
+  t.equal(run.stdout, 'from a zstd layer\n', "the image's Cmd runs over the zstd layers");
   t.same(storeFiles('tmp'), [], 'no partial download left');
   t.equal(root.runt(['image', 'rm', ref]).code, 0);
 });
@@ -164,11 +203,20 @@ t.test('bearer tokens (scope renewed for a push) and basic auth, credentials onl
   const bearer = await startProxy(t, registry.host, { kind: 'bearer' });
   const pull = await runt(['image', 'pull', `${bearer.host}/test/busybox:1`]);
   t.equal(pull.code, 0, describe(pull));
-  t.ok(bearer.tokenRequests.some((r) => r.scope.includes('repository:test/busybox:pull')), 'token asked for the pull scope');
-  t.ok(bearer.log.some((r) => r.auth?.startsWith('Bearer tok')), 'requests carry the token');
+  t.ok(
+    bearer.tokenRequests.some((r) => r.scope.includes('repository:test/busybox:pull')),
+    'token asked for the pull scope',
+  );
+  t.ok(
+    bearer.log.some((r) => r.auth?.startsWith('Bearer tok')),
+    'requests carry the token',
+  );
   const push = await runt(['image', 'push', `${bearer.host}/test/pushed:1`, `${bearer.host}/test/busybox:1`]);
   t.equal(push.code, 0, describe(push));
-  t.ok(bearer.tokenRequests.some((r) => r.scope.includes('repository:test/pushed:pull,push')), 'a new 401 for push got a token of that scope');
+  t.ok(
+    bearer.tokenRequests.some((r) => r.scope.includes('repository:test/pushed:pull,push')),
+    'a new 401 for push got a token of that scope',
+  );
 
   const withPass = await startProxy(t, registry.host, { kind: 'bearer', user: 'u', password: 'p' });
   const denied = await runt(['image', 'pull', `${withPass.host}/test/busybox:1`]);
@@ -184,7 +232,10 @@ t.test('bearer tokens (scope renewed for a push) and basic auth, credentials onl
   t.equal((await runt(['image', 'pull', '--creds', 'alice:s3cret', ref])).code, 0, '--creds');
   const authDir = mkdtempSync('/tmp/runt-test-auth-');
   t.teardown(() => rmSync(authDir, { recursive: true, force: true }));
-  writeFileSync(join(authDir, 'config.json'), JSON.stringify({ auths: { [basic.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+  writeFileSync(
+    join(authDir, 'config.json'),
+    JSON.stringify({ auths: { [basic.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }),
+  );
   t.equal((await runt(['image', 'rm', ref])).code, 0);
   const viaFile = await runt(['image', 'pull', '--authfile', join(authDir, 'config.json'), ref]);
   t.equal(viaFile.code, 0, `--authfile: ${describe(viaFile)}`);
@@ -247,7 +298,10 @@ t.test('an interrupted pull resumes with Range; two pulls at once share the stor
   t.match(partial, [/^[0-9a-f]{64}\.partial$/], 'the partial blob is kept for the next pull');
   const second = await runt(['--store', fresh, 'image', 'pull', '-q', ref]);
   t.equal(second.code, 0, describe(second));
-  t.ok(cutting.log.some((r) => /^bytes=[1-9]\d*-$/.test(r.range ?? '')), 'the second pull asked for the rest only (Range)');
+  t.ok(
+    cutting.log.some((r) => /^bytes=[1-9]\d*-$/.test(r.range ?? '')),
+    'the second pull asked for the rest only (Range)',
+  );
   t.same(readdirSync(join(fresh, 'tmp')), [], 'nothing left in tmp');
 
   // Two runt processes pulling the same image into an empty store at once.
@@ -278,7 +332,12 @@ t.test('an interrupted pull resumes with Range; two pulls at once share the stor
   t.same(readdirSync(join(lib, 'containers')), [], 'delete took the container directory');
   // Where overlayfs cannot be used: a full copy of the layers (forced here with copy: true).
   const cid = root.id('copy');
-  const cc = await rt.create(cid, { image: `${registry.host}/test/busybox:1`, copy: true, args: ['sh', '-c', '! grep -q " / / .* overlay " /proc/self/mountinfo && test -x /bin/busybox'], stdio: 'ignore' });
+  const cc = await rt.create(cid, {
+    image: `${registry.host}/test/busybox:1`,
+    copy: true,
+    args: ['sh', '-c', '! grep -q " / / .* overlay " /proc/self/mountinfo && test -x /bin/busybox'],
+    stdio: 'ignore',
+  });
   t.ok(existsSync(join(lib, 'containers', cid, 'rootfs/bin/busybox')), 'the rootfs is a copy');
   t.notOk(rt.saved(cid).spec.annotations?.['org.runt.image.overlay'], 'no overlay step');
   await cc.start();
@@ -290,8 +349,14 @@ t.test('an interrupted pull resumes with Range; two pulls at once share the stor
   const ex = root.runt(['--store', lib, 'explain', '--image', `${registry.host}/test/busybox:1`, '--format', 'json', '--', 'echo', 'x']);
   t.equal(ex.code, 0, describe(ex));
   const doc = JSON.parse(ex.stdout);
-  t.match(doc.image, { rootfs: { kind: 'overlay', options: /^lowerdir=.*\/snapshots\/[0-9a-f]{64}\/diff,upperdir=/ }, snapshots: [{ layer: /^sha256:/ }] });
-  t.ok(doc.steps.some((st: { field: string }) => st.field === 'annotations["org.runt.image.overlay"]'), 'the overlay mount is a step of the plan');
+  t.match(doc.image, {
+    rootfs: { kind: 'overlay', options: /^lowerdir=.*\/snapshots\/[0-9a-f]{64}\/diff,upperdir=/ },
+    snapshots: [{ layer: /^sha256:/ }],
+  });
+  t.ok(
+    doc.steps.some((st: { field: string }) => st.field === 'annotations["org.runt.image.overlay"]'),
+    'the overlay mount is a step of the plan',
+  );
   t.match(doc.image.provenance, [{ image: 'config.Entrypoint' }, { image: 'command-line arguments', value: ['echo', 'x'] }]);
   t.same(readdirSync(join(lib, 'containers')), [], 'explain wrote nothing');
 

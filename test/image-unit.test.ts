@@ -33,7 +33,17 @@ t.test('references are normalised as Docker does', async (t) => {
   ];
   for (const [input, want] of cases) t.equal(formatReference(parseReference(input)), want, input);
   t.equal(familiarName(parseReference('busybox')), 'busybox:latest');
-  for (const bad of ['', 'UPPER/case', 'a:b:c', 'x@sha256:abc', 'x@md5:' + 'a'.repeat(32), 'a//b', '-a', 'a:' + 't'.repeat(129), 'host:port:5/x']) {
+  for (const bad of [
+    '',
+    'UPPER/case',
+    'a:b:c',
+    'x@sha256:abc',
+    'x@md5:' + 'a'.repeat(32),
+    'a//b',
+    '-a',
+    'a:' + 't'.repeat(129),
+    'host:port:5/x',
+  ]) {
     t.throws(() => parseReference(bad), { code: 'EINVALID_REFERENCE' }, `refused: ${JSON.stringify(bad)}`);
   }
   t.ok(isLoopbackHost('localhost:5000') && isLoopbackHost('127.1.2.3:80') && isLoopbackHost('[::1]:5000'));
@@ -42,7 +52,9 @@ t.test('references are normalised as Docker does', async (t) => {
 
 async function entries(buf: Buffer): Promise<Array<TarEntry & { data: Buffer }>> {
   const out: Array<TarEntry & { data: Buffer }> = [];
-  async function* src() { for (let i = 0; i < buf.length; i += 777) yield buf.subarray(i, i + 777); }
+  async function* src() {
+    for (let i = 0; i < buf.length; i += 777) yield buf.subarray(i, i + 777);
+  }
   for await (const { entry, body } of readTar(src())) {
     const chunks: Buffer[] = [];
     for await (const c of body) chunks.push(c);
@@ -56,14 +68,25 @@ t.test('tar: long names, binary xattrs, devices, links, round trip through reade
   const long = `${'d'.repeat(120)}/${'f'.repeat(150)}`;
   const buf = tarBuffer([
     { name: 'dir/', type: 'dir', mode: 0o755 },
-    { name: long, type: 'file', mode: 0o4755, uid: 1000, gid: 3000000, data: 'x'.repeat(1000), xattrs: { 'security.capability': cap, 'user.k': 'v\0w' } },
+    {
+      name: long,
+      type: 'file',
+      mode: 0o4755,
+      uid: 1000,
+      gid: 3000000,
+      data: 'x'.repeat(1000),
+      xattrs: { 'security.capability': cap, 'user.k': 'v\0w' },
+    },
     { name: 'dir/link', type: 'link', linkname: long },
     { name: 'dir/sym', type: 'symlink', linkname: '/'.repeat(3) + 'l'.repeat(130) },
     { name: 'null', type: 'char', mode: 0o666, devmajor: 1, devminor: 3 },
     { name: 'fifo', type: 'fifo', mode: 0o600 },
   ]);
   const got = await entries(buf);
-  t.same(got.map((e) => e.type), ['dir', 'file', 'link', 'symlink', 'char', 'fifo']);
+  t.same(
+    got.map((e) => e.type),
+    ['dir', 'file', 'link', 'symlink', 'char', 'fifo'],
+  );
   t.equal(got[1].name, long, 'pax path');
   t.equal(got[1].mode, 0o4755, 'setuid kept');
   t.equal(got[1].gid, 3000000, 'pax gid above the octal field');
@@ -106,17 +129,30 @@ t.test('entry names: .. is refused wherever it is', async (t) => {
 
 t.test('platform choice from an index skips attestations and checks variants', async (t) => {
   const d = (os: string, architecture: string, variant?: string, ann?: Record<string, string>) => ({
-    mediaType: 'x', digest: `sha256:${os}${architecture}${variant ?? ''}`, size: 1, platform: { os, architecture, ...(variant ? { variant } : {}) }, annotations: ann,
+    mediaType: 'x',
+    digest: `sha256:${os}${architecture}${variant ?? ''}`,
+    size: 1,
+    platform: { os, architecture, ...(variant ? { variant } : {}) },
+    annotations: ann,
   });
-  const list = [d('unknown', 'unknown', undefined, { 'vnd.docker.reference.type': 'attestation-manifest' }), d('linux', 'arm', 'v6'), d('linux', 'arm', 'v7'), d('linux', 'arm64', 'v8'), d('linux', 'amd64')];
+  const list = [
+    d('unknown', 'unknown', undefined, { 'vnd.docker.reference.type': 'attestation-manifest' }),
+    d('linux', 'arm', 'v6'),
+    d('linux', 'arm', 'v7'),
+    d('linux', 'arm64', 'v8'),
+    d('linux', 'amd64'),
+  ];
   t.equal(selectManifest(list, parsePlatform('linux/amd64'), 'r').digest, 'sha256:linuxamd64');
   t.equal(selectManifest(list, parsePlatform('linux/arm/v7'), 'r').digest, 'sha256:linuxarmv7');
   t.equal(selectManifest(list, parsePlatform('linux/arm64'), 'r').digest, 'sha256:linuxarm64v8');
-  t.throws(() => selectManifest(list, parsePlatform('linux/s390x'), 'r'), { code: 'EIMAGE_NOT_FOUND', message: /linux\/s390x.*offers linux\/arm\/v6/ });
+  t.throws(() => selectManifest(list, parsePlatform('linux/s390x'), 'r'), {
+    code: 'EIMAGE_NOT_FOUND',
+    message: /linux\/s390x.*offers linux\/arm\/v6/,
+  });
   t.throws(() => parsePlatform('linux'), { code: 'EINVALID_REFERENCE' });
 });
 
-t.test('User from the image\'s passwd and group', async (t) => {
+t.test("User from the image's passwd and group", async (t) => {
   const passwd = 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n';
   const group = 'root:x:0:\napp:x:1001:\nextra:x:2000:app,other\nwheel:x:10:other\n';
   t.same(resolveUser(undefined, passwd, group, 'i'), { uid: 0, gid: 0 });
@@ -131,8 +167,19 @@ t.test('User from the image\'s passwd and group', async (t) => {
 
 t.test('conversion.md: Entrypoint, Cmd, Env, WorkingDir, StopSignal, Labels, Volumes', async (t) => {
   const config = {
-    os: 'linux', architecture: 'amd64', rootfs: { type: 'layers' as const, diff_ids: [] },
-    config: { Entrypoint: ['/ep'], Cmd: ['a', 'b'], Env: ['A=1', 'PATH=/x'], WorkingDir: '/w', StopSignal: 'SIGQUIT', Labels: { l: 'v' }, Volumes: { '/data': {} }, ExposedPorts: { '80/tcp': {} } },
+    os: 'linux',
+    architecture: 'amd64',
+    rootfs: { type: 'layers' as const, diff_ids: [] },
+    config: {
+      Entrypoint: ['/ep'],
+      Cmd: ['a', 'b'],
+      Env: ['A=1', 'PATH=/x'],
+      WorkingDir: '/w',
+      StopSignal: 'SIGQUIT',
+      Labels: { l: 'v' },
+      Volumes: { '/data': {} },
+      ExposedPorts: { '80/tcp': {} },
+    },
   };
   const base = { name: 'img', digest: 'sha256:0', rootfs: '/r', volumeDir: (_: string, i: number) => `/vol/${i}` };
   const conv = (o = {}) => imageToSpec(config, { ...base, ...o }).spec;
@@ -147,7 +194,10 @@ t.test('conversion.md: Entrypoint, Cmd, Env, WorkingDir, StopSignal, Labels, Vol
   t.equal(s.annotations?.['org.opencontainers.image.stopSignal'], 'SIGQUIT');
   t.equal(s.annotations?.l, 'v', 'labels become annotations');
   t.equal(s.annotations?.['org.opencontainers.image.exposedPorts'], '80/tcp');
-  t.match(s.mounts?.find((m) => m.destination === '/data'), { type: 'bind', source: '/vol/0' });
+  t.match(
+    s.mounts?.find((m) => m.destination === '/data'),
+    { type: 'bind', source: '/vol/0' },
+  );
   t.equal(s.root?.path, '/r');
   t.throws(() => imageToSpec({ ...config, config: {} }, base), /no Entrypoint or Cmd/);
 });
@@ -156,8 +206,12 @@ t.test('chain ids, digests and challenges', async (t) => {
   const a = sha256('a');
   const b = sha256('b');
   t.same(chainIds([a, b]), [a, sha256(`${a} ${b}`)]);
-  t.same(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"'), {
-    scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' },
-  });
+  t.same(
+    parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"'),
+    {
+      scheme: 'bearer',
+      params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' },
+    },
+  );
   t.same(parseChallenge('Basic realm="x"'), { scheme: 'basic', params: { realm: 'x' } });
 });

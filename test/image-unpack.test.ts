@@ -34,7 +34,9 @@ const f = (name: string, data: string, extra: object = {}) => ({ name, type: 'fi
 const d = (name: string, extra: object = {}) => ({ name, type: 'dir' as const, mode: 0o755, mtime: T, ...extra });
 
 const layer1 = tarBuffer([
-  d('etc/'), f('etc/passwd', 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n'), f('etc/group', 'root:x:0:\napp:x:1000:\n'),
+  d('etc/'),
+  f('etc/passwd', 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n'),
+  f('etc/group', 'root:x:0:\napp:x:1000:\n'),
   d('x/'),
   f('x/suid', 'suid', { mode: 0o4755, uid: 1000, gid: 1000 }),
   f('x/cap', 'cap', { mode: 0o755, xattrs: { 'security.capability': CAP, 'user.note': Buffer.from([0x68, 0, 0xff, 0x69]) } }),
@@ -45,24 +47,27 @@ const layer1 = tarBuffer([
   { name: 'devs/null0', type: 'char', mode: 0o666, devmajor: 1, devminor: 3, mtime: T },
   { name: 'devs/blk', type: 'block', mode: 0o600, devmajor: 7, devminor: 0, mtime: T },
   { name: 'devs/fifo', type: 'fifo', mode: 0o644, mtime: T },
-  d('gone/'), f('gone/a', 'a'),
-  d('opq/'), f('opq/old1', '1'), f('opq/old2', '2'),
+  d('gone/'),
+  f('gone/a', 'a'),
+  d('opq/'),
+  f('opq/old1', '1'),
+  f('opq/old2', '2'),
   f('del-me', 'bye'),
-  d('keep/'), f('keep/x', 'x'),
+  d('keep/'),
+  f('keep/x', 'x'),
   d('dir-mode/', { mode: 0o2750, uid: 5, gid: 6 }),
 ]);
 const layer2 = tarBuffer([
-  f('.wh.del-me', ''), f('.wh.gone', ''),
-  d('opq/'), f('opq/.wh..wh..opq', ''), f('opq/new', 'new'),
+  f('.wh.del-me', ''),
+  f('.wh.gone', ''),
+  d('opq/'),
+  f('opq/.wh..wh..opq', ''),
+  f('opq/new', 'new'),
   { name: 'x/l2link', type: 'link', linkname: 'x/hard1', mtime: T },
   f('keep/y', 'y'),
   f('x/suid', 'replaced', { mode: 0o2755, uid: 0, gid: 1000 }),
 ]);
-const layer3 = tarBuffer([
-  f('keep/z', 'z'),
-  f('newdir/sub/file', 'implicit parents'),
-  d('gone/'), f('gone/b', 'b'),
-]);
+const layer3 = tarBuffer([f('keep/z', 'z'), f('newdir/sub/file', 'implicit parents'), d('gone/'), f('gone/b', 'b')]);
 
 /** path → "type mode uid gid size content-hash|target|rdev xattrs", plus hard-link groups. */
 function tree(root: string, skip: string[] = []): { files: Record<string, string>; links: string[] } {
@@ -78,9 +83,14 @@ function tree(root: string, skip: string[] = []): { files: Record<string, string
       if (st.isFile()) what = createHash('sha256').update(readFileSync(full)).digest('hex').slice(0, 16);
       else if (st.isSymbolicLink()) what = readlinkSync(full);
       else if (st.isCharacterDevice() || st.isBlockDevice()) what = String(st.rdev);
-      const xattrs = native().llistxattr(full).filter((x) => !x.startsWith('trusted.')).sort()
-        .map((x) => `${x}=${native().lgetxattr(full, x)?.toString('hex')}`).join(',');
-      files[p] = `${(st.mode >>> 0).toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '-' : st.size} ${what} ${xattrs} ${st.isDirectory() ? '' : Math.floor(st.mtimeMs / 1000)}`;
+      const xattrs = native()
+        .llistxattr(full)
+        .filter((x) => !x.startsWith('trusted.'))
+        .sort()
+        .map((x) => `${x}=${native().lgetxattr(full, x)?.toString('hex')}`)
+        .join(',');
+      files[p] =
+        `${(st.mode >>> 0).toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '-' : st.size} ${what} ${xattrs} ${st.isDirectory() ? '' : Math.floor(st.mtimeMs / 1000)}`;
       if (st.isFile() && st.nlink > 1) inodes.set(st.ino, [...(inodes.get(st.ino) ?? []), p]);
       if (st.isDirectory()) walk(p);
     }
@@ -92,7 +102,17 @@ function tree(root: string, skip: string[] = []): { files: Record<string, string
 t.test('a crafted three-layer image: runt equals umoci file for file, and the container sees it', async (t) => {
   const root = stateRoot(t);
   // Layer 0: busybox (GNU tar), so the container has a shell.
-  execFileSync('tar', ['-C', sourceRootfs(), '--format=pax', '--numeric-owner', '--exclude=./etc', '--exclude=./dev', '-cf', join(WORK, 'bb.tar'), '.']);
+  execFileSync('tar', [
+    '-C',
+    sourceRootfs(),
+    '--format=pax',
+    '--numeric-owner',
+    '--exclude=./etc',
+    '--exclude=./dev',
+    '-cf',
+    join(WORK, 'bb.tar'),
+    '.',
+  ]);
   const layout = join(WORK, 'crafted');
   writeLayout(layout, 'v1', [readFileSync(join(WORK, 'bb.tar')), layer1, layer2, layer3], { Cmd: ['sh'], User: 'app' });
   execFileSync('tar', ['-C', layout, '-cf', join(WORK, 'crafted.tar'), '.']);
@@ -111,8 +131,16 @@ t.test('a crafted three-layer image: runt equals umoci file for file, and the co
   t.same(ours.links, theirs.links, 'hard-link groups');
   // What the layers said, checked directly too.
   t.notOk('del-me' in ours.files, 'whiteout');
-  t.same(Object.keys(ours.files).filter((p) => p.startsWith('opq/')), ['opq/new'], 'opaque directory');
-  t.same(Object.keys(ours.files).filter((p) => p.startsWith('gone/')), ['gone/b'], 'removed, then made again');
+  t.same(
+    Object.keys(ours.files).filter((p) => p.startsWith('opq/')),
+    ['opq/new'],
+    'opaque directory',
+  );
+  t.same(
+    Object.keys(ours.files).filter((p) => p.startsWith('gone/')),
+    ['gone/b'],
+    'removed, then made again',
+  );
   t.match(ours.files['x/suid'], /^102755 0:1000 /, 'setgid from the upper layer');
   t.match(ours.links, ['x/hard1 = x/hard2 = x/l2link'], 'a hard link into a lower layer');
   t.match(ours.files['x/cap'], new RegExp(`security.capability=${CAP.toString('hex')}`), 'security.capability, byte for byte');
@@ -122,20 +150,54 @@ t.test('a crafted three-layer image: runt equals umoci file for file, and the co
   // Inside a container: the overlay of the four snapshots shows the same tree, except that a hard
   // link layer 2 made to layer 1's file is a copy-up there (as with Docker's overlay2): the new
   // pair share an inode, layer 1's other link keeps the old one.
-  const listing = root.runt(['run', '--image', 'crafted:v1', root.id('crafted'), '--', 'sh', '-c',
-    'cd / && for p in x/suid x/cap x/hard1 x/l2link opq/new opq/old1 del-me gone/a gone/b keep/x keep/y keep/z newdir/sub/file devs/fifo; do if [ -e $p ]; then stat -c "%n %a %u %g %h" $p; else echo "$p absent"; fi; done; id -u'], {});
+  const listing = root.runt(
+    [
+      'run',
+      '--image',
+      'crafted:v1',
+      root.id('crafted'),
+      '--',
+      'sh',
+      '-c',
+      'cd / && for p in x/suid x/cap x/hard1 x/l2link opq/new opq/old1 del-me gone/a gone/b keep/x keep/y keep/z newdir/sub/file devs/fifo; do if [ -e $p ]; then stat -c "%n %a %u %g %h" $p; else echo "$p absent"; fi; done; id -u',
+    ],
+    {},
+  );
   t.equal(listing.code, 0, describe(listing));
-  t.equal(listing.stdout, [
-    'x/suid 2755 0 1000 1', 'x/cap 755 0 0 1', 'x/hard1 644 0 0 2', 'x/l2link 644 0 0 2', 'opq/new 644 0 0 1', 'opq/old1 absent', 'del-me absent',
-    'gone/a absent', 'gone/b 644 0 0 1', 'keep/x 644 0 0 1', 'keep/y 644 0 0 1', 'keep/z 644 0 0 1', 'newdir/sub/file 644 0 0 1', 'devs/fifo 644 0 0 1', '1000', '',
-  ].join('\n'), 'whiteouts, opaque dirs, links and modes through the overlay; User "app" from the image\'s passwd');
+  t.equal(
+    listing.stdout,
+    [
+      'x/suid 2755 0 1000 1',
+      'x/cap 755 0 0 1',
+      'x/hard1 644 0 0 2',
+      'x/l2link 644 0 0 2',
+      'opq/new 644 0 0 1',
+      'opq/old1 absent',
+      'del-me absent',
+      'gone/a absent',
+      'gone/b 644 0 0 1',
+      'keep/x 644 0 0 1',
+      'keep/y 644 0 0 1',
+      'keep/z 644 0 0 1',
+      'newdir/sub/file 644 0 0 1',
+      'devs/fifo 644 0 0 1',
+      '1000',
+      '',
+    ].join('\n'),
+    'whiteouts, opaque dirs, links and modes through the overlay; User "app" from the image\'s passwd',
+  );
   t.same(readdirSync(join(STORE, 'containers')), [], 'nothing left of the container');
 });
 
 const HOST = mkdtempSync('/tmp/runt-test-host-');
 t.teardown(() => rmSync(HOST, { recursive: true, force: true }));
 
-function importLayers(root: ReturnType<typeof stateRoot>, name: string, layers: Buffer[], opts: { raw?: Buffer[]; rawTypes?: string[]; diffIds?: string[]; extra?: string[] } = {}) {
+function importLayers(
+  root: ReturnType<typeof stateRoot>,
+  name: string,
+  layers: Buffer[],
+  opts: { raw?: Buffer[]; rawTypes?: string[]; diffIds?: string[]; extra?: string[] } = {},
+) {
   const dir = join(WORK, name);
   rmSync(dir, { recursive: true, force: true });
   const img = writeLayout(dir, 'v1', layers, {}, { diffIds: opts.diffIds });
@@ -146,12 +208,30 @@ function importLayers(root: ReturnType<typeof stateRoot>, name: string, layers: 
     opts.raw.forEach((raw, i) => {
       const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
       writeFileSync(join(dir, 'blobs/sha256', digest.slice(7)), raw);
-      manifest.layers[i] = { ...manifest.layers[i], digest, size: raw.length, ...(opts.rawTypes?.[i] ? { mediaType: opts.rawTypes[i] } : {}) };
+      manifest.layers[i] = {
+        ...manifest.layers[i],
+        digest,
+        size: raw.length,
+        ...(opts.rawTypes?.[i] ? { mediaType: opts.rawTypes[i] } : {}),
+      };
     });
     const body = Buffer.from(JSON.stringify(manifest));
     const md = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     writeFileSync(join(dir, 'blobs/sha256', md.slice(7)), body);
-    writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: md, size: body.length, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }] }));
+    writeFileSync(
+      join(dir, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: md,
+            size: body.length,
+            annotations: { 'org.opencontainers.image.ref.name': 'v1' },
+          },
+        ],
+      }),
+    );
   }
   execFileSync('tar', ['-C', dir, '-cf', `${dir}.tar`, '.']);
   return root.runt(['image', 'import', ...(opts.extra ?? []), `${dir}.tar`, `${name}:v1`]);
@@ -171,23 +251,44 @@ t.test('malicious layers: refused with one line naming the layer, or kept inside
     t.same(readdirSync(join(STORE, 'tmp')), [], `${what}: nothing in the store's temp area`);
     t.same(readdirSync(HOST), [], `${what}: the host directory is untouched`);
   };
-  refused(importLayers(root, 'traversal', [tarBuffer([f(`../../../../../../..${HOST}/pwned`, 'x')])]),
-    /layer sha256:[0-9a-f]{64}: entry ".*pwned" leaves the root \(path traversal\)/, 'path traversal');
-  refused(importLayers(root, 'hardlink-out', [tarBuffer([{ name: 'hl', type: 'link', linkname: '/etc/shadow' }])]),
-    /layer sha256:[0-9a-f]{64}: hard link "hl" to "\/etc\/shadow", which does not exist in the image/, 'hard link to a host file');
-  refused(importLayers(root, 'hardlink-dotdot', [tarBuffer([{ name: 'hl', type: 'link', linkname: '../../../../etc/passwd' }])]),
-    /path traversal/, 'hard link with ..');
-  refused(importLayers(root, 'bomb', [tarBuffer([f('zeros', '\0'.repeat(20 << 20))])], { extra: ['--max-layer-bytes', '1000000'] }),
-    /layer sha256:[0-9a-f]{64}: unpacks to more than 1000000 bytes/, 'tar bomb');
+  refused(
+    importLayers(root, 'traversal', [tarBuffer([f(`../../../../../../..${HOST}/pwned`, 'x')])]),
+    /layer sha256:[0-9a-f]{64}: entry ".*pwned" leaves the root \(path traversal\)/,
+    'path traversal',
+  );
+  refused(
+    importLayers(root, 'hardlink-out', [tarBuffer([{ name: 'hl', type: 'link', linkname: '/etc/shadow' }])]),
+    /layer sha256:[0-9a-f]{64}: hard link "hl" to "\/etc\/shadow", which does not exist in the image/,
+    'hard link to a host file',
+  );
+  refused(
+    importLayers(root, 'hardlink-dotdot', [tarBuffer([{ name: 'hl', type: 'link', linkname: '../../../../etc/passwd' }])]),
+    /path traversal/,
+    'hard link with ..',
+  );
+  refused(
+    importLayers(root, 'bomb', [tarBuffer([f('zeros', '\0'.repeat(20 << 20))])], { extra: ['--max-layer-bytes', '1000000'] }),
+    /layer sha256:[0-9a-f]{64}: unpacks to more than 1000000 bytes/,
+    'tar bomb',
+  );
   const whole = gzipSync(tarBuffer([f('a', 'x'.repeat(100_000)), f('b', 'y'.repeat(100_000))]));
-  refused(importLayers(root, 'truncated', [tarBuffer([])], { raw: [whole.subarray(0, whole.length >> 1)] }),
-    /layer sha256:[0-9a-f]{64}: truncated or corrupt/, 'truncated layer');
-  refused(importLayers(root, 'diffid', [tarBuffer([f('a', 'a')])], { diffIds: [`sha256:${'0'.repeat(64)}`] }),
-    /layer sha256:[0-9a-f]{64} \(uncompressed, config diff_id\): digest mismatch/, 'a layer that is not its diff_id');
+  refused(
+    importLayers(root, 'truncated', [tarBuffer([])], { raw: [whole.subarray(0, whole.length >> 1)] }),
+    /layer sha256:[0-9a-f]{64}: truncated or corrupt/,
+    'truncated layer',
+  );
+  refused(
+    importLayers(root, 'diffid', [tarBuffer([f('a', 'a')])], { diffIds: [`sha256:${'0'.repeat(64)}`] }),
+    /layer sha256:[0-9a-f]{64} \(uncompressed, config diff_id\): digest mismatch/,
+    'a layer that is not its diff_id',
+  );
 
   // Symlinks planted by a lower layer (absolute and relative) are followed inside the root only.
   const esc = importLayers(root, 'symlinks', [
-    tarBuffer([{ name: 'abs', type: 'symlink', linkname: HOST }, { name: 'rel', type: 'symlink', linkname: `../../../../../..${HOST}` }]),
+    tarBuffer([
+      { name: 'abs', type: 'symlink', linkname: HOST },
+      { name: 'rel', type: 'symlink', linkname: `../../../../../..${HOST}` },
+    ]),
     tarBuffer([f('abs/pwned', 'p'), f('rel/pwned2', 'p')]),
   ]);
   t.equal(esc.code, 0, describe(esc));
@@ -209,7 +310,12 @@ t.test('zstd layers (made by the zstd tool): unpacked by diff_id, a container ru
   const bb = execFileSync('tar', ['-C', sourceRootfs(), '--format=pax', '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 28 });
   const big = Buffer.alloc(3 << 20);
   for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
-  const top = tarBuffer([d('z/'), f('z/hello', 'zstd says hi\n'), f('z/big', '', { data: big }), f('z/suid', 's', { mode: 0o4755, uid: 1000, gid: 1000 })]);
+  const top = tarBuffer([
+    d('z/'),
+    f('z/hello', 'zstd says hi\n'),
+    f('z/big', '', { data: big }),
+    f('z/suid', 's', { mode: 0o4755, uid: 1000, gid: 1000 }),
+  ]);
   const half = top.length >> 1;
   const topZst = Buffer.concat([zstd(top.subarray(0, half)), zstd(top.subarray(half), '-19')]);
   const imp = importLayers(root, 'zst', [bb, top], {
@@ -226,7 +332,10 @@ t.test('zstd layers (made by the zstd tool): unpacked by diff_id, a container ru
   const st = lstatSync(join(rootfs, 'z/suid'));
   t.same([st.mode & 0o7777, st.uid, st.gid], [0o4755, 1000, 1000], 'mode and owner');
   t.same(tree(rootfs, ['z']).files, tree(sourceRootfs()).files, 'the busybox layer equals its source, file for file');
-  const run = root.runt(['run', '--image', 'zst:v1', root.id('zst'), '--', 'sh', '-c', 'cat /z/hello && busybox | head -1 | cut -c1-7'], {});
+  const run = root.runt(
+    ['run', '--image', 'zst:v1', root.id('zst'), '--', 'sh', '-c', 'cat /z/hello && busybox | head -1 | cut -c1-7'],
+    {},
+  );
   t.equal(run.code, 0, describe(run));
   t.equal(run.stdout, 'zstd says hi\nBusyBox\n', 'a container runs from the zstd layers');
   const ok = snapshots();
@@ -241,16 +350,31 @@ t.test('zstd layers (made by the zstd tool): unpacked by diff_id, a container ru
   };
   const layer = [tarBuffer([f('a', 'x'.repeat(300_000)), f('b', '', { data: big.subarray(0, 500_000) })])];
   const good = zstd(layer[0]);
-  refused(importLayers(root, 'zst-truncated', layer, { raw: [good.subarray(0, good.length >> 1)], rawTypes: ['application/vnd.oci.image.layer.v1.tar+zstd'] }),
-    /layer sha256:[0-9a-f]{64}: truncated or corrupt: invalid zstd stream/, 'a truncated zstd layer');
+  refused(
+    importLayers(root, 'zst-truncated', layer, {
+      raw: [good.subarray(0, good.length >> 1)],
+      rawTypes: ['application/vnd.oci.image.layer.v1.tar+zstd'],
+    }),
+    /layer sha256:[0-9a-f]{64}: truncated or corrupt: invalid zstd stream/,
+    'a truncated zstd layer',
+  );
   const bad = Buffer.from(good);
   bad.fill(0xff, 64, bad.length - 64);
-  refused(importLayers(root, 'zst-corrupt', layer, { raw: [bad], rawTypes: ['application/vnd.oci.image.layer.v1.tar+zstd'] }),
-    /layer sha256:[0-9a-f]{64}(: | \(uncompressed, config diff_id\): digest mismatch)/, 'a corrupt zstd layer (garbage decoded or refused by the decoder, the tar reader or the diff_id)');
+  refused(
+    importLayers(root, 'zst-corrupt', layer, { raw: [bad], rawTypes: ['application/vnd.oci.image.layer.v1.tar+zstd'] }),
+    /layer sha256:[0-9a-f]{64}(: | \(uncompressed, config diff_id\): digest mismatch)/,
+    'a corrupt zstd layer (garbage decoded or refused by the decoder, the tar reader or the diff_id)',
+  );
   // A second frame that asks for a 1 GB window (zstd --long=30): refused before the decoder
   // allocates it, as zstd's own CLI does above 128 MB.
-  refused(importLayers(root, 'zst-window', layer, { raw: [Buffer.concat([zstd(layer[0].subarray(0, 1024)), zstd(layer[0].subarray(1024), '--long=30')])], rawTypes: ['application/vnd.oci.image.layer.v1.tar+zstd'] }),
-    /layer sha256:[0-9a-f]{64}: truncated or corrupt: invalid zstd stream: a frame asks for a 1024 MB window, over the 128 MB limit/, 'a zstd frame asking for a 1 GB window');
+  refused(
+    importLayers(root, 'zst-window', layer, {
+      raw: [Buffer.concat([zstd(layer[0].subarray(0, 1024)), zstd(layer[0].subarray(1024), '--long=30')])],
+      rawTypes: ['application/vnd.oci.image.layer.v1.tar+zstd'],
+    }),
+    /layer sha256:[0-9a-f]{64}: truncated or corrupt: invalid zstd stream: a frame asks for a 1024 MB window, over the 128 MB limit/,
+    'a zstd frame asking for a 1 GB window',
+  );
   t.notOk(existsSync(join(STORE, 'containers')) && readdirSync(join(STORE, 'containers')).length, 'no container left');
 });
 
@@ -266,7 +390,10 @@ t.test('a full disk: one line, nothing half-written (a small tmpfs store in a pr
   const script = `mount -t tmpfs -o size=4m runt-test ${small} && "$@" --store ${small} image import ${dir}.tar big:v1 2>${WORK}/full.err; echo "rc=$?"; echo "left=$(ls -A ${small}/tmp ${small}/snapshots | grep -v ':$' | grep -c .)"; cat ${small}/index.json`;
   execFileSync('mkdir', ['-p', small]);
   const argv = [process.execPath, join(process.cwd(), 'bin/runt.cjs')];
-  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...argv], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...argv], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
+  });
   const err = readFileSync(join(WORK, 'full.err'), 'utf8').trim().split('\n');
   t.match(r.stdout, /rc=[1-9]/, 'non-zero exit');
   t.equal(err.length, 1, `one line: ${err.join(' | ')}`);

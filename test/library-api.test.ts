@@ -12,7 +12,9 @@ function collect(stream: Readable | null): Promise<string> {
   if (!stream) return Promise.resolve('');
   let text = '';
   stream.setEncoding('utf8');
-  stream.on('data', (d: string) => { text += d; });
+  stream.on('data', (d: string) => {
+    text += d;
+  });
   return new Promise((resolve, reject) => {
     stream.on('end', () => resolve(text));
     stream.on('error', reject);
@@ -60,7 +62,10 @@ t.test('a spec object instead of a bundle directory; signal exit', async (t) => 
   c.kill('KILL');
   t.same(await c.wait(), { code: null, signal: 'SIGKILL' });
   await rt.delete(id);
-  t.same(rt.list().filter((x) => x.id === id), []);
+  t.same(
+    rt.list().filter((x) => x.id === id),
+    [],
+  );
 });
 
 t.test('stdio pipes: stdin, stdout and stderr as streams', async (t) => {
@@ -99,12 +104,17 @@ t.test('events: the last one is exit with the status', async (t) => {
   const rt = new Runtime({ root: root.path });
   const c = await rt.create(root.id('ev'), b.dir, { stdio: 'ignore' });
   const seen: RuntEvent[] = [];
-  const done = (async () => { for await (const e of c.events({ intervalMs: 100 })) seen.push(e); })();
+  const done = (async () => {
+    for await (const e of c.events({ intervalMs: 100 })) seen.push(e);
+  })();
   await c.start();
   await done;
   const last = seen[seen.length - 1];
   t.same(last, { type: 'exit', id: c.id, code: 2, signal: null });
-  t.ok(seen.some((e) => e.type === 'stats'), 'stats events came while it ran');
+  t.ok(
+    seen.some((e) => e.type === 'stats'),
+    'stats events came while it ran',
+  );
   await c.delete();
 });
 
@@ -116,7 +126,9 @@ t.test('typed errors with stable codes', async (t) => {
   const ok = makeBundle(t, ['sleep', '100']);
   t.equal(await codeOf(rt.create('bad/id', ok.dir)), 'EINVALID_ARGUMENT');
 
-  const b = makeBundle(t, 'true', (s) => { (s.process as { args: unknown }).args = 'not-an-array'; });
+  const b = makeBundle(t, 'true', (s) => {
+    (s.process as { args: unknown }).args = 'not-an-array';
+  });
   t.equal(await codeOf(rt.create(root.id('inv'), b.dir)), 'EINVALID_SPEC');
 
   const id = root.id('dup');
@@ -140,7 +152,10 @@ t.test('operations on one container from one process queue instead of deadlockin
   const deleted = rt.delete(id, { force: true });
   await created;
   await deleted;
-  t.same(rt.list().filter((x) => x.id === id), []);
+  t.same(
+    rt.list().filter((x) => x.id === id),
+    [],
+  );
 });
 
 t.test('container(id): a handle on a container created elsewhere', async (t) => {
@@ -164,7 +179,10 @@ t.test('exec into a running container with its output on a pipe', async (t) => {
   const rt = new Runtime({ root: root.path });
   const c = await rt.create(root.id('exec'), b.dir, { stdio: 'ignore' });
   await c.start();
-  const p = await c.exec({ cwd: '/', user: { uid: 0, gid: 0 }, args: ['sh', '-c', 'echo "in:$(hostname)"; exit 4'] }, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = await c.exec(
+    { cwd: '/', user: { uid: 0, gid: 0 }, args: ['sh', '-c', 'echo "in:$(hostname)"; exit 4'] },
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const out = collect(p.stdout);
   t.same(await p.wait(), { code: 4, signal: null });
   t.match(await out, /^in:\S+\n$/);
@@ -180,30 +198,44 @@ t.test('events: an OOM kill in the container is reported while it runs', async (
   const rt = new Runtime({ root: root.path });
   const c = await rt.create(root.id('oom'), b.dir, { stdio: 'ignore' });
   const seen: RuntEvent[] = [];
-  const done = (async () => { for await (const e of c.events()) seen.push(e); })();
+  const done = (async () => {
+    for await (const e of c.events()) seen.push(e);
+  })();
   await c.start();
   await done;
-  t.ok(seen.some((e) => e.type === 'oom'), `an oom event: ${JSON.stringify(seen)}`);
+  t.ok(
+    seen.some((e) => e.type === 'oom'),
+    `an oom event: ${JSON.stringify(seen)}`,
+  );
   t.same(seen[seen.length - 1], { type: 'exit', id: c.id, code: 0, signal: null }, 'the init survived');
   await c.delete();
 });
 
-t.test('exec\'d processes the caller never waited for do not keep the init from exiting, nor delete from finishing', async (t) => {
+t.test("exec'd processes the caller never waited for do not keep the init from exiting, nor delete from finishing", async (t) => {
   // An init that is PID 1 of its namespace finishes exiting only once every process of the
   // namespace has been reaped, and the runtime is the parent of the exec'd ones.
   const root = stateRoot(t);
   const rt = new Runtime({ root: root.path });
-  const within = <T>(p: Promise<T>, what: string) => Promise.race([
-    p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish in 20 s`)), 20_000).unref()),
-  ]);
+  const within = <T>(p: Promise<T>, what: string) =>
+    Promise.race([
+      p,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish in 20 s`)), 20_000).unref()),
+    ]);
   const sleeper = { cwd: '/', user: { uid: 0, gid: 0 }, args: ['sleep', '300'] };
 
   const a = await rt.create(root.id('reap-a'), makeBundle(t, ['sleep', '300']).dir, { stdio: 'ignore' });
   await a.start();
   const execs = [await rt.exec(a.id, sleeper, { stdio: 'ignore' }), await rt.exec(a.id, sleeper, { stdio: 'ignore' })];
   a.kill('KILL');
-  t.same(await within(a.wait(), 'wait()'), { code: null, signal: 'SIGKILL' }, 'the init\'s exit is seen');
-  t.same(await Promise.all(execs.map((e) => e.wait())), [{ code: null, signal: 'SIGKILL' }, { code: null, signal: 'SIGKILL' }], 'the exec\'d processes were killed with it, and reaped');
+  t.same(await within(a.wait(), 'wait()'), { code: null, signal: 'SIGKILL' }, "the init's exit is seen");
+  t.same(
+    await Promise.all(execs.map((e) => e.wait())),
+    [
+      { code: null, signal: 'SIGKILL' },
+      { code: null, signal: 'SIGKILL' },
+    ],
+    "the exec'd processes were killed with it, and reaped",
+  );
   await rt.delete(a.id);
   for (const e of execs) t.equal(procState(e.pid), null, `exec'd process ${e.pid} is reaped, not a zombie`);
 

@@ -28,10 +28,21 @@ t.test('100 concurrent run()s of /bin/true all succeed and leave nothing behind'
   const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${(r.reason as Error).message}`] : []));
   t.same(failed, [], 'no run() rejected');
   const codes = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.code] : []));
-  t.ok(codes.every((c) => c === 0), 'every container exited 0');
+  t.ok(
+    codes.every((c) => c === 0),
+    'every container exited 0',
+  );
   t.same(root.entries(), [], 'no state directory left');
-  t.same(ids.flatMap((id) => cgroupDirsNamed(id)), [], 'no cgroup left');
-  t.same(ourChildren().filter((p) => !before.has(p)), [], 'no child (or zombie) left');
+  t.same(
+    ids.flatMap((id) => cgroupDirsNamed(id)),
+    [],
+    'no cgroup left',
+  );
+  t.same(
+    ourChildren().filter((p) => !before.has(p)),
+    [],
+    'no child (or zombie) left',
+  );
 });
 
 t.test('concurrent create, then start and delete of each, with pipes', async (t) => {
@@ -39,18 +50,28 @@ t.test('concurrent create, then start and delete of each, with pipes', async (t)
   const b = makeBundle(t, 'hostname');
   const rt = new Runtime({ root: root.path });
   const ids = Array.from({ length: 30 }, () => root.id('pipes'));
-  const outputs = await Promise.all(ids.map(async (id) => {
-    const c = await rt.create(id, b.dir, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    c.stdout!.setEncoding('utf8').on('data', (d: string) => { text += d; });
-    const closed = new Promise((r) => c.stdout!.on('close', r));
-    await c.start();
-    const st = await c.wait();
-    await closed;
-    await c.delete();
-    return { st, text };
-  }));
-  t.ok(outputs.every((o) => o.st.code === 0), 'all exited 0');
-  t.ok(outputs.every((o) => o.text.length > 0), 'each stream got its own container\'s output');
+  const outputs = await Promise.all(
+    ids.map(async (id) => {
+      const c = await rt.create(id, b.dir, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      c.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        text += d;
+      });
+      const closed = new Promise((r) => c.stdout!.on('close', r));
+      await c.start();
+      const st = await c.wait();
+      await closed;
+      await c.delete();
+      return { st, text };
+    }),
+  );
+  t.ok(
+    outputs.every((o) => o.st.code === 0),
+    'all exited 0',
+  );
+  t.ok(
+    outputs.every((o) => o.text.length > 0),
+    "each stream got its own container's output",
+  );
   t.same(root.entries(), []);
 });

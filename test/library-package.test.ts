@@ -23,7 +23,10 @@ function env(): NodeJS.ProcessEnv {
 }
 
 t.test('the built package is there', async (t) => {
-  t.ok(existsSync(join(REPO, 'dist/src/index.js')) && existsSync(join(REPO, 'dist/src/index.d.ts')), 'dist/src/index.{js,d.ts} (npm run build)');
+  t.ok(
+    existsSync(join(REPO, 'dist/src/index.js')) && existsSync(join(REPO, 'dist/src/index.d.ts')),
+    'dist/src/index.{js,d.ts} (npm run build)',
+  );
 });
 
 t.test('an ESM module elsewhere imports runt and runs a container', async (t) => {
@@ -31,7 +34,9 @@ t.test('an ESM module elsewhere imports runt and runs a container', async (t) =>
   const root = stateRoot(t);
   const b = makeBundle(t, 'exit 5');
   const id = root.id('pkg');
-  writeFileSync(join(dir, 'main.mjs'), `
+  writeFileSync(
+    join(dir, 'main.mjs'),
+    `
 import { Runtime, RuntError } from 'runt';
 const rt = new Runtime({ root: ${JSON.stringify(root.path)} });
 const c = await rt.create(${JSON.stringify(id)}, ${JSON.stringify(b.dir)}, { stdio: 'ignore' });
@@ -41,7 +46,8 @@ await c.delete();
 let code;
 try { rt.state(${JSON.stringify(id)}); } catch (e) { code = e instanceof RuntError && e.code; }
 console.log(JSON.stringify({ st, code }));
-`);
+`,
+  );
   const r = spawnSync(process.execPath, ['main.mjs'], { cwd: dir, env: env(), encoding: 'utf8', timeout: 30_000 });
   t.equal(r.status, 0, r.stderr);
   t.same(JSON.parse(r.stdout), { st: { code: 5, signal: null }, code: 'ENOTFOUND_CONTAINER' });
@@ -49,11 +55,24 @@ console.log(JSON.stringify({ st, code }));
 
 t.test('TypeScript resolves the types of runt', async (t) => {
   const dir = project(t);
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: ['node'], typeRoots: [join(REPO, 'node_modules/@types')] },
-    files: ['check.ts'],
-  }));
-  writeFileSync(join(dir, 'check.ts'), `
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        strict: true,
+        noEmit: true,
+        types: ['node'],
+        typeRoots: [join(REPO, 'node_modules/@types')],
+      },
+      files: ['check.ts'],
+    }),
+  );
+  writeFileSync(
+    join(dir, 'check.ts'),
+    `
 import { Runtime, RuntError, type WaitResult, type Spec, type RuntEvent } from 'runt';
 const rt = new Runtime({ root: '/run/runt' });
 export async function f(spec: Spec): Promise<WaitResult> {
@@ -66,7 +85,13 @@ export async function f(spec: Spec): Promise<WaitResult> {
 export function code(e: unknown): string | undefined { return e instanceof RuntError ? e.code : undefined; }
 // @ts-expect-error: the status carries no such field
 export const bad = (w: WaitResult) => w.status;
-`);
-  const r = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir, env: env(), encoding: 'utf8', timeout: 120_000 });
+`,
+  );
+  const r = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', dir], {
+    cwd: dir,
+    env: env(),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   t.equal(r.status, 0, r.stdout + r.stderr);
 });

@@ -16,29 +16,63 @@ import { REPO } from './helpers/runt.js';
 
 async function yargsArgv(args: string[]): Promise<Record<string, unknown> | undefined> {
   let seen: Record<string, unknown> | undefined;
-  const list = commands.map((c) => ({ ...c, handler: (a: Record<string, unknown>) => { seen = a; } })) as unknown as CommandModule<never, never>[];
+  const list = commands.map((c) => ({
+    ...c,
+    handler: (a: Record<string, unknown>) => {
+      seen = a;
+    },
+  })) as unknown as CommandModule<never, never>[];
   await buildCli(args, list).exitProcess(false).parseAsync();
   return seen;
 }
 
 const SAME = [
-  ['state', 'x'], ['--root', '/r', 'state', 'x'], ['--root=/r', 'state', 'x'], ['state', 'x', '--root', '/r'],
-  ['--root', '/r', '--log', '/l.json', '--log-format', 'json', 'start', 'id1'], ['--systemd-cgroup', 'start', 'x'],
-  ['kill', 'x'], ['kill', 'x', '9'], ['kill', '-a', 'x', 'KILL'], ['kill', '--all', 'x', 'TERM'],
-  ['delete', 'x'], ['delete', '-f', 'x'], ['delete', '--force', 'x'], ['--debug', 'delete', 'x'],
-  ['create', '--bundle', '/b', 'x'], ['create', '-b', '/b', '--pid-file', '/p', 'x'],
+  ['state', 'x'],
+  ['--root', '/r', 'state', 'x'],
+  ['--root=/r', 'state', 'x'],
+  ['state', 'x', '--root', '/r'],
+  ['--root', '/r', '--log', '/l.json', '--log-format', 'json', 'start', 'id1'],
+  ['--systemd-cgroup', 'start', 'x'],
+  ['kill', 'x'],
+  ['kill', 'x', '9'],
+  ['kill', '-a', 'x', 'KILL'],
+  ['kill', '--all', 'x', 'TERM'],
+  ['delete', 'x'],
+  ['delete', '-f', 'x'],
+  ['delete', '--force', 'x'],
+  ['--debug', 'delete', 'x'],
+  ['create', '--bundle', '/b', 'x'],
+  ['create', '-b', '/b', '--pid-file', '/p', 'x'],
   ['create', '--bundle=/b', '--console-socket', '/s', '--no-pivot', '--no-new-keyring', 'x'],
-  ['create', '--preserve-fds', '2', 'x'], ['run', '-d', '--bundle', '/b', 'x'], ['run', '--keep', 'x'], ['run', '--trace', 'x'],
-  ['exec', 'x', 'ls', '-la'], ['exec', '--pid-file', '/p', '-e', 'A=1', '-e', 'B=2', '--cwd', '/tmp', 'x', 'sh', '-c', 'echo $A'],
-  ['exec', '--process', '/p.json', '--detach', 'x'], ['exec', '-t', '-u', '1000:1000', 'x', 'id'], ['exec', '--cap', 'CAP_KILL', 'x', 'true'],
+  ['create', '--preserve-fds', '2', 'x'],
+  ['run', '-d', '--bundle', '/b', 'x'],
+  ['run', '--keep', 'x'],
+  ['run', '--trace', 'x'],
+  ['exec', 'x', 'ls', '-la'],
+  ['exec', '--pid-file', '/p', '-e', 'A=1', '-e', 'B=2', '--cwd', '/tmp', 'x', 'sh', '-c', 'echo $A'],
+  ['exec', '--process', '/p.json', '--detach', 'x'],
+  ['exec', '-t', '-u', '1000:1000', 'x', 'id'],
+  ['exec', '--cap', 'CAP_KILL', 'x', 'true'],
   ['--log-format', 'json', '--log', '/b/log.json', '--root', '/run/containerd/runc/default', 'delete', '--force', 'x'],
 ];
 
 const FALLBACK = [
-  ['state'], ['state', 'x', 'y'], ['--help'], ['state', '--help'], ['--version'], ['state', '--bogus', 'x'],
-  ['delete', '--force=false', 'x'], ['delete', '--force', 'false', 'x'], ['list'], ['spec'], ['kill', 'x', '--', '9'],
-  ['--root', '/a', '--root', '/b', 'state', 'x'], ['--log-format', 'xml', 'state', 'x'], ['create', '--preserve-fds', 'many', 'x'],
-  ['create', '--pidFile', '/p', 'x'], [],
+  ['state'],
+  ['state', 'x', 'y'],
+  ['--help'],
+  ['state', '--help'],
+  ['--version'],
+  ['state', '--bogus', 'x'],
+  ['delete', '--force=false', 'x'],
+  ['delete', '--force', 'false', 'x'],
+  ['list'],
+  ['spec'],
+  ['kill', 'x', '--', '9'],
+  ['--root', '/a', '--root', '/b', 'state', 'x'],
+  ['--log-format', 'xml', 'state', 'x'],
+  ['create', '--preserve-fds', 'many', 'x'],
+  ['create', '--pidFile', '/p', 'x'],
+  [],
 ];
 
 t.test('the fast path builds the argv yargs builds', async (t) => {
@@ -73,7 +107,13 @@ function node(script: string, args: string[]): { code: number | null; stdout: st
 t.test('the bin answers as the ESM build does', async (t) => {
   const root = mkdtempSync('/tmp/runt-startup-root-');
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  for (const args of [['--version'], ['-v'], ['--root', root, 'state', 'nosuch'], ['--root', root, 'list', '--format', 'json'], ['--root', root, 'kill']]) {
+  for (const args of [
+    ['--version'],
+    ['-v'],
+    ['--root', root, 'state', 'nosuch'],
+    ['--root', root, 'list', '--format', 'json'],
+    ['--root', root, 'kill'],
+  ]) {
     t.same(node(BIN, args), node(ESM_CLI, args), args.join(' '));
   }
   // The bundle is CommonJS and so gets yargs's CommonJS build, whose help wraps long lines at word
@@ -89,7 +129,12 @@ t.test('the bundle loads, for state, what the fast path needs and no more', asyn
   const bare: string[] = [];
   const realRequire = createRequire(bundle);
   const registry = new Script(readFileSync(bundle, 'utf8'), { filename: bundle }).runInThisContext()(
-    (id: string) => { bare.push(id); return realRequire(id); }, bundle, dirname(bundle),
+    (id: string) => {
+      bare.push(id);
+      return realRequire(id);
+    },
+    bundle,
+    dirname(bundle),
   ) as { load(id: string): Record<string, unknown>; isLoaded(id: string): boolean };
   const fastPath = registry.load('src/cli/fast-path.js') as unknown as typeof import('../src/cli/fast-path.js');
   t.ok(await fastPath.fastArgv(['state', 'x']), 'state takes the fast path in the bundle');
@@ -105,7 +150,10 @@ t.test('the code cache: made by the build, one per fast-path command, never need
   // A copy of the package's files the bin needs, so the caches written are this test's own.
   const pkg = mkdtempSync('/tmp/runt-startup-pkg-');
   const root = mkdtempSync('/tmp/runt-startup-root-');
-  t.teardown(() => { rmSync(pkg, { recursive: true, force: true }); rmSync(root, { recursive: true, force: true }); });
+  t.teardown(() => {
+    rmSync(pkg, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
+  });
   mkdirSync(join(pkg, 'bin'));
   mkdirSync(join(pkg, 'dist'));
   copyFileSync(BIN, join(pkg, 'bin/runt.cjs'));
@@ -124,7 +172,7 @@ t.test('the code cache: made by the build, one per fast-path command, never need
 
   t.same(node(bin, ['--version']), node(ESM_CLI, ['--version']), 'runs without a cache');
   t.equal(header(shared), `runt-cli-cache ${hash} ${process.version} ${process.arch}`, 'and writes the shared one');
-  t.equal(createRequire(import.meta.url)(bin).prime(), true, 'the build\'s way of making it works too');
+  t.equal(createRequire(import.meta.url)(bin).prime(), true, "the build's way of making it works too");
   t.same(node(bin, missing), expected, 'a fast-path command runs with it');
   t.ok(statSync(stateCache).size > 0, 'and writes its own');
   const before = [statSync(shared).mtimeMs, statSync(stateCache).mtimeMs];

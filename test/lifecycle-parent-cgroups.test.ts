@@ -11,7 +11,10 @@ function hierarchies(t: Test): { root: string; paths: (id: string) => Record<str
   const root = mkdtempSync(join(tmpdir(), 'runt-parents-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   for (const d of ['cpu/runt', 'memory/runt', 'memory/custom']) mkdirSync(join(root, d), { recursive: true });
-  return { root, paths: (id) => ({ cpu: join(root, 'cpu/runt', id), memory: join(root, 'memory/runt', id), other: join(root, 'memory/custom', id) }) };
+  return {
+    root,
+    paths: (id) => ({ cpu: join(root, 'cpu/runt', id), memory: join(root, 'memory/runt', id), other: join(root, 'memory/custom', id) }),
+  };
 }
 
 t.test('without a Runtime: removed at once, left while in use', async (t) => {

@@ -6,8 +6,17 @@ import t, { type Test } from 'tap';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  describe, errorLines, makeBundle, makeNetNs, netnsMissing, runt, runtAsync, uniqueId, waitFor,
-  type RuntOptions, type RuntResult,
+  describe,
+  errorLines,
+  makeBundle,
+  makeNetNs,
+  netnsMissing,
+  runt,
+  runtAsync,
+  uniqueId,
+  waitFor,
+  type RuntOptions,
+  type RuntResult,
 } from './helpers/index.js';
 import { onTeardownContainers } from './helpers/cleanup.js';
 
@@ -22,7 +31,8 @@ const ns = await makeNetNs(t);
 const ROOT = mkdtempSync('/tmp/runt-test-netroot-');
 const STORE = mkdtempSync('/tmp/runt-test-netstore-');
 // The namespace's host side asks with Node's http client (no host tool needed).
-const GET = "require('http').get(process.argv[1], { timeout: 3000 }, (r) => { let d = ''; r.on('data', (c) => { d += c; }); r.on('end', () => process.stdout.write(d)); }).on('error', (e) => { console.error(e.message); process.exit(1); })";
+const GET =
+  "require('http').get(process.argv[1], { timeout: 3000 }, (r) => { let d = ''; r.on('data', (c) => { d += c; }); r.on('end', () => process.stdout.write(d)); }).on('error', (e) => { console.error(e.message); process.exit(1); })";
 const httpGet = (url: string) => ns.run([process.execPath, '-e', GET, url]).stdout;
 const ids = new Set<string>();
 
@@ -55,7 +65,11 @@ const leases = (net: string) => {
   }
 };
 const veths = () => ns.run(['ip', '-o', 'link', 'show', 'type', 'veth']).stdout.trim().split('\n').filter(Boolean);
-const rulesOf = (cid: string) => ns.run(['iptables-save']).stdout.split('\n').filter((l) => l.includes(`id: "${cid}"`) || l.includes(`id: \\"${cid}\\"`));
+const rulesOf = (cid: string) =>
+  ns
+    .run(['iptables-save'])
+    .stdout.split('\n')
+    .filter((l) => l.includes(`id: "${cid}"`) || l.includes(`id: \\"${cid}\\"`));
 const addressOf = (cid: string): string => {
   const st = JSON.parse(rt(['state', cid]).stdout) as { networks?: Array<{ addresses: string[] }> };
   return st.networks![0].addresses[0].split('/')[0];
@@ -141,10 +155,16 @@ t.test('--internal: no route out; the default network appears on first use', asy
   t.notMatch(r.stdout, /default/, 'no default route');
   t.match(r.stdout, /unreachable/i, `an address off the network is unreachable: ${r.stdout}`);
   t.match(r.stdout, /rc=1/);
-  const inspect = JSON.parse(rt(['network', 'inspect', 'inner']).stdout) as Array<{ internal: boolean; config: { cniVersion: string; plugins: Array<{ type: string }> } }>;
+  const inspect = JSON.parse(rt(['network', 'inspect', 'inner']).stdout) as Array<{
+    internal: boolean;
+    config: { cniVersion: string; plugins: Array<{ type: string }> };
+  }>;
   t.equal(inspect[0].internal, true);
   t.equal(inspect[0].config.cniVersion, '1.0.0');
-  t.same(inspect[0].config.plugins.map((p) => p.type), ['bridge', 'portmap', 'firewall', 'tuning']);
+  t.same(
+    inspect[0].config.plugins.map((p) => p.type),
+    ['bridge', 'portmap', 'firewall', 'tuning'],
+  );
 
   t.notMatch(rt(['network', 'ls', '-q']).stdout, /^runt$/m);
   const d = rt(['run', '-b', b.dir, '-p', '18081:80', id('default')], out(b.dir, 'default'));
@@ -161,9 +181,10 @@ function fakeCniPath(t: Test, tuning: 'fail' | 'hang' | 'missing'): { dir: strin
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (const p of ['bridge', 'host-local', 'portmap', 'firewall']) symlinkSync(`/usr/lib/cni/${p}`, join(dir, p));
   const pidFile = join(dir, 'tuning.pid');
-  const add = tuning === 'fail'
-    ? 'echo \'{"cniVersion":"1.0.0","code":100,"msg":"tuning says no"}\'; exit 1'
-    : `echo $$ > ${pidFile}; exec sleep 600`;
+  const add =
+    tuning === 'fail'
+      ? 'echo \'{"cniVersion":"1.0.0","code":100,"msg":"tuning says no"}\'; exit 1'
+      : `echo $$ > ${pidFile}; exec sleep 600`;
   if (tuning !== 'missing') {
     writeFileSync(join(dir, 'tuning'), `#!/bin/sh\ncat > /dev/null\nif [ "$CNI_COMMAND" = ADD ]; then ${add}; fi\nexit 0\n`);
     chmodSync(join(dir, 'tuning'), 0o755);
@@ -178,8 +199,17 @@ t.test('bad input: one line naming the network, port or plugin; nothing left', a
     ['unknown network', ['--network', 'nosuch'], /network "nosuch" does not exist/],
     ['bad port', ['--network', 'netc', '-p', '99999:80'], /-p 99999:80: port "99999"/],
     ['missing plugin', ['--network', 'netc', '--cni-path', fakeCniPath(t, 'missing').dir], /network "netc": CNI plugin "tuning" not found/],
-    ['failing plugin', ['--network', 'netc', '--cni-path', fakeCniPath(t, 'fail').dir], /network "netc": CNI plugin "tuning" \(ADD\) failed \(exit 1\): tuning says no/],
-    ['hanging plugin', ['--network', 'netc', '--cni-path', fakeCniPath(t, 'hang').dir], /network "netc": CNI plugin "tuning" \(ADD\) did not answer within 1500 ms/, ['RUNT_CNI_TIMEOUT_MS=1500']],
+    [
+      'failing plugin',
+      ['--network', 'netc', '--cni-path', fakeCniPath(t, 'fail').dir],
+      /network "netc": CNI plugin "tuning" \(ADD\) failed \(exit 1\): tuning says no/,
+    ],
+    [
+      'hanging plugin',
+      ['--network', 'netc', '--cni-path', fakeCniPath(t, 'hang').dir],
+      /network "netc": CNI plugin "tuning" \(ADD\) did not answer within 1500 ms/,
+      ['RUNT_CNI_TIMEOUT_MS=1500'],
+    ],
   ];
   for (const [what, args, pattern, env] of cases) {
     const cid = id('bad');
@@ -204,15 +234,35 @@ t.test('kill -9 of runt between ADD and start: delete --force cleans everything'
   const cni = fakeCniPath(t, 'hang');
   const b = makeBundle(t, 'true');
   const cid = id('killed');
-  const p = runtAsync(['--store', STORE, 'create', '-b', b.dir, '--network', 'nete', '-p', '18090:80', '--cni-path', cni.dir, cid], { root: ROOT, wrapper: ns.wrap, ...out(b.dir, cid) });
+  const p = runtAsync(['--store', STORE, 'create', '-b', b.dir, '--network', 'nete', '-p', '18090:80', '--cni-path', cni.dir, cid], {
+    root: ROOT,
+    wrapper: ns.wrap,
+    ...out(b.dir, cid),
+  });
   // bridge, portmap and firewall have run ADD once the hanging tuning plugin wrote its pid.
-  const pluginPid = Number(await waitFor('the tuning plugin', () => { try { return readFileSync(cni.pidFile, 'utf8').trim(); } catch { return undefined; } }, 20_000));
+  const pluginPid = Number(
+    await waitFor(
+      'the tuning plugin',
+      () => {
+        try {
+          return readFileSync(cni.pidFile, 'utf8').trim();
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+    ),
+  );
   t.equal(leases('nete').length, 1, 'an address was leased');
   t.ok(ns.run(['iptables-save']).stdout.includes('10.89.70.'), 'rules for it exist');
   // nsenter execs runt (no fork without a PID namespace): kill runt, then our hanging plugin, by pid.
   process.kill(p.pid, 'SIGKILL');
   await p.done;
-  try { process.kill(pluginPid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(pluginPid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
   t.ok(existsSync(join(ROOT, cid)), 'the state is left for delete');
   const del = rt(['delete', '--force', cid]);
   t.equal(del.code, 0, describe(del));
@@ -226,18 +276,38 @@ t.test('explain lists the CNI calls at their moment in the plan, and the files',
   const b = makeBundle(t, 'true');
   const r = rt(['explain', '-b', b.dir, '--format', 'json', '--network', 'netx', '-p', '8080:80', '-v', 'data:/data']);
   t.equal(r.code, 0, describe(r));
-  const doc = JSON.parse(r.stdout) as { steps: Array<{ index: number; op: string; field: string; runtime: string[] }>; runtime: Array<{ when: string; step: number | null; calls: string[] }> };
+  const doc = JSON.parse(r.stdout) as {
+    steps: Array<{ index: number; op: string; field: string; runtime: string[] }>;
+    runtime: Array<{ when: string; step: number | null; calls: string[] }>;
+  };
   const sync = doc.steps.find((s) => s.op === 'sync' && s.field.startsWith('networks'));
   t.ok(sync, 'a sync step for the networks');
   const firstMount = doc.steps.findIndex((s) => s.op === 'mount');
   t.ok(sync!.index < firstMount, 'before any mount');
   const adds = doc.runtime.filter((a) => a.when === 'sync-network').flatMap((a) => a.calls);
-  t.same(adds.filter((c) => / ADD: /.test(c)).map((c) => c.split(' ')[0]), ['bridge', 'portmap', 'firewall', 'tuning'], 'ADD in order');
+  t.same(
+    adds.filter((c) => / ADD: /.test(c)).map((c) => c.split(' ')[0]),
+    ['bridge', 'portmap', 'firewall', 'tuning'],
+    'ADD in order',
+  );
   t.match(adds.join('\n'), /portmap ADD: .*"runtimeConfig":\{"portMappings":\[\{"hostPort":8080,"containerPort":80,"protocol":"tcp"\}\]/);
-  const dels = doc.runtime.filter((a) => a.when === 'delete').flatMap((a) => a.calls).filter((c) => / DEL: /.test(c));
-  t.same(dels.map((c) => c.split(' ')[0]), ['tuning', 'firewall', 'portmap', 'bridge'], 'DEL in reverse');
-  t.ok(doc.steps.some((s) => s.field === 'networks (/etc/hosts)'), '/etc/hosts bind mount');
-  t.ok(doc.steps.some((s) => s.field === 'volumes[0] (data:/data)'), 'the volume mount');
+  const dels = doc.runtime
+    .filter((a) => a.when === 'delete')
+    .flatMap((a) => a.calls)
+    .filter((c) => / DEL: /.test(c));
+  t.same(
+    dels.map((c) => c.split(' ')[0]),
+    ['tuning', 'firewall', 'portmap', 'bridge'],
+    'DEL in reverse',
+  );
+  t.ok(
+    doc.steps.some((s) => s.field === 'networks (/etc/hosts)'),
+    '/etc/hosts bind mount',
+  );
+  t.ok(
+    doc.steps.some((s) => s.field === 'volumes[0] (data:/data)'),
+    'the volume mount',
+  );
   t.notOk(existsSync(join(ROOT, 'ID')), 'explain created nothing');
   t.notOk(existsSync(join(STORE, 'volumes/data')), 'no volume made');
 });

@@ -19,13 +19,25 @@ const allowBut = (...syscalls: NonNullable<Seccomp['syscalls']>): Seccomp => ({ 
 t.test('SCMP_ACT_ERRNO fails the syscall with errnoRet, or EPERM without one', async (t) => {
   const root = stateRoot(t);
   const script = 'mkdir /dev/shm/d; echo "mkdir=$?"; ln -s x /dev/shm/l; echo "ln=$?"';
-  const control = root.run(makeBundle(t, script, (s) => { s.root!.readonly = false; }));
+  const control = root.run(
+    makeBundle(t, script, (s) => {
+      s.root!.readonly = false;
+    }),
+  );
   t.equal(control.stdout, 'mkdir=0\nln=0\n', 'without a filter both work (the tmpfs is writable)');
 
-  const r = root.run(makeBundle(t, script, withSeccomp(allowBut(
-    { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 28 },
-    { names: ['symlink', 'symlinkat'], action: 'SCMP_ACT_ERRNO' },
-  ))));
+  const r = root.run(
+    makeBundle(
+      t,
+      script,
+      withSeccomp(
+        allowBut(
+          { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 28 },
+          { names: ['symlink', 'symlinkat'], action: 'SCMP_ACT_ERRNO' },
+        ),
+      ),
+    ),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout, 'mkdir=1\nln=1\n');
   t.match(r.stderr, /mkdir: can't create directory '\/dev\/shm\/d': No space left on device/, 'errnoRet 28 is ENOSPC');
@@ -49,10 +61,12 @@ for (const action of ['SCMP_ACT_KILL', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL_PR
 
 t.test('SCMP_ACT_TRAP delivers SIGSYS to a handler, with the syscall number', { skip: needsProbe() }, async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, `/probe trap ${NR.sync}; echo "status=$?"`, (s, b) => {
-    withSeccomp(allowBut({ names: ['sync'], action: 'SCMP_ACT_TRAP' }))(s);
-    addProbe(b);
-  }));
+  const r = root.run(
+    makeBundle(t, `/probe trap ${NR.sync}; echo "status=$?"`, (s, b) => {
+      withSeccomp(allowBut({ names: ['sync'], action: 'SCMP_ACT_TRAP' }))(s);
+      addProbe(b);
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   const out = lines(r.stdout);
   // si_code 1 is SYS_SECCOMP: the signal came from the filter, not from kill().
@@ -62,10 +76,12 @@ t.test('SCMP_ACT_TRAP delivers SIGSYS to a handler, with the syscall number', { 
 
 t.test('SCMP_ACT_TRACE without a tracer fails the syscall with ENOSYS', { skip: needsProbe() }, async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, `/probe syscall ${NR.sync}`, (s, b) => {
-    withSeccomp(allowBut({ names: ['sync'], action: 'SCMP_ACT_TRACE', errnoRet: 5 }))(s);
-    addProbe(b);
-  }));
+  const r = root.run(
+    makeBundle(t, `/probe syscall ${NR.sync}`, (s, b) => {
+      withSeccomp(allowBut({ names: ['sync'], action: 'SCMP_ACT_TRACE', errnoRet: 5 }))(s);
+      addProbe(b);
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout, 'err ENOSYS\n');
 });
@@ -77,11 +93,14 @@ t.test('SCMP_ACT_LOG allows the syscall and writes an audit record', { skip: nee
     addProbe(b);
   });
   // code=0x7ffc0000 is SECCOMP_RET_LOG.
-  const records = await kernelLogOf(() => {
-    const r = root.run(b);
-    t.equal(r.code, 0, describe(r));
-    t.equal(r.stdout, 'ok 0\n', 'sync ran');
-  }, (l) => l.includes('type=1326') && l.includes('comm="probe"') && l.includes(`syscall=${NR.sync}`) && l.includes('code=0x7ffc0000'));
+  const records = await kernelLogOf(
+    () => {
+      const r = root.run(b);
+      t.equal(r.code, 0, describe(r));
+      t.equal(r.stdout, 'ok 0\n', 'sync ran');
+    },
+    (l) => l.includes('type=1326') && l.includes('comm="probe"') && l.includes(`syscall=${NR.sync}`) && l.includes('code=0x7ffc0000'),
+  );
   if (records === null) return t.comment('/dev/kmsg is not readable: the audit record cannot be checked');
   t.ok(records.length > 0, `audit record: ${records.join(' | ')}`);
 });
@@ -95,9 +114,15 @@ t.test('SCMP_ACT_ALLOW as the default lets everything else through', async (t) =
 
 t.test('unknown syscall names are skipped, the known ones still filtered', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, 'mkdir /dev/shm/d; echo "mkdir=$?"', withSeccomp(allowBut(
-    { names: ['no_such_syscall_at_all', 'mkdir', 'mkdirat', 'also_not_a_syscall'], action: 'SCMP_ACT_ERRNO', errnoRet: 28 },
-  ))));
+  const r = root.run(
+    makeBundle(
+      t,
+      'mkdir /dev/shm/d; echo "mkdir=$?"',
+      withSeccomp(
+        allowBut({ names: ['no_such_syscall_at_all', 'mkdir', 'mkdirat', 'also_not_a_syscall'], action: 'SCMP_ACT_ERRNO', errnoRet: 28 }),
+      ),
+    ),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout, 'mkdir=1\n');
   t.match(r.stderr, /No space left on device/);
@@ -106,12 +131,28 @@ t.test('unknown syscall names are skipped, the known ones still filtered', async
 t.test('configuration errors are one-line errors and leave nothing behind', async (t) => {
   const root = stateRoot(t);
   const cases: Array<[string, Seccomp, RegExp]> = [
-    ['unknown action', allowBut({ names: ['sync'], action: 'SCMP_ACT_FOO' as 'SCMP_ACT_ERRNO' }), /linux\.seccomp\.syscalls\[0\]\.action.*SCMP_ACT_FOO/],
+    [
+      'unknown action',
+      allowBut({ names: ['sync'], action: 'SCMP_ACT_FOO' as 'SCMP_ACT_ERRNO' }),
+      /linux\.seccomp\.syscalls\[0\]\.action.*SCMP_ACT_FOO/,
+    ],
     ['unknown default action', { defaultAction: 'SCMP_ACT_NOPE' as 'SCMP_ACT_ALLOW' }, /linux\.seccomp\.defaultAction.*SCMP_ACT_NOPE/],
-    ['errnoRet with a kill action', allowBut({ names: ['sync'], action: 'SCMP_ACT_KILL', errnoRet: 1 }), /linux\.seccomp\.syscalls\[0\]\.errnoRet/],
+    [
+      'errnoRet with a kill action',
+      allowBut({ names: ['sync'], action: 'SCMP_ACT_KILL', errnoRet: 1 }),
+      /linux\.seccomp\.syscalls\[0\]\.errnoRet/,
+    ],
     ['unknown architecture', { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_VAX'] }, /linux\.seccomp\.architectures\[0\]/],
-    ['unknown operator', allowBut({ names: ['sync'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_ALMOST' as 'SCMP_CMP_EQ' }] }), /args\[0\]\.op/],
-    ['argument index 6', allowBut({ names: ['sync'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }), /args\[0\]\.index/],
+    [
+      'unknown operator',
+      allowBut({ names: ['sync'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_ALMOST' as 'SCMP_CMP_EQ' }] }),
+      /args\[0\]\.op/,
+    ],
+    [
+      'argument index 6',
+      allowBut({ names: ['sync'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }),
+      /args\[0\]\.index/,
+    ],
   ];
   for (const [name, seccomp, message] of cases) {
     const r = root.create(makeBundle(t, 'true', withSeccomp(seccomp)));
@@ -125,11 +166,13 @@ t.test('configuration errors are one-line errors and leave nothing behind', asyn
 
 t.test('the filter holds for a non-root user without no_new_privs (loaded while still privileged)', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, 'mkdir /dev/shm/d; echo "mkdir=$? uid=$(id -u)"', (s) => {
-    withSeccomp(allowBut({ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 28 }))(s);
-    s.process!.noNewPrivileges = false;
-    s.process!.user = { uid: 1000, gid: 1000 };
-  }));
+  const r = root.run(
+    makeBundle(t, 'mkdir /dev/shm/d; echo "mkdir=$? uid=$(id -u)"', (s) => {
+      withSeccomp(allowBut({ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 28 }))(s);
+      s.process!.noNewPrivileges = false;
+      s.process!.user = { uid: 1000, gid: 1000 };
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout, 'mkdir=1 uid=1000\n');
   t.match(r.stderr, /No space left on device/);
@@ -139,6 +182,11 @@ t.test('a filter that denies close_range does not let runtime fds through', asyn
   const root = stateRoot(t);
   const r = root.run(makeBundle(t, 'ls /proc/self/fd', withSeccomp(allowBut({ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }))));
   t.equal(r.code, 0, describe(r));
-  t.same(lines(r.stdout).map(Number).sort((a, b) => a - b), [0, 1, 2, 3], 'stdio and the fd ls reads the directory with');
+  t.same(
+    lines(r.stdout)
+      .map(Number)
+      .sort((a, b) => a - b),
+    [0, 1, 2, 3],
+    'stdio and the fd ls reads the directory with',
+  );
 });
-

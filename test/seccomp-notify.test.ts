@@ -79,21 +79,32 @@ t.test('the agent receives the listener fd and the container process state, and 
   t.equal(state.pid, pid, 'pid of the container process as the runtime sees it');
   t.equal(state.metadata, 'opaque;data=1', 'listenerMetadata passed as metadata');
   t.equal(state.ociVersion, b.spec.ociVersion);
-  t.match(state.state, { ociVersion: b.spec.ociVersion, id: c.id, status: 'creating', pid, bundle: b.dir, annotations: { 'org.example.key': 'value' } });
+  t.match(state.state, {
+    ociVersion: b.spec.ociVersion,
+    id: c.id,
+    status: 'creating',
+    pid,
+    bundle: b.dir,
+    annotations: { 'org.example.key': 'value' },
+  });
 
   // The agent: answers the container's one notified syscall with ENOSPC.
   const agentProc = spawn(probeBinary()!, ['agent', '3', String(ENOSPC)], { stdio: ['ignore', 'pipe', 'pipe', fds[0]] });
   let agentOut = '';
-  agentProc.stdout!.on('data', (d: Buffer) => { agentOut += d.toString(); });
+  agentProc.stdout!.on('data', (d: Buffer) => {
+    agentOut += d.toString();
+  });
   const agentDone = new Promise<number | null>((resolve) => agentProc.on('exit', resolve));
-  onTeardown(t, () => { if (agentProc.exitCode === null) agentProc.kill('SIGKILL'); });
+  onTeardown(t, () => {
+    if (agentProc.exitCode === null) agentProc.kill('SIGKILL');
+  });
 
   const s = root.runt(['start', c.id]);
   t.equal(s.code, 0, describe(s));
   const out = await waitForFile(join(b.dir, `${c.id}.stdout`), (text) => text.includes('mkdir='));
   t.equal(await agentDone, 0, `the agent answered: ${agentOut}`);
   t.match(agentOut, new RegExp(`^notified pid=\\d+ syscall=(${NR.mkdir}|258)$`, 'm'), 'the notification named mkdir');
-  t.equal(valueOf(out, 'mkdir'), '1', 'the container saw the agent\'s answer');
+  t.equal(valueOf(out, 'mkdir'), '1', "the container saw the agent's answer");
   t.match(await waitForFile(join(b.dir, `${c.id}.stderr`)), /No space left on device/, 'ENOSPC, chosen by the agent');
 });
 
@@ -117,7 +128,9 @@ t.test('a large state (long metadata) arrives whole', async (t) => {
 
 t.test('no agent listening: create fails with one line and leaves nothing behind', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, 'true', (s, b) => { s.linux!.seccomp = notifyMkdir(join(b.dir, 'nobody.sock')); });
+  const b = makeBundle(t, 'true', (s, b) => {
+    s.linux!.seccomp = notifyMkdir(join(b.dir, 'nobody.sock'));
+  });
   const r = root.create(b);
   t.not(r.code, 0);
   const errs = errorLines(r);
@@ -129,24 +142,42 @@ t.test('no agent listening: create fails with one line and leaves nothing behind
 t.test('NOTIFY on the syscall that carries the listener is refused', async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, 'true', (s, b) => {
-    s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: join(b.dir, 'a.sock'), syscalls: [{ names: ['getpid', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }] };
+    s.linux!.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: join(b.dir, 'a.sock'),
+      syscalls: [{ names: ['getpid', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }],
+    };
   });
   const r = root.create(b);
   t.not(r.code, 0);
-  t.same(errorLines(r), ['linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for "sendmsg": the runtime needs it to pass the listener fd']);
+  t.same(errorLines(r), [
+    'linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for "sendmsg": the runtime needs it to pass the listener fd',
+  ]);
   t.same(leftovers(root.path, r.id, b.dir), []);
 });
 
 t.test('flags', async (t) => {
   const F = SECCOMP_FILTER_FLAG;
   const seccomp = (flags: Seccomp['flags'], notify = false): Seccomp => ({
-    defaultAction: 'SCMP_ACT_ALLOW', flags,
+    defaultAction: 'SCMP_ACT_ALLOW',
+    flags,
     ...(notify ? { listenerPath: '/x', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' as const }] } : {}),
   });
-  t.equal(seccompFilterFlags(seccomp(['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC'])), F.LOG | F.SPEC_ALLOW | F.TSYNC);
-  t.equal(seccompFilterFlags(seccomp(['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'])), 0, 'WAIT_KILLABLE_RECV needs a listener (the kernel refuses it alone)');
+  t.equal(
+    seccompFilterFlags(seccomp(['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC'])),
+    F.LOG | F.SPEC_ALLOW | F.TSYNC,
+  );
+  t.equal(
+    seccompFilterFlags(seccomp(['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'])),
+    0,
+    'WAIT_KILLABLE_RECV needs a listener (the kernel refuses it alone)',
+  );
   t.equal(seccompFilterFlags(seccomp(['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'], true)), F.WAIT_KILLABLE_RECV | F.NEW_LISTENER);
-  t.equal(seccompFilterFlags(seccomp(['SECCOMP_FILTER_FLAG_TSYNC'], true)), F.TSYNC | F.NEW_LISTENER | F.TSYNC_ESRCH, 'TSYNC with a listener needs TSYNC_ESRCH');
+  t.equal(
+    seccompFilterFlags(seccomp(['SECCOMP_FILTER_FLAG_TSYNC'], true)),
+    F.TSYNC | F.NEW_LISTENER | F.TSYNC_ESRCH,
+    'TSYNC with a listener needs TSYNC_ESRCH',
+  );
   t.equal(seccompFilterFlags(seccomp(undefined, true)), F.NEW_LISTENER, 'a NOTIFY rule asks for a listener');
   t.equal(seccompFilterFlags(undefined), 0);
 });
@@ -157,7 +188,12 @@ t.test('the kernel accepts every flag together with a listener', async (t) => {
   const b = makeBundle(t, 'echo ran', (s, b) => {
     listenerPath = join(b.hostDir('agent'), 'agent.sock');
     s.linux!.seccomp = notifyMkdir(listenerPath, {
-      flags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
+      flags: [
+        'SECCOMP_FILTER_FLAG_TSYNC',
+        'SECCOMP_FILTER_FLAG_LOG',
+        'SECCOMP_FILTER_FLAG_SPEC_ALLOW',
+        'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
+      ],
     });
   });
   const agent = agentSocket(t, listenerPath);
@@ -171,13 +207,20 @@ t.test('the kernel accepts every flag together with a listener', async (t) => {
 t.test('SECCOMP_FILTER_FLAG_LOG: an ERRNO action is written to the audit log', async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, 'sync; echo done', (s) => {
-    s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG'], syscalls: [{ names: ['sync'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSPC }] };
+    s.linux!.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      flags: ['SECCOMP_FILTER_FLAG_LOG'],
+      syscalls: [{ names: ['sync'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSPC }],
+    };
   });
   // The record names the action without its data: SECCOMP_RET_ERRNO is 0x00050000.
-  const records = await kernelLogOf(() => {
-    const r = root.run(b);
-    t.equal(r.code, 0, describe(r));
-  }, (l) => l.includes('type=1326') && l.includes(`syscall=${NR.sync}`) && l.includes('code=0x50000'));
+  const records = await kernelLogOf(
+    () => {
+      const r = root.run(b);
+      t.equal(r.code, 0, describe(r));
+    },
+    (l) => l.includes('type=1326') && l.includes(`syscall=${NR.sync}`) && l.includes('code=0x50000'),
+  );
   if (records === null) return t.skip('/dev/kmsg is not readable', () => {});
   t.ok(records.length > 0, `audit record of the ERRNO action: ${records.join(' | ')}`);
 });
@@ -189,8 +232,16 @@ t.test('where the filter goes in the plan', async (t) => {
     spec.process!.noNewPrivileges = noNewPrivileges;
     spec.linux!.seccomp = seccomp;
     const steps = buildPlan(spec, {
-      bundle: '/b', rootfs: '/b/rootfs', execFifoFd: 99, nsFds: {}, noPivot: false, preserveFds: 0, trace: false,
-      cgroupMounts: [], seccompFilter: filter, lastCap: 40,
+      bundle: '/b',
+      rootfs: '/b/rootfs',
+      execFifoFd: 99,
+      nsFds: {},
+      noPivot: false,
+      preserveFds: 0,
+      trace: false,
+      cgroupMounts: [],
+      seccompFilter: filter,
+      lastCap: 40,
     }).steps;
     const at = (op: string) => steps.findIndex((s) => s.op === op);
     const seccompStep = steps.find((s) => s.op === 'seccomp') as { flags: number } | undefined;
@@ -198,13 +249,21 @@ t.test('where the filter goes in the plan', async (t) => {
     return { seccomp: at('seccomp'), park: at('park'), exec: at('exec'), capsets, flags: seccompStep?.flags };
   };
   const plain: Seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['sync'], action: 'SCMP_ACT_ERRNO' }] };
-  const notify: Seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/a', syscalls: [{ names: ['sync'], action: 'SCMP_ACT_NOTIFY' }] };
+  const notify: Seccomp = {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    listenerPath: '/a',
+    syscalls: [{ names: ['sync'], action: 'SCMP_ACT_NOTIFY' }],
+  };
 
   const late = plan(true, plain);
   t.equal(late.seccomp, late.exec - 1, 'no_new_privs: just before exec, after parking');
   const early = plan(false, plain);
   t.ok(early.seccomp > early.park, 'without no_new_privs: after parking too');
-  t.same(early.capsets.map((i) => i - early.seccomp), [early.capsets[0] - early.seccomp, 1], 'then one capset drops the CAP_SYS_ADMIN the load needed');
+  t.same(
+    early.capsets.map((i) => i - early.seccomp),
+    [early.capsets[0] - early.seccomp, 1],
+    'then one capset drops the CAP_SYS_ADMIN the load needed',
+  );
   t.equal(early.exec, early.seccomp + 2, 'and the exec follows');
   const notified = plan(true, notify);
   t.equal(notified.seccomp, notified.park - 1, 'NOTIFY: just before parking (create exits once the init parks)');

@@ -28,11 +28,13 @@ const WORK = [
 t.test('ordinary work passes, with and without no_new_privs', async (t) => {
   const root = stateRoot(t);
   for (const nnp of [true, false]) {
-    const r = root.run(makeBundle(t, `${WORK}; echo "status=$?"; grep Seccomp: /proc/self/status`, (s) => {
-      s.linux!.seccomp = profile();
-      s.process!.noNewPrivileges = nnp;
-      s.root!.readonly = false;
-    }));
+    const r = root.run(
+      makeBundle(t, `${WORK}; echo "status=$?"; grep Seccomp: /proc/self/status`, (s) => {
+        s.linux!.seccomp = profile();
+        s.process!.noNewPrivileges = nnp;
+        s.root!.readonly = false;
+      }),
+    );
     t.equal(r.code, 0, describe(r));
     t.equal(valueOf(r.stdout, 'status'), '0', `no_new_privs ${nnp}: every command worked: ${JSON.stringify(r.stdout)} ${r.stderr}`);
     t.match(r.stdout, /^hello\n200\n0\n600\n1\n/, 'with the expected output');
@@ -40,46 +42,60 @@ t.test('ordinary work passes, with and without no_new_privs', async (t) => {
   }
 });
 
-t.test('namespace, mount, keyring, tracing and kernel-extension syscalls are refused even with CAP_SYS_ADMIN', { skip: needsProbe() }, async (t) => {
-  const root = stateRoot(t);
-  const attempts: Array<[string, string]> = [
-    ['unshare(CLONE_NEWUTS)', `${NR.unshare} ${CLONE_NEWUTS}`],
-    ['mount', '165 0 0 0 0 0'],
-    ['keyctl', '250 0 0'],
-    ['add_key', '248 0 0 0 0 0'],
-    ['ptrace(PTRACE_ATTACH, 1)', `${NR.ptrace} 16 1`],
-    ['bpf', '321 0 0 0'],
-    ['perf_event_open', '298 0 0 0 0 0'],
-    ['userfaultfd', '323 0'],
-    ['clone(CLONE_NEWUSER)', '56 0x10000011 0 0 0 0'],
-    ['socket(AF_VSOCK)', '41 40 1 0'],
-    ['personality(0x0400000)', `${NR.personality} 0x0400000`],
-  ];
-  const script = attempts.map(([, args]) => `/probe syscall ${args}`).join('; ');
-  const r = root.run(makeBundle(t, script, (s, b) => {
-    s.linux!.seccomp = profile();
-    withSysAdmin(s);
-    addProbe(b);
-  }));
-  t.equal(r.code, 0, describe(r));
-  const out = lines(r.stdout);
-  attempts.forEach(([name], i) => t.equal(out[i], 'err EPERM', name));
-  t.equal(out.length, attempts.length, 'no clone happened');
+t.test(
+  'namespace, mount, keyring, tracing and kernel-extension syscalls are refused even with CAP_SYS_ADMIN',
+  { skip: needsProbe() },
+  async (t) => {
+    const root = stateRoot(t);
+    const attempts: Array<[string, string]> = [
+      ['unshare(CLONE_NEWUTS)', `${NR.unshare} ${CLONE_NEWUTS}`],
+      ['mount', '165 0 0 0 0 0'],
+      ['keyctl', '250 0 0'],
+      ['add_key', '248 0 0 0 0 0'],
+      ['ptrace(PTRACE_ATTACH, 1)', `${NR.ptrace} 16 1`],
+      ['bpf', '321 0 0 0'],
+      ['perf_event_open', '298 0 0 0 0 0'],
+      ['userfaultfd', '323 0'],
+      ['clone(CLONE_NEWUSER)', '56 0x10000011 0 0 0 0'],
+      ['socket(AF_VSOCK)', '41 40 1 0'],
+      ['personality(0x0400000)', `${NR.personality} 0x0400000`],
+    ];
+    const script = attempts.map(([, args]) => `/probe syscall ${args}`).join('; ');
+    const r = root.run(
+      makeBundle(t, script, (s, b) => {
+        s.linux!.seccomp = profile();
+        withSysAdmin(s);
+        addProbe(b);
+      }),
+    );
+    t.equal(r.code, 0, describe(r));
+    const out = lines(r.stdout);
+    attempts.forEach(([name], i) => t.equal(out[i], 'err EPERM', name));
+    t.equal(out.length, attempts.length, 'no clone happened');
 
-  // The control: the same process without the profile may unshare and open an AF_INET socket.
-  const control = root.run(makeBundle(t, `/probe syscall ${NR.unshare} ${CLONE_NEWUTS}; /probe syscall 41 2 1 0`, (s, b) => {
-    withSysAdmin(s);
-    addProbe(b);
-  }));
-  t.same(lines(control.stdout).map((l) => l.split(' ')[0]), ['ok', 'ok'], 'without the profile the unshare works: the filter is what refused it');
-});
+    // The control: the same process without the profile may unshare and open an AF_INET socket.
+    const control = root.run(
+      makeBundle(t, `/probe syscall ${NR.unshare} ${CLONE_NEWUTS}; /probe syscall 41 2 1 0`, (s, b) => {
+        withSysAdmin(s);
+        addProbe(b);
+      }),
+    );
+    t.same(
+      lines(control.stdout).map((l) => l.split(' ')[0]),
+      ['ok', 'ok'],
+      'without the profile the unshare works: the filter is what refused it',
+    );
+  },
+);
 
 t.test('clone3 answers ENOSYS (so libc falls back to clone), plain clone and AF_INET sockets work', { skip: needsProbe() }, async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, '/probe syscall 435 0 0; /probe syscall 41 2 1 0; (true) && echo forked', (s, b) => {
-    s.linux!.seccomp = profile();
-    addProbe(b);
-  }));
+  const r = root.run(
+    makeBundle(t, '/probe syscall 435 0 0; /probe syscall 41 2 1 0; (true) && echo forked', (s, b) => {
+      s.linux!.seccomp = profile();
+      addProbe(b);
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   const out = lines(r.stdout);
   t.equal(out[0], 'err ENOSYS');
@@ -89,10 +105,12 @@ t.test('clone3 answers ENOSYS (so libc falls back to clone), plain clone and AF_
 
 t.test('defaultErrnoRet is the errno of everything not listed', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, 'unshare -u true; echo "unshare=$?"', (s) => {
-    s.linux!.seccomp = { ...profile(), defaultErrnoRet: 18 };
-    withSysAdmin(s);
-  }));
+  const r = root.run(
+    makeBundle(t, 'unshare -u true; echo "unshare=$?"', (s) => {
+      s.linux!.seccomp = { ...profile(), defaultErrnoRet: 18 };
+      withSysAdmin(s);
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout, 'unshare=1\n');
   t.match(r.stderr, /Invalid cross-device link/, 'EXDEV (18), not the EPERM of the profile');

@@ -11,10 +11,26 @@ import type { Seccomp, Spec } from '../src/spec/types.js';
 t.setTimeout(180_000);
 
 // What busybox's static `true` calls from execve to exit_group (strace of examples/busybox/rootfs/bin/true).
-const TRUE_NEEDS = ['execve', 'arch_prctl', 'brk', 'getrandom', 'getuid', 'mprotect', 'prctl', 'prlimit64',
-  'readlink', 'rseq', 'set_robust_list', 'set_tid_address', 'exit_group', 'exit'];
+const TRUE_NEEDS = [
+  'execve',
+  'arch_prctl',
+  'brk',
+  'getrandom',
+  'getuid',
+  'mprotect',
+  'prctl',
+  'prlimit64',
+  'readlink',
+  'rseq',
+  'set_robust_list',
+  'set_tid_address',
+  'exit_group',
+  'exit',
+];
 const only = (names: string[], defaultAction: Seccomp['defaultAction'] = 'SCMP_ACT_KILL_PROCESS'): Seccomp => ({
-  defaultAction, architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names, action: 'SCMP_ACT_ALLOW' }],
+  defaultAction,
+  architectures: ['SCMP_ARCH_X86_64'],
+  syscalls: [{ names, action: 'SCMP_ACT_ALLOW' }],
 });
 const RUNTIME_TOOLS_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
@@ -49,7 +65,9 @@ t.test('the same profile minus execve: the exec itself is refused (the filter is
 
 t.test('no noNewPrivileges, CAP_SYS_ADMIN kept: the same profile runs (the filter loads with the capability)', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, ['/bin/true'], withProfile(only(TRUE_NEEDS), { nnp: false, caps: ['CAP_SYS_ADMIN', ...RUNTIME_TOOLS_CAPS] })));
+  const r = root.run(
+    makeBundle(t, ['/bin/true'], withProfile(only(TRUE_NEEDS), { nnp: false, caps: ['CAP_SYS_ADMIN', ...RUNTIME_TOOLS_CAPS] })),
+  );
   t.equal(r.code, 0, describe(r));
 });
 
@@ -64,7 +82,13 @@ t.test('no noNewPrivileges, no CAP_SYS_ADMIN: that profile plus capset runs, and
   const last = plan.steps.at(-2)!.args as { effective: string[] };
   t.notOk(last.effective.includes('CAP_SYS_ADMIN'), 'the last capset drops CAP_SYS_ADMIN');
 
-  const shown = root.run(makeBundle(t, 'grep CapEff /proc/self/status', withProfile({ defaultAction: 'SCMP_ACT_ALLOW' }, { nnp: false, caps: RUNTIME_TOOLS_CAPS })));
+  const shown = root.run(
+    makeBundle(
+      t,
+      'grep CapEff /proc/self/status',
+      withProfile({ defaultAction: 'SCMP_ACT_ALLOW' }, { nnp: false, caps: RUNTIME_TOOLS_CAPS }),
+    ),
+  );
   t.equal(shown.code, 0, describe(shown));
   // CAP_KILL (5), CAP_NET_BIND_SERVICE (10), CAP_AUDIT_WRITE (29): 0x20000420; CAP_SYS_ADMIN (21) is not among them.
   t.match(shown.stdout, /CapEff:\s+0000000020000420/, 'the process has exactly the configured effective set');
@@ -74,11 +98,59 @@ t.test('a runtime-tools style profile (SCMP_ACT_ERRNO by default, no openat2 or 
   const root = stateRoot(t);
   // The syscalls a busybox shell and its applets use, but none that runt-init uses for its own steps
   // and that such profiles leave out (openat2, close_range, faccessat2, pidfd_*, clone3).
-  const shell = [...TRUE_NEEDS, 'capset', 'read', 'write', 'openat', 'open', 'close', 'fstat', 'newfstatat', 'stat', 'lstat',
-    'getdents64', 'ioctl', 'getpid', 'getppid', 'rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn', 'fcntl', 'dup2', 'dup3',
-    'wait4', 'clone', 'fork', 'vfork', 'getcwd', 'chdir', 'uname', 'lseek', 'geteuid', 'getgid', 'getegid', 'munmap', 'mmap',
-    'sysinfo', 'access', 'faccessat', 'pipe', 'pipe2', 'kill', 'setpgid', 'getpgid', 'getpgrp', 'sched_getaffinity'];
-  const r = root.run(makeBundle(t, 'echo inside; cat /proc/self/status | grep -c NoNewPrivs', withProfile(only(shell, 'SCMP_ACT_ERRNO'), { nnp: false, caps: RUNTIME_TOOLS_CAPS })));
+  const shell = [
+    ...TRUE_NEEDS,
+    'capset',
+    'read',
+    'write',
+    'openat',
+    'open',
+    'close',
+    'fstat',
+    'newfstatat',
+    'stat',
+    'lstat',
+    'getdents64',
+    'ioctl',
+    'getpid',
+    'getppid',
+    'rt_sigaction',
+    'rt_sigprocmask',
+    'rt_sigreturn',
+    'fcntl',
+    'dup2',
+    'dup3',
+    'wait4',
+    'clone',
+    'fork',
+    'vfork',
+    'getcwd',
+    'chdir',
+    'uname',
+    'lseek',
+    'geteuid',
+    'getgid',
+    'getegid',
+    'munmap',
+    'mmap',
+    'sysinfo',
+    'access',
+    'faccessat',
+    'pipe',
+    'pipe2',
+    'kill',
+    'setpgid',
+    'getpgid',
+    'getpgrp',
+    'sched_getaffinity',
+  ];
+  const r = root.run(
+    makeBundle(
+      t,
+      'echo inside; cat /proc/self/status | grep -c NoNewPrivs',
+      withProfile(only(shell, 'SCMP_ACT_ERRNO'), { nnp: false, caps: RUNTIME_TOOLS_CAPS }),
+    ),
+  );
   t.equal(r.code, 0, describe(r));
   t.match(r.stdout, /^inside\n/, 'the shell ran under the profile');
 });

@@ -12,7 +12,8 @@ import { needsProbe, probeBinary } from './security-helpers.js';
 
 const NONE = '0000000000000000';
 // setcap comes from libcap2-bin (install.sh installs it; a bare Debian may lack it).
-const needsSetcap = (): false | string => (spawnSync('setcap', ['-v'], { stdio: 'ignore' }).error ? 'needs setcap (Debian package libcap2-bin)' : false);
+const needsSetcap = (): false | string =>
+  spawnSync('setcap', ['-v'], { stdio: 'ignore' }).error ? 'needs setcap (Debian package libcap2-bin)' : false;
 const NET_RAW = capMask(['CAP_NET_RAW']);
 const statusOf = (stdout: string) => parseStatus(stdout);
 
@@ -53,20 +54,34 @@ t.test('an inheritable capability appears only when the config asks', async (t) 
   t.equal(statusOf(r.stdout).CapInh, NET_RAW, 'CapInh shows the configured capability');
 });
 
-t.test('a file with inheritable capabilities gains nothing unless the config made them inheritable', { skip: needsProbe() || needsSetcap() }, async (t) => {
-  const root = stateRoot(t);
-  const safe = root.run(makeBundle(t, '/capprobe caps', (s, b) => { capsFor([])(s); withCapProbe(b.rootfs); }));
-  t.equal(safe.code, 0, describe(safe));
-  t.equal(statusOf(safe.stdout).CapPrm, NONE, 'default: the file\'s capabilities are not granted (nothing inheritable to meet them)');
+t.test(
+  'a file with inheritable capabilities gains nothing unless the config made them inheritable',
+  { skip: needsProbe() || needsSetcap() },
+  async (t) => {
+    const root = stateRoot(t);
+    const safe = root.run(
+      makeBundle(t, '/capprobe caps', (s, b) => {
+        capsFor([])(s);
+        withCapProbe(b.rootfs);
+      }),
+    );
+    t.equal(safe.code, 0, describe(safe));
+    t.equal(statusOf(safe.stdout).CapPrm, NONE, "default: the file's capabilities are not granted (nothing inheritable to meet them)");
 
-  // The attack's precondition, shown: with NET_RAW inheritable (as runc < 1.1.2 made every bounding
-  // capability), executing the same file grants it.
-  const vulnerable = root.run(makeBundle(t, '/capprobe caps', (s, b) => { capsFor(['CAP_NET_RAW'])(s); withCapProbe(b.rootfs); }));
-  t.equal(vulnerable.code, 0, describe(vulnerable));
-  t.equal(statusOf(vulnerable.stdout).CapPrm, NET_RAW, 'with NET_RAW inheritable the file gains it');
-});
+    // The attack's precondition, shown: with NET_RAW inheritable (as runc < 1.1.2 made every bounding
+    // capability), executing the same file grants it.
+    const vulnerable = root.run(
+      makeBundle(t, '/capprobe caps', (s, b) => {
+        capsFor(['CAP_NET_RAW'])(s);
+        withCapProbe(b.rootfs);
+      }),
+    );
+    t.equal(vulnerable.code, 0, describe(vulnerable));
+    t.equal(statusOf(vulnerable.stdout).CapPrm, NET_RAW, 'with NET_RAW inheritable the file gains it');
+  },
+);
 
-t.test('exec\'d processes: nothing inheritable, also with --cap', async (t) => {
+t.test("exec'd processes: nothing inheritable, also with --cap", async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, 'sleep 60');
   const c = root.create(b);
@@ -81,6 +96,10 @@ t.test('exec\'d processes: nothing inheritable, also with --cap', async (t) => {
   const withCap = root.runt(['exec', '--cap', 'CAP_NET_RAW', c.id, 'cat', '/proc/self/status']);
   t.equal(withCap.code, 0, describe(withCap));
   const status = statusOf(withCap.stdout);
-  t.equal((BigInt(`0x${status.CapEff}`) & BigInt(`0x${NET_RAW}`)).toString(16), NET_RAW.replace(/^0+/, ''), 'exec --cap grants the capability');
+  t.equal(
+    (BigInt(`0x${status.CapEff}`) & BigInt(`0x${NET_RAW}`)).toString(16),
+    NET_RAW.replace(/^0+/, ''),
+    'exec --cap grants the capability',
+  );
   t.equal(status.CapInh, NONE, 'but does not make it inheritable');
 });

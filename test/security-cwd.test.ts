@@ -24,7 +24,11 @@ t.test('process.cwd through every fd the init can hold stays inside the root', a
   const probe = makeBundle(t, 'true');
   const probeHost = hostDirFd(t, probe);
   const probeId = root.id('fds');
-  const parked = root.runt(['create', '--bundle', probe.dir, probeId], { extraFds: [probeHost.fd], stdoutFile: join(probe.dir, 'o'), stderrFile: join(probe.dir, 'e') });
+  const parked = root.runt(['create', '--bundle', probe.dir, probeId], {
+    extraFds: [probeHost.fd],
+    stdoutFile: join(probe.dir, 'o'),
+    stderrFile: join(probe.dir, 'e'),
+  });
   t.equal(parked.code, 0, describe(parked));
   const fds = candidateFds(root.state(probeId)!.pid);
   t.equal(root.runt(['delete', '--force', probeId]).code, 0);
@@ -32,7 +36,9 @@ t.test('process.cwd through every fd the init can hold stays inside the root', a
 
   let refused = 0;
   for (const n of fds) {
-    const b = makeBundle(t, 'pwd; ls', (s) => { s.process!.cwd = `/proc/self/fd/${n}`; });
+    const b = makeBundle(t, 'pwd; ls', (s) => {
+      s.process!.cwd = `/proc/self/fd/${n}`;
+    });
     const host = hostDirFd(t, b);
     const r = root.run(b, undefined, [], { extraFds: [host.fd] });
     t.notMatch(r.stdout, MARKER, `fd ${n}: the host directory is not the cwd`);

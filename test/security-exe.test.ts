@@ -32,10 +32,15 @@ function fromSiblingContainer(t: Test, root: StateRoot, pid: number, script: str
 }
 
 /** What a process of the container tries against process `p` (its pid as the container sees it). */
-const ATTACKS = (p: number) => [
-  `/probe ptrace ${p}`, `/probe open /proc/${p}/exe r`, `/probe open /proc/${p}/exe path`,
-  `/probe open /proc/${p}/mem r`, `/probe open /proc/${p}/environ r`, `/probe open /proc/${p}/fd/0 r`,
-].join('; ');
+const ATTACKS = (p: number) =>
+  [
+    `/probe ptrace ${p}`,
+    `/probe open /proc/${p}/exe r`,
+    `/probe open /proc/${p}/exe path`,
+    `/probe open /proc/${p}/mem r`,
+    `/probe open /proc/${p}/environ r`,
+    `/probe open /proc/${p}/fd/0 r`,
+  ].join('; ');
 const REFUSED = ['err EPERM', 'err EACCES', 'err EACCES', 'err EACCES', 'err EACCES', 'err EACCES'];
 
 t.test('a parked init cannot be ptraced, nor its exe, memory or fds opened, from its PID namespace', { skip: needsProbe() }, async (t) => {
@@ -57,24 +62,38 @@ t.test('a parked init cannot be ptraced, nor its exe, memory or fds opened, from
   await waitFor('the init to exec', () => !isInit(pid));
   const writable = openSync(`/proc/self/fd/${held}`, 'r+');
   try {
-    t.throws(() => writeSync(writable, 'x'), { code: 'EPERM' }, 'the runt-init copy it ran cannot be written, even by host root: it is sealed');
+    t.throws(
+      () => writeSync(writable, 'x'),
+      { code: 'EPERM' },
+      'the runt-init copy it ran cannot be written, even by host root: it is sealed',
+    );
   } finally {
     closeSync(writable);
   }
   const after = fromSiblingContainer(t, root, pid, ATTACKS(1));
-  t.same(after.map((l) => l.split(' ')[0]), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok'], `after exec the probes succeed: ${after.join(' | ')}`);
+  t.same(
+    after.map((l) => l.split(' ')[0]),
+    ['ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+    `after exec the probes succeed: ${after.join(' | ')}`,
+  );
 });
 
 t.test('a process joining with exec is non-dumpable before it joins', async (t) => {
-  const plan = buildExecPlan({ args: ['true'], cwd: '/', user: { uid: 0, gid: 0 } }, {
-    nsFds: { pid: 10, mount: 11 }, trace: false, lastCap: 40, preserveFds: 0,
-  });
+  const plan = buildExecPlan(
+    { args: ['true'], cwd: '/', user: { uid: 0, gid: 0 } },
+    {
+      nsFds: { pid: 10, mount: 11 },
+      trace: false,
+      lastCap: 40,
+      preserveFds: 0,
+    },
+  );
   const first = plan.steps[0];
   t.match(first, { op: 'prctl', option: PR.SET_DUMPABLE, arg2: 0 }, 'the first step');
   t.ok(plan.steps.findIndex((s) => s.op === 'setns') > 0, 'before any setns');
 });
 
-t.test('an exec\'d process, caught before its execve, cannot be ptraced or its exe opened', { skip: needsProbe() }, async (t) => {
+t.test("an exec'd process, caught before its execve, cannot be ptraced or its exe opened", { skip: needsProbe() }, async (t) => {
   // The container's filter notifies execve: the agent here holds the exec'd process inside execve
   // (joined, not yet exec'd) while a sibling container tries its attacks, then lets it go on.
   const root = stateRoot(t);
@@ -108,9 +127,13 @@ t.test('an exec\'d process, caught before its execve, cannot be ptraced or its e
   };
   const agent = (fd: number, hold: boolean) => {
     const p = spawn(probeBinary()!, ['agent', '3', 'continue', ...(hold ? ['wait'] : [])], { stdio: ['pipe', 'pipe', 'inherit', fd] });
-    onTeardown(t, () => { if (p.exitCode === null) p.kill('SIGKILL'); });
+    onTeardown(t, () => {
+      if (p.exitCode === null) p.kill('SIGKILL');
+    });
     let out = '';
-    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     return { proc: p, output: () => out, done: new Promise((resolve) => p.on('exit', resolve)) };
   };
 
@@ -123,10 +146,13 @@ t.test('an exec\'d process, caught before its execve, cannot be ptraced or its e
 
   const exec = root.runtAsync(['exec', c.id, '/bin/true']);
   const held = agent(await nextListener(), true);
-  const notified = await waitFor('the exec\'d process to reach execve', () => /notified pid=(\d+)/.exec(held.output())?.[1]);
+  const notified = await waitFor("the exec'd process to reach execve", () => /notified pid=(\d+)/.exec(held.output())?.[1]);
   const hostPid = Number(notified);
   t.match(readlinkSync(`/proc/${hostPid}/exe`), INIT_EXE, 'precondition: the joined process is still runt-init');
-  const nsPids = readFileSync(`/proc/${hostPid}/status`, 'utf8').match(/^NSpid:\s+(.*)$/m)![1].trim().split(/\s+/);
+  const nsPids = readFileSync(`/proc/${hostPid}/status`, 'utf8')
+    .match(/^NSpid:\s+(.*)$/m)![1]
+    .trim()
+    .split(/\s+/);
   const inContainer = Number(nsPids[nsPids.length - 1]);
 
   t.same(fromSiblingContainer(t, root, initPid, ATTACKS(inContainer)), REFUSED, 'every attempt on the joining process is refused');
@@ -137,13 +163,19 @@ t.test('an exec\'d process, caught before its execve, cannot be ptraced or its e
   t.equal(r.code, 0, `the exec finished once released: ${describe(r)}`);
 });
 
-t.test('runt\'s own processes are not in the container\'s PID namespace', async (t) => {
+t.test("runt's own processes are not in the container's PID namespace", async (t) => {
   const root = stateRoot(t);
   const listExes = 'for p in /proc/[0-9]*; do readlink $p/exe; done';
   const b = makeBundle(t, `${listExes}; sleep 60`);
   const id = root.id('pidns');
   const run = root.runtAsync(['run', '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err') });
-  onTeardown(t, () => { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } });
+  onTeardown(t, () => {
+    try {
+      process.kill(run.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
   const fromInit = await waitForFile(join(b.dir, 'out'));
   t.same([...new Set(lines(fromInit))], ['/bin/busybox'], 'while runt run watches it, the container sees only busybox processes');
 
@@ -154,19 +186,30 @@ t.test('runt\'s own processes are not in the container\'s PID namespace', async 
   await run.done;
 });
 
-t.test('the runtime\'s binaries are not reachable from the container', async (t) => {
+t.test("the runtime's binaries are not reachable from the container", async (t) => {
   const root = stateRoot(t);
-  const targets = [NODE, join(REPO, 'dist/src/cli/main.js'), join(REPO, 'bin/runt.cjs'), join(REPO, 'dist/runt-cli.cjs'), join(REPO, 'build/Release/runt.node'), join(REPO, 'build/Release/runt-init')].map((p) => ({ path: p, ...statSync(p) }));
+  const targets = [
+    NODE,
+    join(REPO, 'dist/src/cli/main.js'),
+    join(REPO, 'bin/runt.cjs'),
+    join(REPO, 'dist/runt-cli.cjs'),
+    join(REPO, 'build/Release/runt.node'),
+    join(REPO, 'build/Release/runt-init'),
+  ].map((p) => ({ path: p, ...statSync(p) }));
   // busybox find matches the inode; stat prints the device, so a match is the same file.
-  const search = targets.map((f) => `find / -path /proc -prune -o -path /sys -prune -o -inum ${f.ino} -exec stat -c '${f.ino} %d %n' {} +`).join('; ');
+  const search = targets
+    .map((f) => `find / -path /proc -prune -o -path /sys -prune -o -inum ${f.ino} -exec stat -c '${f.ino} %d %n' {} +`)
+    .join('; ');
   const found = (stdout: string) => lines(stdout).filter((l) => targets.some((f) => l.startsWith(`${f.ino} ${f.dev} `)));
 
   const r = root.run(makeBundle(t, search));
-  t.same(found(r.stdout), [], 'no file in the container is node, runt\'s JavaScript, its addon or runt-init');
+  t.same(found(r.stdout), [], "no file in the container is node, runt's JavaScript, its addon or runt-init");
 
   // The control: the same search finds node once its directory is bind-mounted in.
-  const control = root.run(makeBundle(t, search, (s) => {
-    s.mounts!.push({ destination: '/hostbin', type: 'bind', source: dirname(NODE), options: ['rbind', 'ro'] });
-  }));
+  const control = root.run(
+    makeBundle(t, search, (s) => {
+      s.mounts!.push({ destination: '/hostbin', type: 'bind', source: dirname(NODE), options: ['rbind', 'ro'] });
+    }),
+  );
   t.match(found(control.stdout).join('\n'), /\/hostbin\/node/, 'the search does find a bind-mounted node');
 });

@@ -12,7 +12,10 @@ const O_CLOEXEC = 0o2000000;
 /** "/proc/N/fd/1" lines become "1", sorted; the cwd line stays last. */
 const fdsAndCwd = (text: string) => {
   const all = lines(text);
-  const fds = all.filter((l) => l.includes('/fd/')).map((l) => l.slice(l.lastIndexOf('/') + 1)).sort((x, y) => Number(x) - Number(y));
+  const fds = all
+    .filter((l) => l.includes('/fd/'))
+    .map((l) => l.slice(l.lastIndexOf('/') + 1))
+    .sort((x, y) => Number(x) - Number(y));
   return [...fds, ...all.filter((l) => !l.includes('/fd/'))];
 };
 
@@ -24,18 +27,24 @@ const sameFile = (a: string, b: string) => {
 
 t.test('a parked init holds stdio and close-on-exec internals only, nothing of the host', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, 'true', (s) => { s.process!.cwd = '/tmp'; });
+  const b = makeBundle(t, 'true', (s) => {
+    s.process!.cwd = '/tmp';
+  });
   const host = hostDirFd(t, b);
   const cgroupFd = openSync('/sys/fs/cgroup', 'r');
   onTeardown(t, () => closeSync(cgroupFd));
   const id = root.id('parked');
   const c = root.runt(['create', '--bundle', b.dir, id], {
-    extraFds: [host.fd, cgroupFd], stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err'),
+    extraFds: [host.fd, cgroupFd],
+    stdoutFile: join(b.dir, 'out'),
+    stderrFile: join(b.dir, 'err'),
   });
   t.equal(c.code, 0, describe(c));
   const pid = root.state(id)!.pid;
 
-  const fds = readdirSync(`/proc/${pid}/fd`).map(Number).sort((x, y) => x - y);
+  const fds = readdirSync(`/proc/${pid}/fd`)
+    .map(Number)
+    .sort((x, y) => x - y);
   t.same(fds.slice(0, 3), [0, 1, 2], 'stdio');
   for (const fd of fds.filter((n) => n >= 3)) {
     const path = `/proc/${pid}/fd/${fd}`;
@@ -50,14 +59,18 @@ t.test('a parked init holds stdio and close-on-exec internals only, nothing of t
   t.ok(sameFile(`/proc/${pid}/cwd`, join(b.rootfs, 'tmp')), 'cwd is process.cwd inside the rootfs');
 });
 
-t.test('the container process (and an exec\'d one) sees only stdio', async (t) => {
+t.test("the container process (and an exec'd one) sees only stdio", async (t) => {
   const root = stateRoot(t);
   // find, a separate process, lists the shell's fds (a pipeline would add the shell's pipe ends).
   const listing = 'find /proc/$$/fd/ -mindepth 1 -maxdepth 1; readlink /proc/$$/cwd';
   const b = makeBundle(t, `${listing}; sleep 30`);
   const host = hostDirFd(t, b);
   const id = root.id('fds');
-  const c = root.runt(['create', '--bundle', b.dir, id], { extraFds: [host.fd], stdoutFile: join(b.dir, 'out'), stderrFile: join(b.dir, 'err') });
+  const c = root.runt(['create', '--bundle', b.dir, id], {
+    extraFds: [host.fd],
+    stdoutFile: join(b.dir, 'out'),
+    stderrFile: join(b.dir, 'err'),
+  });
   t.equal(c.code, 0, describe(c));
   t.equal(root.runt(['start', id]).code, 0);
 
@@ -80,7 +93,9 @@ t.test('the attack needs a leaked directory fd: with one passed on purpose, it i
 
 t.test('a preserved host directory as process.cwd is refused', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, 'ls', (s) => { s.process!.cwd = '/proc/self/fd/3'; });
+  const b = makeBundle(t, 'ls', (s) => {
+    s.process!.cwd = '/proc/self/fd/3';
+  });
   const host = hostDirFd(t, b);
   const r = root.run(b, undefined, ['--preserve-fds', '1'], { extraFds: [host.fd] });
   t.not(r.code, 0, 'refused');

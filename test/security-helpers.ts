@@ -3,7 +3,18 @@
 import type { Test } from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, constants as fsc, copyFileSync, existsSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants as fsc,
+  copyFileSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { REPO, onTeardown, type Bundle } from './helpers/index.js';
 
@@ -59,9 +70,10 @@ export function needsI386Syscalls(): false | string {
   const path = probeBinary();
   if (!path) return (i386 = 'needs gcc with a static libc to build test/security-probe.c');
   const r = spawnSync(path, ['int80', String(NR.I386_getpid)], { encoding: 'utf8' });
-  i386 = r.status === 0 && /^ok \d+/.test(r.stdout)
-    ? false
-    : `i386 syscalls (int $0x80) do not work on this host even without seccomp (probe: ${r.signal ?? `exit ${r.status}`} ${r.stdout.trim()})`;
+  i386 =
+    r.status === 0 && /^ok \d+/.test(r.stdout)
+      ? false
+      : `i386 syscalls (int $0x80) do not work on this host even without seccomp (probe: ${r.signal ?? `exit ${r.status}`} ${r.stdout.trim()})`;
   return i386;
 }
 
@@ -75,7 +87,10 @@ export function addProbe(b: Bundle): void {
 
 /** The non-empty lines of a text. */
 export function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** The value printed after `key=` on some line ("rc=1" → "1"). */
@@ -121,7 +136,9 @@ export function kernelLogCursor(): number | null {
 
 /** Kernel log lines written after `cursor`. */
 export function kernelLogSince(cursor: number): string[] {
-  return kernelRecords().filter((r) => r.seq > cursor).map((r) => r.text);
+  return kernelRecords()
+    .filter((r) => r.seq > cursor)
+    .map((r) => r.text);
 }
 
 /** Runs `action` and returns the kernel log lines it caused that pass `wanted`, or null when

@@ -20,16 +20,25 @@ const withSysAdmin = (s: Spec) => {
 // /proc/tty (a directory with entries) and /proc/timer_list (a readable file) stand in for what the
 // default masks hide; /proc/no-such-entry is missing.
 const MASKED = ['/proc/tty', '/proc/timer_list', '/proc/no-such-entry'];
-const LOOK = 'echo "dir=$(ls -A /proc/tty | wc -l) file=$(wc -c < /proc/timer_list)"; touch /proc/tty/x 2>&1; ls /proc/no-such-entry 2>&1; true';
+const LOOK =
+  'echo "dir=$(ls -A /proc/tty | wc -l) file=$(wc -c < /proc/timer_list)"; touch /proc/tty/x 2>&1; ls /proc/no-such-entry 2>&1; true';
 
 t.test('maskedPaths hide a directory and a file; a missing path is skipped', async (t) => {
   const root = stateRoot(t);
-  const control = root.run(makeBundle(t, LOOK, (s) => { s.linux!.maskedPaths = []; }));
+  const control = root.run(
+    makeBundle(t, LOOK, (s) => {
+      s.linux!.maskedPaths = [];
+    }),
+  );
   t.equal(control.code, 0, describe(control));
   t.not(valueOf(control.stdout, 'dir'), '0', 'unmasked, /proc/tty has entries');
   t.not(valueOf(control.stdout, 'file'), '0', 'unmasked, /proc/timer_list has content');
 
-  const r = root.run(makeBundle(t, LOOK, (s) => { s.linux!.maskedPaths = MASKED; }));
+  const r = root.run(
+    makeBundle(t, LOOK, (s) => {
+      s.linux!.maskedPaths = MASKED;
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(valueOf(r.stdout, 'dir'), '0', 'the directory is an empty tmpfs');
   t.equal(valueOf(r.stdout, 'file'), '0', 'the file reads as /dev/null');
@@ -39,8 +48,13 @@ t.test('maskedPaths hide a directory and a file; a missing path is skipped', asy
 
 t.test('masks cannot be undone without CAP_SYS_ADMIN', async (t) => {
   const root = stateRoot(t);
-  const undo = 'umount /proc/timer_list 2>&1; echo "file=$(wc -c < /proc/timer_list)"; umount /proc/tty 2>&1; mount -o remount,rw /proc/tty 2>&1; echo "dir=$(ls -A /proc/tty | wc -l)"';
-  const r = root.run(makeBundle(t, undo, (s) => { s.linux!.maskedPaths = MASKED; }));
+  const undo =
+    'umount /proc/timer_list 2>&1; echo "file=$(wc -c < /proc/timer_list)"; umount /proc/tty 2>&1; mount -o remount,rw /proc/tty 2>&1; echo "dir=$(ls -A /proc/tty | wc -l)"';
+  const r = root.run(
+    makeBundle(t, undo, (s) => {
+      s.linux!.maskedPaths = MASKED;
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.match(r.stdout, /umount: can't unmount \/proc\/timer_list: Operation not permitted/);
   t.match(r.stdout, /umount: can't unmount \/proc\/tty: Operation not permitted/);
@@ -49,7 +63,12 @@ t.test('masks cannot be undone without CAP_SYS_ADMIN', async (t) => {
   t.equal(valueOf(r.stdout, 'dir'), '0', 'still masked');
 
   // The control: with CAP_SYS_ADMIN the same commands do unmask, so the capability is the boundary.
-  const admin = root.run(makeBundle(t, undo, (s) => { s.linux!.maskedPaths = MASKED; withSysAdmin(s); }));
+  const admin = root.run(
+    makeBundle(t, undo, (s) => {
+      s.linux!.maskedPaths = MASKED;
+      withSysAdmin(s);
+    }),
+  );
   t.equal(admin.code, 0, describe(admin));
   t.not(valueOf(admin.stdout, 'file'), '0', 'with CAP_SYS_ADMIN the file mask comes off');
   t.not(valueOf(admin.stdout, 'dir'), '0', 'and the directory mask');
@@ -65,9 +84,11 @@ t.test('readonlyPaths hold for a directory and a file; a missing path is skipped
     write('/proc/sys/kernel/msgmax', '8192'), // outside it: writable (the control)
     'umount /proc/sys/fs/mqueue 2>&1 | head -1',
   ].join('; ');
-  const r = root.run(makeBundle(t, script, (s) => {
-    s.linux!.readonlyPaths = ['/proc/sys/kernel/shmmax', '/proc/sys/fs/mqueue', '/proc/no-such-entry'];
-  }));
+  const r = root.run(
+    makeBundle(t, script, (s) => {
+      s.linux!.readonlyPaths = ['/proc/sys/kernel/shmmax', '/proc/sys/fs/mqueue', '/proc/no-such-entry'];
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   const out = lines(r.stdout);
   t.equal(out[0], '/proc/sys/kernel/shmmax=refused', 'read-only file');
@@ -83,56 +104,89 @@ t.test('a mask or read-only path under /proc that is not on procfs is refused', 
   // harmless look-alikes. A config cannot play that part any more: binds on /proc that are not
   // procfs, and anything inside /proc, are refused before anything is made (runc's rule, see
   // test/security-attacks.test.ts). The executor's own check is tested below, without a config.
-  const masked = root.run(makeBundle(t, 'true', (s, b) => {
-    const dir = b.hostDir('fake-proc');
-    writeFileSync(join(dir, 'timer_list'), 'fake');
-    s.mounts!.splice(1, 0, { destination: '/proc', type: 'bind', source: dir, options: ['rbind', 'ro'] });
-    s.linux!.maskedPaths = ['/proc/timer_list'];
-    s.linux!.readonlyPaths = [];
-  }));
+  const masked = root.run(
+    makeBundle(t, 'true', (s, b) => {
+      const dir = b.hostDir('fake-proc');
+      writeFileSync(join(dir, 'timer_list'), 'fake');
+      s.mounts!.splice(1, 0, { destination: '/proc', type: 'bind', source: dir, options: ['rbind', 'ro'] });
+      s.linux!.maskedPaths = ['/proc/timer_list'];
+      s.linux!.readonlyPaths = [];
+    }),
+  );
   t.not(masked.code, 0, 'a fake /proc: refused');
   t.same(errorLines(masked), ['mounts[1].source: a bind on /proc must come from a procfs']);
   t.same(leftovers(root.path, masked.id), []);
 
-  const readonly = root.run(makeBundle(t, 'true', (s, b) => {
-    const dir = b.hostDir('fake-sys');
-    s.mounts!.splice(1, 0, { destination: '/proc/sys', type: 'bind', source: dir, options: ['rbind'] });
-    s.linux!.maskedPaths = [];
-    s.linux!.readonlyPaths = ['/proc/sys'];
-  }));
+  const readonly = root.run(
+    makeBundle(t, 'true', (s, b) => {
+      const dir = b.hostDir('fake-sys');
+      s.mounts!.splice(1, 0, { destination: '/proc/sys', type: 'bind', source: dir, options: ['rbind'] });
+      s.linux!.maskedPaths = [];
+      s.linux!.readonlyPaths = ['/proc/sys'];
+    }),
+  );
   t.not(readonly.code, 0, 'a fake /proc/sys: refused');
   t.match(errorLines(readonly).join('\n'), /^mounts\[1\]\.destination: nothing may be mounted inside \/proc \(\/proc\/sys\)/);
 
   // The control: the same paths on the real procfs are fine.
-  const real = root.run(makeBundle(t, 'true', (s) => {
-    s.linux!.maskedPaths = ['/proc/timer_list'];
-    s.linux!.readonlyPaths = ['/proc/sys'];
-  }));
+  const real = root.run(
+    makeBundle(t, 'true', (s) => {
+      s.linux!.maskedPaths = ['/proc/timer_list'];
+      s.linux!.readonlyPaths = ['/proc/sys'];
+    }),
+  );
   t.equal(real.code, 0, describe(real));
 });
 
 t.test('a proc mount that does not end up where its target is fails', async (t) => {
   const root = stateRoot(t);
   // /d/link points at /d: the proc mount lands on /d, and /d/link no longer exists in it.
-  const r = root.run(makeBundle(t, 'true', (s, b) => {
-    mkdirSync(join(b.rootfs, 'd'));
-    symlinkSync('/d', join(b.rootfs, 'd/link'));
-    s.mounts!.push({ destination: '/d/link', type: 'proc', source: 'proc' });
-  }));
+  const r = root.run(
+    makeBundle(t, 'true', (s, b) => {
+      mkdirSync(join(b.rootfs, 'd'));
+      symlinkSync('/d', join(b.rootfs, 'd/link'));
+      s.mounts!.push({ destination: '/d/link', type: 'proc', source: 'proc' });
+    }),
+  );
   t.not(r.code, 0);
   t.match(errorLines(r).join('\n'), /^mounts\[\d+\]: mount proc on \/d\/link: statfs: ENOENT$/);
 });
 
-t.test('the executor\'s filesystem check itself: a tmpfs where procfs is expected is EXDEV', async (t) => {
+t.test("the executor's filesystem check itself: a tmpfs where procfs is expected is EXDEV", async (t) => {
   const n = native();
   const dir = `/tmp/runt-sec-expectfs-${process.pid}`;
   mkdirSync(dir, { recursive: true });
   t.teardown(() => rmdirSync(dir));
   const cfg: SpawnConfig = {
-    cloneFlags: CLONE.NEWNS, stdio: [-1, -1, -1], preserveFds: 0, trace: false, pdeathSig: 9,
+    cloneFlags: CLONE.NEWNS,
+    stdio: [-1, -1, -1],
+    preserveFds: 0,
+    trace: false,
+    pdeathSig: 9,
     steps: [
-      { op: 'mount', source: null, target: '/', fstype: null, flags: MS.SLAVE | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'private mounts' },
-      { op: 'mount', source: 'tmpfs', target: dir, fstype: 'tmpfs', flags: 0, data: null, targetInRoot: false, mkdir: 'none', expectFs: FS_MAGIC.PROC, field: 'the check' },
+      {
+        op: 'mount',
+        source: null,
+        target: '/',
+        fstype: null,
+        flags: MS.SLAVE | MS.REC,
+        data: null,
+        targetInRoot: false,
+        mkdir: 'none',
+        field: 'private mounts',
+      },
+      {
+        op: 'mount',
+        source: 'tmpfs',
+        target: dir,
+        fstype: 'tmpfs',
+        flags: 0,
+        data: null,
+        targetInRoot: false,
+        mkdir: 'none',
+        expectFs: FS_MAGIC.PROC,
+        field: 'the check',
+      },
     ],
   };
   const child = n.spawn(cfg);

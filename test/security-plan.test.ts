@@ -8,7 +8,15 @@ import { FS_MAGIC, PR } from '../src/plan/constants.js';
 import { sysctlNamespace, sysctlPath } from '../src/security/sysctl.js';
 
 const CTX: PlanContext = {
-  bundle: '/b', rootfs: '/b/rootfs', execFifoFd: 99, nsFds: {}, noPivot: false, preserveFds: 0, trace: false, cgroupMounts: [], lastCap: 40,
+  bundle: '/b',
+  rootfs: '/b/rootfs',
+  execFifoFd: 99,
+  nsFds: {},
+  noPivot: false,
+  preserveFds: 0,
+  trace: false,
+  cgroupMounts: [],
+  lastCap: 40,
 };
 const planOf = (patch?: (s: Spec) => void, ctx: Partial<PlanContext> = {}): Step[] => {
   const spec = defaultSpec();
@@ -19,7 +27,15 @@ const planOf = (patch?: (s: Spec) => void, ctx: Partial<PlanContext> = {}): Step
 t.test('the init is made non-dumpable before anything else, joined namespaces included', async (t) => {
   for (const [name, steps] of [
     ['new namespaces', planOf()],
-    ['joined namespaces', planOf((s) => { s.linux!.namespaces!.find((n) => n.type === 'network')!.path = '/proc/1/ns/net'; }, { nsFds: { network: 7 } })],
+    [
+      'joined namespaces',
+      planOf(
+        (s) => {
+          s.linux!.namespaces!.find((n) => n.type === 'network')!.path = '/proc/1/ns/net';
+        },
+        { nsFds: { network: 7 } },
+      ),
+    ],
   ] as const) {
     t.match(steps[0], { op: 'prctl', option: PR.SET_DUMPABLE, arg2: 0 }, `${name}: first step`);
     t.equal(steps.filter((s) => s.op === 'prctl' && s.option === PR.SET_DUMPABLE).length, 1, `${name}: and never undone`);
@@ -27,7 +43,9 @@ t.test('the init is made non-dumpable before anything else, joined namespaces in
 });
 
 t.test('sysctls are written before masks and read-only paths', async (t) => {
-  const steps = planOf((s) => { s.linux!.sysctl = { 'kernel.shmmax': '1' }; });
+  const steps = planOf((s) => {
+    s.linux!.sysctl = { 'kernel.shmmax': '1' };
+  });
   const write = steps.findIndex((s) => s.op === 'writeProc' && s.path === '/proc/sys/kernel/shmmax');
   const firstMask = steps.findIndex((s) => s.op === 'mask');
   const readonlySys = steps.findIndex((s) => s.op === 'mount' && s.target === '/proc/sys');
@@ -44,8 +62,13 @@ t.test('masks and read-only binds under /proc must find procfs (when proc is mou
   const bind = steps.find((s) => s.op === 'mount' && s.target === '/proc/sys' && s.sourceInRoot);
   t.match(bind, { expectFs: FS_MAGIC.PROC }, '/proc/sys bind');
 
-  const noProc = planOf((s) => { s.mounts = s.mounts!.filter((m) => m.type !== 'proc'); });
-  t.ok(noProc.filter((s) => s.op === 'mask').every((s) => !('expectFs' in s)), 'no proc mount at /proc: nothing to compare with');
+  const noProc = planOf((s) => {
+    s.mounts = s.mounts!.filter((m) => m.type !== 'proc');
+  });
+  t.ok(
+    noProc.filter((s) => s.op === 'mask').every((s) => !('expectFs' in s)),
+    'no proc mount at /proc: nothing to compare with',
+  );
 });
 
 t.test('sysctl keys: namespaces and paths', async (t) => {

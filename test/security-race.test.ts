@@ -47,9 +47,10 @@ function raceBundle(t: Test, staticLink: boolean): { b: Bundle; setup: Setup } {
     s.mounts!.push({ destination: '/target', type: 'bind', source: src, options: ['rbind'] });
     const log = join(b.dir, 'hook.log');
     // Each line: a mount point of this namespace that is the host directory or inside the rootfs.
-    const report = `awk -v host='${hostDir}' -v rootfs='${b.rootfs}' '$5 == host { print "ESCAPED " $5 } `
-      + `index($5, rootfs "/target") == 1 { print "dir " $5 } $5 == rootfs host { print "in-root-link " $5 }' /proc/self/mountinfo >> ${log}; `
-      + `echo "naive $(realpath ${b.rootfs}/target)" >> ${log}; echo end >> ${log}`;
+    const report =
+      `awk -v host='${hostDir}' -v rootfs='${b.rootfs}' '$5 == host { print "ESCAPED " $5 } ` +
+      `index($5, rootfs "/target") == 1 { print "dir " $5 } $5 == rootfs host { print "in-root-link " $5 }' /proc/self/mountinfo >> ${log}; ` +
+      `echo "naive $(realpath ${b.rootfs}/target)" >> ${log}; echo end >> ${log}`;
     s.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', report] }] };
     setup = { hostDir, log };
   });
@@ -61,8 +62,13 @@ function reports(log: string): string[][] {
   let text = '';
   try {
     text = readFileSync(log, 'utf8');
-  } catch { /* no create ran */ }
-  return text.split('end\n').filter((r) => r.trim() !== '').map((r) => r.trim().split('\n'));
+  } catch {
+    /* no create ran */
+  }
+  return text
+    .split('end\n')
+    .filter((r) => r.trim() !== '')
+    .map((r) => r.trim().split('\n'));
 }
 
 t.test('a symlink target is followed inside the rootfs, where a naive runtime would go to the host', async (t) => {
@@ -72,7 +78,10 @@ t.test('a symlink target is followed inside the rootfs, where a naive runtime wo
   t.equal(r.code, 0, describe(r));
   const [report] = reports(setup.log);
   t.ok(report.includes(`naive ${setup.hostDir}`), 'resolved on the host, /target is the host directory');
-  t.notOk(report.some((l) => l.startsWith('ESCAPED')), 'the host directory received no mount');
+  t.notOk(
+    report.some((l) => l.startsWith('ESCAPED')),
+    'the host directory received no mount',
+  );
   t.ok(report.includes(`in-root-link ${b.rootfs}${setup.hostDir}`), 'the mount landed on the same path inside the rootfs');
 });
 
@@ -82,12 +91,26 @@ t.test(`a target swapped between a directory and a symlink, ${ITERATIONS} create
   const rt = new Runtime({ root: root.path });
 
   // The swapper: renameat2(RENAME_EXCHANGE) in a loop, so /target is always one or the other.
-  const swapper = spawn('nice', ['-n', '5', 'perl', '-e',
-    `while (1) { syscall(${RENAMEAT2}, -100, $ARGV[0], -100, $ARGV[1], ${RENAME_EXCHANGE}) == 0 or die "renameat2: $!" }`,
-    join(b.rootfs, 'target'), join(b.rootfs, 'target-swap')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const swapper = spawn(
+    'nice',
+    [
+      '-n',
+      '5',
+      'perl',
+      '-e',
+      `while (1) { syscall(${RENAMEAT2}, -100, $ARGV[0], -100, $ARGV[1], ${RENAME_EXCHANGE}) == 0 or die "renameat2: $!" }`,
+      join(b.rootfs, 'target'),
+      join(b.rootfs, 'target-swap'),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let swapperErr = '';
-  swapper.stderr!.on('data', (d: Buffer) => { swapperErr += d.toString(); });
-  onTeardown(t, () => { if (swapper.exitCode === null) swapper.kill('SIGKILL'); });
+  swapper.stderr!.on('data', (d: Buffer) => {
+    swapperErr += d.toString();
+  });
+  onTeardown(t, () => {
+    if (swapper.exitCode === null) swapper.kill('SIGKILL');
+  });
 
   const failures: string[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
@@ -105,11 +128,13 @@ t.test(`a target swapped between a directory and a symlink, ${ITERATIONS} create
   const all = reports(setup.log);
   const escaped = all.flat().filter((l) => l.startsWith('ESCAPED'));
   t.same(escaped, [], 'the host directory never received the mount');
-  t.same(hostMountsNaming(setup.hostDir), [], 'nor is there a mount on it in the host\'s namespace');
+  t.same(hostMountsNaming(setup.hostDir), [], "nor is there a mount on it in the host's namespace");
   t.equal(all.length, ITERATIONS, 'the hook reported every create');
   const landedOnDir = all.filter((r) => r.some((l) => l.startsWith('dir '))).length;
   const landedInRoot = all.filter((r) => r.some((l) => l.startsWith('in-root-link '))).length;
   t.equal(landedOnDir + landedInRoot, all.length - failures.length, 'every successful create mounted inside the rootfs');
-  t.comment(`on the directory: ${landedOnDir}, through the symlink inside the rootfs: ${landedInRoot}, failed: ${failures.length} ${failures.slice(0, 3).join(' | ')}`);
+  t.comment(
+    `on the directory: ${landedOnDir}, through the symlink inside the rootfs: ${landedInRoot}, failed: ${failures.length} ${failures.slice(0, 3).join(' | ')}`,
+  );
   t.match(readFileSync(join(realpathSync(setup.hostDir), 'HOST-MARKER'), 'utf8'), 'x', 'the host directory is untouched');
 });

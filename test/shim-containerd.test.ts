@@ -5,7 +5,19 @@
 // has no command (Update, Wait's status, bad input), with ttrpc straight to the shim's socket.
 import t from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { REPO, sourceRootfs, waitFor } from './helpers/index.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
@@ -44,11 +56,18 @@ async function main(): Promise<void> {
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   symlinkSync(join(REPO, 'bin/containerd-shim-runt-v2.cjs'), join(bin, 'containerd-shim-runt-v2'));
-  writeFileSync(join(dir, 'config.toml'), [
-    'version = 2', `root = "${dir}/root"`, `state = "${state}"`,
-    'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
-    `[grpc]\n  address = "${sock}"`, `[ttrpc]\n  address = "${sock}.ttrpc"`, `[debug]\n  address = "${dir}/debug.sock"`,
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'config.toml'),
+    [
+      'version = 2',
+      `root = "${dir}/root"`,
+      `state = "${state}"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
+      `[grpc]\n  address = "${sock}"`,
+      `[ttrpc]\n  address = "${sock}.ttrpc"`,
+      `[debug]\n  address = "${dir}/debug.sock"`,
+    ].join('\n'),
+  );
   const ids: string[] = [];
   const id = (name: string) => {
     const v = `runt-shim-${process.pid}-${name}`;
@@ -56,7 +75,9 @@ async function main(): Promise<void> {
     return v;
   };
   const before = {
-    cgroups: readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, NS)).filter((d) => !existsSync(d)),
+    cgroups: readdirSync('/sys/fs/cgroup')
+      .map((h) => join('/sys/fs/cgroup', h, NS))
+      .filter((d) => !existsSync(d)),
     runtRoot: ['/run/containerd/runt', stateRoot(NS)].filter((d) => !existsSync(d)),
     socketDir: ['/run/containerd/s', '/run/containerd'].filter((d) => !existsSync(d)),
   };
@@ -67,8 +88,10 @@ async function main(): Promise<void> {
 
   // The mount namespace outlives each containerd: a holder sits in it; containerd joins it.
   const holder: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });
-  t.teardown(() => { holder.kill('SIGKILL'); }); // also when setup fails before the main teardown exists
-  await waitFor('the holder\'s mount namespace', () => {
+  t.teardown(() => {
+    holder.kill('SIGKILL');
+  }); // also when setup fails before the main teardown exists
+  await waitFor("the holder's mount namespace", () => {
     try {
       return readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').startsWith('sleep');
     } catch {
@@ -77,9 +100,16 @@ async function main(): Promise<void> {
   });
   let daemon: ChildProcess | undefined;
   const startContainerd = async () => {
-    try { unlinkSync(sock); } catch { /* first start */ }
-    daemon = spawn('nsenter', [`--mount=/proc/${holder.pid}/ns/mnt`, 'containerd', '--config', join(dir, 'config.toml')], { stdio: 'ignore', env });
-    await waitFor('containerd\'s socket', () => existsSync(sock), 30_000);
+    try {
+      unlinkSync(sock);
+    } catch {
+      /* first start */
+    }
+    daemon = spawn('nsenter', [`--mount=/proc/${holder.pid}/ns/mnt`, 'containerd', '--config', join(dir, 'config.toml')], {
+      stdio: 'ignore',
+      env,
+    });
+    await waitFor("containerd's socket", () => existsSync(sock), 30_000);
     await waitFor('containerd to answer', () => ctr(['version']).status === 0, 30_000);
   };
   const stopContainerd = async () => {
@@ -88,18 +118,26 @@ async function main(): Promise<void> {
     d.kill('SIGTERM');
     await new Promise((r) => d.once('exit', r));
   };
-  const shimPids = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      return cmd.includes('containerd-shim-runt-v2') && cmd.includes(`-address\0${sock}`);
-    } catch {
-      return false;
-    }
-  });
+  const shimPids = () =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .map(Number)
+      .filter((p) => {
+        try {
+          const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+          return cmd.includes('containerd-shim-runt-v2') && cmd.includes(`-address\0${sock}`);
+        } catch {
+          return false;
+        }
+      });
 
   t.teardown(async () => {
     for (const pid of shimPids()) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     // What the killed shims leave: the test's containers, force-deleted through the library.
     try {
@@ -111,34 +149,58 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
     for (const c of [...ids, `runt-test-${process.pid}`]) {
-      try { unlinkSync(socketPath(socketAddress(sock, NS, c))); } catch { /* removed by its shim */ }
+      try {
+        unlinkSync(socketPath(socketAddress(sock, NS, c)));
+      } catch {
+        /* removed by its shim */
+      }
     }
     const rmEmpty = (d: string) => {
       if (!existsSync(d)) return;
       for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmEmpty(join(d, e.name));
-      try { rmdirSync(d); } catch { /* not empty: someone else's */ }
+      try {
+        rmdirSync(d);
+      } catch {
+        /* not empty: someone else's */
+      }
     };
     [...before.cgroups, ...before.runtRoot, ...before.socketDir].forEach(rmEmpty);
-    if (!t.passing() && existsSync(join(dir, 'shim.log'))) t.comment(`shim log:\n${readFileSync(join(dir, 'shim.log'), 'utf8').split('\n').slice(-60).join('\n')}`);
+    if (!t.passing() && existsSync(join(dir, 'shim.log')))
+      t.comment(`shim log:\n${readFileSync(join(dir, 'shim.log'), 'utf8').split('\n').slice(-60).join('\n')}`);
     rmSync(dir, { recursive: true, force: true });
   });
 
   // ctr keeps each container's fifos in a directory of its own (default /run/containerd/fifo, and
   // left there for a detached task): here, inside the test's directory.
   const fifoDir = join(dir, 'fifo');
-  const withFifoDir = (args: string[]) => (args[0] === 'run' ? ['run', '--fifo-dir', fifoDir, ...args.slice(1)]
-    : args[0] === 'task' && args[1] === 'exec' ? ['task', 'exec', '--fifo-dir', fifoDir, ...args.slice(2)] : args);
+  const withFifoDir = (args: string[]) =>
+    args[0] === 'run'
+      ? ['run', '--fifo-dir', fifoDir, ...args.slice(1)]
+      : args[0] === 'task' && args[1] === 'exec'
+        ? ['task', 'exec', '--fifo-dir', fifoDir, ...args.slice(2)]
+        : args;
   function ctr(args: string[], opts: { input?: string; timeout?: number } = {}) {
-    return spawnSync('ctr', ['--address', sock, ...withFifoDir(args)], { encoding: 'utf8', timeout: opts.timeout ?? 60_000, input: opts.input ?? '' });
+    return spawnSync('ctr', ['--address', sock, ...withFifoDir(args)], {
+      encoding: 'utf8',
+      timeout: opts.timeout ?? 60_000,
+      input: opts.input ?? '',
+    });
   }
   const bundleOf = (c: string) => join(state, 'io.containerd.runtime.v2.task', NS, c);
   const shimClient = async (c: string) => TtrpcClient.connect(socketPath(readFileSync(join(bundleOf(c), 'address'), 'utf8')));
-  const taskCall = (client: TtrpcClient, method: string, req: Record<string, unknown>, reqType = `${method}Request`, resType = `${method}Response`) =>
-    client.call(TASK, method, `containerd.task.v2.${reqType}`, req, resType.includes('.') ? resType : `containerd.task.v2.${resType}`);
+  const taskCall = (
+    client: TtrpcClient,
+    method: string,
+    req: Record<string, unknown>,
+    reqType = `${method}Request`,
+    resType = `${method}Response`,
+  ) => client.call(TASK, method, `containerd.task.v2.${reqType}`, req, resType.includes('.') ? resType : `containerd.task.v2.${resType}`);
   const taskPid = (c: string) => Number(new RegExp(`^${c}\\s+(\\d+)`, 'm').exec(ctr(['task', 'ls']).stdout)?.[1] ?? 0);
   const taskStatus = (c: string) => new RegExp(`^${c}\\s+\\d+\\s+(\\w+)`, 'm').exec(ctr(['task', 'ls']).stdout)?.[1];
   const cgroupOf = (pid: number, controller: string) => {
-    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes(controller));
+    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[1]?.split(',').includes(controller));
     return join('/sys/fs/cgroup', controller, line!.split(':')[2]);
   };
   const remove = (c: string) => {
@@ -152,31 +214,54 @@ async function main(): Promise<void> {
   t.equal(imported.status, 0, `image imported: ${imported.stderr}`);
 
   await t.test('ctr run: output, exit code, stdin; the shim exits with its last task', async (t) => {
-    const r = ctr(['run', '--rm', '--runtime', RUNTIME, IMAGE, id('run'), 'sh', '-c', 'echo hello from the shim; echo to stderr >&2; exit 3']);
+    const r = ctr([
+      'run',
+      '--rm',
+      '--runtime',
+      RUNTIME,
+      IMAGE,
+      id('run'),
+      'sh',
+      '-c',
+      'echo hello from the shim; echo to stderr >&2; exit 3',
+    ]);
     t.equal(r.stdout, 'hello from the shim\n', r.stderr);
     t.match(r.stderr, /to stderr/);
-    t.equal(r.status, 3, 'the container\'s exit code');
-    const cat = ctr(['run', '--rm', '--runtime', RUNTIME, IMAGE, id('stdin'), 'sh', '-c', 'cat; echo done'], { input: 'line one\nline two\n' });
+    t.equal(r.status, 3, "the container's exit code");
+    const cat = ctr(['run', '--rm', '--runtime', RUNTIME, IMAGE, id('stdin'), 'sh', '-c', 'cat; echo done'], {
+      input: 'line one\nline two\n',
+    });
     t.equal(cat.stdout, 'line one\nline two\ndone\n', `stdin reached the container and was closed: ${cat.stderr}`);
     await waitFor('the shims to exit', () => shimPids().length === 0, 30_000);
     t.same(shimPids(), [], 'no shim is left once its container is deleted');
   });
 
-  await t.test('ctr run -t: a terminal, resized to the client\'s size', async (t) => {
+  await t.test("ctr run -t: a terminal, resized to the client's size", async (t) => {
     const c = id('tty');
-    const r = spawnSync('script', ['-qec', `stty cols 91 rows 37; ctr --address ${sock} run --fifo-dir ${fifoDir} --rm -t --runtime ${RUNTIME} ${IMAGE} ${c} sh -c 'tty; i=0; while [ $i -lt 100 ]; do s=$(stty size 2>/dev/null); case "$s" in ""|"0 0") i=$((i+1)); sleep 0.1;; *) break;; esac; done; echo size=$s'`, '/dev/null'],
-      { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      'script',
+      [
+        '-qec',
+        `stty cols 91 rows 37; ctr --address ${sock} run --fifo-dir ${fifoDir} --rm -t --runtime ${RUNTIME} ${IMAGE} ${c} sh -c 'tty; i=0; while [ $i -lt 100 ]; do s=$(stty size 2>/dev/null); case "$s" in ""|"0 0") i=$((i+1)); sleep 0.1;; *) break;; esac; done; echo size=$s'`,
+        '/dev/null',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     t.match(r.stdout, /\/dev\/pts\/\d+/, 'the process has a pty');
-    t.match(r.stdout, /size=37 91/, 'ResizePty gave it the client\'s window size');
+    t.match(r.stdout, /size=37 91/, "ResizePty gave it the client's window size");
   });
 
   await t.test('a running task: exec, ps, pause/resume, metrics, update, kill', async (t) => {
     const c = id('long');
     t.teardown(() => remove(c));
     const events = spawn('ctr', ['--address', sock, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    t.teardown(() => { events.kill('SIGKILL'); });
+    t.teardown(() => {
+      events.kill('SIGKILL');
+    });
     let seen = '';
-    events.stdout!.on('data', (d: Buffer) => { seen += d.toString(); });
+    events.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+    });
     await new Promise((r) => setTimeout(r, 300)); // let ctr subscribe
     const run = ctr(['run', '-d', '--runtime', RUNTIME, IMAGE, c, 'sh', '-c', 'trap "exit 42" TERM; while :; do sleep 0.1; done']);
     t.equal(run.status, 0, run.stderr);
@@ -186,14 +271,31 @@ async function main(): Promise<void> {
     t.equal(e1.stdout, 'pid=' + e1.stdout.slice(4, e1.stdout.indexOf(' ')) + ' user=0\n', e1.stderr);
     t.notMatch(e1.stdout, /pid=1 /, 'exec runs beside the init in its PID namespace');
     t.equal(e1.status, 9, 'exec exit code');
-    const e2 = ctr(['task', 'exec', '--exec-id', 'e2', '--user', '1000:1000', '--cwd', '/tmp', c, 'sh', '-c', 'echo $(id -u):$(id -g) $PWD $PATH']);
+    const e2 = ctr([
+      'task',
+      'exec',
+      '--exec-id',
+      'e2',
+      '--user',
+      '1000:1000',
+      '--cwd',
+      '/tmp',
+      c,
+      'sh',
+      '-c',
+      'echo $(id -u):$(id -g) $PWD $PATH',
+    ]);
     t.match(e2.stdout, /^1000:1000 \/tmp \/usr\/local\/sbin:/, `exec --user and --cwd; the image's env: ${e2.stderr}`);
     // ctr sends CloseIO as soon as it has copied its stdin, often before Start.
     for (const n of [1, 2, 3]) {
       const e3 = ctr(['task', 'exec', '--exec-id', `e3-${n}`, c, 'cat'], { input: `through stdin ${n}\n`, timeout: 30_000 });
       t.equal(e3.stdout, `through stdin ${n}\n`, `exec stdin (${n})`);
     }
-    const tty = spawnSync('script', ['-qec', `ctr --address ${sock} task exec --fifo-dir ${fifoDir} -t --exec-id e4 ${c} tty`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    const tty = spawnSync(
+      'script',
+      ['-qec', `ctr --address ${sock} task exec --fifo-dir ${fifoDir} -t --exec-id e4 ${c} tty`, '/dev/null'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     t.match(tty.stdout, /\/dev\/pts\/\d+/, 'exec -t has a pty');
 
     const ps = ctr(['task', 'ps', c]);
@@ -209,25 +311,48 @@ async function main(): Promise<void> {
 
     const metrics = ctr(['task', 'metrics', c]);
     t.equal(metrics.status, 0, metrics.stderr);
-    t.match(metrics.stdout, /memory\.usage_in_bytes\s+[1-9]\d*/, 'metrics: the memory cgroup\'s usage (cgroups v1 Metrics)');
+    t.match(metrics.stdout, /memory\.usage_in_bytes\s+[1-9]\d*/, "metrics: the memory cgroup's usage (cgroups v1 Metrics)");
     t.match(metrics.stdout, /pids\.current\s+[1-9]/, 'metrics: pids');
 
     const client = await shimClient(c);
     t.teardown(() => client.close());
-    await taskCall(client, 'Update', {
-      id: c,
-      resources: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources', value: Buffer.from(JSON.stringify({ memory: { limit: 64 << 20 } })) },
-    }, 'UpdateTaskRequest', 'google.protobuf.Empty');
-    t.equal(readFileSync(join(cgroupOf(pid, 'memory'), 'memory.limit_in_bytes'), 'utf8').trim(), String(64 << 20), 'Update wrote the memory limit');
-    await taskCall(client, 'Checkpoint', { id: c }, 'CheckpointTaskRequest', 'google.protobuf.Empty')
-      .then(() => t.fail('Checkpoint answered'), (e) => t.equal(e.code, CODE.UNIMPLEMENTED, 'Checkpoint: NotImplemented'));
+    await taskCall(
+      client,
+      'Update',
+      {
+        id: c,
+        resources: {
+          type_url: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources',
+          value: Buffer.from(JSON.stringify({ memory: { limit: 64 << 20 } })),
+        },
+      },
+      'UpdateTaskRequest',
+      'google.protobuf.Empty',
+    );
+    t.equal(
+      readFileSync(join(cgroupOf(pid, 'memory'), 'memory.limit_in_bytes'), 'utf8').trim(),
+      String(64 << 20),
+      'Update wrote the memory limit',
+    );
+    await taskCall(client, 'Checkpoint', { id: c }, 'CheckpointTaskRequest', 'google.protobuf.Empty').then(
+      () => t.fail('Checkpoint answered'),
+      (e) => t.equal(e.code, CODE.UNIMPLEMENTED, 'Checkpoint: NotImplemented'),
+    );
 
     const waiting = taskCall(client, 'Wait', { id: c });
     t.equal(ctr(['task', 'kill', '-s', 'SIGTERM', c]).status, 0);
-    t.equal((await waiting).exit_status, 42, 'SIGTERM reached the init\'s trap; Wait reports its exit');
+    t.equal((await waiting).exit_status, 42, "SIGTERM reached the init's trap; Wait reports its exit");
     t.equal(taskStatus(c), 'STOPPED');
-    const topics = ['/tasks/create', '/tasks/start', '/tasks/exec-added', '/tasks/exec-started', '/tasks/paused', '/tasks/resumed', '/tasks/exit'];
-    await waitFor('the task\'s events', () => topics.every((topic) => new RegExp(`${topic}\\s+.*${c}`).test(seen)), 10_000).catch(() => {});
+    const topics = [
+      '/tasks/create',
+      '/tasks/start',
+      '/tasks/exec-added',
+      '/tasks/exec-started',
+      '/tasks/paused',
+      '/tasks/resumed',
+      '/tasks/exit',
+    ];
+    await waitFor("the task's events", () => topics.every((topic) => new RegExp(`${topic}\\s+.*${c}`).test(seen)), 10_000).catch(() => {});
     for (const topic of topics) t.match(seen, new RegExp(`${topic}\\s+.*${c}`), `ctr events: ${topic}`);
   });
 
@@ -250,36 +375,81 @@ async function main(): Promise<void> {
     const c = id('oom');
     t.teardown(() => remove(c));
     const events = spawn('ctr', ['--address', sock, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    t.teardown(() => { events.kill('SIGKILL'); });
+    t.teardown(() => {
+      events.kill('SIGKILL');
+    });
     let seen = '';
-    events.stdout!.on('data', (d: Buffer) => { seen += d.toString(); });
+    events.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+    });
     await new Promise((r) => setTimeout(r, 300)); // let ctr subscribe (its output is all that is read)
-    const r = ctr(['run', '--rm', '--runtime', RUNTIME, '--memory-limit', String(16 << 20), IMAGE, c, 'sh', '-c', 'a=xxxxxxxxxxxxxxxx; while :; do a=$a$a; done']);
+    const r = ctr([
+      'run',
+      '--rm',
+      '--runtime',
+      RUNTIME,
+      '--memory-limit',
+      String(16 << 20),
+      IMAGE,
+      c,
+      'sh',
+      '-c',
+      'a=xxxxxxxxxxxxxxxx; while :; do a=$a$a; done',
+    ]);
     t.equal(r.status, 137, `the container was killed: ${r.stderr}`);
     await waitFor('the /tasks/oom event', () => seen.includes('/tasks/oom'), 20_000).catch(() => {});
     t.match(seen, new RegExp(`/tasks/oom\\s+.*${c}`), 'ctr events saw TaskOOM for the container');
-    const order = ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete'].map((topic) => seen.search(new RegExp(`${topic}\\s+.*${c}`)));
-    t.ok(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1])), `create, start, exit, delete in that order: ${order}`);
+    const order = ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete'].map((topic) =>
+      seen.search(new RegExp(`${topic}\\s+.*${c}`)),
+    );
+    t.ok(
+      order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1])),
+      `create, start, exit, delete in that order: ${order}`,
+    );
   });
 
   await t.test('the same image twice at once', async (t) => {
-    const run = (c: string) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const p = spawn('ctr', ['--address', sock, 'run', '--fifo-dir', fifoDir, '--rm', '--runtime', RUNTIME, IMAGE, c, 'sh', '-c', 'echo $HOSTNAME-ok']);
-      let out = '';
-      p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-      p.on('exit', (code) => resolve({ code, out }));
-    });
+    const run = (c: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn('ctr', [
+          '--address',
+          sock,
+          'run',
+          '--fifo-dir',
+          fifoDir,
+          '--rm',
+          '--runtime',
+          RUNTIME,
+          IMAGE,
+          c,
+          'sh',
+          '-c',
+          'echo $HOSTNAME-ok',
+        ]);
+        let out = '';
+        p.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        p.on('exit', (code) => resolve({ code, out }));
+      });
     const [a, b] = await Promise.all([run(id('twin-a')), run(id('twin-b'))]);
     t.same([a.code, b.code], [0, 0]);
     t.match(a.out, /-ok\n$/);
     t.match(b.out, /-ok\n$/);
   });
 
-  await t.test('a group (a pod\'s containers): one shim serves them all and exits after the last', async (t) => {
+  await t.test("a group (a pod's containers): one shim serves them all and exits after the last", async (t) => {
     const [a, b] = [id('group-a'), id('group-b')];
     const group = `runt-test-${process.pid}`;
-    t.teardown(() => { remove(a); remove(b); });
-    for (const c of [a, b]) t.equal(ctr(['run', '-d', '--runtime', RUNTIME, '--annotation', `io.containerd.runt.v2.group=${group}`, IMAGE, c, 'sleep', '1000']).status, 0);
+    t.teardown(() => {
+      remove(a);
+      remove(b);
+    });
+    for (const c of [a, b])
+      t.equal(
+        ctr(['run', '-d', '--runtime', RUNTIME, '--annotation', `io.containerd.runt.v2.group=${group}`, IMAGE, c, 'sleep', '1000']).status,
+        0,
+      );
     const address = (c: string) => readFileSync(join(bundleOf(c), 'address'), 'utf8');
     t.equal(address(a), address(b), 'both bundles name one shim address');
     const groupSocket = socketPath(address(a));
@@ -292,9 +462,9 @@ async function main(): Promise<void> {
     t.ok(shimPids().includes(shimPid), 'the shim stays while the second container lives');
     t.equal(taskStatus(b), 'RUNNING');
     remove(b);
-    await waitFor('the group\'s shim to exit', () => !shimPids().includes(shimPid), 30_000).catch(() => {});
+    await waitFor("the group's shim to exit", () => !shimPids().includes(shimPid), 30_000).catch(() => {});
     t.notOk(shimPids().includes(shimPid), 'and exits after its last task is deleted');
-    await waitFor('the group\'s socket to go', () => !existsSync(groupSocket), 10_000).catch(() => {});
+    await waitFor("the group's socket to go", () => !existsSync(groupSocket), 10_000).catch(() => {});
     t.notOk(existsSync(groupSocket), 'and removes its socket');
   });
 
@@ -308,20 +478,28 @@ async function main(): Promise<void> {
     t.equal(taskStatus(c), 'RUNNING', 'the task survived the restart');
     t.equal(taskPid(c), pid);
     const events = spawn('ctr', ['--address', sock, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    t.teardown(() => { events.kill('SIGKILL'); });
+    t.teardown(() => {
+      events.kill('SIGKILL');
+    });
     let seen = '';
-    events.stdout!.on('data', (d: Buffer) => { seen += d.toString(); });
+    events.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+    });
     await new Promise((r) => setTimeout(r, 300));
     t.equal(ctr(['task', 'exec', '--exec-id', 'go', c, 'touch', '/go']).status, 0, 'exec through the new containerd');
     await waitFor('the task to stop', () => taskStatus(c) === 'STOPPED', 30_000);
-    await waitFor('the exit event', () => new RegExp(`/tasks/exit\\s+.*${c}.*"?id"?:"?${c}`).test(seen) || seen.includes(`"exit_status":7`) || /exit_status:7/.test(seen), 20_000).catch(() => {});
+    await waitFor(
+      'the exit event',
+      () => new RegExp(`/tasks/exit\\s+.*${c}.*"?id"?:"?${c}`).test(seen) || seen.includes(`"exit_status":7`) || /exit_status:7/.test(seen),
+      20_000,
+    ).catch(() => {});
     t.match(seen, new RegExp(`/tasks/exit\\s+.*${c}`), 'the new containerd got TaskExit');
     const client = await shimClient(c);
     t.teardown(() => client.close());
     t.equal((await taskCall(client, 'State', { id: c })).exit_status, 7, 'and the exit status');
   });
 
-  await t.test('the shim killed with SIGKILL: containerd\'s delete path leaves nothing behind', async (t) => {
+  await t.test("the shim killed with SIGKILL: containerd's delete path leaves nothing behind", async (t) => {
     const c = id('crash');
     t.equal(ctr(['run', '-d', '--runtime', RUNTIME, IMAGE, c, 'sleep', '1000']).status, 0);
     const pid = taskPid(c);
@@ -332,9 +510,9 @@ async function main(): Promise<void> {
     t.ok(shimPids().includes(shimPid), 'Connect names the shim');
     process.kill(shimPid, 'SIGKILL');
     await waitFor('the container to be cleaned up', () => !existsSync(join(stateRoot(NS), c)), 30_000).catch(() => {});
-    t.notOk(existsSync(join(stateRoot(NS), c)), 'runt\'s state of the container is gone');
+    t.notOk(existsSync(join(stateRoot(NS), c)), "runt's state of the container is gone");
     await waitFor('the init to be gone', () => [null, 'Z'].includes(procState(pid)), 10_000).catch(() => {});
-    t.ok([null, 'Z'].includes(procState(pid)), 'the container\'s init is dead');
+    t.ok([null, 'Z'].includes(procState(pid)), "the container's init is dead");
     t.notOk(existsSync(memory), 'its memory cgroup is removed');
     const mounted = () => readFileSync(`/proc/${holder.pid}/mountinfo`, 'utf8').includes(join(bundleOf(c), 'rootfs'));
     await waitFor('the rootfs to be unmounted', () => !mounted(), 10_000).catch(() => {});
@@ -348,15 +526,29 @@ async function main(): Promise<void> {
     t.equal(ctr(['run', '-d', '--runtime', RUNTIME, IMAGE, c, 'sleep', '1000']).status, 0);
     const client = await shimClient(c);
     t.teardown(() => client.close());
-    const status = (p: Promise<unknown>) => p.then(() => 0, (e: { code: number; message: string }) => e);
-    t.match(await status(taskCall(client, 'Nope', { id: c }, 'StateRequest', 'StateResponse')), { code: CODE.UNIMPLEMENTED }, 'an unknown method');
-    t.match(await status(taskCall(client, 'Create', { id: c, bundle: bundleOf(c) }, 'CreateTaskRequest', 'CreateTaskResponse')),
-      { code: CODE.ALREADY_EXISTS, message: /already exists/ }, 'Create for an id that exists');
+    const status = (p: Promise<unknown>) =>
+      p.then(
+        () => 0,
+        (e: { code: number; message: string }) => e,
+      );
+    t.match(
+      await status(taskCall(client, 'Nope', { id: c }, 'StateRequest', 'StateResponse')),
+      { code: CODE.UNIMPLEMENTED },
+      'an unknown method',
+    );
+    t.match(
+      await status(taskCall(client, 'Create', { id: c, bundle: bundleOf(c) }, 'CreateTaskRequest', 'CreateTaskResponse')),
+      { code: CODE.ALREADY_EXISTS, message: /already exists/ },
+      'Create for an id that exists',
+    );
     const empty = join(dir, 'no-rootfs');
     mkdirSync(empty, { recursive: true });
     writeFileSync(join(empty, 'config.json'), readFileSync(join(bundleOf(c), 'config.json')));
-    t.match(await status(taskCall(client, 'Create', { id: `${c}-x`, bundle: empty }, 'CreateTaskRequest', 'CreateTaskResponse')),
-      { code: CODE.INVALID_ARGUMENT, message: /root/ }, 'a bundle without a rootfs');
+    t.match(
+      await status(taskCall(client, 'Create', { id: `${c}-x`, bundle: empty }, 'CreateTaskRequest', 'CreateTaskResponse')),
+      { code: CODE.INVALID_ARGUMENT, message: /root/ },
+      'a bundle without a rootfs',
+    );
     t.match(await status(taskCall(client, 'State', { id: 'no-such-task' })), { code: CODE.NOT_FOUND }, 'an unknown task');
     // Raw frames: a Request that is not protobuf, a payload that is not the method's message.
     const raw = (await import('node:net')).connect(socketPath(readFileSync(join(bundleOf(c), 'address'), 'utf8')));
@@ -364,10 +556,18 @@ async function main(): Promise<void> {
     const answers = new Map<number, { code: number; message: string } | null>();
     const d = new FrameDecoder();
     raw.on('data', (b: Buffer) => {
-      for (const f of d.push(b)) answers.set(f.streamId, decode<{ status: { code: number; message: string } | null }>('ttrpc.Response', f.data).status);
+      for (const f of d.push(b))
+        answers.set(f.streamId, decode<{ status: { code: number; message: string } | null }>('ttrpc.Response', f.data).status);
     });
     raw.write(encodeFrame({ streamId: 1, type: 1, flags: 0, data: Buffer.from([0x0a, 0xff]) }));
-    raw.write(encodeFrame({ streamId: 3, type: 1, flags: 0, data: encode('ttrpc.Request', { service: TASK, method: 'State', payload: Buffer.from([0x0a, 0x7f, 0x41]) }) }));
+    raw.write(
+      encodeFrame({
+        streamId: 3,
+        type: 1,
+        flags: 0,
+        data: encode('ttrpc.Request', { service: TASK, method: 'State', payload: Buffer.from([0x0a, 0x7f, 0x41]) }),
+      }),
+    );
     await waitFor('two answers', () => answers.size === 2, 10_000).catch(() => {});
     t.match(answers.get(1), { code: CODE.INVALID_ARGUMENT }, 'a malformed ttrpc Request');
     t.match(answers.get(3), { code: CODE.INVALID_ARGUMENT }, 'a malformed protobuf payload');
@@ -375,7 +575,10 @@ async function main(): Promise<void> {
     const gone = await shimClient(c);
     const inFlight = taskCall(gone, 'Wait', { id: c });
     gone.close();
-    await inFlight.then(() => t.fail('Wait answered'), () => t.pass('the in-flight call ends with its connection'));
+    await inFlight.then(
+      () => t.fail('Wait answered'),
+      () => t.pass('the in-flight call ends with its connection'),
+    );
     const st = await taskCall(client, 'State', { id: c });
     t.equal(st.status, 2, 'the shim still serves its running task');
     t.equal(taskStatus(c), 'RUNNING');

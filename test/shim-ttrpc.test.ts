@@ -33,7 +33,11 @@ t.test('the decoder finds frames across any chunking, empty data included', asyn
     const d = new FrameDecoder();
     const got: Frame[] = [];
     for (let i = 0; i < bytes.length; i += size) got.push(...d.push(bytes.subarray(i, i + size)));
-    t.same(got.map((f) => ({ ...f, data: [...f.data].length })), frames.map((f) => ({ ...f, data: f.data.length })), `chunks of ${size}`);
+    t.same(
+      got.map((f) => ({ ...f, data: [...f.data].length })),
+      frames.map((f) => ({ ...f, data: f.data.length })),
+      `chunks of ${size}`,
+    );
     t.equal(d.pending, 0);
   }
 });
@@ -45,10 +49,16 @@ t.test('a frame over 4 MiB is reported and its data skipped; the next frame is f
   head.writeUInt32BE(7, 4);
   head[8] = 1;
   const first = d.push(Buffer.concat([head, Buffer.alloc(1000)]));
-  t.same(first.map((f) => [f.streamId, f.oversized]), [[7, MAX_DATA_LENGTH + 5]]);
+  t.same(
+    first.map((f) => [f.streamId, f.oversized]),
+    [[7, MAX_DATA_LENGTH + 5]],
+  );
   t.same(d.push(Buffer.alloc(MAX_DATA_LENGTH + 5 - 1000 - 3)), []);
   const next = d.push(Buffer.concat([Buffer.alloc(3), encodeFrame({ streamId: 9, type: 1, flags: 0, data: Buffer.from('x') })]));
-  t.same(next.map((f) => [f.streamId, f.data.toString()]), [[9, 'x']]);
+  t.same(
+    next.map((f) => [f.streamId, f.data.toString()]),
+    [[9, 'x']],
+  );
 });
 
 t.test('the server answers good calls and every kind of bad input on the stream that sent it', async (t) => {
@@ -56,25 +66,38 @@ t.test('the server answers good calls and every kind of bad input on the stream 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'sock');
   const server = new TtrpcServer();
-  server.register('containerd.task.v2.Task', 'Connect', 'containerd.task.v2.ConnectRequest', 'containerd.task.v2.ConnectResponse',
+  server.register(
+    'containerd.task.v2.Task',
+    'Connect',
+    'containerd.task.v2.ConnectRequest',
+    'containerd.task.v2.ConnectResponse',
     async (req) => {
       if (req.id === 'missing') throw new StatusError(CODE.NOT_FOUND, 'container "missing": not found');
       return { shim_pid: process.pid, task_pid: 42, version: `v2-${String(req.id)}` };
-    });
-  server.register('containerd.task.v2.Task', 'Wait', 'containerd.task.v2.WaitRequest', 'containerd.task.v2.WaitResponse',
-    () => new Promise((resolve) => setTimeout(() => resolve({ exit_status: 7 }), 200)));
+    },
+  );
+  server.register(
+    'containerd.task.v2.Task',
+    'Wait',
+    'containerd.task.v2.WaitRequest',
+    'containerd.task.v2.WaitResponse',
+    () => new Promise((resolve) => setTimeout(() => resolve({ exit_status: 7 }), 200)),
+  );
   await server.listen({ path });
   t.teardown(() => server.close());
 
   const client = await TtrpcClient.connect(path);
   t.teardown(() => client.close());
-  const call = (method: string, id: string) => client.call('containerd.task.v2.Task', method, `containerd.task.v2.${method}Request`, { id }, `containerd.task.v2.${method}Response`);
+  const call = (method: string, id: string) =>
+    client.call('containerd.task.v2.Task', method, `containerd.task.v2.${method}Request`, { id }, `containerd.task.v2.${method}Response`);
   const waiting = call('Wait', 'a');
   t.same(await call('Connect', 'a'), { shim_pid: process.pid, task_pid: 42, version: 'v2-a' }, 'served while an earlier call is pending');
   t.equal((await waiting).exit_status, 7);
   await t.rejects(call('Connect', 'missing'), { code: CODE.NOT_FOUND, message: 'container "missing": not found' });
-  await t.rejects(client.call('containerd.task.v2.Task', 'Nope', 'containerd.task.v2.ConnectRequest', {}, 'containerd.task.v2.ConnectResponse'),
-    { code: CODE.UNIMPLEMENTED });
+  await t.rejects(
+    client.call('containerd.task.v2.Task', 'Nope', 'containerd.task.v2.ConnectRequest', {}, 'containerd.task.v2.ConnectResponse'),
+    { code: CODE.UNIMPLEMENTED },
+  );
 
   // Raw frames, as a broken client would send them.
   const raw = net.connect(path);
@@ -83,23 +106,24 @@ t.test('the server answers good calls and every kind of bad input on the stream 
   const answers = new Map<number, { code: number; message: string } | null>();
   const d = new FrameDecoder();
   raw.on('data', (c: Buffer) => {
-    for (const f of d.push(c)) answers.set(f.streamId, decode<{ status: { code: number; message: string } | null }>('ttrpc.Response', f.data).status);
+    for (const f of d.push(c))
+      answers.set(f.streamId, decode<{ status: { code: number; message: string } | null }>('ttrpc.Response', f.data).status);
   });
   const req = (payload: Buffer) => encode('ttrpc.Request', { service: 'containerd.task.v2.Task', method: 'Connect', payload });
-  raw.write(encodeFrame({ streamId: 1, type: 1, flags: 0, data: Buffer.from([0xff, 0xff, 0xff]) }));        // not a Request
-  raw.write(encodeFrame({ streamId: 3, type: 1, flags: 0, data: req(Buffer.from([0x0a, 0x50, 0x41])) }));  // payload cut short
-  raw.write(encodeFrame({ streamId: 4, type: 1, flags: 0, data: req(Buffer.alloc(0)) }));                    // even stream id
-  raw.write(encodeFrame({ streamId: 5, type: 3, flags: 0, data: Buffer.from('x') }));                        // data, no stream
+  raw.write(encodeFrame({ streamId: 1, type: 1, flags: 0, data: Buffer.from([0xff, 0xff, 0xff]) })); // not a Request
+  raw.write(encodeFrame({ streamId: 3, type: 1, flags: 0, data: req(Buffer.from([0x0a, 0x50, 0x41])) })); // payload cut short
+  raw.write(encodeFrame({ streamId: 4, type: 1, flags: 0, data: req(Buffer.alloc(0)) })); // even stream id
+  raw.write(encodeFrame({ streamId: 5, type: 3, flags: 0, data: Buffer.from('x') })); // data, no stream
   const big = Buffer.alloc(10);
   big.writeUInt32BE(MAX_DATA_LENGTH + 1, 0);
   big.writeUInt32BE(7, 4);
   big[8] = 1;
-  raw.write(Buffer.concat([big, Buffer.alloc(MAX_DATA_LENGTH + 1)]));                                        // over 4 MiB
+  raw.write(Buffer.concat([big, Buffer.alloc(MAX_DATA_LENGTH + 1)])); // over 4 MiB
   raw.write(encodeFrame({ streamId: 9, type: 1, flags: 0, data: req(encode('containerd.task.v2.ConnectRequest', { id: 'b' })) }));
   const deadline = Date.now() + 30_000;
   while (answers.size < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   t.match(answers.get(1), { code: CODE.INVALID_ARGUMENT, message: /unmarshal request/ }, 'bytes that are not a Request');
-  t.match(answers.get(3), { code: CODE.INVALID_ARGUMENT, message: /ConnectRequest/ }, 'a payload that is not the method\'s message');
+  t.match(answers.get(3), { code: CODE.INVALID_ARGUMENT, message: /ConnectRequest/ }, "a payload that is not the method's message");
   t.match(answers.get(4), { code: CODE.INVALID_ARGUMENT, message: /even/ }, 'an even (server) stream id');
   t.match(answers.get(5), { code: CODE.INVALID_ARGUMENT, message: /message type 3/ }, 'data on no stream');
   t.match(answers.get(7), { code: CODE.RESOURCE_EXHAUSTED, message: /4 MiB/ }, 'a frame over 4 MiB');

@@ -32,13 +32,20 @@ const SCRIPT = [
 
 function parse(text: string) {
   const [head, mounts = ''] = text.split('---\n');
-  const kv = Object.fromEntries(head.split(/\s+/).filter((w) => w.includes('=')).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  const kv = Object.fromEntries(
+    head
+      .split(/\s+/)
+      .filter((w) => w.includes('='))
+      .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+  );
   return { kv, mounts: parseMountinfo(mounts) };
 }
 
 t.test('terminal: true gives the init a /dev/console that is its pty', async (t) => {
   const root = stateRoot(t);
-  const b = makeBundle(t, SCRIPT, (s) => { s.process!.terminal = true; });
+  const b = makeBundle(t, SCRIPT, (s) => {
+    s.process!.terminal = true;
+  });
   const { kv, mounts } = parse(await runOnTerminal(t, root, b));
   t.match(kv.tty, /^\/dev\/pts\/\d+$/);
   t.equal(kv.console, kv.pty, 'same device numbers as the pty');
@@ -60,8 +67,11 @@ t.test('an image whose /dev/console is a symlink cannot redirect the console bin
   const { kv, mounts } = parse(await runOnTerminal(t, root, b));
   t.equal(kv.link, 'no', '/dev/console is no longer a link');
   t.equal(kv.console, kv.pty, '/dev/console is the pty');
-  t.notOk(mounts.some((m) => m.mountPoint === '/etc/target'), 'nothing is mounted on the link\'s target');
-  t.equal(readFileSync(join(b.rootfs, 'etc', 'target'), 'utf8'), 'untouched\n', 'the link\'s target is unchanged');
+  t.notOk(
+    mounts.some((m) => m.mountPoint === '/etc/target'),
+    "nothing is mounted on the link's target",
+  );
+  t.equal(readFileSync(join(b.rootfs, 'etc', 'target'), 'utf8'), 'untouched\n', "the link's target is unchanged");
 
   const dangling = makeBundle(t, SCRIPT, (s, bundle) => {
     s.process!.terminal = true;
@@ -97,7 +107,7 @@ t.test('on a read-only rootfs a planted /dev/console link fails create, naming t
   t.same(root.entries(), [], 'no state left');
 });
 
-t.test('exec -t gets its own pty and leaves the init\'s /dev/console alone', async (t) => {
+t.test("exec -t gets its own pty and leaves the init's /dev/console alone", async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, ['sleep', '1000']);
   const id = root.id('console');
@@ -106,7 +116,17 @@ t.test('exec -t gets its own pty and leaves the init\'s /dev/console alone', asy
   const socket = new ConsoleSocket(join(b.dir, 'console.sock'));
   t.teardown(() => socket.close());
   const received = socket.receive();
-  const r = root.runt(['exec', '-t', '-d', '--console-socket', socket.path, id, 'sh', '-c', 'grep -c " /dev/console " /proc/self/mountinfo; sleep 0.2']);
+  const r = root.runt([
+    'exec',
+    '-t',
+    '-d',
+    '--console-socket',
+    socket.path,
+    id,
+    'sh',
+    '-c',
+    'grep -c " /dev/console " /proc/self/mountinfo; sleep 0.2',
+  ]);
   t.equal(r.code, 0, describe(r));
   const text = await readMaster((await received).fd);
   t.equal(text.trim(), '0', 'no console mount for a container without a terminal');

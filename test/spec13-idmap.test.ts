@@ -31,13 +31,17 @@ function parse(stdout: string) {
   return { ids: ids.trim().split('\n'), mounts: parseMountinfo(mounts) };
 }
 
-t.test('idmap with the mount\'s own mappings (no user namespace)', async (t) => {
+t.test("idmap with the mount's own mappings (no user namespace)", async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, STAT());
   const src = ownedTree(b);
   b.spec.mounts!.push({
-    destination: '/m', type: 'bind', source: src, options: ['bind', 'idmap'],
-    uidMappings: [{ containerID: 0, hostID: 1234, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 4321, size: 65536 }],
+    destination: '/m',
+    type: 'bind',
+    source: src,
+    options: ['bind', 'idmap'],
+    uidMappings: [{ containerID: 0, hostID: 1234, size: 65536 }],
+    gidMappings: [{ containerID: 0, hostID: 4321, size: 65536 }],
   });
   b.write();
   const r = root.run(b);
@@ -52,8 +56,12 @@ t.test('mappings without the idmap option still idmap the mount (the option only
   const b = makeBundle(t, STAT());
   const src = ownedTree(b);
   b.spec.mounts!.push({
-    destination: '/m', type: 'bind', source: src, options: ['bind'],
-    uidMappings: [{ containerID: 0, hostID: 1234, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 4321, size: 65536 }],
+    destination: '/m',
+    type: 'bind',
+    source: src,
+    options: ['bind'],
+    uidMappings: [{ containerID: 0, hostID: 1234, size: 65536 }],
+    gidMappings: [{ containerID: 0, hostID: 4321, size: 65536 }],
   });
   b.write();
   const r = root.run(b);
@@ -63,7 +71,7 @@ t.test('mappings without the idmap option still idmap the mount (the option only
   t.ok(mountAt(mounts, '/m')?.options.includes('idmapped'));
 });
 
-t.test('idmap without mappings of its own uses the container\'s user namespace mapping', async (t) => {
+t.test("idmap without mappings of its own uses the container's user namespace mapping", async (t) => {
   const root = stateRoot(t);
   // /root exists in the image: the container's root cannot create a directory in a rootfs the
   // host's root owns.
@@ -78,10 +86,10 @@ t.test('idmap without mappings of its own uses the container\'s user namespace m
   const r = root.run(b);
   t.equal(r.code, 0, describe(r));
   const { ids, mounts } = parse(r.stdout);
-  t.same(ids, ['0:0', '1000:1000'], 'the host\'s ids show as the same ids inside the user namespace');
+  t.same(ids, ['0:0', '1000:1000'], "the host's ids show as the same ids inside the user namespace");
   t.ok(mountAt(mounts, '/root')?.options.includes('idmapped'));
   const made = statSync(join(src, 'made-inside'));
-  t.same([made.uid, made.gid], [0, 0], 'a file the container\'s root writes is owned by 0 on disk, not 100000');
+  t.same([made.uid, made.gid], [0, 0], "a file the container's root writes is owned by 0 on disk, not 100000");
 });
 
 t.test('ridmap reaches submounts, idmap does not', async (t) => {
@@ -89,13 +97,25 @@ t.test('ridmap reaches submounts, idmap does not', async (t) => {
   const b = makeBundle(t, 'echo; cat /proc/self/mountinfo');
   const src = ownedTree(b);
   mkdirSync(join(src, 'sub'));
-  const maps = { uidMappings: [{ containerID: 0, hostID: 1234, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 1234, size: 65536 }] };
+  const maps = {
+    uidMappings: [{ containerID: 0, hostID: 1234, size: 65536 }],
+    gidMappings: [{ containerID: 0, hostID: 1234, size: 65536 }],
+  };
   b.spec.mounts!.push(
     { destination: '/r', type: 'bind', source: src, options: ['rbind', 'ridmap'], ...maps },
     { destination: '/i', type: 'bind', source: src, options: ['rbind', 'idmap'], ...maps },
   );
   b.write();
-  const wrapper = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=64k sub "${src}/sub" && exec "$@"`, 'sh'];
+  const wrapper = [
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    `mount -t tmpfs -o size=64k sub "${src}/sub" && exec "$@"`,
+    'sh',
+  ];
   const r = root.run(b, undefined, [], { wrapper });
   if (r.code !== 0 && /mount_setattr\(MOUNT_ATTR_IDMAP\): EINVAL/.test(r.stderr)) {
     t.skip(`this kernel cannot idmap a tmpfs submount: ${r.stderr.trim()}`, () => {});
@@ -113,8 +133,12 @@ t.test('idmap on a mount that is not a bind is refused by name; nothing left', a
   const root = stateRoot(t);
   const b = makeBundle(t, 'true', (s) => {
     s.mounts!.push({
-      destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['idmap'],
-      uidMappings: [{ containerID: 0, hostID: 1234, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1234, size: 1 }],
+      destination: '/t',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['idmap'],
+      uidMappings: [{ containerID: 0, hostID: 1234, size: 1 }],
+      gidMappings: [{ containerID: 0, hostID: 1234, size: 1 }],
     });
   });
   const r = root.run(b);

@@ -20,7 +20,10 @@ function canMountSetattr(): string | null {
 
 t.test('recursive options reach a submount of an rbind; the plain ones do not', async (t) => {
   const why = canMountSetattr();
-  if (why) { t.skip(why, () => {}); return; }
+  if (why) {
+    t.skip(why, () => {});
+    return;
+  }
   const root = stateRoot(t);
   const bundle = makeBundle(t, ['cat', '/proc/self/mountinfo']);
   const src = bundle.hostDir('tree');
@@ -31,14 +34,24 @@ t.test('recursive options reach a submount of an rbind; the plain ones do not', 
   );
   bundle.write();
   // The submount exists only in the test's own mount namespace, in which runt runs.
-  const wrapper = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=64k sub "${src}/sub" && exec "$@"`, 'sh'];
+  const wrapper = [
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    `mount -t tmpfs -o size=64k sub "${src}/sub" && exec "$@"`,
+    'sh',
+  ];
   const r = root.run(bundle, undefined, [], { wrapper });
   t.equal(r.code, 0, describe(r));
   const mounts = parseMountinfo(r.stdout);
   for (const point of ['/r', '/r/sub']) {
     const m = mountAt(mounts, point);
     t.ok(m, `${point} is mounted`);
-    for (const opt of ['ro', 'nosuid', 'nodev', 'noexec', 'noatime']) t.ok(m?.options.includes(opt), `${point}: ${opt} (${m?.options.join(',')})`);
+    for (const opt of ['ro', 'nosuid', 'nodev', 'noexec', 'noatime'])
+      t.ok(m?.options.includes(opt), `${point}: ${opt} (${m?.options.join(',')})`);
   }
   t.ok(mountAt(mounts, '/p')?.options.includes('ro'), '/p: ro');
   t.ok(mountAt(mounts, '/p/sub')?.options.includes('rw'), '/p/sub: a plain ro does not reach the submount');
@@ -46,12 +59,14 @@ t.test('recursive options reach a submount of an rbind; the plain ones do not', 
 
 t.test('recursive options on a tmpfs, and rrw/ratime undo earlier ones', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, ['cat', '/proc/self/mountinfo'], (s) => {
-    s.mounts!.push(
-      { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rro', 'rnosymfollow', 'rstrictatime'] },
-      { destination: '/u', type: 'tmpfs', source: 'tmpfs', options: ['rro', 'rnoatime', 'rrw', 'ratime'] },
-    );
-  }));
+  const r = root.run(
+    makeBundle(t, ['cat', '/proc/self/mountinfo'], (s) => {
+      s.mounts!.push(
+        { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rro', 'rnosymfollow', 'rstrictatime'] },
+        { destination: '/u', type: 'tmpfs', source: 'tmpfs', options: ['rro', 'rnoatime', 'rrw', 'ratime'] },
+      );
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   const mounts = parseMountinfo(r.stdout);
   const tOpts = mountAt(mounts, '/t')?.options ?? [];
@@ -63,9 +78,11 @@ t.test('recursive options on a tmpfs, and rrw/ratime undo earlier ones', async (
 
 t.test('a relative mount destination is taken from / with a warning (deprecated)', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, ['cat', '/proc/self/mountinfo'], (s) => {
-    s.mounts!.push({ destination: 'rel/dir', type: 'tmpfs', source: 'tmpfs', options: ['size=64k'] });
-  }));
+  const r = root.run(
+    makeBundle(t, ['cat', '/proc/self/mountinfo'], (s) => {
+      s.mounts!.push({ destination: 'rel/dir', type: 'tmpfs', source: 'tmpfs', options: ['size=64k'] });
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(mountAt(parseMountinfo(r.stdout), '/rel/dir')?.fstype, 'tmpfs', 'mounted at /rel/dir');
   t.match(r.stderr, /warning: mounts\[\d+\]\.destination: relative destination "rel\/dir" is deprecated: taken as "\/rel\/dir"/);
@@ -74,11 +91,17 @@ t.test('a relative mount destination is taken from / with a warning (deprecated)
 t.test('linux.intelRdt without resctrl: refused with one line naming the field, nothing left', async (t) => {
   const mounted = /\s-\sresctrl\s/.test(execFileSync('cat', ['/proc/self/mountinfo'], { encoding: 'utf8' }));
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, ['true'], (s) => { s.linux!.intelRdt = { closID: 'c1', l3CacheSchema: 'L3:0=f' }; }));
+  const r = root.run(
+    makeBundle(t, ['true'], (s) => {
+      s.linux!.intelRdt = { closID: 'c1', l3CacheSchema: 'L3:0=f' };
+    }),
+  );
   t.not(r.code, 0);
-  t.same(errorLines(r), [mounted
-    ? 'linux.intelRdt: not supported by runt (resctrl is mounted, but runt has no Intel RDT code path)'
-    : 'linux.intelRdt: no resctrl filesystem is mounted on this host (/sys/fs/resctrl)']);
+  t.same(errorLines(r), [
+    mounted
+      ? 'linux.intelRdt: not supported by runt (resctrl is mounted, but runt has no Intel RDT code path)'
+      : 'linux.intelRdt: no resctrl filesystem is mounted on this host (/sys/fs/resctrl)',
+  ]);
   t.same(root.entries(), [], 'no state left');
 });
 

@@ -9,7 +9,9 @@ import { describe, errorLines, makeBundle, stateRoot } from './helpers/index.js'
 
 function probe(): string | null {
   try {
-    execFileSync('unshare', ['--net', 'sh', '-c', 'ip link add probe0 type veth peer name probe1 && ip link del probe0'], { stdio: 'ignore' });
+    execFileSync('unshare', ['--net', 'sh', '-c', 'ip link add probe0 type veth peer name probe1 && ip link del probe0'], {
+      stdio: 'ignore',
+    });
     return null;
   } catch {
     return 'cannot make a veth pair in a new network namespace (unshare --net, ip, the veth module)';
@@ -31,7 +33,8 @@ function inOwnNetns(): string[] {
   return ['unshare', '--net', 'sh', '-c', setup, 'sh'];
 }
 
-const INSIDE = 'ls /sys/class/net | tr "\\n" " "; echo; cat /sys/class/net/ctr0/flags; grep -c "10.9.8.7" /proc/net/fib_trie; grep -c "fd000000000000000000000000000007" /proc/net/if_inet6';
+const INSIDE =
+  'ls /sys/class/net | tr "\\n" " "; echo; cat /sys/class/net/ctr0/flags; grep -c "10.9.8.7" /proc/net/fib_trie; grep -c "fd000000000000000000000000000007" /proc/net/if_inet6';
 
 t.test('a veth device moves in renamed, keeps its addresses, is up; afterwards it is gone', { skip: skip ?? false }, async (t) => {
   const root = stateRoot(t);
@@ -49,26 +52,49 @@ t.test('a veth device moves in renamed, keeps its addresses, is up; afterwards i
   t.notMatch(after, /dev0|ctr0|peer0/, `the virtual device (and its peer) went with the container's namespace: ${after.trim()}`);
 });
 
-t.test('a name taken in the container, or a device that does not exist, fails create naming the device', { skip: skip ?? false }, async (t) => {
-  const root = stateRoot(t);
-  const taken = root.run(makeBundle(t, 'true', (s) => { s.linux!.netDevices = { dev0: { name: 'lo' } }; }), undefined, [], { wrapper: inOwnNetns() });
-  t.not(taken.code, 0);
-  t.match(errorLines(taken).join('\n'), /^linux\.netDevices\["dev0"\]: move dev0 into the container as lo: the container already has a device of that name: EEXIST/);
-  t.match(taken.stdout, /dev0/, `the device stays where it was: ${taken.stdout}`);
-  const missing = root.run(makeBundle(t, 'true', (s) => { s.linux!.netDevices = { nosuch0: {} }; }), undefined, [], { wrapper: inOwnNetns() });
-  t.not(missing.code, 0);
-  t.match(errorLines(missing).join('\n'), /^linux\.netDevices\["nosuch0"\]: network device nosuch0 in the runtime's namespace: ENODEV/);
-  t.same(root.entries(), []);
-});
+t.test(
+  'a name taken in the container, or a device that does not exist, fails create naming the device',
+  { skip: skip ?? false },
+  async (t) => {
+    const root = stateRoot(t);
+    const taken = root.run(
+      makeBundle(t, 'true', (s) => {
+        s.linux!.netDevices = { dev0: { name: 'lo' } };
+      }),
+      undefined,
+      [],
+      { wrapper: inOwnNetns() },
+    );
+    t.not(taken.code, 0);
+    t.match(
+      errorLines(taken).join('\n'),
+      /^linux\.netDevices\["dev0"\]: move dev0 into the container as lo: the container already has a device of that name: EEXIST/,
+    );
+    t.match(taken.stdout, /dev0/, `the device stays where it was: ${taken.stdout}`);
+    const missing = root.run(
+      makeBundle(t, 'true', (s) => {
+        s.linux!.netDevices = { nosuch0: {} };
+      }),
+      undefined,
+      [],
+      { wrapper: inOwnNetns() },
+    );
+    t.not(missing.code, 0);
+    t.match(errorLines(missing).join('\n'), /^linux\.netDevices\["nosuch0"\]: network device nosuch0 in the runtime's namespace: ENODEV/);
+    t.same(root.entries(), []);
+  },
+);
 
 t.test('netDevices with a new user namespace is refused by name', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, 'true', (s) => {
-    s.linux!.namespaces!.push({ type: 'user' });
-    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-    s.linux!.netDevices = { dev0: {} };
-  }));
+  const r = root.run(
+    makeBundle(t, 'true', (s) => {
+      s.linux!.namespaces!.push({ type: 'user' });
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux!.netDevices = { dev0: {} };
+    }),
+  );
   t.not(r.code, 0);
   t.match(errorLines(r).join('\n'), /^linux\.netDevices: not supported with a new user namespace/);
 });

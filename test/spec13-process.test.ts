@@ -16,9 +16,11 @@ function schedField(text: string, name: string): number | undefined {
 
 t.test('process.scheduler: SCHED_BATCH with a nice value, kept across exec', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, ['cat', '/proc/self/sched'], (s) => {
-    s.process!.scheduler = { policy: 'SCHED_BATCH', nice: 7, flags: ['SCHED_FLAG_RESET_ON_FORK'] };
-  }));
+  const r = root.run(
+    makeBundle(t, ['cat', '/proc/self/sched'], (s) => {
+      s.process!.scheduler = { policy: 'SCHED_BATCH', nice: 7, flags: ['SCHED_FLAG_RESET_ON_FORK'] };
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(schedField(r.stdout, 'policy'), 3, 'policy 3 (SCHED_BATCH)');
   t.equal(schedField(r.stdout, 'prio'), 127, 'prio 120 + nice 7');
@@ -26,46 +28,72 @@ t.test('process.scheduler: SCHED_BATCH with a nice value, kept across exec', asy
 
 t.test('process.scheduler: SCHED_IDLE', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, ['cat', '/proc/self/sched'], (s) => {
-    s.process!.scheduler = { policy: 'SCHED_IDLE' };
-  }));
+  const r = root.run(
+    makeBundle(t, ['cat', '/proc/self/sched'], (s) => {
+      s.process!.scheduler = { policy: 'SCHED_IDLE' };
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(schedField(r.stdout, 'policy'), 5, 'policy 5 (SCHED_IDLE)');
 });
 
 t.test('process.scheduler: a value the kernel refuses fails create with one line naming the field', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, ['true'], (s) => {
-    s.process!.scheduler = { policy: 'SCHED_FIFO', priority: 0 };
-  }));
+  const r = root.run(
+    makeBundle(t, ['true'], (s) => {
+      s.process!.scheduler = { policy: 'SCHED_FIFO', priority: 0 };
+    }),
+  );
   t.not(r.code, 0);
   t.match(errorLines(r).join('\n'), /process\.scheduler/);
-  const iso = root.run(makeBundle(t, ['true'], (s) => { s.process!.scheduler = { policy: 'SCHED_ISO' }; }));
+  const iso = root.run(
+    makeBundle(t, ['true'], (s) => {
+      s.process!.scheduler = { policy: 'SCHED_ISO' };
+    }),
+  );
   t.not(iso.code, 0);
   t.same(errorLines(iso), ['process.scheduler.policy: SCHED_ISO is not implemented by the Linux kernel']);
 });
 
 t.test('process.ioPriority: class and level seen by ionice inside', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, ['ionice', '-p', '1'], (s) => {
-    s.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 };
-  }));
+  const r = root.run(
+    makeBundle(t, ['ionice', '-p', '1'], (s) => {
+      s.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 };
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.match(r.stdout.trim(), /^idle\b/, `ionice shows the idle class: ${r.stdout.trim()}`);
-  const be = root.run(makeBundle(t, ['ionice', '-p', '1'], (s) => { s.process!.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 6 }; }));
+  const be = root.run(
+    makeBundle(t, ['ionice', '-p', '1'], (s) => {
+      s.process!.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 6 };
+    }),
+  );
   t.equal(be.code, 0, describe(be));
   t.equal(be.stdout.trim(), 'best-effort: prio 6');
 });
 
 t.test('linux.personality: LINUX32 is seen in /proc/self/personality and by uname', async (t) => {
   const root = stateRoot(t);
-  const r = root.run(makeBundle(t, ['cat', '/proc/self/personality'], (s) => { s.linux!.personality = { domain: 'LINUX32' }; }));
+  const r = root.run(
+    makeBundle(t, ['cat', '/proc/self/personality'], (s) => {
+      s.linux!.personality = { domain: 'LINUX32' };
+    }),
+  );
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout.trim(), '00000008');
-  const u = root.run(makeBundle(t, ['uname', '-m'], (s) => { s.linux!.personality = { domain: 'LINUX32' }; }));
+  const u = root.run(
+    makeBundle(t, ['uname', '-m'], (s) => {
+      s.linux!.personality = { domain: 'LINUX32' };
+    }),
+  );
   t.equal(u.code, 0, describe(u));
   t.match(u.stdout.trim(), /^i[3-6]86$/);
-  const bad = root.run(makeBundle(t, ['true'], (s) => { s.linux!.personality = { domain: 'LINUX', flags: ['ADDR_NO_RANDOMIZE'] }; }));
+  const bad = root.run(
+    makeBundle(t, ['true'], (s) => {
+      s.linux!.personality = { domain: 'LINUX', flags: ['ADDR_NO_RANDOMIZE'] };
+    }),
+  );
   t.not(bad.code, 0);
   t.same(errorLines(bad), ['linux.personality.flags[0]: "ADDR_NO_RANDOMIZE" is not supported (the spec defines no flags)']);
 });
@@ -77,7 +105,11 @@ t.test('linux.memoryPolicy: the policy shows in numa_maps; nodes that are not on
   }
   const root = stateRoot(t);
   const policy = (mp: NonNullable<NonNullable<Spec['linux']>['memoryPolicy']>) => {
-    const r = root.run(makeBundle(t, ['cat', '/proc/self/numa_maps'], (s) => { s.linux!.memoryPolicy = mp; }));
+    const r = root.run(
+      makeBundle(t, ['cat', '/proc/self/numa_maps'], (s) => {
+        s.linux!.memoryPolicy = mp;
+      }),
+    );
     t.equal(r.code, 0, describe(r));
     // The first mapping without a policy of its own shows the process's.
     return r.stdout.split('\n')[0]?.split(' ')[1];
@@ -90,28 +122,47 @@ t.test('linux.memoryPolicy: the policy shows in numa_maps; nodes that are not on
 
   const online = readFileSync('/sys/devices/system/node/online', 'utf8').trim();
   const absent = 63;
-  const bad = root.run(makeBundle(t, ['true'], (s) => { s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: `0,${absent}` }; }));
+  const bad = root.run(
+    makeBundle(t, ['true'], (s) => {
+      s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: `0,${absent}` };
+    }),
+  );
   t.not(bad.code, 0);
   t.equal(errorLines(bad).length, 1, 'one line');
-  t.match(errorLines(bad)[0], new RegExp(`^linux\\.memoryPolicy\\.nodes: node ${absent} not online on this host \\(online: `), `online here: ${online}`);
-  const empty = root.run(makeBundle(t, ['true'], (s) => { s.linux!.memoryPolicy = { mode: 'MPOL_BIND' }; }));
+  t.match(
+    errorLines(bad)[0],
+    new RegExp(`^linux\\.memoryPolicy\\.nodes: node ${absent} not online on this host \\(online: `),
+    `online here: ${online}`,
+  );
+  const empty = root.run(
+    makeBundle(t, ['true'], (s) => {
+      s.linux!.memoryPolicy = { mode: 'MPOL_BIND' };
+    }),
+  );
   t.same(errorLines(empty), ['linux.memoryPolicy.nodes: MPOL_BIND needs at least one node']);
 });
 
-t.test('process.execCPUAffinity applies to exec\'d processes: initial alone stays, final wins', async (t) => {
+t.test("process.execCPUAffinity applies to exec'd processes: initial alone stays, final wins", async (t) => {
   const ncpu = cpus().length;
   if (ncpu < 2) {
     t.skip('needs 2 CPUs to tell an affinity from the default', () => {});
     return;
   }
   const root = stateRoot(t);
-  const bundle = makeBundle(t, ['sleep', '1000'], (s) => { s.process!.execCPUAffinity = { initial: '0' }; });
+  const bundle = makeBundle(t, ['sleep', '1000'], (s) => {
+    s.process!.execCPUAffinity = { initial: '0' };
+  });
   const id = root.id('affinity');
   const created = root.runt(['run', '-d', '--bundle', bundle.dir, id], {
-    stdoutFile: join(bundle.dir, 'run.stdout'), stderrFile: join(bundle.dir, 'run.stderr'),
+    stdoutFile: join(bundle.dir, 'run.stdout'),
+    stderrFile: join(bundle.dir, 'run.stderr'),
   });
   t.equal(created.code, 0, describe(created));
-  t.match(readFileSync(join(bundle.dir, 'run.stderr'), 'utf8'), /process\.execCPUAffinity: applies to processes started by exec/, 'the init is told it does not apply to it');
+  t.match(
+    readFileSync(join(bundle.dir, 'run.stderr'), 'utf8'),
+    /process\.execCPUAffinity: applies to processes started by exec/,
+    'the init is told it does not apply to it',
+  );
   const initStatus = parseStatus(readFileSync(`/proc/${root.state(id)!.pid}/status`, 'utf8'));
   t.equal(initStatus.Cpus_allowed_list, `0-${ncpu - 1}`, 'the init keeps every CPU');
 
@@ -126,16 +177,21 @@ t.test('process.execCPUAffinity applies to exec\'d processes: initial alone stay
   t.equal(exec({ initial: last }), last, 'without final, the initial affinity stays');
   t.equal(exec({ initial: last, final: '0' }), '0', 'final is applied right before exec');
   t.equal(exec({ final: `0-${last}` }), `0-${last}`);
-  const bad = root.runt(['exec', '--process', (() => {
-    const f = join(bundle.dir, 'bad.json');
-    writeFileSync(f, JSON.stringify({ ...bundle.spec.process, args: ['true'], execCPUAffinity: { final: '0-x' } }));
-    return f;
-  })(), id]);
+  const bad = root.runt([
+    'exec',
+    '--process',
+    (() => {
+      const f = join(bundle.dir, 'bad.json');
+      writeFileSync(f, JSON.stringify({ ...bundle.spec.process, args: ['true'], execCPUAffinity: { final: '0-x' } }));
+      return f;
+    })(),
+    id,
+  ]);
   t.not(bad.code, 0);
   t.match(errorLines(bad).join('\n'), /process\.execCPUAffinity\.final/);
 });
 
-t.test('memoryPolicy and personality apply to exec\'d processes too', async (t) => {
+t.test("memoryPolicy and personality apply to exec'd processes too", async (t) => {
   if (!existsSync('/proc/self/numa_maps')) {
     t.skip('this kernel has no NUMA support (/proc/self/numa_maps is missing)', () => {});
     return;
@@ -146,7 +202,10 @@ t.test('memoryPolicy and personality apply to exec\'d processes too', async (t) 
     s.linux!.personality = { domain: 'LINUX32' };
   });
   const id = root.id('attrs');
-  const run = root.runt(['run', '-d', '--bundle', bundle.dir, id], { stdoutFile: join(bundle.dir, 'o'), stderrFile: join(bundle.dir, 'e') });
+  const run = root.runt(['run', '-d', '--bundle', bundle.dir, id], {
+    stdoutFile: join(bundle.dir, 'o'),
+    stderrFile: join(bundle.dir, 'e'),
+  });
   t.equal(run.code, 0, describe(run));
   const p = root.runt(['exec', id, 'cat', '/proc/self/personality']);
   t.equal(p.code, 0, describe(p));

@@ -13,8 +13,18 @@ function store(t: Test): StateStore {
 }
 
 const record = (id: string, extra: Partial<SavedState> = {}): SavedState => ({
-  ociVersion: '1.2.0', id, pid: 0, pidStartTime: 0, bundle: '/b', rootfs: '/b/rootfs', created: new Date(0).toISOString(),
-  annotations: {}, creating: true, cgroupPaths: { memory: '/sys/fs/cgroup/memory/runt/x' }, spec: { ociVersion: '1.2.0' }, ...extra,
+  ociVersion: '1.2.0',
+  id,
+  pid: 0,
+  pidStartTime: 0,
+  bundle: '/b',
+  rootfs: '/b/rootfs',
+  created: new Date(0).toISOString(),
+  annotations: {},
+  creating: true,
+  cgroupPaths: { memory: '/sys/fs/cgroup/memory/runt/x' },
+  spec: { ociVersion: '1.2.0' },
+  ...extra,
 });
 
 t.test('create writes creating.json once; readers see it until state.json exists', async (t) => {

@@ -39,16 +39,24 @@ const tsFields = new Set([...stepsTs.matchAll(/^\s*(?:export interface \w+ exten
 for (const m of stepsTs.matchAll(/extends StepBase \{([^}]*)\}/g)) for (const f of m[1].matchAll(/(\w+)\??:/g)) tsFields.add(f[1]);
 
 const planH = source('csrc/plan.h');
-const enumOps = block(planH, /enum class Op\s*:\s*\w+\s*\{/, 'csrc/plan.h').split(',').map((s) => s.trim()).filter(Boolean);
+const enumOps = block(planH, /enum class Op\s*:\s*\w+\s*\{/, 'csrc/plan.h')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const planCc = source('csrc/plan.cc');
-const opNames = new Map([...block(planCc, /OpNames\(\)\s*\{/, 'csrc/plan.cc').matchAll(/\{"(\w+)",\s*Op::(\w+)\}/g)].map((m) => [m[1], m[2]]));
+const opNames = new Map(
+  [...block(planCc, /OpNames\(\)\s*\{/, 'csrc/plan.cc').matchAll(/\{"(\w+)",\s*Op::(\w+)\}/g)].map((m) => [m[1], m[2]]),
+);
 const readerCases = cases(block(planCc, /Step ReadStep\([^)]*\)\s*\{/, 'csrc/plan.cc'));
 const blobCases = cases(block(source('csrc/plan_blob.cc'), /void VisitPointers\([^)]*\)\s*\{/, 'csrc/plan_blob.cc'));
 const executorCases = cases(block(source('csrc/child.cc'), /bool RunStep\([^)]*\)\s*\{/, 'csrc/child.cc'));
 
 const explained = new Set(explainedOps());
 const runStep = block(source('csrc/child.cc'), /bool RunStep\([^)]*\)\s*\{/, 'csrc/child.cc');
-const executorSources = readdirSync(join(REPO, 'csrc')).filter((f) => /^child.*\.cc$/.test(f)).map((f) => source(`csrc/${f}`)).join('\n');
+const executorSources = readdirSync(join(REPO, 'csrc'))
+  .filter((f) => /^child.*\.cc$/.test(f))
+  .map((f) => source(`csrc/${f}`))
+  .join('\n');
 /** Ops whose executor cannot fail, so no hint is needed: the case is `...; return true;`, or every
  *  return of the step function it calls is `return true`. */
 const cannotFail = new Set<string>();
@@ -64,7 +72,7 @@ for (const m of runStep.matchAll(/case Op::(\w+):([^\n]*)$/gm)) {
 const hinted = new Set(hintTable().flatMap((r) => (r.ops === 'any' ? [] : r.ops)));
 
 t.test('steps.ts has ops to check', (t) => {
-  t.comment(`executors that cannot fail: ${[...cannotFail].join(", ")}`);
+  t.comment(`executors that cannot fail: ${[...cannotFail].join(', ')}`);
   t.ok(tsOps.length >= 30, `${tsOps.length} ops`);
   t.ok(enumOps.length >= 30, `${enumOps.length} enum entries`);
   t.end();
@@ -86,8 +94,16 @@ t.test('every op of src/plan/steps.ts is carried through the C++ side and the to
 });
 
 t.test('the C++ side has no op the planner does not know', (t) => {
-  t.same([...opNames.keys()].filter((n) => !tsOps.includes(n)), [], 'OpNames only names ops of steps.ts');
-  t.same(enumOps.filter((e) => ![...opNames.values()].includes(e)), [], 'every enum entry has a name in OpNames');
+  t.same(
+    [...opNames.keys()].filter((n) => !tsOps.includes(n)),
+    [],
+    'OpNames only names ops of steps.ts',
+  );
+  t.same(
+    enumOps.filter((e) => ![...opNames.values()].includes(e)),
+    [],
+    'every enum entry has a name in OpNames',
+  );
   t.end();
 });
 
@@ -118,7 +134,7 @@ t.test('seccomp: the names validation accepts are the ones csrc/seccomp.cc compi
       else t.match(message, /Numerical argument out of domain/, `${arch}: only the byte order differs`);
     }
   }
-  t.ok(!unknown.includes('SCMP_ARCH_X86_64') && !unknown.includes('SCMP_ARCH_X86'), 'the host\'s own architectures resolve');
+  t.ok(!unknown.includes('SCMP_ARCH_X86_64') && !unknown.includes('SCMP_ARCH_X86'), "the host's own architectures resolve");
   if (unknown.length) t.comment(`the linked libseccomp does not know ${unknown.join(', ')} (refused with one line naming it)`);
   t.end();
 });

@@ -27,7 +27,10 @@ function runtCommand(root: string, args: string[]): string {
 /** Runs `command` with script(1) providing the terminal; returns what appeared on it and the exit code. */
 function underScript(command: string): { output: string; code: number } {
   try {
-    const output = execFileSync('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).toString();
+    const output = execFileSync('script', ['-qec', command, '/dev/null'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    }).toString();
     return { output, code: 0 };
   } catch (e) {
     const err = e as { status: number | null; stdout?: Buffer };
@@ -52,7 +55,7 @@ t.test('create --console-socket: the receiver gets a pty master; the process run
   t.match(text, /^\/dev\/pts\/\d+\r\n33 77\r\n$/, `tty and size: ${JSON.stringify(text)}`);
 });
 
-t.test('exec -t -d --console-socket: the exec\'d process gets its own pty in the container', async (t) => {
+t.test("exec -t -d --console-socket: the exec'd process gets its own pty in the container", async (t) => {
   const root = stateRoot(t);
   const b = makeBundle(t, ['sleep', '1000']);
   const id = root.id('tty');
@@ -68,9 +71,16 @@ t.test('exec -t -d --console-socket: the exec\'d process gets its own pty in the
 
   // The process JSON's terminal and consoleSize (the engines' way: no --tty).
   const processFile = join(b.dir, 'process.json');
-  writeFileSync(processFile, JSON.stringify({
-    terminal: true, consoleSize: { height: 40, width: 100 }, args: ['sh', '-c', 'stty size; sleep 0.2'], cwd: '/', user: { uid: 0, gid: 0 },
-  }));
+  writeFileSync(
+    processFile,
+    JSON.stringify({
+      terminal: true,
+      consoleSize: { height: 40, width: 100 },
+      args: ['sh', '-c', 'stty size; sleep 0.2'],
+      cwd: '/',
+      user: { uid: 0, gid: 0 },
+    }),
+  );
   const again = socket.receive();
   const p = root.runt(['exec', '--process', processFile, '--detach', '--console-socket', socket.path, id]);
   t.equal(p.code, 0, describe(p));
@@ -90,7 +100,10 @@ t.test('a terminal without a console socket: run -d, create and exec -d refuse w
   }
   const plain = makeBundle(t, ['sleep', '1000']);
   const id = root.id('noterm');
-  t.equal(root.runt(['run', '-d', '--bundle', plain.dir, id], { stdoutFile: join(plain.dir, 'o'), stderrFile: join(plain.dir, 'e') }).code, 0);
+  t.equal(
+    root.runt(['run', '-d', '--bundle', plain.dir, id], { stdoutFile: join(plain.dir, 'o'), stderrFile: join(plain.dir, 'e') }).code,
+    0,
+  );
   const e = root.runt(['exec', '-t', '-d', id, 'true']);
   t.not(e.code, 0);
   t.equal(errorLines(e).length, 1, `one line: ${e.stderr}`);
@@ -102,12 +115,14 @@ t.test('foreground run with process.terminal: runt proxies the pty (size from it
   const b = terminalBundle(t, 'tty; stty size; exit 3');
   const id = root.id('fg');
   const run = runtCommand(root.path, ['run', '--bundle', b.dir, id]);
-  const r = underScript(`stty rows 33 cols 77; before=$(stty -g); ${run}; code=$?; [ "$before" = "$(stty -g)" ] && echo RESTORED; exit $code`);
+  const r = underScript(
+    `stty rows 33 cols 77; before=$(stty -g); ${run}; code=$?; [ "$before" = "$(stty -g)" ] && echo RESTORED; exit $code`,
+  );
   t.equal(r.code, 3, `the container's exit code: ${JSON.stringify(r.output)}`);
   t.match(r.output, /\/dev\/pts\/\d+\r\n/, 'the process ran on a pty');
-  t.match(r.output, /33 77\r\n/, 'runt gave the pty its own terminal\'s size');
+  t.match(r.output, /33 77\r\n/, "runt gave the pty its own terminal's size");
   t.notMatch(r.output, /\r\r\n/, 'raw mode: no second carriage return from the outer terminal');
-  t.match(r.output, /RESTORED/, 'the outer terminal\'s settings are back');
+  t.match(r.output, /RESTORED/, "the outer terminal's settings are back");
 });
 
 t.test('foreground exec -t: input reaches the process, window size changes follow SIGWINCH', async (t) => {
@@ -116,7 +131,9 @@ t.test('foreground exec -t: input reaches the process, window size changes follo
   const id = root.id('fg');
   t.equal(root.runt(['run', '-d', '--bundle', b.dir, id], { stdoutFile: join(b.dir, 'o'), stderrFile: join(b.dir, 'e') }).code, 0);
 
-  const echo = underScript(`stty rows 20 cols 60; printf 'typed-line\\n' | ${runtCommand(root.path, ['exec', '-t', id, 'sh', '-c', 'read x; echo got=$x; stty size'])}`);
+  const echo = underScript(
+    `stty rows 20 cols 60; printf 'typed-line\\n' | ${runtCommand(root.path, ['exec', '-t', id, 'sh', '-c', 'read x; echo got=$x; stty size'])}`,
+  );
   t.equal(echo.code, 0, JSON.stringify(echo.output));
   t.match(echo.output, /got=typed-line\r+\n/, 'stdin reached the process through the pty');
 

@@ -5,7 +5,21 @@
 // layout the test writes), both stopped by pid.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,17 +57,40 @@ function writeLayout(dir: string): void {
     return { digest: `sha256:${d}`, size: b.length };
   };
   const layer = blob(spawnSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 }).stdout);
-  const config = blob(Buffer.from(JSON.stringify({
-    architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] },
-    config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh', '-c', 'cat /data/seed.txt'], Volumes: { '/data': {} } },
-  })));
-  const manifest = blob(Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-  })));
+  const config = blob(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [layer.digest] },
+        config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh', '-c', 'cat /data/seed.txt'], Volumes: { '/data': {} } },
+      }),
+    ),
+  );
+  const manifest = blob(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
+      }),
+    ),
+  );
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'org.opencontainers.image.ref.name': 'latest' },
+        },
+      ],
+    }),
+  );
 }
 
 async function startRegistry(): Promise<string> {
@@ -61,13 +98,25 @@ async function startRegistry(): Promise<string> {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as AddressInfo).port;
   await new Promise((r) => s.close(r));
-  writeFileSync(join(work, 'reg.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/reg\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    join(work, 'reg.yml'),
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/reg\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const child = spawn('/usr/bin/docker-registry', ['serve', join(work, 'reg.yml')], { stdio: 'ignore' });
-  t.teardown(() => { try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ } });
+  t.teardown(() => {
+    try {
+      process.kill(child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
   const host = `127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const req = request(`http://${host}/v2/`, (res) => { res.resume(); resolve(res.statusCode === 200); });
+      const req = request(`http://${host}/v2/`, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
       req.on('error', () => resolve(false));
       req.end();
     });
@@ -79,7 +128,11 @@ async function startRegistry(): Promise<string> {
 
 const host = await startRegistry();
 writeLayout(join(work, 'layout'));
-const push = spawnSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${join(work, 'layout')}:latest`, `docker://${host}/volimg:latest`], { encoding: 'utf8' });
+const push = spawnSync(
+  'skopeo',
+  ['copy', '--dest-tls-verify=false', `oci:${join(work, 'layout')}:latest`, `docker://${host}/volimg:latest`],
+  { encoding: 'utf8' },
+);
 if (push.status !== 0) throw new Error(`skopeo: ${push.stderr}`);
 const IMAGE = `${host}/volimg:latest`;
 const volumes = () => (existsSync(join(STORE, 'volumes')) ? readdirSync(join(STORE, 'volumes')) : []);

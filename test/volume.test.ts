@@ -3,7 +3,20 @@
 // symlinks copied, never followed, and the mount path resolved inside the rootfs), ro, two
 // containers sharing a volume, rm refused while one is in use, and bad input.
 import t from 'tap';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, errorLines, makeBundle, stateRoot, waitForFile } from './helpers/index.js';
 
@@ -37,7 +50,11 @@ t.test('copy-up: a new named volume gets the rootfs content at its path, nothing
   t.ok(lstatSync(join(data('vdata'), 'abs-link')).isSymbolicLink(), 'a symlink is copied as a symlink');
   t.equal(readlinkSync(join(data('vdata'), 'abs-link')), '/etc/shadow');
   t.equal(readlinkSync(join(data('vdata'), 'sub/escape')), '../../../../../../etc');
-  t.equal(readFileSync(join(data('vcfg'), 'hostname'), 'utf8'), readFileSync(join(b.rootfs, 'etc/hostname'), 'utf8'), '/cfg → /etc of the rootfs');
+  t.equal(
+    readFileSync(join(data('vcfg'), 'hostname'), 'utf8'),
+    readFileSync(join(b.rootfs, 'etc/hostname'), 'utf8'),
+    '/cfg → /etc of the rootfs',
+  );
   t.notOk(existsSync(join(data('vcfg'), 'shadow')), 'not the host /etc');
 
   // Once populated, a volume is not copied into again, even when emptied.
@@ -57,10 +74,16 @@ t.test('nocopy, ro, a host directory and --tmpfs', async (t) => {
   const host = mkdtempSync('/tmp/runt-test-hostdir-');
   t.teardown(() => rmSync(host, { recursive: true, force: true }));
   writeFileSync(join(host, 'h.txt'), 'host file\n');
-  const b = makeBundle(t, [
-    'ls -A /etc2 | wc -l', 'touch /ro/x 2>/dev/null && echo ro-writable || echo ro-refused', 'cat /host/h.txt',
-    'touch /host/new', 'grep " /scratch " /proc/self/mounts',
-  ].join('; '));
+  const b = makeBundle(
+    t,
+    [
+      'ls -A /etc2 | wc -l',
+      'touch /ro/x 2>/dev/null && echo ro-writable || echo ro-refused',
+      'cat /host/h.txt',
+      'touch /host/new',
+      'grep " /scratch " /proc/self/mounts',
+    ].join('; '),
+  );
   const r = root.run(b, undefined, ['-v', 'empty:/etc2:nocopy', '-v', 'rov:/ro:ro', '-v', `${host}:/host`, '--tmpfs', '/scratch:size=1m']);
   t.equal(r.code, 0, describe(r));
   const lines = r.stdout.trim().split('\n');
@@ -75,7 +98,10 @@ t.test('two containers share a volume; rm is refused while one uses it', async (
   const root = stateRoot(t);
   const writer = makeBundle(t, 'echo shared > /v/file; sleep 60');
   const id = root.id('vol-writer');
-  const c = root.runt(['run', '-d', '-b', writer.dir, '-v', 'shared:/v', id], { stdoutFile: join(writer.dir, 'out'), stderrFile: join(writer.dir, 'err') });
+  const c = root.runt(['run', '-d', '-b', writer.dir, '-v', 'shared:/v', id], {
+    stdoutFile: join(writer.dir, 'out'),
+    stderrFile: join(writer.dir, 'err'),
+  });
   t.equal(c.code, 0, describe(c));
   await waitForFile(join(data('shared'), 'file'));
   const reader = makeBundle(t, 'cat /v/file');
@@ -99,7 +125,10 @@ t.test('two containers share a volume; rm is refused while one uses it', async (
 t.test('volume create, ls, inspect, prune; an anonymous volume goes with its container', async (t) => {
   const root = stateRoot(t);
   t.equal(root.runt(['volume', 'create', 'labelled', '--label', 'tier=db', '--label', 'x=y=z']).code, 0);
-  const info = JSON.parse(root.runt(['volume', 'inspect', 'labelled']).stdout) as Array<{ labels: Record<string, string>; mountpoint: string }>;
+  const info = JSON.parse(root.runt(['volume', 'inspect', 'labelled']).stdout) as Array<{
+    labels: Record<string, string>;
+    mountpoint: string;
+  }>;
   t.same(info[0].labels, { tier: 'db', x: 'y=z' });
   t.equal(info[0].mountpoint, data('labelled'));
   t.match(root.runt(['volume', 'ls']).stdout, /labelled/);
@@ -110,7 +139,9 @@ t.test('volume create, ls, inspect, prune; an anonymous volume goes with its con
   const b = makeBundle(t, 'echo x > /anon/f; sleep 60');
   const id = root.id('vol-anon');
   t.equal(root.runt(['create', '-b', b.dir, '-v', '/anon', id], { stdoutFile: join(b.dir, 'o'), stderrFile: join(b.dir, 'e') }).code, 0);
-  const anon = (JSON.parse(root.runt(['volume', 'ls', '--format', 'json']).stdout) as Array<{ name: string; anonymous: boolean }>).filter((v) => v.anonymous);
+  const anon = (JSON.parse(root.runt(['volume', 'ls', '--format', 'json']).stdout) as Array<{ name: string; anonymous: boolean }>).filter(
+    (v) => v.anonymous,
+  );
   t.equal(anon.length, 1, 'one anonymous volume while the container exists');
   t.equal(root.runt(['delete', '--force', id]).code, 0);
   t.notOk(existsSync(join(STORE, 'volumes', anon[0].name)), 'removed with the container');

@@ -54,7 +54,8 @@ function parseRequest(body: string): RunRequest {
   const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
   if (!strings(r.args) || r.args.length === 0) throw new Error('"args" must be a non-empty array of strings');
   if (r.env !== undefined && !strings(r.env)) throw new Error('"env" must be an array of "KEY=value" strings');
-  if (r.timeoutMs !== undefined && !(Number.isInteger(r.timeoutMs) && r.timeoutMs > 0)) throw new Error('"timeoutMs" must be a positive integer');
+  if (r.timeoutMs !== undefined && !(Number.isInteger(r.timeoutMs) && r.timeoutMs > 0))
+    throw new Error('"timeoutMs" must be a positive integer');
   return r;
 }
 
@@ -95,13 +96,20 @@ async function run(req: IncomingMessage, res: ServerResponse): Promise<void> {
   running.add(c);
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   const send = (event: object) => res.write(`${JSON.stringify(event)}\n`);
-  const outputs = ([['stdout', c.stdout!], ['stderr', c.stderr!]] as const).map(([stream, s]) => {
+  const outputs = (
+    [
+      ['stdout', c.stdout!],
+      ['stderr', c.stderr!],
+    ] as const
+  ).map(([stream, s]) => {
     s.setEncoding('utf8').on('data', (data: string) => send({ stream, data }));
     return once(s, 'close');
   });
   const timer = setTimeout(() => stop(c), r.timeoutMs ?? 10_000);
   // The client went away: nobody reads the output any more.
-  res.on('close', () => { if (!res.writableEnded) stop(c); });
+  res.on('close', () => {
+    if (!res.writableEnded) stop(c);
+  });
   let last: object;
   try {
     await c.start();
@@ -122,7 +130,10 @@ async function run(req: IncomingMessage, res: ServerResponse): Promise<void> {
 
 const server = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/run') {
-    const h = run(req, res).catch((e) => { if (!res.headersSent) fail(res, 500, e); else res.end(); });
+    const h = run(req, res).catch((e) => {
+      if (!res.headersSent) fail(res, 500, e);
+      else res.end();
+    });
     handlers.add(h);
     void h.finally(() => handlers.delete(h));
   } else if (req.method === 'GET' && req.url === '/containers') {
@@ -140,7 +151,10 @@ async function shutdown(): Promise<void> {
   if (opts.socket) rmSync(opts.socket, { force: true });
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void shutdown(); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    void shutdown();
+  });
 
 if (opts.socket) {
   rmSync(opts.socket, { force: true });

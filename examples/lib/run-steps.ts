@@ -76,8 +76,19 @@ export async function runSteps(opts: RunOptions): Promise<RunResult> {
         const step = opts.steps[msg.step];
         const errno = errnoName(msg.errno);
         failure = {
-          step: msg.step, op: step?.op ?? '?', errno, message: msg.text,
-          hint: step && hintFor({ op: step.op, errno, userNamespace: ((opts.cloneFlags ?? 0) & CLONE.NEWUSER) !== 0 || opts.steps.some((s) => s.op === 'unshare' && (s.flags & CLONE.NEWUSER) !== 0) }),
+          step: msg.step,
+          op: step?.op ?? '?',
+          errno,
+          message: msg.text,
+          hint:
+            step &&
+            hintFor({
+              op: step.op,
+              errno,
+              userNamespace:
+                ((opts.cloneFlags ?? 0) & CLONE.NEWUSER) !== 0 ||
+                opts.steps.some((s) => s.op === 'unshare' && (s.flags & CLONE.NEWUSER) !== 0),
+            }),
         };
       } else if (msg.fd >= 0) {
         n.close(msg.fd);
@@ -90,7 +101,7 @@ export async function runSteps(opts: RunOptions): Promise<RunResult> {
     return {
       pid,
       code: status.code,
-      signal: status.signal === null ? null : SIGNAL_NAMES.get(status.signal) ?? String(status.signal),
+      signal: status.signal === null ? null : (SIGNAL_NAMES.get(status.signal) ?? String(status.signal)),
       output: dir ? readFileSync(join(dir, 'out'), 'utf8') : '',
       failure,
     };
@@ -99,4 +110,3 @@ export async function runSteps(opts: RunOptions): Promise<RunResult> {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
-

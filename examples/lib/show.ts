@@ -32,7 +32,15 @@ export function flag(name: string): boolean {
 
 /** An exec step running busybox with a shell script (host paths: no pivot_root happened). */
 export function shell(script: string, field = 'example'): Step {
-  return { op: 'exec', name: BUSYBOX, args: ['sh', '-c', script], env: [`PATH=${dirname(BUSYBOX)}:/usr/bin:/bin`], searchPath: '', preserveFds: 0, field };
+  return {
+    op: 'exec',
+    name: BUSYBOX,
+    args: ['sh', '-c', script],
+    env: [`PATH=${dirname(BUSYBOX)}:/usr/bin:/bin`],
+    searchPath: '',
+    preserveFds: 0,
+    field,
+  };
 }
 
 /** "uts:[4026531838]": the namespace's identity (device and inode of the nsfs file). */
@@ -41,7 +49,9 @@ export function nsOf(pid: number | 'self', type: string): string {
 }
 
 export function statusField(pid: number | 'self', name: string): string {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   return line ? line.slice(name.length + 1).trim() : '';
 }
 
@@ -61,5 +71,9 @@ export function show(label: string, value: string | number): void {
 }
 
 export function indent(text: string): string {
-  return text.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }

@@ -79,7 +79,12 @@ export function applyCgroupWrites(plan: CgroupWritePlan, writer: CgroupWriter, w
       !x.program && !x.tolerate && !x.explainFailure && !x.swapWithNextOnEinval && x.file === w.file && x.field === w.field;
     let end = i + 1;
     if (plain(w)) while (end < writes.length && plain(writes[end])) end++;
-    if (end - i > 1) writer.writeLines(w.file, writes.slice(i, end).map((x) => x.value), w.field);
+    if (end - i > 1)
+      writer.writeLines(
+        w.file,
+        writes.slice(i, end).map((x) => x.value),
+        w.field,
+      );
     else one(w);
     i = end;
   }

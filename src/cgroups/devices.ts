@@ -70,7 +70,10 @@ export function deviceRuleText(e: { type: string; major: number; minor: number; 
 /** Parse v1 devices.list into a state. The kernel prints `a *:* rwm` alone for allow-all (it
  *  shows no exceptions in that mode) and the exceptions for deny-all. */
 export function parseDevicesList(text: string): DeviceState {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length === 1 && lines[0] === 'a *:* rwm') return { defaultAllow: true, exceptions: [] };
   const exceptions: DeviceException[] = [];
   for (const l of lines) {

@@ -126,7 +126,9 @@ export function mkdirLevels(top: string, dir: string, onCreate?: (d: string) => 
 
 /** Child cgroups of dir (none when it cannot be read). */
 function subCgroups(dir: string): string[] {
-  return readdirSafe(dir).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
+  return readdirSafe(dir)
+    .filter((e) => e.isDirectory())
+    .map((e) => join(dir, e.name));
 }
 
 /** rmdir a cgroup and any cgroups below it, children first. The kernel refuses (EBUSY) while exiting

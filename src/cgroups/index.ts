@@ -18,9 +18,7 @@ export { oomKills, type OomWatch, watchOom } from './oom.js';
 export { type CgroupPaths, hierarchyLabel } from './paths.js';
 export { type CgroupLayout, detectLayout, parseMountinfo, type V1Hierarchy } from './layout.js';
 export { validateResources } from './validate.js';
-export {
-  DEFAULT_ALLOWED_DEVICES, type DeviceState, effectiveDeviceState, withDefaultDeviceRules,
-} from './devices.js';
+export { DEFAULT_ALLOWED_DEVICES, type DeviceState, effectiveDeviceState, withDefaultDeviceRules } from './devices.js';
 export { DEVICE_FILTER_LICENSE, deviceFilterProgram } from './devices-bpf.js';
 export { blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, swapToV2 } from './convert.js';
 export { statsJson } from './stats.js';
@@ -76,7 +74,10 @@ function rootlessCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   const who = uid === 0 && inUserNamespace() ? 'root of this user namespace' : `uid ${uid}`;
   if (opts.systemd) throw new CgroupError('--systemd-cgroup: the systemd user instance (rootless) is not supported; leave the flag off');
   const layout = detectLayout({ mountinfo: opts.mountinfo, mountRoot: opts.mountRoot });
-  const none = new NoCgroupManager(layout.kind, `no cgroup is delegated to ${who} (rootless${layout.kind === 'v2' ? ': give a linux.cgroupsPath in a cgroup v2 subtree you own' : `, and this host's cgroups are ${layout.kind}`})`);
+  const none = new NoCgroupManager(
+    layout.kind,
+    `no cgroup is delegated to ${who} (rootless${layout.kind === 'v2' ? ': give a linux.cgroupsPath in a cgroup v2 subtree you own' : `, and this host's cgroups are ${layout.kind}`})`,
+  );
   if (layout.kind !== 'v2' || !opts.cgroupsPath) return none;
   const dir = createCgroupManager(opts, true).paths[''];
   let d = dir;
@@ -94,12 +95,20 @@ function createSystemdManager(opts: CgroupManagerOptions): CgroupManager {
   const where = parseSystemdPath(opts.cgroupsPath, opts.id);
   const layout = detectLayout({ mountinfo: opts.mountinfo, mountRoot: opts.mountRoot });
   if (layout.kind !== 'v2') {
-    throw new CgroupError(`--systemd-cgroup: this host's cgroups are ${layout.kind}; runt's systemd driver needs a cgroup v2 (unified) host`);
+    throw new CgroupError(
+      `--systemd-cgroup: this host's cgroups are ${layout.kind}; runt's systemd driver needs a cgroup v2 (unified) host`,
+    );
   }
   const u = layout.unified!;
   return new SystemdManager({
-    mountpoint: u.mountpoint, unit: where.unit, slice: where.slice, dir: join(u.mountpoint, where.cgroup), started: false,
-    description: `runt container ${opts.id}`, annotations: opts.annotations, attachDeviceFilter: opts.attachDeviceFilter,
+    mountpoint: u.mountpoint,
+    unit: where.unit,
+    slice: where.slice,
+    dir: join(u.mountpoint, where.cgroup),
+    started: false,
+    description: `runt container ${opts.id}`,
+    annotations: opts.annotations,
+    attachDeviceFilter: opts.attachDeviceFilter,
   });
 }
 
@@ -127,9 +136,16 @@ export function openCgroupManager(paths: Record<string, string>, src: LayoutSour
     }
     const h = layout.v1.find((x) => x.name === name);
     // A hierarchy that is no longer mounted keeps its saved directory so destroy() can still try.
-    dirs.push(h
-      ? { name, subsystems: h.subsystems, mountpoint: h.mountpoint, dir }
-      : { name, subsystems: name.split(',').map((s) => (s === 'systemd' ? 'name=systemd' : s)), mountpoint: join(layout.mountRoot, name), dir });
+    dirs.push(
+      h
+        ? { name, subsystems: h.subsystems, mountpoint: h.mountpoint, dir }
+        : {
+            name,
+            subsystems: name.split(',').map((s) => (s === 'systemd' ? 'name=systemd' : s)),
+            mountpoint: join(layout.mountRoot, name),
+            dir,
+          },
+    );
   }
   return new V1Manager(dirs, unified);
 }

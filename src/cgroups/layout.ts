@@ -8,8 +8,21 @@ export const DEFAULT_MOUNT_ROOT = '/sys/fs/cgroup';
 
 /** The v1 controllers the kernel knows; any other mount option of a `cgroup` mount is not a subsystem. */
 const V1_CONTROLLERS = new Set([
-  'cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio', 'blkio',
-  'perf_event', 'hugetlb', 'pids', 'rdma', 'misc', 'debug',
+  'cpu',
+  'cpuacct',
+  'cpuset',
+  'memory',
+  'devices',
+  'freezer',
+  'net_cls',
+  'net_prio',
+  'blkio',
+  'perf_event',
+  'hugetlb',
+  'pids',
+  'rdma',
+  'misc',
+  'debug',
 ]);
 
 export interface V1Hierarchy {

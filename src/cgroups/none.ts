@@ -18,7 +18,10 @@ const isSet = (v: unknown): boolean =>
 export class NoCgroupManager implements CgroupManager {
   readonly paths: Record<string, string> = {};
 
-  constructor(readonly kind: CgroupLayoutKind, private readonly why: string) {}
+  constructor(
+    readonly kind: CgroupLayoutKind,
+    private readonly why: string,
+  ) {}
 
   create(): void {}
 

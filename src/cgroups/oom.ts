@@ -12,10 +12,9 @@ import { type CgroupPaths, v1Dir, v2Dir } from './paths.js';
 export function oomKills(cgroupPaths: CgroupPaths): number {
   const memory = v1Dir(cgroupPaths, 'memory');
   const v2 = v2Dir(cgroupPaths);
-  const files = [
-    memory !== undefined && join(memory, 'memory.oom_control'),
-    v2 !== undefined && join(v2, 'memory.events'),
-  ].filter(Boolean) as string[];
+  const files = [memory !== undefined && join(memory, 'memory.oom_control'), v2 !== undefined && join(v2, 'memory.events')].filter(
+    Boolean,
+  ) as string[];
   for (const file of files) {
     try {
       const m = /^oom_kill (\d+)$/m.exec(readFileSync(file, 'utf8'));
@@ -110,7 +109,11 @@ function watchOomControl(dir: string, onOom: () => void): OomWatch | null {
       if (!open) return;
       const one = Buffer.alloc(8);
       one.writeBigUInt64LE(1n);
-      try { writeSync(efd, one); } catch { /* already counted up: readable anyway */ }
+      try {
+        writeSync(efd, one);
+      } catch {
+        /* already counted up: readable anyway */
+      }
     },
   };
 }

@@ -9,7 +9,12 @@ const UNLIMITED = 2 ** 64 - 1;
 /** USER_HZ: the unit of cpuacct.stat. */
 const USER_HZ = 100;
 
-interface BlkioEntry { major: number; minor: number; op: string; value: number }
+interface BlkioEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
 
 /** JSON text of a stats (or event) object with large integers printed exactly, as runc's Go encoder
  *  does: JSON.stringify would print MaxUint64 as 18446744073709552000, which overflows a uint64 in
@@ -180,11 +185,16 @@ export function v1Stats(m: { dirOf(subsystem: string): string | undefined }): Cg
   }
   const hugetlb = m.dirOf('hugetlb');
   if (hugetlb) {
-    stats.hugetlb = Object.fromEntries(hugePageSizes().map((size) => [size, {
-      usage: num(tryReadCgroupFile(hugetlb, `hugetlb.${size}.usage_in_bytes`)),
-      max: num(tryReadCgroupFile(hugetlb, `hugetlb.${size}.max_usage_in_bytes`)),
-      failcnt: num(tryReadCgroupFile(hugetlb, `hugetlb.${size}.failcnt`)),
-    }]));
+    stats.hugetlb = Object.fromEntries(
+      hugePageSizes().map((size) => [
+        size,
+        {
+          usage: num(tryReadCgroupFile(hugetlb, `hugetlb.${size}.usage_in_bytes`)),
+          max: num(tryReadCgroupFile(hugetlb, `hugetlb.${size}.max_usage_in_bytes`)),
+          failcnt: num(tryReadCgroupFile(hugetlb, `hugetlb.${size}.failcnt`)),
+        },
+      ]),
+    );
   }
   return stats;
 }
@@ -252,10 +262,17 @@ export function v2Stats(dir: string): CgroupStats {
     },
     pids: { current: num(tryReadCgroupFile(dir, 'pids.current')), limit: pidsMax === 'max' ? 0 : num(pidsMax) },
     blkio: { ioServiceBytesRecursive: io.bytes, ioServicedRecursive: io.ios },
-    hugetlb: Object.fromEntries(hugePageSizes().filter((s) => tryReadCgroupFile(dir, `hugetlb.${s}.current`) !== undefined).map((s) => [s, {
-      usage: num(tryReadCgroupFile(dir, `hugetlb.${s}.current`)),
-      max: num(tryReadCgroupFile(dir, `hugetlb.${s}.max`)),
-      failcnt: eventCount(dir, `hugetlb.${s}.events`, 'max'),
-    }])),
+    hugetlb: Object.fromEntries(
+      hugePageSizes()
+        .filter((s) => tryReadCgroupFile(dir, `hugetlb.${s}.current`) !== undefined)
+        .map((s) => [
+          s,
+          {
+            usage: num(tryReadCgroupFile(dir, `hugetlb.${s}.current`)),
+            max: num(tryReadCgroupFile(dir, `hugetlb.${s}.max`)),
+            failcnt: eventCount(dir, `hugetlb.${s}.events`, 'max'),
+          },
+        ]),
+    ),
   };
 }

@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
 import {
-  holdsProcesses, mkdirLevels, pidsBelow, readCgroupFile, removeCgroup, removeCgroupIfEmpty, sleepMs, writeCgroupFile,
+  holdsProcesses,
+  mkdirLevels,
+  pidsBelow,
+  readCgroupFile,
+  removeCgroup,
+  removeCgroupIfEmpty,
+  sleepMs,
+  writeCgroupFile,
 } from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupMountSource, CgroupStats } from './manager.js';
 import { type BirthCgroups, openBirthCgroups } from './birth.js';
@@ -35,7 +42,10 @@ export class V1Manager implements CgroupManager {
   readonly kind: CgroupLayoutKind;
   readonly paths: Record<string, string>;
 
-  constructor(readonly hierarchies: V1Dir[], readonly unified?: UnifiedDir) {
+  constructor(
+    readonly hierarchies: V1Dir[],
+    readonly unified?: UnifiedDir,
+  ) {
     this.kind = unified ? 'hybrid' : 'v1';
     this.paths = Object.fromEntries(hierarchies.map((h) => [h.name, h.dir]));
     if (unified) this.paths.unified = unified.dir;
@@ -65,7 +75,9 @@ export class V1Manager implements CgroupManager {
       for (const d of created.reverse()) {
         try {
           removeCgroup(d);
-        } catch { /* best effort: the original error matters */ }
+        } catch {
+          /* best effort: the original error matters */
+        }
       }
       throw e;
     }

@@ -2,7 +2,16 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CgroupError } from '../errors.js';
-import { holdsProcesses, mkdirLevels, pidsBelow, removeCgroup, removeCgroupIfEmpty, sleepMs, tryReadCgroupFile, writeCgroupFile } from './fs.js';
+import {
+  holdsProcesses,
+  mkdirLevels,
+  pidsBelow,
+  removeCgroup,
+  removeCgroupIfEmpty,
+  sleepMs,
+  tryReadCgroupFile,
+  writeCgroupFile,
+} from './fs.js';
 import type { CgroupLayoutKind, CgroupManager, CgroupMountSource, CgroupStats } from './manager.js';
 import { type BirthCgroups, openBirthCgroups } from './birth.js';
 import type { Resources } from '../spec/types.js';

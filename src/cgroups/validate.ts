@@ -39,7 +39,11 @@ function int(path: string, v: unknown, rule: IntRule = {}): void {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new PlanError(path, 'must be an integer');
   if (rule.minusOne && v === -1) return;
   const min = rule.min ?? 0;
-  if (v < min) throw new PlanError(path, rule.what ?? (min === 0 ? `must not be negative${rule.minusOne ? ' (or -1 for no limit)' : ''}` : `must be at least ${min}`));
+  if (v < min)
+    throw new PlanError(
+      path,
+      rule.what ?? (min === 0 ? `must not be negative${rule.minusOne ? ' (or -1 for no limit)' : ''}` : `must be at least ${min}`),
+    );
   if (rule.max !== undefined && v > rule.max) throw new PlanError(path, `must be at most ${rule.max}`);
 }
 

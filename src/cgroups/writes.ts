@@ -47,8 +47,7 @@ export const hostProbe: CgroupProbe = {
 
 /** Where a container's cgroup files are: v1 (with the cgroup2 directory of a hybrid host), or v2. */
 export type WriteTarget =
-  | { version: 'v1'; dirOf(subsystem: string): string | undefined; unified?: string }
-  | { version: 'v2'; dir: string };
+  { version: 'v1'; dirOf(subsystem: string): string | undefined; unified?: string } | { version: 'v2'; dir: string };
 
 type WriteHow = Pick<CgroupWrite, 'swapWithNextOnEinval' | 'tolerate' | 'explainFailure'>;
 
@@ -56,7 +55,10 @@ export class WritePlanner {
   readonly writes: CgroupWrite[] = [];
   readonly warnings: string[] = [];
 
-  constructor(readonly target: WriteTarget, readonly probe: CgroupProbe | undefined) {}
+  constructor(
+    readonly target: WriteTarget,
+    readonly probe: CgroupProbe | undefined,
+  ) {}
 
   /** The directory holding `subsystem`'s files. A v1 hierarchy that is not mounted is an error
    *  naming the field (without a probe: a placeholder, so explain still shows the write). */
@@ -103,9 +105,10 @@ export class WritePlanner {
     if (this.probe && !this.probe.exists(join(dir, file))) {
       const controller = file.split('.')[0];
       const available = (this.read(dir, 'cgroup.controllers') ?? '').split(/\s+/);
-      const why = controller !== 'cgroup' && !available.includes(controller)
-        ? `the ${controller} controller is not available in ${dir}`
-        : `${join(dir, file)} does not exist`;
+      const why =
+        controller !== 'cgroup' && !available.includes(controller)
+          ? `the ${controller} controller is not available in ${dir}`
+          : `${join(dir, file)} does not exist`;
       throw new CgroupError(`${field}: ${why}`);
     }
     this.write(dir, file, value, field, how);

@@ -48,7 +48,12 @@ class Unsupported extends Error {}
 
 // runc's global flags, declared once in global-options.ts (yargs-cli.ts registers the same ones).
 const GLOBALS: OptionSpec[] = Object.entries(GLOBAL_OPTIONS).map(([name, o]: [string, GlobalOption]) => ({
-  name, type: o.type, array: false, default: o.default, alias: [], choices: o.choices,
+  name,
+  type: o.type,
+  array: false,
+  default: o.default,
+  alias: [],
+  choices: o.choices,
 }));
 
 /** What a builder declares, recorded through a stand-in for yargs's Argv. */
@@ -60,7 +65,16 @@ function readCommand(cmd: CommandModule<never, never>): CommandSpec {
     variadic: p.endsWith('..]') || p.endsWith('..>'),
   }));
   const options: OptionSpec[] = [];
-  type Opts = { type?: string; alias?: string | string[]; default?: unknown; array?: boolean; nargs?: number; choices?: readonly unknown[]; demandOption?: unknown; describe?: string };
+  type Opts = {
+    type?: string;
+    alias?: string | string[];
+    default?: unknown;
+    array?: boolean;
+    nargs?: number;
+    choices?: readonly unknown[];
+    demandOption?: unknown;
+    describe?: string;
+  };
   const recorder: Record<string, unknown> = {};
   const known = new Set(['type', 'alias', 'default', 'array', 'nargs', 'choices', 'demandOption', 'describe']);
   const check = (o: Opts) => {
@@ -68,7 +82,11 @@ function readCommand(cmd: CommandModule<never, never>): CommandSpec {
   };
   const proxy: unknown = new Proxy(recorder, {
     get(_t, prop) {
-      if (prop === 'positional') return (_name: string, o: Opts) => { check(o); return proxy; };
+      if (prop === 'positional')
+        return (_name: string, o: Opts) => {
+          check(o);
+          return proxy;
+        };
       if (prop === 'option') {
         return (name: string, o: Opts) => {
           check(o);
@@ -157,7 +175,9 @@ function parse(args: string[], spec: CommandSpec): Record<string, unknown> | nul
     argv[name] = v;
     if (name.includes('-')) argv[camel(name)] = v;
   };
-  declared.forEach((p, k) => { if (positional[k] !== undefined) set(p.name, positional[k]); });
+  declared.forEach((p, k) => {
+    if (positional[k] !== undefined) set(p.name, positional[k]);
+  });
   if (variadic) set(variadic.name, positional.slice(declared.length));
   for (const o of options) {
     const v = values.has(o) ? values.get(o) : o.default;

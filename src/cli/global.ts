@@ -19,14 +19,22 @@ let logger: Logger | undefined;
 
 export function cliLogger(argv?: Partial<GlobalArgs>): Logger {
   if (!logger || argv) {
-    logger = createLogger({ file: argv?.log, format: argv?.['log-format'] ?? 'text', debug: argv?.debug ?? false, stderr: (line) => writeLine(2, line) });
+    logger = createLogger({
+      file: argv?.log,
+      format: argv?.['log-format'] ?? 'text',
+      debug: argv?.debug ?? false,
+      stderr: (line) => writeLine(2, line),
+    });
   }
   return logger;
 }
 
 export function cliRuntime(argv: GlobalArgs): Runtime {
   return new Runtime({
-    root: argv.root ?? DEFAULT_ROOT, store: argv.store, logger: cliLogger(), cgroupManager: argv['systemd-cgroup'] ? 'systemd' : 'cgroupfs',
+    root: argv.root ?? DEFAULT_ROOT,
+    store: argv.store,
+    logger: cliLogger(),
+    cgroupManager: argv['systemd-cgroup'] ? 'systemd' : 'cgroupfs',
   });
 }
 

@@ -9,7 +9,12 @@ import { globalOption } from './global-options.js';
 // errors included, goes to the full yargs CLI.
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (await runFastPath(args, (argv) => { cliLogger(argv as unknown as GlobalArgs); })) return;
+  if (
+    await runFastPath(args, (argv) => {
+      cliLogger(argv as unknown as GlobalArgs);
+    })
+  )
+    return;
   const { runYargs } = await import('./yargs-cli.js');
   await runYargs(args);
 }
@@ -26,7 +31,9 @@ main().catch((e: unknown) => {
 function globalLogArgs(args: string[]): Partial<GlobalArgs> {
   const out: Partial<GlobalArgs> = {};
   for (let i = 0; i < args.length && args[i].startsWith('-'); i++) {
-    const [flag, inline] = args[i].includes('=') ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)] : [args[i], undefined];
+    const [flag, inline] = args[i].includes('=')
+      ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)]
+      : [args[i], undefined];
     const value = () => inline ?? args[++i];
     if (flag === '--log') out.log = value();
     else if (flag === '--log-format') out['log-format'] = value() === 'json' ? 'json' : 'text';

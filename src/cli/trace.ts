@@ -27,8 +27,14 @@ export interface TraceRecord {
 
 export function traceRecord(e: TraceEvent): TraceRecord {
   return {
-    index: e.index, op: e.op, field: e.field, result: e.error ? 'failed' : 'ok', usec: e.usec,
-    errno: e.error || null, message: e.message || null, hint: e.hint ?? null,
+    index: e.index,
+    op: e.op,
+    field: e.field,
+    result: e.error ? 'failed' : 'ok',
+    usec: e.usec,
+    errno: e.error || null,
+    message: e.message || null,
+    hint: e.hint ?? null,
   };
 }
 

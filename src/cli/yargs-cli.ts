@@ -19,7 +19,9 @@ export function buildCli(args: string[], list: readonly CommandModule<never, nev
     .parserConfiguration({ 'boolean-negation': false })
     .usage('$0 [global options] <command> [options]')
     .options(yargsGlobalOptions())
-    .middleware((argv) => { cliLogger(argv as unknown as GlobalArgs); })
+    .middleware((argv) => {
+      cliLogger(argv as unknown as GlobalArgs);
+    })
     .help()
     .strict()
     .demandCommand(1, 'a command is required (see runt --help)')
@@ -40,12 +42,13 @@ export function buildCli(args: string[], list: readonly CommandModule<never, nev
   return cli as unknown as Argv;
 }
 
-
 /** The global flags (global-options.ts) as yargs options: a flag with choices has no `type`, as
  *  yargs shows it in help. */
 function yargsGlobalOptions(): Record<string, Options> {
-  return Object.fromEntries(Object.entries(GLOBAL_OPTIONS).map(([name, o]) => {
-    const { type, ...rest } = o as { type: 'string' | 'boolean'; choices?: readonly string[] };
-    return [name, rest.choices ? { ...rest, choices: [...rest.choices] } : { type, ...rest }];
-  }));
+  return Object.fromEntries(
+    Object.entries(GLOBAL_OPTIONS).map(([name, o]) => {
+      const { type, ...rest } = o as { type: 'string' | 'boolean'; choices?: readonly string[] };
+      return [name, rest.choices ? { ...rest, choices: [...rest.choices] } : { type, ...rest }];
+    }),
+  );
 }

@@ -126,23 +126,47 @@ export function explainBundle(opts: ExplainOptions = {}): ExplainDocument {
     extraMounts.push(...network.mounts);
   }
   const plan = planContainer(spec, {
-    bundle, rootfs, id, execFifoFd: -1, nsFds, cgroupMounts: cgroup.mountSources(),
-    noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: false,
-    birth: cgroup.openBirth({ newUserNamespace: createsUserNamespace(spec), dryRun: true }) ?? undefined, extraMounts,
+    bundle,
+    rootfs,
+    id,
+    execFifoFd: -1,
+    nsFds,
+    cgroupMounts: cgroup.mountSources(),
+    noPivot: opts.noPivot,
+    noNewKeyring: opts.noNewKeyring,
+    preserveFds: opts.preserveFds,
+    trace: false,
+    birth: cgroup.openBirth({ newUserNamespace: createsUserNamespace(spec), dryRun: true }) ?? undefined,
+    extraMounts,
     networkSync: network && { field: `networks (${network.record.attachments.map((a) => a.network).join(', ')})`, why: network.why },
   });
   const execFifo = stateStore.fifoPath(id);
   const seccomp = spec.linux?.seccomp ? summarizeSeccomp(spec.linux.seccomp) : null;
   // The same writes create carries out, planned without reading the host (nothing exists yet).
-  const writes = cgroup.planWrites(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), false).writes
-    .map(({ file, value, field }): CgroupWrite => ({ file, value, field }));
+  const writes = cgroup
+    .planWrites(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), false)
+    .writes.map(({ file, value, field }): CgroupWrite => ({ file, value, field }));
 
-  const runtime = runtimeActions(spec, plan, cgroup, writes, execFifo, seccomp, network && { record: network.record, stateDir: stateStore.dir(id), id });
+  const runtime = runtimeActions(
+    spec,
+    plan,
+    cgroup,
+    writes,
+    execFifo,
+    seccomp,
+    network && { record: network.record, stateDir: stateStore.dir(id), id },
+  );
   const processes = processOf(plan.steps);
   const steps = plan.steps.map((step, index): ExplainedStep => {
     const d = describeStep(step, { seccomp: seccomp ?? undefined, execFifo });
     return {
-      index, op: step.op, field: step.field, process: processes[index], calls: d.calls, args: d.args, why: step.why ?? null,
+      index,
+      op: step.op,
+      field: step.field,
+      process: processes[index],
+      calls: d.calls,
+      args: d.args,
+      why: step.why ?? null,
       runtime: runtime.filter((a) => a.step === index).flatMap((a) => a.calls),
     };
   });
@@ -158,7 +182,10 @@ export function explainBundle(opts: ExplainOptions = {}): ExplainDocument {
     id,
     bundle,
     rootfs,
-    clone3: { flags: cloneFlags, call: `clone3({flags: CLONE_PIDFD${plan.cloneFlags ? `|${joinFlags(cloneFlags)}` : ''}, exit_signal: SIGCHLD})` },
+    clone3: {
+      flags: cloneFlags,
+      call: `clone3({flags: CLONE_PIDFD${plan.cloneFlags ? `|${joinFlags(cloneFlags)}` : ''}, exit_signal: SIGCHLD})`,
+    },
     namespaces,
     idMappings: plan.newUserNamespace
       ? { uid: (spec.linux?.uidMappings ?? []).map(mapLine), gid: (spec.linux?.gidMappings ?? []).map(mapLine) }
@@ -188,7 +215,12 @@ function processOf(steps: Step[]): ProcessName[] {
 
 /** The runtime's side, in the order `create`, `start` and `delete` do it (src/lifecycle/). */
 function runtimeActions(
-  spec: Spec, plan: Plan, cgroup: CgroupManager, writes: CgroupWrite[], execFifo: string, seccomp: SeccompSummary | null,
+  spec: Spec,
+  plan: Plan,
+  cgroup: CgroupManager,
+  writes: CgroupWrite[],
+  execFifo: string,
+  seccomp: SeccompSummary | null,
   network?: { record: NetworkRecord; stateDir: string; id: string },
 ): RuntimeAction[] {
   const out: RuntimeAction[] = [];
@@ -202,33 +234,78 @@ function runtimeActions(
     const i = plan.steps.findIndex((s) => s.op === 'sync' && s.tag === tag);
     return i >= 0 ? i : null;
   };
-  const hookCalls = (name: keyof typeof hooks) => (hooks[name] ?? []).map((h, i) =>
-    `hooks.${name}[${i}]: run ${[h.path, ...(h.args ?? [h.path]).slice(1)].join(' ')} with the state JSON on stdin${h.timeout ? `, killed after ${h.timeout} s` : ''}`);
+  const hookCalls = (name: keyof typeof hooks) =>
+    (hooks[name] ?? []).map(
+      (h, i) =>
+        `hooks.${name}[${i}]: run ${[h.path, ...(h.args ?? [h.path]).slice(1)].join(' ')} with the state JSON on stdin${h.timeout ? `, killed after ${h.timeout} s` : ''}`,
+    );
 
-  add('create', null, 'cgroups', linux.cgroupsPath !== undefined ? 'linux.cgroupsPath' : 'linux.cgroupsPath (default /runt/<id>)', dirs.map((d) => `mkdir ${d}`));
-  add('create', null, 'cgroup limits', 'linux.resources', writes.map((w) => `write ${w.file} ${JSON.stringify(w.value)}   (${w.field})`));
-  add('create', null, 'exec fifo', 'runtime (create/start)', [`mkfifo ${execFifo} 0600`, `open ${execFifo} O_RDWR (kept by the init for the park step)`]);
+  add(
+    'create',
+    null,
+    'cgroups',
+    linux.cgroupsPath !== undefined ? 'linux.cgroupsPath' : 'linux.cgroupsPath (default /runt/<id>)',
+    dirs.map((d) => `mkdir ${d}`),
+  );
+  add(
+    'create',
+    null,
+    'cgroup limits',
+    'linux.resources',
+    writes.map((w) => `write ${w.file} ${JSON.stringify(w.value)}   (${w.field})`),
+  );
+  add('create', null, 'exec fifo', 'runtime (create/start)', [
+    `mkfifo ${execFifo} 0600`,
+    `open ${execFifo} O_RDWR (kept by the init for the park step)`,
+  ]);
   (linux.namespaces ?? []).forEach((n, i) => {
     if (n.path) add('create', null, `${n.type} namespace to join`, `linux.namespaces[${i}]`, [`open ${n.path} O_RDONLY (fd for setns)`]);
   });
-  if (seccomp) add('create', null, 'seccomp filter', 'linux.seccomp', [`compile with libseccomp: ${seccomp.rules} rules, default ${seccomp.defaultAction}`]);
-  add('spawn', null, 'the container process', 'linux.namespaces',
-    [`clone3({flags: CLONE_PIDFD|CLONE_VM|CLONE_VFORK${plan.cloneFlags ? `|${joinFlags(cloneFlagNames(plan.cloneFlags))}` : ''}, exit_signal: SIGCHLD})`,
-      'the child: execveat(runt-init memfd, "", AT_EMPTY_PATH); runt-init reads the plan below from a memfd']);
+  if (seccomp)
+    add('create', null, 'seccomp filter', 'linux.seccomp', [
+      `compile with libseccomp: ${seccomp.rules} rules, default ${seccomp.defaultAction}`,
+    ]);
+  add('spawn', null, 'the container process', 'linux.namespaces', [
+    `clone3({flags: CLONE_PIDFD|CLONE_VM|CLONE_VFORK${plan.cloneFlags ? `|${joinFlags(cloneFlagNames(plan.cloneFlags))}` : ''}, exit_signal: SIGCHLD})`,
+    'the child: execveat(runt-init memfd, "", AT_EMPTY_PATH); runt-init reads the plan below from a memfd',
+  ]);
 
   const init = syncStep(SYNC_TAG.INIT);
   if (plan.newUserNamespace) {
-    add('sync-init', init, 'uid map', 'linux.uidMappings', (linux.uidMappings ?? []).length ? [`write /proc/PID/uid_map ${JSON.stringify((linux.uidMappings ?? []).map(mapLine).join('\n'))}`] : []);
-    add('sync-init', init, 'gid map', 'linux.gidMappings', (linux.gidMappings ?? []).length ? [`write /proc/PID/gid_map ${JSON.stringify((linux.gidMappings ?? []).map(mapLine).join('\n'))}`] : []);
+    add(
+      'sync-init',
+      init,
+      'uid map',
+      'linux.uidMappings',
+      (linux.uidMappings ?? []).length
+        ? [`write /proc/PID/uid_map ${JSON.stringify((linux.uidMappings ?? []).map(mapLine).join('\n'))}`]
+        : [],
+    );
+    add(
+      'sync-init',
+      init,
+      'gid map',
+      'linux.gidMappings',
+      (linux.gidMappings ?? []).length
+        ? [`write /proc/PID/gid_map ${JSON.stringify((linux.gidMappings ?? []).map(mapLine).join('\n'))}`]
+        : [],
+    );
   }
   if (plan.cgroupTaskFds === undefined) {
-    add('sync-init', init, 'join the cgroups', 'linux.cgroupsPath', dirs.map((d) => `write ${d}/cgroup.procs PID`));
+    add(
+      'sync-init',
+      init,
+      'join the cgroups',
+      'linux.cgroupsPath',
+      dirs.map((d) => `write ${d}/cgroup.procs PID`),
+    );
   } else {
     // src/cgroups/birth.ts: the cgroup2 directory through clone3, each v1 one by the init.
     add('spawn', null, 'born in the cgroups', 'linux.cgroupsPath', describeBirth(cgroup.paths));
   }
   if (init !== null) {
-    if (spec.process?.oomScoreAdj !== undefined) add('sync-init', init, 'oom score', 'process.oomScoreAdj', [`write /proc/PID/oom_score_adj "${spec.process.oomScoreAdj}"`]);
+    if (spec.process?.oomScoreAdj !== undefined)
+      add('sync-init', init, 'oom score', 'process.oomScoreAdj', [`write /proc/PID/oom_score_adj "${spec.process.oomScoreAdj}"`]);
     add('sync-init', init, 'release the init', 'runtime', ['ACK with the state JSON (stdin of the hooks run inside the container)']);
   }
 
@@ -236,17 +313,42 @@ function runtimeActions(
     const step = syncStep(SYNC_TAG.NETWORK);
     const { record, stateDir } = network;
     const field = `networks (${record.attachments.map((a) => a.network).join(', ')})`;
-    add('create', null, 'network record', field, [`write ${stateDir}/networks.json (networks, interfaces, ports; each plugin's result is cached here as it comes)`,
-      ...record.ports.map((p) => `claim host port ${p.hostPort}/${p.protocol} (<store>/networks/ports/${p.protocol}-${p.hostPort})`)]);
+    add('create', null, 'network record', field, [
+      `write ${stateDir}/networks.json (networks, interfaces, ports; each plugin's result is cached here as it comes)`,
+      ...record.ports.map((p) => `claim host port ${p.hostPort}/${p.protocol} (<store>/networks/ports/${p.protocol}-${p.hostPort})`),
+    ]);
     add('sync-network', step, 'keep the network namespace for DEL', field, [`mount --bind /proc/PID/ns/net ${stateDir}/netns`]);
     for (const a of record.attachments) {
-      add('sync-network', step, `CNI ADD on network ${a.network}`, `networks (${a.network})`, a.config.plugins.map((p, i) =>
-        `${p.type} ADD: CNI_CONTAINERID=${network.id} CNI_NETNS=/proc/PID/ns/net CNI_IFNAME=${a.ifname} CNI_PATH=${record.cniPath.join(':')}; stdin ${JSON.stringify(pluginConfig(a.config, p, a.runtimeConfig, i ? '<result of the previous plugin>' : undefined))}`));
+      add(
+        'sync-network',
+        step,
+        `CNI ADD on network ${a.network}`,
+        `networks (${a.network})`,
+        a.config.plugins.map(
+          (p, i) =>
+            `${p.type} ADD: CNI_CONTAINERID=${network.id} CNI_NETNS=/proc/PID/ns/net CNI_IFNAME=${a.ifname} CNI_PATH=${record.cniPath.join(':')}; stdin ${JSON.stringify(pluginConfig(a.config, p, a.runtimeConfig, i ? '<result of the previous plugin>' : undefined))}`,
+        ),
+      );
     }
-    add('sync-network', step, 'the container\'s /etc files', field, ETC_FILES.map((f) => `write ${stateDir}/etc-${f} (bind-mounted at /etc/${f})`));
+    add(
+      'sync-network',
+      step,
+      "the container's /etc files",
+      field,
+      ETC_FILES.map((f) => `write ${stateDir}/etc-${f} (bind-mounted at /etc/${f})`),
+    );
     for (const a of [...record.attachments].reverse()) {
-      add('delete', null, `CNI DEL on network ${a.network}`, `networks (${a.network})`, [...a.config.plugins].reverse().map((p) =>
-        `${p.type} DEL: CNI_NETNS=${stateDir}/netns CNI_IFNAME=${a.ifname}; stdin as for ADD with prevResult: the cached result`));
+      add(
+        'delete',
+        null,
+        `CNI DEL on network ${a.network}`,
+        `networks (${a.network})`,
+        [...a.config.plugins]
+          .reverse()
+          .map(
+            (p) => `${p.type} DEL: CNI_NETNS=${stateDir}/netns CNI_IFNAME=${a.ifname}; stdin as for ADD with prevResult: the cached result`,
+          ),
+      );
     }
     add('delete', null, 'release the network namespace', field, [`umount ${stateDir}/netns`]);
   }
@@ -259,6 +361,12 @@ function runtimeActions(
   add('start', null, 'let the init run', 'runtime (create/start)', [`open ${execFifo} O_WRONLY|O_NONBLOCK; write 1 byte; unlink it`]);
   add('start', null, 'poststart hooks', 'hooks.poststart', hookCalls('poststart'));
   add('delete', null, 'poststop hooks', 'hooks.poststop', hookCalls('poststop'));
-  add('delete', null, 'remove the cgroups', 'linux.cgroupsPath', dirs.map((d) => `rmdir ${d}`));
+  add(
+    'delete',
+    null,
+    'remove the cgroups',
+    'linux.cgroupsPath',
+    dirs.map((d) => `rmdir ${d}`),
+  );
   return out;
 }

@@ -2,8 +2,16 @@
 import type { ExplainDocument } from './document.js';
 
 export {
-  explainBundle, EXPLAIN_FORMAT, type ExplainDocument, type ExplainedStep, type ExplainedNamespace, type ExplainOptions,
-  type ProcessName, type RuntimeAction, type RuntimeWhen, type CgroupWrite,
+  explainBundle,
+  EXPLAIN_FORMAT,
+  type ExplainDocument,
+  type ExplainedStep,
+  type ExplainedNamespace,
+  type ExplainOptions,
+  type ProcessName,
+  type RuntimeAction,
+  type RuntimeWhen,
+  type CgroupWrite,
 } from './document.js';
 export { renderText } from './text.js';
 export { describeStep, type StepDescription } from './steps.js';

@@ -5,8 +5,21 @@ import type { Step } from '../plan/steps.js';
 import { MS } from '../plan/constants.js';
 import type { SeccompSummary } from './seccomp.js';
 import {
-  capName, capNames, cloneFlagNames, cstr, fsMagicName, joinFlags, mountFlagNames, namespaceTypeOfFlag,
-  nodeType, nodeTypeFlag, octal, prctlName, rlimitName, rlimitValue, syncTagName,
+  capName,
+  capNames,
+  cloneFlagNames,
+  cstr,
+  fsMagicName,
+  joinFlags,
+  mountFlagNames,
+  namespaceTypeOfFlag,
+  nodeType,
+  nodeTypeFlag,
+  octal,
+  prctlName,
+  rlimitName,
+  rlimitValue,
+  syncTagName,
 } from './names.js';
 import { IOPRIO_CLASS, MPOL_FLAG, MPOL_MODE, PERSONALITY_DOMAIN, SCHED_FLAG, SCHED_POLICY } from '../plan/process-attrs.js';
 import { MOUNT_ATTR } from '../plan/mount-options.js';
@@ -56,34 +69,60 @@ const DESCRIBE: ByOp = {
     const source = s.sourceInRoot ? inRoot(s.source ?? '', true) : s.source;
     const flags = joinFlags(mountFlagNames(s.flags));
     const calls: string[] = [];
-    if (s.targetInRoot && s.mkdir !== 'none') calls.push(`mkdir ${target} as a ${s.mkdir === 'dir' ? 'directory' : 'file'} ${octal(s.mode ?? 0o755)} if missing`);
-    calls.push(`mount(${cstr(source)}, ${cstr(target)}, ${cstr(s.fstype)}, ${flags}${s.keepFlags ? '|<locked flags of the target>' : ''}, ${cstr(s.data)})`);
+    if (s.targetInRoot && s.mkdir !== 'none')
+      calls.push(`mkdir ${target} as a ${s.mkdir === 'dir' ? 'directory' : 'file'} ${octal(s.mode ?? 0o755)} if missing`);
+    calls.push(
+      `mount(${cstr(source)}, ${cstr(target)}, ${cstr(s.fstype)}, ${flags}${s.keepFlags ? '|<locked flags of the target>' : ''}, ${cstr(s.data)})`,
+    );
     if (s.expectFs !== undefined) calls.push(`statfs(${cstr(target)}).f_type == ${fsMagicName(s.expectFs)} or fail with EXDEV`);
     if (s.copyUp) {
       calls.splice(calls.length - 1, 0, `lower = openat(${target}, ".", O_RDONLY|O_DIRECTORY) (the directory the mount will cover)`);
-      calls.push(s.flags & MS.BIND
-        ? `upper = open ${target} again: another directory than lower, or fail with EXDEV; copy only if it is empty (a volume's first mount)`
-        : `upper = open ${target} again: a tmpfs (statfs) on another device, or fail with EXDEV`,
-      'copy lower into upper: getdents64, openat/mkdirat/symlinkat/mknodat(fifo) with O_NOFOLLOW, sendfile, fchown, fchmod, futimens (device nodes and sockets skipped)');
+      calls.push(
+        s.flags & MS.BIND
+          ? `upper = open ${target} again: another directory than lower, or fail with EXDEV; copy only if it is empty (a volume's first mount)`
+          : `upper = open ${target} again: a tmpfs (statfs) on another device, or fail with EXDEV`,
+        'copy lower into upper: getdents64, openat/mkdirat/symlinkat/mknodat(fifo) with O_NOFOLLOW, sendfile, fchown, fchmod, futimens (device nodes and sockets skipped)',
+      );
     }
     return {
       calls,
       args: {
-        source: s.source, sourceInRoot: s.sourceInRoot ?? false, target: s.target, targetInRoot: s.targetInRoot,
-        fstype: s.fstype, flags: mountFlagNames(s.flags), data: s.data, mkdir: s.mkdir,
-        mode: s.mkdir === 'none' ? null : octal(s.mode ?? 0o755), optional: s.optional ?? false,
-        keepLockedFlags: s.keepFlags ?? false, expectFs: s.expectFs === undefined ? null : fsMagicName(s.expectFs),
+        source: s.source,
+        sourceInRoot: s.sourceInRoot ?? false,
+        target: s.target,
+        targetInRoot: s.targetInRoot,
+        fstype: s.fstype,
+        flags: mountFlagNames(s.flags),
+        data: s.data,
+        mkdir: s.mkdir,
+        mode: s.mkdir === 'none' ? null : octal(s.mode ?? 0o755),
+        optional: s.optional ?? false,
+        keepLockedFlags: s.keepFlags ?? false,
+        expectFs: s.expectFs === undefined ? null : fsMagicName(s.expectFs),
         ...(s.copyUp ? { copyUp: true } : {}),
       },
     };
   },
   openRoot: (s) => ({ calls: [`{root} = open(${cstr(s.path)}, O_PATH|O_DIRECTORY)`], args: { path: s.path } }),
   pivotRoot: () => ({
-    calls: ['fchdir({root})', 'pivot_root(".", ".")', 'mount(NULL, ".", NULL, MS_SLAVE|MS_REC, NULL)', 'umount2(".", MNT_DETACH)', 'chdir("/")', '{root} = open("/", O_PATH|O_DIRECTORY)'],
+    calls: [
+      'fchdir({root})',
+      'pivot_root(".", ".")',
+      'mount(NULL, ".", NULL, MS_SLAVE|MS_REC, NULL)',
+      'umount2(".", MNT_DETACH)',
+      'chdir("/")',
+      '{root} = open("/", O_PATH|O_DIRECTORY)',
+    ],
     args: {},
   }),
   moveRoot: () => ({
-    calls: ['fchdir({root})', 'mount(".", "/", NULL, MS_MOVE, NULL)', 'chroot(".")', 'chdir("/")', '{root} = open("/", O_PATH|O_DIRECTORY)'],
+    calls: [
+      'fchdir({root})',
+      'mount(".", "/", NULL, MS_MOVE, NULL)',
+      'chroot(".")',
+      'chdir("/")',
+      '{root} = open("/", O_PATH|O_DIRECTORY)',
+    ],
     args: {},
   }),
   chroot: () => ({
@@ -98,7 +137,11 @@ const DESCRIBE: ByOp = {
       '  open_tree(null, OPEN_TREE_CLONE), mount_setattr(MOUNT_ATTR_RDONLY|NOSUID|NOEXEC), move_mount onto target (read-only before it is attached)',
       'missing: nothing',
     ],
-    args: { path: s.path, expectFs: s.expectFs === undefined ? null : fsMagicName(s.expectFs), source: '/dev/null checked to be 1:3, or an empty tmpfs; read-only' },
+    args: {
+      path: s.path,
+      expectFs: s.expectFs === undefined ? null : fsMagicName(s.expectFs),
+      source: '/dev/null checked to be 1:3, or an empty tmpfs; read-only',
+    },
   }),
   mknod: (s) => ({
     calls: [
@@ -122,23 +165,34 @@ const DESCRIBE: ByOp = {
   setdomainname: (s) => ({ calls: [`setdomainname(${cstr(s.name)}, ${Buffer.byteLength(s.name)})`], args: { name: s.name } }),
   setrlimit: (s) => ({
     calls: [`prlimit64(0, ${rlimitName(s.resource)}, {soft: ${rlimitValue(s.soft)}, hard: ${rlimitValue(s.hard)}}, NULL)`],
-    args: { resource: rlimitName(s.resource), soft: s.soft === -1 ? 'RLIM_INFINITY' : s.soft, hard: s.hard === -1 ? 'RLIM_INFINITY' : s.hard },
+    args: {
+      resource: rlimitName(s.resource),
+      soft: s.soft === -1 ? 'RLIM_INFINITY' : s.soft,
+      hard: s.hard === -1 ? 'RLIM_INFINITY' : s.hard,
+    },
   }),
   prctl: (s) => ({ calls: [`prctl(${prctlName(s.option)}, ${s.arg2})`], args: { option: prctlName(s.option), arg2: s.arg2 } }),
   capBounding: (s) => {
     const drop: number[] = [];
     for (let c = 0; c <= s.lastCap; c++) if (!s.keep.includes(c)) drop.push(c);
     return {
-      calls: drop.length ? [`prctl(PR_CAPBSET_DROP, cap) for ${drop.length} capabilities: ${capNames(drop).join(', ')}`] : ['nothing to drop'],
+      calls: drop.length
+        ? [`prctl(PR_CAPBSET_DROP, cap) for ${drop.length} capabilities: ${capNames(drop).join(', ')}`]
+        : ['nothing to drop'],
       args: { keep: capNames(s.keep), drop: capNames(drop) },
     };
   },
   capset: (s) => ({
-    calls: [`capset(_LINUX_CAPABILITY_VERSION_3, effective={${capNames(s.effective).join(', ')}}, permitted={${capNames(s.permitted).join(', ')}}, inheritable={${capNames(s.inheritable).join(', ')}})`],
+    calls: [
+      `capset(_LINUX_CAPABILITY_VERSION_3, effective={${capNames(s.effective).join(', ')}}, permitted={${capNames(s.permitted).join(', ')}}, inheritable={${capNames(s.inheritable).join(', ')}})`,
+    ],
     args: { effective: capNames(s.effective), permitted: capNames(s.permitted), inheritable: capNames(s.inheritable) },
   }),
   ambient: (s) => ({
-    calls: ['prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)', ...s.caps.map((c) => `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, ${capName(c)})`)],
+    calls: [
+      'prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)',
+      ...s.caps.map((c) => `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, ${capName(c)})`),
+    ],
     args: { raise: capNames(s.caps) },
   }),
   setgroups: (s) => ({ calls: [`setgroups(${s.gids.length}, [${s.gids.join(', ')}])`], args: { gids: s.gids } }),
@@ -149,21 +203,30 @@ const DESCRIBE: ByOp = {
   setsid: () => ({ calls: ['setsid()'], args: {} }),
   terminal: (s) => ({
     calls: [
-      'master = open("/dev/ptmx", O_RDWR|O_NOCTTY)', 'ioctl(master, TIOCSPTLCK, 0)', 'peer = ioctl(master, TIOCGPTPEER, O_RDWR|O_NOCTTY)',
+      'master = open("/dev/ptmx", O_RDWR|O_NOCTTY)',
+      'ioctl(master, TIOCSPTLCK, 0)',
+      'peer = ioctl(master, TIOCGPTPEER, O_RDWR|O_NOCTTY)',
       ...(s.rows || s.cols ? [`ioctl(master, TIOCSWINSZ, {rows: ${s.rows}, cols: ${s.cols}})`] : []),
-      ...(s.console ? [
-        'dev = openat2({root}, "/dev", O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT)',
-        'fstatat(dev, "console", AT_SYMLINK_NOFOLLOW): not a regular file or char device (a symlink) → unlinkat; missing → openat(O_CREAT|O_EXCL|O_NOFOLLOW, 0666)',
-        'target = openat(dev, "console", O_PATH|O_NOFOLLOW)',
-        'tree = open_tree(peer, "", OPEN_TREE_CLONE|AT_EMPTY_PATH)', 'move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)',
-      ] : []),
-      'sendmsg(sync socket, MSG_FD TERMINAL, SCM_RIGHTS master) → the console socket', 'setsid()', 'ioctl(peer, TIOCSCTTY, 0)', 'dup2(peer, 0), dup2(peer, 1), dup2(peer, 2)',
+      ...(s.console
+        ? [
+            'dev = openat2({root}, "/dev", O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT)',
+            'fstatat(dev, "console", AT_SYMLINK_NOFOLLOW): not a regular file or char device (a symlink) → unlinkat; missing → openat(O_CREAT|O_EXCL|O_NOFOLLOW, 0666)',
+            'target = openat(dev, "console", O_PATH|O_NOFOLLOW)',
+            'tree = open_tree(peer, "", OPEN_TREE_CLONE|AT_EMPTY_PATH)',
+            'move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)',
+          ]
+        : []),
+      'sendmsg(sync socket, MSG_FD TERMINAL, SCM_RIGHTS master) → the console socket',
+      'setsid()',
+      'ioctl(peer, TIOCSCTTY, 0)',
+      'dup2(peer, 0), dup2(peer, 1), dup2(peer, 2)',
     ],
     args: { rows: s.rows, cols: s.cols, console: s.console ?? false },
   }),
   hook: (s) => ({
     calls: [
-      'pipe2() holding the state JSON', 'clone3(CLONE_PIDFD)',
+      'pipe2() holding the state JSON',
+      'clone3(CLONE_PIDFD)',
       `child: dup2(pipe, 0); execve(${cstr(s.path)}, ${JSON.stringify(s.args)}, ${JSON.stringify(s.env)})`,
       `waitid(P_PIDFD)${s.timeoutMs ? `, SIGKILL after ${s.timeoutMs} ms` : ''}; non-zero status fails`,
     ],
@@ -198,18 +261,21 @@ const DESCRIBE: ByOp = {
     args: { preserveFds: s.preserveFds },
   }),
   exec: (s) => ({
-    calls: [
-      `execve(<path found by resolveExec for ${cstr(s.name)}>, ${JSON.stringify(s.args)}, <${s.env.length} environment variables>)`,
-    ],
+    calls: [`execve(<path found by resolveExec for ${cstr(s.name)}>, ${JSON.stringify(s.args)}, <${s.env.length} environment variables>)`],
     args: { name: s.name, args: s.args, env: s.env, preserveFds: s.preserveFds },
   }),
-  mkdir: (s) => ({ calls: [`mkdirat(<root>, ${cstr(s.path)}, 0${s.mode.toString(8)}) (missing parents too, resolved in root)`], args: { path: s.path, mode: s.mode } }),
+  mkdir: (s) => ({
+    calls: [`mkdirat(<root>, ${cstr(s.path)}, 0${s.mode.toString(8)}) (missing parents too, resolved in root)`],
+    args: { path: s.path, mode: s.mode },
+  }),
   joinKeyring: (s) => ({ calls: [`keyctl(KEYCTL_JOIN_SESSION_KEYRING, ${cstr(s.name)})`], args: { name: s.name } }),
   sched: (s) => {
     const policy = nameOf(SCHED_POLICY, s.policy);
     const flags = bitNames(SCHED_FLAG, s.flags);
     return {
-      calls: [`sched_setattr(0, {policy: ${policy}, flags: ${joinFlags(flags)}, nice: ${s.nice}, priority: ${s.priority}, runtime: ${s.runtime}, deadline: ${s.deadline}, period: ${s.period}}, 0)`],
+      calls: [
+        `sched_setattr(0, {policy: ${policy}, flags: ${joinFlags(flags)}, nice: ${s.nice}, priority: ${s.priority}, runtime: ${s.runtime}, deadline: ${s.deadline}, period: ${s.period}}, 0)`,
+      ],
       args: { policy, flags, nice: s.nice, priority: s.priority, runtime: s.runtime, deadline: s.deadline, period: s.period },
     };
   },
@@ -221,14 +287,20 @@ const DESCRIBE: ByOp = {
   mempolicy: (s) => {
     const mode = nameOf(MPOL_MODE, s.mode & 0x1fff);
     const flags = bitNames(MPOL_FLAG, s.mode & ~0x1fff);
-    return { calls: [`set_mempolicy(${[mode, ...flags].join('|')}, {${s.nodes.join(',')}}, maxnode)`], args: { mode, flags, nodes: s.nodes } };
+    return {
+      calls: [`set_mempolicy(${[mode, ...flags].join('|')}, {${s.nodes.join(',')}}, maxnode)`],
+      args: { mode, flags, nodes: s.nodes },
+    };
   },
-  personality: (s) => ({ calls: [`personality(0x${s.persona.toString(16).padStart(4, '0')})`], args: { domain: nameOf(PERSONALITY_DOMAIN, s.persona & 0xff) } }),
+  personality: (s) => ({
+    calls: [`personality(0x${s.persona.toString(16).padStart(4, '0')})`],
+    args: { domain: nameOf(PERSONALITY_DOMAIN, s.persona & 0xff) },
+  }),
   netDevice: (s) => ({
     calls: [
       `RTM_GETLINK ${cstr(s.name)}, RTM_GETADDR (permanent, global scope) on the runtime's netlink socket`,
       `RTM_NEWLINK {index of ${s.name}, IFLA_NET_NS_PID: getpid(), IFLA_IFNAME: ${cstr(s.newName ?? s.name)}} (move and rename)`,
-      'socket(AF_NETLINK, NETLINK_ROUTE) in the container\'s namespace: RTM_NEWADDR for each address, RTM_NEWLINK IFF_UP',
+      "socket(AF_NETLINK, NETLINK_ROUTE) in the container's namespace: RTM_NEWADDR for each address, RTM_NEWLINK IFF_UP",
     ],
     args: { name: s.name, newName: s.newName ?? s.name },
   }),
@@ -258,7 +330,9 @@ function nameOf(table: Record<string, number>, value: number): string {
 
 /** Names of the bits of `value` (each table entry a single bit or a mask; zero entries never match). */
 function bitNames(table: Record<string, number>, value: number): string[] {
-  return Object.entries(table).filter(([k, bit]) => bit !== 0 && !k.startsWith('_') && (value & bit) === bit).map(([k]) => (table === (MOUNT_ATTR as Record<string, number>) ? `MOUNT_ATTR_${k}` : k));
+  return Object.entries(table)
+    .filter(([k, bit]) => bit !== 0 && !k.startsWith('_') && (value & bit) === bit)
+    .map(([k]) => (table === (MOUNT_ATTR as Record<string, number>) ? `MOUNT_ATTR_${k}` : k));
 }
 
 function namespaceFlagSuffix(flag: number): string {
@@ -273,7 +347,14 @@ export function describeStep(step: Step, ctx: DescribeContext): StepDescription 
   if (describe) return describe(step, ctx);
   // An op this file does not know yet (added to the contract later): show its raw fields.
   const args = Object.fromEntries(Object.entries(step).filter(([k]) => !PLUMBING.has(k)));
-  return { calls: [`${step.op}(${Object.values(args).map((v) => JSON.stringify(v)).join(', ')})`], args };
+  return {
+    calls: [
+      `${step.op}(${Object.values(args)
+        .map((v) => JSON.stringify(v))
+        .join(', ')})`,
+    ],
+    args,
+  };
 }
 
 /** The ops that have an entry of their own here (test/step-contract.test.ts wants every op). */

@@ -6,7 +6,7 @@ import type { ExplainDocument, ExplainedStep, ProcessName, RuntimeAction, Runtim
 const PROCESS_TITLES: Record<ProcessName, string> = {
   intermediate: 'the first child (it joins or creates namespaces, then forks the init and exits)',
   'init-before-pivot': 'the container init, before pivot_root (paths under {root} are in the rootfs)',
-  'init-after-pivot': 'the container init, after pivot_root ({root} is the container\'s /)',
+  'init-after-pivot': "the container init, after pivot_root ({root} is the container's /)",
   'init-after-start': 'the container init, after `runt start` wrote the exec fifo',
 };
 
@@ -39,9 +39,11 @@ export function renderText(doc: ExplainDocument): string {
   if (doc.seccomp) {
     const s = doc.seccomp;
     out();
-    out(`seccomp: default ${s.defaultAction}${s.defaultErrnoRet !== null ? ` (errno ${s.defaultErrnoRet})` : ''}, ${s.rules} rules over ${s.syscalls} system calls` +
-      `${s.argumentRules ? ` (${s.argumentRules} compare arguments)` : ''}, architectures ${s.architectures.join(', ') || 'native'}` +
-      `${s.flags.length ? `, flags ${s.flags.join(', ')}` : ''}`);
+    out(
+      `seccomp: default ${s.defaultAction}${s.defaultErrnoRet !== null ? ` (errno ${s.defaultErrnoRet})` : ''}, ${s.rules} rules over ${s.syscalls} system calls` +
+        `${s.argumentRules ? ` (${s.argumentRules} compare arguments)` : ''}, architectures ${s.architectures.join(', ') || 'native'}` +
+        `${s.flags.length ? `, flags ${s.flags.join(', ')}` : ''}`,
+    );
   }
 
   for (const a of doc.runtime.filter((x) => x.when === 'create' || x.when === 'spawn')) runtimeBlock(out, a);

@@ -17,13 +17,31 @@ export class ImageApi {
     return this.service;
   }
 
-  async pull(ref: string, opts: PullOptions = {}): Promise<PulledImage> { return (await this.svc).pull(ref, opts); }
-  async list(): Promise<ImageSummary[]> { return (await this.svc).list(); }
-  async inspect(ref: string): Promise<LocalImage & { summary: ImageSummary }> { return (await this.svc).inspect(ref); }
-  async remove(ref: string): Promise<GcResult> { return (await this.svc).remove(ref); }
-  async prune(): Promise<GcResult> { return (await this.svc).prune(); }
-  async push(dest: string, source?: string, opts: PushOptions = {}): Promise<string> { return (await this.svc).push(dest, source, opts); }
-  async importArchive(file: string, opts: ImportOptions = {}): Promise<string[]> { return (await this.svc).importArchive(file, opts); }
-  async exportArchive(ref: string, file: string, format: ArchiveFormat = 'oci-archive'): Promise<void> { return (await this.svc).exportArchive(ref, file, format); }
-  async bundle(ref: string, dir: string, opts: Parameters<ImageService['bundle']>[2] = {}): Promise<string> { return (await this.svc).bundle(ref, dir, opts); }
+  async pull(ref: string, opts: PullOptions = {}): Promise<PulledImage> {
+    return (await this.svc).pull(ref, opts);
+  }
+  async list(): Promise<ImageSummary[]> {
+    return (await this.svc).list();
+  }
+  async inspect(ref: string): Promise<LocalImage & { summary: ImageSummary }> {
+    return (await this.svc).inspect(ref);
+  }
+  async remove(ref: string): Promise<GcResult> {
+    return (await this.svc).remove(ref);
+  }
+  async prune(): Promise<GcResult> {
+    return (await this.svc).prune();
+  }
+  async push(dest: string, source?: string, opts: PushOptions = {}): Promise<string> {
+    return (await this.svc).push(dest, source, opts);
+  }
+  async importArchive(file: string, opts: ImportOptions = {}): Promise<string[]> {
+    return (await this.svc).importArchive(file, opts);
+  }
+  async exportArchive(ref: string, file: string, format: ArchiveFormat = 'oci-archive'): Promise<void> {
+    return (await this.svc).exportArchive(ref, file, format);
+  }
+  async bundle(ref: string, dir: string, opts: Parameters<ImageService['bundle']>[2] = {}): Promise<string> {
+    return (await this.svc).bundle(ref, dir, opts);
+  }
 }

@@ -2,7 +2,19 @@
 // layout) and docker-archive (`docker save`'s manifest.json, config and layer tars). Import reads
 // the tar as a stream: every file goes to the store's temp area with its sha256 computed on the
 // way, and only blobs whose names and digests agree enter the store.
-import { createReadStream, createWriteStream, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, statSync, writeSync, existsSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+  existsSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { newHash, hexOf } from './digest.js';
@@ -21,7 +33,11 @@ import { createDecompress, sniffCompression } from './decompress.js';
 
 export type ArchiveFormat = 'oci-archive' | 'docker-archive';
 
-interface Extracted { path: string; digest: string; size: number }
+interface Extracted {
+  path: string;
+  digest: string;
+  size: number;
+}
 
 /** Regular files of the archive into dir, by archive path (never by the path as a file name). */
 async function extractAll(file: string, dir: string): Promise<Map<string, Extracted>> {
@@ -82,7 +98,11 @@ export async function importArchive(store: ImageStore, file: string, opts: Impor
       if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw imageError.store(`${file}: no space left in the store ${store.dir}`);
       throw imageError.store(`${file}: not a readable tar archive: ${(e as Error).message}`);
     }
-    const names = files.has('oci-layout') ? await importOci(store, file, files, opts) : files.has('manifest.json') ? await importDocker(store, file, files, opts) : undefined;
+    const names = files.has('oci-layout')
+      ? await importOci(store, file, files, opts)
+      : files.has('manifest.json')
+        ? await importDocker(store, file, files, opts)
+        : undefined;
     if (!names) throw imageError.store(`${file}: neither an oci-archive (no oci-layout) nor a docker-archive (no manifest.json)`);
     return names;
   } catch (e) {
@@ -119,10 +139,17 @@ async function importOci(store: ImageStore, file: string, files: Map<string, Ext
     const config = store.readJsonBlob<ImageConfig>(manifest.config.digest);
     await ensureSnapshots(store, manifest.layers, config.rootfs.diff_ids, opts.limits);
     const refName = top.annotations?.[REF_NAME];
-    const name = opts.name ? formatReference(parseReference(opts.name))
-      : refName && !/^[\w][\w.-]*$/.test(refName) ? formatReference(parseReference(refName))
-      : formatReference(parseReference(`localhost/imported:${refName ?? 'latest'}`));
-    store.tag(name, { mediaType: manifest.mediaType ?? desc.mediaType ?? MT.ociManifest, digest: desc.digest, size: desc.size, annotations: { 'org.opencontainers.image.platform': formatPlatform(opts.platform ?? hostPlatform()) } });
+    const name = opts.name
+      ? formatReference(parseReference(opts.name))
+      : refName && !/^[\w][\w.-]*$/.test(refName)
+        ? formatReference(parseReference(refName))
+        : formatReference(parseReference(`localhost/imported:${refName ?? 'latest'}`));
+    store.tag(name, {
+      mediaType: manifest.mediaType ?? desc.mediaType ?? MT.ociManifest,
+      digest: desc.digest,
+      size: desc.size,
+      annotations: { 'org.opencontainers.image.platform': formatPlatform(opts.platform ?? hostPlatform()) },
+    });
     out.push(name);
     if (opts.name) break;
   }
@@ -131,7 +158,11 @@ async function importOci(store: ImageStore, file: string, files: Map<string, Ext
 }
 
 async function importDocker(store: ImageStore, file: string, files: Map<string, Extracted>, opts: ImportOptions): Promise<string[]> {
-  const list = JSON.parse(readFileSync((files.get('manifest.json') as Extracted).path, 'utf8')) as Array<{ Config: string; RepoTags?: string[]; Layers: string[] }>;
+  const list = JSON.parse(readFileSync((files.get('manifest.json') as Extracted).path, 'utf8')) as Array<{
+    Config: string;
+    RepoTags?: string[];
+    Layers: string[];
+  }>;
   const out: string[] = [];
   for (const item of list) {
     const get = (p: string) => {
@@ -149,8 +180,10 @@ async function importDocker(store: ImageStore, file: string, files: Map<string, 
     });
     for (const p of [item.Config, ...item.Layers]) moveBlob(store, get(p));
     const manifest: Manifest = {
-      schemaVersion: 2, mediaType: MT.ociManifest,
-      config: { mediaType: MT.ociConfig, digest: configFile.digest, size: configFile.size }, layers,
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      config: { mediaType: MT.ociConfig, digest: configFile.digest, size: configFile.size },
+      layers,
     };
     const body = Buffer.from(JSON.stringify(manifest));
     const digest = store.putBlob(body);
@@ -158,7 +191,12 @@ async function importDocker(store: ImageStore, file: string, files: Map<string, 
     const tags = opts.name ? [opts.name] : item.RepoTags?.length ? item.RepoTags : ['localhost/imported:latest'];
     for (const t of tags) {
       const name = formatReference(parseReference(t));
-      store.tag(name, { mediaType: MT.ociManifest, digest, size: body.length, annotations: { 'org.opencontainers.image.platform': `${config.os ?? 'linux'}/${config.architecture ?? 'amd64'}` } });
+      store.tag(name, {
+        mediaType: MT.ociManifest,
+        digest,
+        size: body.length,
+        annotations: { 'org.opencontainers.image.platform': `${config.os ?? 'linux'}/${config.architecture ?? 'amd64'}` },
+      });
       out.push(name);
     }
     if (opts.name) break;
@@ -194,7 +232,11 @@ class TarOut {
     closeSync(this.fd);
   }
   abort(): void {
-    try { closeSync(this.fd); } catch { /* closed */ }
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* closed */
+    }
   }
 }
 
@@ -208,11 +250,23 @@ export async function exportArchive(store: ImageStore, ref: string, file: string
   try {
     if (format === 'oci-archive') {
       out.file('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-      const index: ImageIndex = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: img.descriptor.mediaType, digest: img.descriptor.digest, size: img.descriptor.size, annotations: { [REF_NAME]: img.name } }] };
+      const index: ImageIndex = {
+        schemaVersion: 2,
+        mediaType: MT.ociIndex,
+        manifests: [
+          {
+            mediaType: img.descriptor.mediaType,
+            digest: img.descriptor.digest,
+            size: img.descriptor.size,
+            annotations: { [REF_NAME]: img.name },
+          },
+        ],
+      };
       out.file('index.json', Buffer.from(JSON.stringify(index)));
       out.dir('blobs/');
       out.dir('blobs/sha256/');
-      for (const d of [img.descriptor, img.manifest.config, ...img.manifest.layers]) await out.fileFrom(`blobs/sha256/${hexOf(d.digest)}`, store.blobPath(d.digest));
+      for (const d of [img.descriptor, img.manifest.config, ...img.manifest.layers])
+        await out.fileFrom(`blobs/sha256/${hexOf(d.digest)}`, store.blobPath(d.digest));
     } else {
       // docker-archive: uncompressed layer tars named by diff_id, the config by its digest.
       const layerPaths: string[] = [];

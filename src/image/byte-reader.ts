@@ -51,7 +51,9 @@ export class ByteReader {
   }
 
   async skip(n: number): Promise<void> {
-    for await (const _ of this.stream(n)) { /* discard */ }
+    for await (const _ of this.stream(n)) {
+      /* discard */
+    }
   }
 
   /** Whatever is left, read to the end (trailing data after a tar's end blocks). */

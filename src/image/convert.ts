@@ -46,12 +46,16 @@ export function imageToSpec(config: ImageConfig, o: ConvertOptions): { spec: Spe
   delete spec.hostname;
 
   const entrypoint = o.entrypoint ?? c.Entrypoint ?? [];
-  const cmd = o.args?.length ? o.args : o.entrypoint ? [] : c.Cmd ?? [];
+  const cmd = o.args?.length ? o.args : o.entrypoint ? [] : (c.Cmd ?? []);
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw imageError.store(`image ${o.name} has no Entrypoint or Cmd: give the command to run`);
   proc.args = args;
   prov.push({ image: o.entrypoint ? '--entrypoint' : 'config.Entrypoint', runtime: 'process.args (head)', value: entrypoint });
-  prov.push({ image: o.args?.length ? 'command-line arguments' : o.entrypoint ? '(none: --entrypoint drops Cmd)' : 'config.Cmd', runtime: 'process.args (tail)', value: cmd });
+  prov.push({
+    image: o.args?.length ? 'command-line arguments' : o.entrypoint ? '(none: --entrypoint drops Cmd)' : 'config.Cmd',
+    runtime: 'process.args (tail)',
+    value: cmd,
+  });
 
   const env = new Map<string, string>();
   for (const e of [...(c.Env ?? []), ...(o.env ?? [])]) {
@@ -66,10 +70,25 @@ export function imageToSpec(config: ImageConfig, o: ConvertOptions): { spec: Spe
   if (c.WorkingDir) prov.push({ image: 'config.WorkingDir', runtime: 'process.cwd', value: proc.cwd });
 
   proc.user = resolveUser(c.User, o.passwd, o.group, o.name);
-  if (c.User) prov.push({ image: 'config.User (with the image\'s /etc/passwd, /etc/group)', runtime: 'process.user', value: proc.user });
+  if (c.User) prov.push({ image: "config.User (with the image's /etc/passwd, /etc/group)", runtime: 'process.user', value: proc.user });
 
   // A container from an image runs as Docker's do: its default capability set, not runc spec's three.
-  const caps = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE'];
+  const caps = [
+    'CAP_CHOWN',
+    'CAP_DAC_OVERRIDE',
+    'CAP_FSETID',
+    'CAP_FOWNER',
+    'CAP_MKNOD',
+    'CAP_NET_RAW',
+    'CAP_SETGID',
+    'CAP_SETUID',
+    'CAP_SETFCAP',
+    'CAP_SETPCAP',
+    'CAP_NET_BIND_SERVICE',
+    'CAP_SYS_CHROOT',
+    'CAP_KILL',
+    'CAP_AUDIT_WRITE',
+  ];
   proc.capabilities = { bounding: [...caps], effective: [...caps], permitted: [...caps] };
   proc.noNewPrivileges = false;
 
@@ -81,7 +100,11 @@ export function imageToSpec(config: ImageConfig, o: ConvertOptions): { spec: Spe
   }
   if (c.ExposedPorts && Object.keys(c.ExposedPorts).length) {
     annotations['org.opencontainers.image.exposedPorts'] = Object.keys(c.ExposedPorts).join(',');
-    prov.push({ image: 'config.ExposedPorts', runtime: 'annotations["org.opencontainers.image.exposedPorts"]', value: annotations['org.opencontainers.image.exposedPorts'] });
+    prov.push({
+      image: 'config.ExposedPorts',
+      runtime: 'annotations["org.opencontainers.image.exposedPorts"]',
+      value: annotations['org.opencontainers.image.exposedPorts'],
+    });
   }
   if (config.os) annotations['org.opencontainers.image.os'] = config.os;
   if (config.architecture) annotations['org.opencontainers.image.architecture'] = config.architecture;
@@ -94,7 +117,12 @@ export function imageToSpec(config: ImageConfig, o: ConvertOptions): { spec: Spe
 
   const volumes = Object.keys(c.Volumes ?? {});
   if (volumes.length && o.volumeDir) {
-    const mounts: Mount[] = volumes.map((dest, i) => ({ destination: dest, type: 'bind', source: (o.volumeDir as NonNullable<typeof o.volumeDir>)(dest, i), options: ['rbind', 'rw'] }));
+    const mounts: Mount[] = volumes.map((dest, i) => ({
+      destination: dest,
+      type: 'bind',
+      source: (o.volumeDir as NonNullable<typeof o.volumeDir>)(dest, i),
+      options: ['rbind', 'rw'],
+    }));
     spec.mounts = [...(spec.mounts ?? []), ...mounts];
     prov.push({ image: 'config.Volumes', runtime: 'mounts (a directory of the container each, removed with it)', value: volumes });
   }

@@ -25,12 +25,14 @@ export function parseCreds(creds: string): Credentials {
 /** The credentials for a registry host (as written in the reference, docker.io for Docker Hub). */
 export function credentialsFor(domain: string, opts: CredentialOptions = {}): Credentials | undefined {
   if (opts.creds) return parseCreds(opts.creds);
-  const file = opts.authfile ?? process.env.REGISTRY_AUTH_FILE ?? join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
+  const file =
+    opts.authfile ?? process.env.REGISTRY_AUTH_FILE ?? join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if (opts.authfile) throw imageError.auth(opts.authfile, `cannot read the auth file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (opts.authfile)
+      throw imageError.auth(opts.authfile, `cannot read the auth file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     return undefined;
   }
   let auths: Record<string, { auth?: string; username?: string; password?: string }>;

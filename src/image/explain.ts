@@ -18,7 +18,12 @@ export interface ImageExplanation {
   bundle: string;
 }
 
-export function explainImage(store: ImageStore, ref: string, id: string, o: { args?: string[]; entrypoint?: string[] } = {}): ImageExplanation {
+export function explainImage(
+  store: ImageStore,
+  ref: string,
+  id: string,
+  o: { args?: string[]; entrypoint?: string[] } = {},
+): ImageExplanation {
   const img = getLocal(store, ref);
   const planned = planImageContainer(store, id, img, o);
   const target = planned.spec.root?.path ?? '';
@@ -27,7 +32,11 @@ export function explainImage(store: ImageStore, ref: string, id: string, o: { ar
     digest: img.descriptor.digest,
     snapshots: img.manifest.layers.map((l, i) => ({ layer: l.digest, diffId: img.config.rootfs.diff_ids[i], dir: planned.snapshots[i] })),
     rootfs: planned.overlay
-      ? { kind: 'overlay', options: `lowerdir=${planned.overlay.lower.join(':')},upperdir=${planned.overlay.upper},workdir=${planned.overlay.work}`, target }
+      ? {
+          kind: 'overlay',
+          options: `lowerdir=${planned.overlay.lower.join(':')},upperdir=${planned.overlay.upper},workdir=${planned.overlay.work}`,
+          target,
+        }
       : { kind: 'copy', target },
     provenance: planned.provenance,
     spec: planned.spec,
@@ -38,9 +47,12 @@ export function explainImage(store: ImageStore, ref: string, id: string, o: { ar
 export function renderImageText(e: ImageExplanation): string {
   const lines = [`image ${e.image} (${e.digest})`, '', 'snapshots (bottom layer first; overlayfs lower directories, read-only)'];
   e.snapshots.forEach((s, i) => lines.push(`  ${String(i).padStart(2)} ${s.layer}  ${s.dir}`));
-  lines.push('', e.rootfs.kind === 'overlay'
-    ? `rootfs: overlay on ${e.rootfs.target}, mounted by the init in the container's mount namespace\n  ${e.rootfs.options}`
-    : `rootfs: a full copy of the layers in ${e.rootfs.target} (overlayfs unavailable)`);
+  lines.push(
+    '',
+    e.rootfs.kind === 'overlay'
+      ? `rootfs: overlay on ${e.rootfs.target}, mounted by the init in the container's mount namespace\n  ${e.rootfs.options}`
+      : `rootfs: a full copy of the layers in ${e.rootfs.target} (overlayfs unavailable)`,
+  );
   lines.push('', 'config from the image');
   for (const p of e.provenance) lines.push(`  ${p.image.padEnd(34)} -> ${p.runtime.padEnd(30)} ${JSON.stringify(p.value)}`);
   lines.push('');

@@ -14,7 +14,12 @@ export function partialPath(store: ImageStore, digest: string): string {
   return join(store.tmpDir, `${hexOf(digest)}.partial`);
 }
 
-export async function fetchBlob(client: RegistryClient, store: ImageStore, desc: Descriptor, onBytes?: (done: number, total: number) => void): Promise<'cached' | 'fetched' | 'resumed'> {
+export async function fetchBlob(
+  client: RegistryClient,
+  store: ImageStore,
+  desc: Descriptor,
+  onBytes?: (done: number, total: number) => void,
+): Promise<'cached' | 'fetched' | 'resumed'> {
   if (store.hasBlob(desc.digest)) return 'cached';
   const partial = partialPath(store, desc.digest);
   let offset = 0;
@@ -56,8 +61,18 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, desc:
       throw imageError.store(`blob ${desc.digest}: no space left on the store device`);
     }
     if ((e as { code?: string }).code === 'EDIGEST_MISMATCH') rmSync(partial, { force: true });
-    if (e instanceof Error && 'code' in e && typeof (e as { code: unknown }).code === 'string' && (e as { code: string }).code.startsWith('E') && e.constructor.name === 'ImageError') throw e;
-    throw imageError.registry(client.ref.path, `blob ${desc.digest}: download interrupted at ${done} of ${desc.size} bytes: ${(e as Error).message}`);
+    if (
+      e instanceof Error &&
+      'code' in e &&
+      typeof (e as { code: unknown }).code === 'string' &&
+      (e as { code: string }).code.startsWith('E') &&
+      e.constructor.name === 'ImageError'
+    )
+      throw e;
+    throw imageError.registry(
+      client.ref.path,
+      `blob ${desc.digest}: download interrupted at ${done} of ${desc.size} bytes: ${(e as Error).message}`,
+    );
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   const got = `sha256:${h.digest('hex')}`;

@@ -66,4 +66,3 @@ export function collectGarbage(store: ImageStore, partials = false): GcResult {
   }
   return out;
 }
-

@@ -40,14 +40,18 @@ export function httpSend(url: URL, opts: HttpOptions): Promise<IncomingMessage> 
   return new Promise((resolve, reject) => {
     const isHttps = url.protocol === 'https:';
     httpsAgent ??= new HttpsAgent({ keepAlive: true, maxSockets: 8, ca: systemCa() });
-    const req = (isHttps ? httpsRequest : httpRequest)(url, {
-      method: opts.method ?? 'GET',
-      headers: { 'user-agent': 'runt', ...opts.headers },
-      agent: isHttps ? httpsAgent : httpAgent,
-    }, (res) => {
-      res.setTimeout(opts.timeoutMs, () => res.destroy(new HttpTimeout(`no data for ${opts.timeoutMs / 1000} s`)));
-      resolve(res);
-    });
+    const req = (isHttps ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: opts.method ?? 'GET',
+        headers: { 'user-agent': 'runt', ...opts.headers },
+        agent: isHttps ? httpsAgent : httpAgent,
+      },
+      (res) => {
+        res.setTimeout(opts.timeoutMs, () => res.destroy(new HttpTimeout(`no data for ${opts.timeoutMs / 1000} s`)));
+        resolve(res);
+      },
+    );
     req.setTimeout(opts.timeoutMs, () => req.destroy(new HttpTimeout(`no answer within ${opts.timeoutMs / 1000} s`)));
     req.on('error', reject);
     const body = opts.body;

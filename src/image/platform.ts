@@ -3,7 +3,15 @@
 import type { Descriptor, Platform } from './media-types.js';
 import { imageError } from './errors.js';
 
-const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const ARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 export function hostPlatform(): Platform {
   const arch = ARCH[process.arch] ?? process.arch;
@@ -21,11 +29,16 @@ export function formatPlatform(p: Platform): string {
 }
 
 function isAttestation(d: Descriptor): boolean {
-  return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown');
+  return (
+    d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
+    (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown')
+  );
 }
 
 export function selectManifest(manifests: Descriptor[], want: Platform, ref: string): Descriptor {
-  const candidates = manifests.filter((d) => !isAttestation(d) && d.platform && d.platform.os === want.os && d.platform.architecture === want.architecture);
+  const candidates = manifests.filter(
+    (d) => !isAttestation(d) && d.platform && d.platform.os === want.os && d.platform.architecture === want.architecture,
+  );
   const variantOf = (d: Descriptor) => d.platform?.variant ?? (d.platform?.architecture === 'arm64' ? 'v8' : undefined);
   const exact = candidates.find((d) => !want.variant || variantOf(d) === want.variant);
   if (exact) return exact;

@@ -12,7 +12,15 @@ import type { PullOptions } from './pull.js';
 import { ensureSnapshots } from './snapshots.js';
 import type { ImageStore } from './store.js';
 import { imageToSpec, type Provenance } from './convert.js';
-import { CONTAINER_DIR_ANNOTATION, MARKER, OVERLAY_ANNOTATION, makeContainerDir, overlayAvailable, removeContainerDir, type OverlayRootfs } from './container-dir.js';
+import {
+  CONTAINER_DIR_ANNOTATION,
+  MARKER,
+  OVERLAY_ANNOTATION,
+  makeContainerDir,
+  overlayAvailable,
+  removeContainerDir,
+  type OverlayRootfs,
+} from './container-dir.js';
 import { DEFAULT_LIMITS } from './unpack.js';
 
 export interface ImageContainerOptions {
@@ -48,7 +56,10 @@ export interface PreparedContainer {
 
 const since = (t: bigint) => Number((process.hrtime.bigint() - t) / 1000n);
 
-export async function resolveImage(store: ImageStore, o: Pick<ImageContainerOptions, 'image' | 'pull' | 'pullOptions' | 'onStage'>): Promise<LocalImage> {
+export async function resolveImage(
+  store: ImageStore,
+  o: Pick<ImageContainerOptions, 'image' | 'pull' | 'pullOptions' | 'onStage'>,
+): Promise<LocalImage> {
   let t = process.hrtime.bigint();
   let img = o.pull === 'always' ? undefined : findLocal(store, o.image);
   if (!img) {
@@ -74,19 +85,32 @@ export function snapshotDirs(store: ImageStore, img: LocalImage): string[] {
 
 /** The container's config and rootfs plan for an image in the store, with nothing written
  *  (what `explain --image` shows and prepareContainer carries out). */
-export function planImageContainer(store: ImageStore, id: string, img: LocalImage, o: Omit<ImageContainerOptions, 'image'>): Omit<PreparedContainer, 'image'> & { volumes: string[] } {
+export function planImageContainer(
+  store: ImageStore,
+  id: string,
+  img: LocalImage,
+  o: Omit<ImageContainerOptions, 'image'>,
+): Omit<PreparedContainer, 'image'> & { volumes: string[] } {
   const layers = snapshotDirs(store, img);
   const topFirst = [...layers].reverse();
   const dir = join(store.containersDir, id);
   const volumes: string[] = [];
   const { spec, provenance } = imageToSpec(img.config, {
-    name: img.name, digest: img.descriptor.digest, args: o.args, entrypoint: o.entrypoint, env: o.env,
-    rootfs: join(dir, 'rootfs'), terminal: o.terminal,
-    passwd: readImageFile(topFirst, '/etc/passwd'), group: readImageFile(topFirst, '/etc/group'),
-    volumeDir: o.volumesByCaller ? undefined : (_dest, i) => {
-      volumes.push(join(dir, 'volumes', String(i)));
-      return volumes[volumes.length - 1];
-    },
+    name: img.name,
+    digest: img.descriptor.digest,
+    args: o.args,
+    entrypoint: o.entrypoint,
+    env: o.env,
+    rootfs: join(dir, 'rootfs'),
+    terminal: o.terminal,
+    passwd: readImageFile(topFirst, '/etc/passwd'),
+    group: readImageFile(topFirst, '/etc/group'),
+    volumeDir: o.volumesByCaller
+      ? undefined
+      : (_dest, i) => {
+          volumes.push(join(dir, 'volumes', String(i)));
+          return volumes[volumes.length - 1];
+        },
   });
   const imageVolumes = o.volumesByCaller ? Object.keys(img.config.config?.Volumes ?? {}) : undefined;
   spec.annotations = { ...spec.annotations, [CONTAINER_DIR_ANNOTATION]: dir };
@@ -109,11 +133,18 @@ export async function prepareContainer(store: ImageStore, id: string, o: ImageCo
     if (!existsSync(join(dir, MARKER))) throw imageError.store(`${dir} exists and is not runt's`);
     removeContainerDir(spec_of(dir));
   }
-  makeContainerDir(dir, JSON.stringify({ id, image: img.name, digest: img.descriptor.digest, chainIds: chainIds(img.config.rootfs.diff_ids) }));
+  makeContainerDir(
+    dir,
+    JSON.stringify({ id, image: img.name, digest: img.descriptor.digest, chainIds: chainIds(img.config.rootfs.diff_ids) }),
+  );
   try {
     for (const v of planned.volumes) mkdirSync(v, { recursive: true, mode: 0o755 });
     if (!planned.overlay) flattenLayers(planned.snapshots, join(dir, 'rootfs'));
-    o.onStage?.('rootfs', since(t), planned.overlay ? `overlay of ${planned.snapshots.length} snapshots` : `copy of ${planned.snapshots.length} layers`);
+    o.onStage?.(
+      'rootfs',
+      since(t),
+      planned.overlay ? `overlay of ${planned.snapshots.length} snapshots` : `copy of ${planned.snapshots.length} layers`,
+    );
     writeFileSync(join(dir, 'config.json'), `${JSON.stringify(planned.spec, null, 2)}\n`);
     return { ...planned, image: img };
   } catch (e) {

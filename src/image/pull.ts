@@ -3,7 +3,16 @@
 import { imageError, ImageError } from './errors.js';
 import { sha256 } from './digest.js';
 import { fetchBlob } from './fetch-blob.js';
-import { ACCEPT_MANIFESTS, INDEX_TYPES, MT, type Descriptor, type ImageConfig, type ImageIndex, type Manifest, type Platform } from './media-types.js';
+import {
+  ACCEPT_MANIFESTS,
+  INDEX_TYPES,
+  MT,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type Manifest,
+  type Platform,
+} from './media-types.js';
 import { formatPlatform, hostPlatform, selectManifest } from './platform.js';
 import { formatReference, parseReference } from './reference.js';
 import { RegistryClient, type RegistryOptions } from './registry.js';
@@ -43,7 +52,8 @@ export function parseManifest(body: Buffer, what: string): Manifest | ImageIndex
   } catch {
     throw imageError.registry(what, 'manifest is not valid JSON');
   }
-  if (j.schemaVersion !== 2) throw imageError.unsupported(`${what}: manifest schema version ${String(j.schemaVersion)} (only 2: OCI and Docker schema 2)`);
+  if (j.schemaVersion !== 2)
+    throw imageError.unsupported(`${what}: manifest schema version ${String(j.schemaVersion)} (only 2: OCI and Docker schema 2)`);
   return j;
 }
 
@@ -55,7 +65,11 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullOp
   const started = process.hrtime.bigint();
   const ref = parseReference(refText);
   const name = formatReference(ref);
-  const client = new RegistryClient(ref, { insecure: opts.insecure, timeoutMs: opts.timeoutMs, credentials: credentialsFor(ref.domain, opts) });
+  const client = new RegistryClient(ref, {
+    insecure: opts.insecure,
+    timeoutMs: opts.timeoutMs,
+    credentials: credentialsFor(ref.domain, opts),
+  });
   const emit = opts.onProgress ?? (() => {});
   const lock = await store.lock();
   try {
@@ -63,7 +77,8 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullOp
     let { body, mediaType, digestHeader } = await client.getManifest(ref.digest ?? (ref.tag as string), ACCEPT_MANIFESTS);
     let digest = sha256(body);
     if (ref.digest && digest !== ref.digest) throw imageError.digest(`manifest of ${name}`, ref.digest, digest);
-    if (!ref.digest && digestHeader?.startsWith('sha256:') && digestHeader !== digest) throw imageError.digest(`manifest of ${name}`, digestHeader, digest);
+    if (!ref.digest && digestHeader?.startsWith('sha256:') && digestHeader !== digest)
+      throw imageError.digest(`manifest of ${name}`, digestHeader, digest);
     let m = parseManifest(body, name);
     if (isIndex(m, mediaType)) {
       const chosen = selectManifest(m.manifests, platform, name);
@@ -79,23 +94,44 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullOp
     for (const l of manifest.layers) {
       if (!/^sha256:[a-f0-9]{64}$/.test(l.digest)) throw imageError.unsupported(`${name}: layer digest "${l.digest}" (only sha256)`);
     }
-    emit({ event: 'resolved', ref: name, digest, platform: formatPlatform(platform), layers: manifest.layers.length, bytes: manifest.layers.reduce((n, l) => n + l.size, 0) });
+    emit({
+      event: 'resolved',
+      ref: name,
+      digest,
+      platform: formatPlatform(platform),
+      layers: manifest.layers.length,
+      bytes: manifest.layers.reduce((n, l) => n + l.size, 0),
+    });
 
     await fetchBlob(client, store, manifest.config);
     const config = store.readJsonBlob<ImageConfig>(manifest.config.digest);
     if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw imageError.registry(name, 'image config has no rootfs.diff_ids');
-    if (config.rootfs.diff_ids.length !== manifest.layers.length) throw imageError.registry(name, `manifest lists ${manifest.layers.length} layers, config ${config.rootfs.diff_ids.length} diff_ids`);
+    if (config.rootfs.diff_ids.length !== manifest.layers.length)
+      throw imageError.registry(name, `manifest lists ${manifest.layers.length} layers, config ${config.rootfs.diff_ids.length} diff_ids`);
 
     await inParallel(manifest.layers, opts.concurrency ?? 6, async (layer) => {
-      emit({ event: 'layer', digest: layer.digest, status: store.hasBlob(layer.digest) ? 'cached' : 'fetching', bytes: 0, total: layer.size });
+      emit({
+        event: 'layer',
+        digest: layer.digest,
+        status: store.hasBlob(layer.digest) ? 'cached' : 'fetching',
+        bytes: 0,
+        total: layer.size,
+      });
       const how = await fetchBlob(client, store, layer, (bytes, total) => emit({ event: 'progress', digest: layer.digest, bytes, total }));
       if (how !== 'cached') emit({ event: 'layer', digest: layer.digest, status: how, bytes: layer.size, total: layer.size });
     });
     if (opts.unpack !== false) {
-      await ensureSnapshots(store, manifest.layers, config.rootfs.diff_ids, opts.limits ?? DEFAULT_LIMITS, (l, usec, cached) => emit({ event: 'unpacked', digest: l.digest, usec, cached }));
+      await ensureSnapshots(store, manifest.layers, config.rootfs.diff_ids, opts.limits ?? DEFAULT_LIMITS, (l, usec, cached) =>
+        emit({ event: 'unpacked', digest: l.digest, usec, cached }),
+      );
     }
     store.putBlob(body, digest);
-    const desc: Descriptor = { mediaType: manifestType, digest, size: body.length, annotations: { 'org.opencontainers.image.platform': formatPlatform(platform) } };
+    const desc: Descriptor = {
+      mediaType: manifestType,
+      digest,
+      size: body.length,
+      annotations: { 'org.opencontainers.image.platform': formatPlatform(platform) },
+    };
     store.tag(name, desc);
     emit({ event: 'done', ref: name, digest, usec: Number((process.hrtime.bigint() - started) / 1000n) });
     return { name, digest, manifest, config };

@@ -12,7 +12,9 @@ import { RegistryClient, type RegistryOptions } from './registry.js';
 import type { ImageStore } from './store.js';
 
 export interface PushOptions extends CredentialOptions, Pick<RegistryOptions, 'insecure' | 'timeoutMs'> {
-  onProgress?: (e: { event: 'blob'; digest: string; status: 'exists' | 'uploaded' } | { event: 'done'; ref: string; digest: string }) => void;
+  onProgress?: (
+    e: { event: 'blob'; digest: string; status: 'exists' | 'uploaded' } | { event: 'done'; ref: string; digest: string },
+  ) => void;
 }
 
 async function errorText(res: IncomingMessage): Promise<string> {
@@ -30,7 +32,11 @@ export async function pushImage(store: ImageStore, dest: string, source = dest, 
   const img = getLocal(store, source);
   const ref = parseReference(dest);
   const name = formatReference(ref);
-  const client = new RegistryClient(ref, { insecure: opts.insecure, timeoutMs: opts.timeoutMs, credentials: credentialsFor(ref.domain, opts) });
+  const client = new RegistryClient(ref, {
+    insecure: opts.insecure,
+    timeoutMs: opts.timeoutMs,
+    credentials: credentialsFor(ref.domain, opts),
+  });
   const scope = `repository:${ref.path}:pull,push`;
   try {
     const blobs: Descriptor[] = [img.manifest.config, ...img.manifest.layers];
@@ -43,21 +49,36 @@ export async function pushImage(store: ImageStore, dest: string, source = dest, 
       }
       const start = await client.request('POST', `/v2/${ref.path}/blobs/uploads/`, { 'content-length': '0' }, Buffer.alloc(0), scope);
       const location = start.headers.location;
-      if (start.statusCode !== 202 || !location) throw imageError.registry(name, `registry refused an upload (${start.statusCode}): ${await errorText(start)}`);
+      if (start.statusCode !== 202 || !location)
+        throw imageError.registry(name, `registry refused an upload (${start.statusCode}): ${await errorText(start)}`);
       start.resume();
       const url = new URL(location, `http://placeholder`);
       url.searchParams.set('digest', b.digest);
       const target = location.startsWith('http') ? url.toString() : `${url.pathname}${url.search}`;
       const path = store.blobPath(b.digest);
-      const put = await client.request('PUT', target, { 'content-type': 'application/octet-stream', 'content-length': String(b.size) }, () => createReadStream(path), scope);
-      if (put.statusCode !== 201) throw imageError.registry(name, `upload of blob ${b.digest} failed (${put.statusCode}): ${await errorText(put)}`);
+      const put = await client.request(
+        'PUT',
+        target,
+        { 'content-type': 'application/octet-stream', 'content-length': String(b.size) },
+        () => createReadStream(path),
+        scope,
+      );
+      if (put.statusCode !== 201)
+        throw imageError.registry(name, `upload of blob ${b.digest} failed (${put.statusCode}): ${await errorText(put)}`);
       put.resume();
       opts.onProgress?.({ event: 'blob', digest: b.digest, status: 'uploaded' });
     }
     const manifest = store.readBlob(img.descriptor.digest);
     const tag = ref.digest ?? ref.tag ?? 'latest';
-    const res = await client.request('PUT', `/v2/${ref.path}/manifests/${tag}`, { 'content-type': img.descriptor.mediaType, 'content-length': String(manifest.length) }, manifest, scope);
-    if (res.statusCode !== 201) throw imageError.registry(name, `registry refused the manifest (${res.statusCode}): ${await errorText(res)}`);
+    const res = await client.request(
+      'PUT',
+      `/v2/${ref.path}/manifests/${tag}`,
+      { 'content-type': img.descriptor.mediaType, 'content-length': String(manifest.length) },
+      manifest,
+      scope,
+    );
+    if (res.statusCode !== 201)
+      throw imageError.registry(name, `registry refused the manifest (${res.statusCode}): ${await errorText(res)}`);
     res.resume();
     opts.onProgress?.({ event: 'done', ref: name, digest: img.descriptor.digest });
     return img.descriptor.digest;

@@ -16,7 +16,8 @@ const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const SHA256 = /^sha256:[a-f0-9]{64}$/;
-const DOMAIN = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
+const DOMAIN =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
 
 export function parseReference(input: string): Reference {
   const ref = input.trim();
@@ -29,7 +30,8 @@ export function parseReference(input: string): Reference {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
     if (!DIGEST.test(digest)) throw imageError.reference(input, `bad digest "${digest}"`);
-    if (digest.startsWith('sha256:') && !SHA256.test(digest)) throw imageError.reference(input, 'a sha256 digest is 64 lowercase hex digits');
+    if (digest.startsWith('sha256:') && !SHA256.test(digest))
+      throw imageError.reference(input, 'a sha256 digest is 64 lowercase hex digits');
     if (!digest.startsWith('sha256:')) throw imageError.reference(input, `unsupported digest algorithm in "${digest}" (only sha256)`);
   }
   let tag: string | undefined;

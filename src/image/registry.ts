@@ -24,7 +24,10 @@ export class RegistryClient {
   readonly host: string;
   readonly name: string;
 
-  constructor(readonly ref: Reference, private readonly opts: RegistryOptions = {}) {
+  constructor(
+    readonly ref: Reference,
+    private readonly opts: RegistryOptions = {},
+  ) {
     this.host = registryHost(ref);
     this.name = ref.path;
   }
@@ -44,10 +47,11 @@ export class RegistryClient {
     const https = `https://${this.host}`;
     if (!isLoopbackHost(this.host) && !this.opts.insecure) return (this.baseUrl = https);
     const http = `http://${this.host}`;
-    const probe = (base: string) => httpSend(new URL('/v2/', base), { timeoutMs: Math.min(this.timeout, 10_000) }).then((res) => {
-      res.resume();
-      return base;
-    });
+    const probe = (base: string) =>
+      httpSend(new URL('/v2/', base), { timeoutMs: Math.min(this.timeout, 10_000) }).then((res) => {
+        res.resume();
+        return base;
+      });
     try {
       return (this.baseUrl = await Promise.any([probe(https), probe(http)]));
     } catch (e) {
@@ -55,12 +59,21 @@ export class RegistryClient {
       const timeout = errors.find((x: unknown) => x instanceof HttpTimeout) as Error | undefined;
       if (timeout) throw imageError.registry(this.describe(), `registry ${this.host} did not answer (${timeout.message})`);
       const last = errors[errors.length - 1] as NodeJS.ErrnoException;
-      throw imageError.registry(this.describe(), `cannot connect to registry ${this.host}: ${last.code === 'ECONNREFUSED' ? 'connection refused' : last.message}`);
+      throw imageError.registry(
+        this.describe(),
+        `cannot connect to registry ${this.host}: ${last.code === 'ECONNREFUSED' ? 'connection refused' : last.message}`,
+      );
     }
   }
 
   /** A request to the registry; auth challenges answered, redirects followed without credentials. */
-  async request(method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | (() => NodeJS.ReadableStream), scope = `repository:${this.name}:pull`): Promise<IncomingMessage> {
+  async request(
+    method: string,
+    path: string,
+    headers: Record<string, string> = {},
+    body?: Buffer | (() => NodeJS.ReadableStream),
+    scope = `repository:${this.name}:pull`,
+  ): Promise<IncomingMessage> {
     const base = await this.base();
     let url = new URL(path, base);
     // An absolute URL the registry gave (an upload location) on another host gets no credentials.
@@ -69,7 +82,12 @@ export class RegistryClient {
       const auth = sameHost ? this.authHeader(scope) : undefined;
       let res: IncomingMessage;
       try {
-        res = await httpSend(url, { method, headers: { ...headers, ...(auth ? { authorization: auth } : {}) }, body: typeof body === 'function' ? body() : body, timeoutMs: this.timeout });
+        res = await httpSend(url, {
+          method,
+          headers: { ...headers, ...(auth ? { authorization: auth } : {}) },
+          body: typeof body === 'function' ? body() : body,
+          timeoutMs: this.timeout,
+        });
       } catch (e) {
         throw this.networkError(e);
       }
@@ -78,12 +96,14 @@ export class RegistryClient {
         res.resume();
         if (!challenge) throw imageError.auth(this.describe(), `registry ${this.host} refused access (401) without a challenge`);
         if (challenge.scheme === 'basic') {
-          if (!this.opts.credentials || this.basic) throw imageError.auth(this.describe(), `registry ${this.host} wants a user name and password (give --creds or --authfile)`);
+          if (!this.opts.credentials || this.basic)
+            throw imageError.auth(this.describe(), `registry ${this.host} wants a user name and password (give --creds or --authfile)`);
           this.basic = true;
           continue;
         }
         if (challenge.scheme === 'bearer') {
-          if (this.tokens.has(scope) && attempt > 0) throw imageError.auth(this.describe(), `registry ${this.host} refused the token for ${scope}`);
+          if (this.tokens.has(scope) && attempt > 0)
+            throw imageError.auth(this.describe(), `registry ${this.host} refused the token for ${scope}`);
           await this.fetchToken(challenge.params, challenge.params.scope ?? scope, scope);
           continue;
         }
@@ -143,7 +163,11 @@ export class RegistryClient {
       throw this.networkError(e);
     }
     const body = await readBody(res, 1 << 20);
-    if (res.statusCode !== 200) throw imageError.auth(this.describe(), `token server ${realm.host} answered ${res.statusCode}${c ? ' (wrong user name or password?)' : ''}`);
+    if (res.statusCode !== 200)
+      throw imageError.auth(
+        this.describe(),
+        `token server ${realm.host} answered ${res.statusCode}${c ? ' (wrong user name or password?)' : ''}`,
+      );
     let token: string | undefined;
     try {
       const j = JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string };
@@ -172,7 +196,9 @@ export class RegistryClient {
     } catch (e) {
       throw this.networkError(e);
     }
-    const mediaType = String(res.headers['content-type'] ?? '').split(';')[0].trim();
+    const mediaType = String(res.headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim();
     const digestHeader = res.headers['docker-content-digest'] as string | undefined;
     return { body, mediaType, digestHeader };
   }

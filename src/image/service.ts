@@ -59,8 +59,13 @@ export class ImageService {
     const size = img.descriptor.size + img.manifest.config.size + img.manifest.layers.reduce((n, l) => n + l.size, 0);
     const unpackedSize = chainIds(img.config.rootfs.diff_ids).reduce((n, c) => n + snapshotBytes(this.store, c), 0);
     return {
-      name: img.name, digest: img.descriptor.digest, size, unpackedSize, layers: img.manifest.layers.length,
-      created: img.config.created, platform: img.descriptor.annotations?.['org.opencontainers.image.platform'],
+      name: img.name,
+      digest: img.descriptor.digest,
+      size,
+      unpackedSize,
+      layers: img.manifest.layers.length,
+      created: img.config.created,
+      platform: img.descriptor.annotations?.['org.opencontainers.image.platform'],
     };
   }
 
@@ -93,7 +98,11 @@ export class ImageService {
   }
 
   /** A plain OCI bundle (rootfs copied, config.json) any runtime can run. */
-  async bundle(ref: string, dir: string, opts: { args?: string[]; entrypoint?: string[]; pull?: 'missing' | 'never' | 'always'; pullOptions?: PullOptions } = {}): Promise<string> {
+  async bundle(
+    ref: string,
+    dir: string,
+    opts: { args?: string[]; entrypoint?: string[]; pull?: 'missing' | 'never' | 'always'; pullOptions?: PullOptions } = {},
+  ): Promise<string> {
     this.store.init();
     const img = await resolveImage(this.store, { image: ref, pull: opts.pull, pullOptions: opts.pullOptions });
     const bundle = resolve(dir);
@@ -106,8 +115,13 @@ export class ImageService {
     flattenLayers(layers, rootfs);
     const topFirst = [...layers].reverse();
     const { spec } = imageToSpec(img.config, {
-      name: img.name, digest: img.descriptor.digest, args: opts.args, entrypoint: opts.entrypoint, rootfs: 'rootfs',
-      passwd: readImageFile(topFirst, '/etc/passwd'), group: readImageFile(topFirst, '/etc/group'),
+      name: img.name,
+      digest: img.descriptor.digest,
+      args: opts.args,
+      entrypoint: opts.entrypoint,
+      rootfs: 'rootfs',
+      passwd: readImageFile(topFirst, '/etc/passwd'),
+      group: readImageFile(topFirst, '/etc/group'),
     });
     writeFileSync(join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`);
     return bundle;

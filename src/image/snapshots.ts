@@ -22,10 +22,14 @@ export function snapshotDir(store: ImageStore, chainId: string): string {
 
 /** The snapshots of an image, bottom layer first, unpacking those not there yet. */
 export async function ensureSnapshots(
-  store: ImageStore, layers: Descriptor[], diffIds: string[], limits: UnpackLimits = DEFAULT_LIMITS,
+  store: ImageStore,
+  layers: Descriptor[],
+  diffIds: string[],
+  limits: UnpackLimits = DEFAULT_LIMITS,
   onLayer?: (layer: Descriptor, usec: number, cached: boolean) => void,
 ): Promise<Snapshot[]> {
-  if (layers.length !== diffIds.length) throw imageError.store(`image has ${layers.length} layers but its config lists ${diffIds.length} diff_ids`);
+  if (layers.length !== diffIds.length)
+    throw imageError.store(`image has ${layers.length} layers but its config lists ${diffIds.length} diff_ids`);
   const chains = chainIds(diffIds);
   const out: Snapshot[] = [];
   for (let i = 0; i < layers.length; i++) {
@@ -39,7 +43,14 @@ export async function ensureSnapshots(
   return out;
 }
 
-async function unpackSnapshot(store: ImageStore, layer: Descriptor, diffId: string, chainId: string, lowers: string[], limits: UnpackLimits): Promise<void> {
+async function unpackSnapshot(
+  store: ImageStore,
+  layer: Descriptor,
+  diffId: string,
+  chainId: string,
+  lowers: string[],
+  limits: UnpackLimits,
+): Promise<void> {
   const tmp = store.tempPath(`snapshot-${hexOf(chainId).slice(0, 12)}`);
   mkdirSync(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
   try {
@@ -60,12 +71,16 @@ async function unpackSnapshot(store: ImageStore, layer: Descriptor, diffId: stri
       if (e instanceof LayerRejected || e instanceof TarFormatError) throw imageError.layer(layer.digest, e.message);
       const msg = (e as Error).message;
       if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw imageError.layer(layer.digest, 'no space left on the store device');
-      if (/unexpected end|incorrect header|invalid|unexpected end of file/i.test(msg)) throw imageError.layer(layer.digest, `truncated or corrupt: ${msg}`);
+      if (/unexpected end|incorrect header|invalid|unexpected end of file/i.test(msg))
+        throw imageError.layer(layer.digest, `truncated or corrupt: ${msg}`);
       throw imageError.layer(layer.digest, msg);
     }
     const got = `sha256:${hash.digest('hex')}`;
     if (got !== diffId) throw imageError.digest(`layer ${layer.digest} (uncompressed, config diff_id)`, diffId, got);
-    writeFileSync(join(tmp, 'meta.json'), JSON.stringify({ chainId, diffId, layer: layer.digest, entries: st.entries, bytes: st.bytes, copiedUp: st.copiedUp }));
+    writeFileSync(
+      join(tmp, 'meta.json'),
+      JSON.stringify({ chainId, diffId, layer: layer.digest, entries: st.entries, bytes: st.bytes, copiedUp: st.copiedUp }),
+    );
     try {
       renameSync(tmp, join(store.snapshotsDir, hexOf(chainId)));
     } catch (e) {
@@ -81,7 +96,9 @@ async function unpackSnapshot(store: ImageStore, layer: Descriptor, diffId: stri
 
 export function listSnapshots(store: ImageStore): string[] {
   try {
-    return readdirSync(store.snapshotsDir).filter((f) => /^[a-f0-9]{64}$/.test(f)).map((f) => `sha256:${f}`);
+    return readdirSync(store.snapshotsDir)
+      .filter((f) => /^[a-f0-9]{64}$/.test(f))
+      .map((f) => `sha256:${f}`);
   } catch {
     return [];
   }
@@ -94,4 +111,3 @@ export function snapshotBytes(store: ImageStore, chainId: string): number {
     return 0;
   }
 }
-

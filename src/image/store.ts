@@ -5,7 +5,19 @@
 //   <store>/snapshots/<chain-id hex>/   one unpacked layer each (overlayfs lower directory)
 //   <store>/containers/<id>/            a container's bundle, upper and work directories
 // Every file appears by rename, whole. Writers (pull, rm, prune, import) hold <store>/lock.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { native } from '../native.js';
@@ -21,16 +33,26 @@ export const REF_NAME = 'org.opencontainers.image.ref.name';
 export class ImageStore {
   constructor(readonly dir: string = DEFAULT_STORE) {}
 
-  get blobsDir(): string { return join(this.dir, 'blobs', 'sha256'); }
-  get tmpDir(): string { return join(this.dir, 'tmp'); }
-  get snapshotsDir(): string { return join(this.dir, 'snapshots'); }
-  get containersDir(): string { return join(this.dir, 'containers'); }
+  get blobsDir(): string {
+    return join(this.dir, 'blobs', 'sha256');
+  }
+  get tmpDir(): string {
+    return join(this.dir, 'tmp');
+  }
+  get snapshotsDir(): string {
+    return join(this.dir, 'snapshots');
+  }
+  get containersDir(): string {
+    return join(this.dir, 'containers');
+  }
 
   /** Creates the layout on first use. */
   init(): void {
     for (const d of [this.blobsDir, this.tmpDir, this.snapshotsDir, this.containersDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
-    if (!existsSync(join(this.dir, 'oci-layout'))) this.writeAtomic(join(this.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    if (!existsSync(join(this.dir, 'index.json'))) this.writeAtomic(join(this.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [] }));
+    if (!existsSync(join(this.dir, 'oci-layout')))
+      this.writeAtomic(join(this.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    if (!existsSync(join(this.dir, 'index.json')))
+      this.writeAtomic(join(this.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [] }));
   }
 
   blobPath(digest: string): string {
@@ -104,7 +126,12 @@ export class ImageStore {
   tag(name: string, desc: Descriptor): void {
     const index = this.index();
     index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== name);
-    index.manifests.push({ mediaType: desc.mediaType, digest: desc.digest, size: desc.size, annotations: { ...(desc.annotations ?? {}), [REF_NAME]: name } });
+    index.manifests.push({
+      mediaType: desc.mediaType,
+      digest: desc.digest,
+      size: desc.size,
+      annotations: { ...(desc.annotations ?? {}), [REF_NAME]: name },
+    });
     this.writeIndex(index);
   }
 
@@ -128,7 +155,9 @@ export class ImageStore {
   /** Blob and snapshot directories present (for GC and `image ls` sizes). */
   blobDigests(): string[] {
     try {
-      return readdirSync(this.blobsDir).filter((f) => /^[a-f0-9]{64}$/.test(f)).map((f) => `sha256:${f}`);
+      return readdirSync(this.blobsDir)
+        .filter((f) => /^[a-f0-9]{64}$/.test(f))
+        .map((f) => `sha256:${f}`);
     } catch {
       return [];
     }

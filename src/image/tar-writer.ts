@@ -52,7 +52,7 @@ function header(name: string, flag: string, e: TarWriteEntry, size: number): Buf
 
 /** The header block(s) of an entry; a file's body follows, padded by padding(size). */
 export function tarHeader(e: TarWriteEntry): Buffer {
-  const size = e.type === 'file' ? e.size ?? 0 : 0;
+  const size = e.type === 'file' ? (e.size ?? 0) : 0;
   const records: Buffer[] = [];
   if (Buffer.byteLength(e.name) > 100) records.push(paxRecord('path', Buffer.from(e.name)));
   if (e.linkname && Buffer.byteLength(e.linkname) > 100) records.push(paxRecord('linkpath', Buffer.from(e.linkname)));

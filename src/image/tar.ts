@@ -82,7 +82,17 @@ export function parsePax(data: Buffer): Map<string, Buffer> {
   return out;
 }
 
-const TYPES: Record<string, EntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+const TYPES: Record<string, EntryType> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'dir',
+  '6': 'fifo',
+};
 
 export interface TarItem {
   entry: TarEntry;
@@ -158,7 +168,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     longLink = undefined;
     if (!type) throw new TarFormatError(`entry "${name}": unsupported type flag "${flag === '\0' ? '\\0' : flag}"`);
     // Only regular files carry data a reader wants; others' sizes (hard links) are skipped.
-    const dataSize = entry.type === 'file' ? entrySize : (flag === '1' || flag === '2' || flag === '5' ? 0 : entrySize);
+    const dataSize = entry.type === 'file' ? entrySize : flag === '1' || flag === '2' || flag === '5' ? 0 : entrySize;
     const skipSize = entry.type === 'file' ? entrySize : size;
     const paddedData = Math.ceil(skipSize / BLOCK) * BLOCK;
     let got = 0;

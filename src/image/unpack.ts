@@ -4,7 +4,23 @@
 // resolved inside the image (OverlayView.resolve): `..` is refused, symlinks — absolute ones and
 // those a lower layer planted — are followed within the root, never out of it. The directory
 // being written is runt's own until it is renamed into the store, so nothing else races the checks.
-import { chmodSync, closeSync, constants as C, copyFileSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readlinkSync, rmSync, symlinkSync, writeSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants as C,
+  copyFileSync,
+  linkSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../native.js';
 import { OPAQUE_XATTR, OverlayView, isWhiteout } from './overlay-view.js';
@@ -48,7 +64,12 @@ export interface UnpackStats {
 }
 
 /** Writes the layer into `dir` (empty, created by the caller) over `lowers` (top first). */
-export async function applyLayer(tar: AsyncIterable<Buffer>, dir: string, lowers: string[], limits: UnpackLimits = DEFAULT_LIMITS): Promise<UnpackStats> {
+export async function applyLayer(
+  tar: AsyncIterable<Buffer>,
+  dir: string,
+  lowers: string[],
+  limits: UnpackLimits = DEFAULT_LIMITS,
+): Promise<UnpackStats> {
   const view = new OverlayView([dir, ...lowers]);
   const dirTimes: Array<[string, TarEntry]> = [];
   const stats: UnpackStats = { entries: 0, bytes: 0, copiedUp: [] };
@@ -195,8 +216,10 @@ function copyUp(from: string, to: string, st: Stats, ensureDirs: (c: string[]) =
 export function copyNode(from: string, to: string, st: Stats): void {
   if (st.isFile()) copyFileSync(from, to, C.COPYFILE_EXCL);
   else if (st.isSymbolicLink()) symlinkSync(readlinkSync(from, { encoding: 'buffer' }), to);
-  else if (st.isCharacterDevice()) native().mknod(to, C.S_IFCHR | (st.mode & 0o777), Math.floor(st.rdev / 256) & 0xfff, (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00));
-  else if (st.isBlockDevice()) native().mknod(to, C.S_IFBLK | (st.mode & 0o777), Math.floor(st.rdev / 256) & 0xfff, (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00));
+  else if (st.isCharacterDevice())
+    native().mknod(to, C.S_IFCHR | (st.mode & 0o777), Math.floor(st.rdev / 256) & 0xfff, (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00));
+  else if (st.isBlockDevice())
+    native().mknod(to, C.S_IFBLK | (st.mode & 0o777), Math.floor(st.rdev / 256) & 0xfff, (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00));
   else if (st.isFIFO()) native().mknod(to, C.S_IFIFO | (st.mode & 0o777), 0, 0);
   else throw new LayerRejected(`cannot copy ${from}: unsupported file type`);
   copyMeta(from, to, st);

@@ -3,16 +3,30 @@
 import { imageError } from './errors.js';
 import type { User } from '../spec/types.js';
 
-interface PasswdEntry { name: string; uid: number; gid: number }
-interface GroupEntry { name: string; gid: number; members: string[] }
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+}
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
 
 function parsePasswd(text: string | undefined): PasswdEntry[] {
-  return (text ?? '').split('\n').map((l) => l.split(':')).filter((f) => f.length >= 4 && /^\d+$/.test(f[2]) && /^\d+$/.test(f[3]))
+  return (text ?? '')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 4 && /^\d+$/.test(f[2]) && /^\d+$/.test(f[3]))
     .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]) }));
 }
 
 function parseGroup(text: string | undefined): GroupEntry[] {
-  return (text ?? '').split('\n').map((l) => l.split(':')).filter((f) => f.length >= 3 && /^\d+$/.test(f[2]))
+  return (text ?? '')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 3 && /^\d+$/.test(f[2]))
     .map((f) => ({ name: f[0], gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) }));
 }
 
@@ -28,7 +42,10 @@ export function resolveUser(spec: string | undefined, passwd: string | undefined
   if (/^\d+$/.test(u)) {
     uid = Number(u);
     const entry = users.find((p) => p.uid === uid);
-    if (entry) { gid = entry.gid; name = entry.name; }
+    if (entry) {
+      gid = entry.gid;
+      name = entry.name;
+    }
   } else if (byName) {
     uid = byName.uid;
     gid = byName.gid;

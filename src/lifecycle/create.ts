@@ -106,15 +106,27 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   const spec = opts.spec ? validateSpec(opts.spec, { onWarning }) : loadBundleSpec(bundle, { onWarning });
   const rootfs = rootfsPath(bundle, spec);
   if (spec.process?.terminal && !opts.consoleSocket && !opts.onTerminal) {
-    throw new RuntError('EINVALID_ARGUMENT', 'process.terminal is true: give --console-socket (runt itself is the terminal only of a foreground run or exec)');
+    throw new RuntError(
+      'EINVALID_ARGUMENT',
+      'process.terminal is true: give --console-socket (runt itself is the terminal only of a foreground run or exec)',
+    );
   }
   if (spec.linux?.resources) validateResources(spec.linux.resources);
   checkLsmFields(spec.process, spec.linux);
   const n = native();
   const lock = ctx.store.claim(id);
   const saved: SavedState = {
-    ociVersion: spec.ociVersion, id, pid: 0, pidStartTime: 0, bundle, rootfs, created: new Date().toISOString(),
-    annotations: spec.annotations ?? {}, creating: true, cgroupPaths: {}, spec,
+    ociVersion: spec.ociVersion,
+    id,
+    pid: 0,
+    pidStartTime: 0,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    annotations: spec.annotations ?? {},
+    creating: true,
+    cgroupPaths: {},
+    spec,
   };
   const openFds: number[] = [];
   const user = { root: resolve(ctx.store.root), id };
@@ -134,7 +146,12 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       saved.volumes = vols.held;
       extraMounts.push(...vols.mounts);
     }
-    cgroup = createCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.cgroupDriver === 'systemd', annotations: spec.annotations });
+    cgroup = createCgroupManager({
+      cgroupsPath: spec.linux?.cgroupsPath,
+      id,
+      systemd: ctx.cgroupDriver === 'systemd',
+      annotations: spec.annotations,
+    });
     saved.cgroupPaths = cgroup.paths;
     // Before anything exists outside the state directory: what delete --force needs after a crash.
     // The init's pid is not recorded until it parks; it is born in (or joins) the cgroup, which is
@@ -167,7 +184,10 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       try {
         nsFds[ns.type] = openSync(ns.path, 'r');
       } catch (e) {
-        throw new RuntError('EINVALID_SPEC', `linux.namespaces: cannot open ${ns.type} namespace "${ns.path}": ${(e as NodeJS.ErrnoException).code}`);
+        throw new RuntError(
+          'EINVALID_SPEC',
+          `linux.namespaces: cannot open ${ns.type} namespace "${ns.path}": ${(e as NodeJS.ErrnoException).code}`,
+        );
       }
       openFds.push(nsFds[ns.type]);
     }
@@ -177,9 +197,21 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     let plan: Plan;
     try {
       plan = planContainer(spec, {
-        bundle, rootfs, id, execFifoFd: fifoFd, nsFds, cgroupMounts: cgroup.mountSources(), noPivot: opts.noPivot,
-        noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, trace: opts.trace, stdio: opts.stdio,
-        birth: birth ?? undefined, extraMounts, networkSync, idmapFds: openIdmappedMounts(spec, bundle, openFds),
+        bundle,
+        rootfs,
+        id,
+        execFifoFd: fifoFd,
+        nsFds,
+        cgroupMounts: cgroup.mountSources(),
+        noPivot: opts.noPivot,
+        noNewKeyring: opts.noNewKeyring,
+        preserveFds: opts.preserveFds,
+        trace: opts.trace,
+        stdio: opts.stdio,
+        birth: birth ?? undefined,
+        extraMounts,
+        networkSync,
+        idmapFds: openIdmappedMounts(spec, bundle, openFds),
         netlinkFd: openNetlink(spec, openFds),
       });
     } catch (e) {
@@ -189,17 +221,34 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     const init = (child = await SpawnedProcess.spawn(plan, birth));
     const initPid = () => init.pid;
 
-    await init.handshake(createSide(spec, plan, id, opts, {
-      cgroup,
-      joinedAtBirth: plan.cgroupTaskFds !== undefined,
-      initPid,
-      addNetworks: netMod && (async (step: number) => {
-        const record = await netMod.addNetworks(storeDir, ctx.store.dir(id), id, initPid(), opts.onTrace && ((e) => opts.onTrace!({
-          index: step, op: `cni ${e.command}`, field: `network ${e.network}: ${e.plugin}`, usec: e.usec, error: e.error ? 'failed' : undefined, message: e.error,
-        })));
-        saved.networks = record.attachments.map((a) => ({ network: a.network, ifname: a.ifname, addresses: a.addresses, mac: a.mac }));
+    await init.handshake(
+      createSide(spec, plan, id, opts, {
+        cgroup,
+        joinedAtBirth: plan.cgroupTaskFds !== undefined,
+        initPid,
+        addNetworks:
+          netMod &&
+          (async (step: number) => {
+            const record = await netMod.addNetworks(
+              storeDir,
+              ctx.store.dir(id),
+              id,
+              initPid(),
+              opts.onTrace &&
+                ((e) =>
+                  opts.onTrace!({
+                    index: step,
+                    op: `cni ${e.command}`,
+                    field: `network ${e.network}: ${e.plugin}`,
+                    usec: e.usec,
+                    error: e.error ? 'failed' : undefined,
+                    message: e.error,
+                  })),
+            );
+            saved.networks = record.attachments.map((a) => ({ network: a.network, ifname: a.ifname, addresses: a.addresses, mac: a.mac }));
+          }),
       }),
-    }));
+    );
     saved.pid = init.pid;
     saved.pidStartTime = readProcStat(init.pid)?.startTime ?? 0;
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, init.pidfd);
@@ -212,17 +261,24 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     if (opts.pidFile) writePidFile(opts.pidFile, init.pid);
     let traceDone: Promise<void> | undefined;
     const traceLate = opts.trace && opts.traceAfterStart && opts.onTrace;
-    if (traceLate || opts.onLateError) traceDone = followTrace(init.releaseSocket(), plan, traceLate ? opts.onTrace! : () => {}, opts.onLateError);
+    if (traceLate || opts.onLateError)
+      traceDone = followTrace(init.releaseSocket(), plan, traceLate ? opts.onTrace! : () => {}, opts.onLateError);
     else n.close(init.releaseSocket());
     return { pid: init.pid, pidfd: init.pidfd, saved, traceDone };
   } catch (e) {
     // DEL while the init (and so its network namespace) still exists: its veth goes at once.
     if (netMod && networksPrepared) {
-      const failures = await netMod.detachNetworks(storeDir, user, ctx.store.dir(id), [child?.pid ?? 0]).catch((err: Error) => [err.message]);
+      const failures = await netMod
+        .detachNetworks(storeDir, user, ctx.store.dir(id), [child?.pid ?? 0])
+        .catch((err: Error) => [err.message]);
       for (const f of failures) ctx.log.warn(`cleanup: ${f}`);
     }
     await child?.killAndReap();
-    try { cgroup?.destroy(); } catch (err) { ctx.log.warn(`cleanup: ${(err as Error).message}`); }
+    try {
+      cgroup?.destroy();
+    } catch (err) {
+      ctx.log.warn(`cleanup: ${(err as Error).message}`);
+    }
     if (saved.volumes?.length) (await import('../volume/attach.js')).releaseVolumes(storeDir, user, saved.volumes);
     if (mountIdBefore !== undefined) {
       const bind = topMountId(rootfs);
@@ -238,15 +294,28 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
 }
 
 /** create's side of the handshake (handshake.ts). */
-function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: {
-  cgroup: CgroupManager;
-  /** The init joined its cgroups itself. */
-  joinedAtBirth: boolean;
-  initPid(): number;
-  /** The NETWORK sync: CNI ADD for every network (step: the sync's index, for the trace). */
-  addNetworks?: (step: number) => Promise<void>;
-}): Omit<HandshakeSide, 'onPid' | 'pid'> {
-  const state = (status: State['status']): State => ({ ociVersion: spec.ociVersion, id, status, pid: h.initPid(), bundle: resolve(opts.bundle ?? '.'), annotations: spec.annotations ?? {} });
+function createSide(
+  spec: Spec,
+  plan: Plan,
+  id: string,
+  opts: CreateOptions,
+  h: {
+    cgroup: CgroupManager;
+    /** The init joined its cgroups itself. */
+    joinedAtBirth: boolean;
+    initPid(): number;
+    /** The NETWORK sync: CNI ADD for every network (step: the sync's index, for the trace). */
+    addNetworks?: (step: number) => Promise<void>;
+  },
+): Omit<HandshakeSide, 'onPid' | 'pid'> {
+  const state = (status: State['status']): State => ({
+    ociVersion: spec.ociVersion,
+    id,
+    status,
+    pid: h.initPid(),
+    bundle: resolve(opts.bundle ?? '.'),
+    annotations: spec.annotations ?? {},
+  });
   const seccomp = spec.linux?.seccomp;
   return {
     peer: 'container init',
@@ -280,7 +349,9 @@ function createSide(spec: Spec, plan: Plan, id: string, opts: CreateOptions, h: 
     syncFailed(step, e) {
       opts.onTrace?.(failedStepEvent(plan.steps, plan.newUserNamespace, step, errnoCode(e), (e as Error).message));
     },
-    seccompAgent: seccomp?.listenerPath ? { listenerPath: seccomp.listenerPath, metadata: seccomp.listenerMetadata, state: () => state('creating') } : undefined,
+    seccompAgent: seccomp?.listenerPath
+      ? { listenerPath: seccomp.listenerPath, metadata: seccomp.listenerMetadata, state: () => state('creating') }
+      : undefined,
     parks: true,
     eof: () => new RuntError('EINIT_DIED', 'container init exited before it was ready'),
   };
@@ -384,7 +455,10 @@ function openIdmappedMounts(spec: Spec, bundle: string, openFds: number[]): Reco
       fds[req.field] = native().idmappedTree(source, req.uidMap, req.gidMap, req.cloneRecursive, req.idmapRecursive);
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { syscall?: string };
-      throw new RuntError('EINVALID_SPEC', `${req.field}: idmapped mount of "${source}": ${err.syscall ?? 'failed'}: ${err.code ?? err.message}`);
+      throw new RuntError(
+        'EINVALID_SPEC',
+        `${req.field}: idmapped mount of "${source}": ${err.syscall ?? 'failed'}: ${err.code ?? err.message}`,
+      );
     }
     openFds.push(fds[req.field]);
   });

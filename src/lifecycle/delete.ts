@@ -27,7 +27,12 @@ async function detachNetworks(ctx: RuntimeContext, id: string, saved: SavedState
   let pids: number[] = [];
   if (!stopped) {
     if (saved.pid > 0) pids = [saved.pid];
-    else try { pids = openCgroupManager(saved.cgroupPaths).pids(); } catch { /* no cgroup */ }
+    else
+      try {
+        pids = openCgroupManager(saved.cgroupPaths).pids();
+      } catch {
+        /* no cgroup */
+      }
   }
   const failures = await net.detachNetworks(saved.store ?? ctx.storeDir ?? storeRoot(), { root: resolve(ctx.store.root), id }, dir, pids);
   for (const f of failures) ctx.log.warn(`delete: ${f}`);
@@ -56,7 +61,11 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
       if (!stopped) {
         signalCgroup(saved.cgroupPaths, 9);
         if (saved.pid > 0) {
-          try { process.kill(saved.pid, 9); } catch { /* gone */ }
+          try {
+            process.kill(saved.pid, 9);
+          } catch {
+            /* gone */
+          }
         }
         await waitGone(saved.pid, saved.pidStartTime);
       }
@@ -121,10 +130,15 @@ async function waitEmpty(cgroup: { pids(): number[] }): Promise<void> {
       } catch {
         return;
       }
-      const live = pids.filter((p) => { const s = readProcStat(p); return s && s.state !== 'Z'; });
+      const live = pids.filter((p) => {
+        const s = readProcStat(p);
+        return s && s.state !== 'Z';
+      });
       if (live.length === 0) return;
-      deadline ??= new Promise((r) => { timer = setTimeout(() => r('late'), EMPTY_DEADLINE_MS); });
-      if (await Promise.race([Promise.all(live.map(killAndWait)), deadline]) === 'late') return;
+      deadline ??= new Promise((r) => {
+        timer = setTimeout(() => r('late'), EMPTY_DEADLINE_MS);
+      });
+      if ((await Promise.race([Promise.all(live.map(killAndWait)), deadline])) === 'late') return;
     }
   } finally {
     clearTimeout(timer);
@@ -134,7 +148,11 @@ async function waitEmpty(cgroup: { pids(): number[] }): Promise<void> {
 async function killAndWait(pid: number): Promise<void> {
   await withPidfd(pid, async (fd) => {
     const n = native();
-    try { n.pidfdSendSignal(fd, 9); } catch { /* already exiting */ }
+    try {
+      n.pidfdSendSignal(fd, 9);
+    } catch {
+      /* already exiting */
+    }
     await n.whenReadable(fd);
   });
 }

@@ -25,7 +25,11 @@ export interface EventSources {
 
 /** intervalMs 0: no stats events. */
 export async function* containerEvents(
-  ctx: RuntimeContext, id: string, intervalMs: number, signal?: AbortSignal, sources: EventSources = {},
+  ctx: RuntimeContext,
+  id: string,
+  intervalMs: number,
+  signal?: AbortSignal,
+  sources: EventSources = {},
 ): AsyncGenerator<RuntEvent> {
   const saved = ctx.store.read(id);
   if (!saved) return;
@@ -68,7 +72,9 @@ export async function* containerEvents(
     for (;;) {
       while (queue.length) yield queue.shift()!;
       if (ended || signal?.aborted) return;
-      await new Promise<void>((r) => { wake = r; });
+      await new Promise<void>((r) => {
+        wake = r;
+      });
       wake = undefined;
     }
   } finally {

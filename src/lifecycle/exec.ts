@@ -69,7 +69,9 @@ export interface ExecedProcess {
 
 export async function execInContainer(ctx: RuntimeContext, id: string, process: Process, opts: ExecOptions = {}): Promise<ExecedProcess> {
   if (process.terminal && !opts.consoleSocket && !opts.onTerminal) {
-    throw new InvalidArgumentError('process.terminal is true: give --console-socket (runt itself is the terminal only of a foreground run or exec)');
+    throw new InvalidArgumentError(
+      'process.terminal is true: give --console-socket (runt itself is the terminal only of a foreground run or exec)',
+    );
   }
   const n = native();
   const lock = await ctx.store.lockAsync(id);
@@ -98,14 +100,22 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     const cgroupPaths = opts.cgroup?.length ? subCgroupPaths(saved.cgroupPaths, opts.cgroup) : saved.cgroupPaths;
     const birth = openBirthCgroups(cgroupPaths, { newUserNamespace: false });
     const plan = buildExecPlan(proc, {
-      nsFds, lastCap: lastCap(), preserveFds: opts.preserveFds ?? 0, trace: opts.trace ?? false, stdio: opts.stdio,
-      seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined, seccompFlags: seccompFilterFlags(seccomp),
-      birth: birth ?? undefined, containerLinux: saved.spec.linux,
+      nsFds,
+      lastCap: lastCap(),
+      preserveFds: opts.preserveFds ?? 0,
+      trace: opts.trace ?? false,
+      stdio: opts.stdio,
+      seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined,
+      seccompFlags: seccompFilterFlags(seccomp),
+      birth: birth ?? undefined,
+      containerLinux: saved.spec.linux,
       setgroupsDenied: idMapMethod(saved.spec.linux).setgroupsDenied,
       rootOf: sharesMountNamespace(saved.spec) ? `/proc/${saved.pid}/root` : undefined,
     });
     const spawned = (child = await SpawnedProcess.spawn(plan, birth));
-    await spawned.handshake(execSide({ ...saved, cgroupPaths }, proc, plan, opts, { pid: () => spawned.pid, joinedAtBirth: birth !== null }));
+    await spawned.handshake(
+      execSide({ ...saved, cgroupPaths }, proc, plan, opts, { pid: () => spawned.pid, joinedAtBirth: birth !== null }),
+    );
     n.close(spawned.releaseSocket());
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, spawned.pidfd);
     if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
@@ -159,7 +169,10 @@ export function processFromArgs(container: Process | undefined, a: ExecArgs): Pr
     user.uid = Number(m[1]);
     user.gid = m[2] !== undefined ? Number(m[2]) : user.gid;
     // (uid_t)-1 means "unchanged" to setresuid: 4294967295 would keep the process root.
-    for (const [what, id] of [['uid', user.uid], ['gid', user.gid]] as const) {
+    for (const [what, id] of [
+      ['uid', user.uid],
+      ['gid', user.gid],
+    ] as const) {
       if (id > INT.id.max) throw new InvalidArgumentError(`--user "${a.user}": ${what} ${id} is outside 0..${INT.id.max}`);
     }
   }
@@ -198,7 +211,11 @@ function openNamespaces(initPid: number, out: Record<string, number>): void {
     }
     const theirs = fstatSync(fd);
     let ours;
-    try { ours = statSync(`/proc/self/ns/${proc}`); } catch { ours = undefined; }
+    try {
+      ours = statSync(`/proc/self/ns/${proc}`);
+    } catch {
+      ours = undefined;
+    }
     if (ours && ours.ino === theirs.ino && ours.dev === theirs.dev) {
       closeSync(fd);
       continue;
@@ -208,11 +225,17 @@ function openNamespaces(initPid: number, out: Record<string, number>): void {
 }
 
 /** exec's side of the handshake (handshake.ts). */
-function execSide(saved: SavedState, proc: Process, plan: ExecPlan, opts: ExecOptions, h: {
-  pid(): number;
-  /** The process was born in the container's cgroups. */
-  joinedAtBirth: boolean;
-}): Omit<HandshakeSide, 'onPid' | 'pid'> {
+function execSide(
+  saved: SavedState,
+  proc: Process,
+  plan: ExecPlan,
+  opts: ExecOptions,
+  h: {
+    pid(): number;
+    /** The process was born in the container's cgroups. */
+    joinedAtBirth: boolean;
+  },
+): Omit<HandshakeSide, 'onPid' | 'pid'> {
   const seccomp = saved.spec.linux?.seccomp;
   return {
     peer: 'exec process',
@@ -228,7 +251,9 @@ function execSide(saved: SavedState, proc: Process, plan: ExecPlan, opts: ExecOp
       return undefined;
     },
     // As for the init: the agent gets the new process's listener, with the container's state.
-    seccompAgent: seccomp?.listenerPath ? { listenerPath: seccomp.listenerPath, metadata: seccomp.listenerMetadata, state: () => ociState(saved, 'running') } : undefined,
+    seccompAgent: seccomp?.listenerPath
+      ? { listenerPath: seccomp.listenerPath, metadata: seccomp.listenerMetadata, state: () => ociState(saved, 'running') }
+      : undefined,
     parks: false,
     eof: () => undefined,
   };
@@ -240,7 +265,11 @@ export class ExecHandle {
   private reaped = false;
 
   /** `onReaped` runs once the process has been reaped (the Runtime stops tracking it then). */
-  constructor(readonly pid: number, private readonly pidfd: number, private readonly onReaped?: () => void) {}
+  constructor(
+    readonly pid: number,
+    private readonly pidfd: number,
+    private readonly onReaped?: () => void,
+  ) {}
 
   /** Resolves when the process exits: its code, or the name of the signal that killed it. */
   wait(): Promise<{ code: number | null; signal: string | null }> {

@@ -24,7 +24,7 @@ export interface TraceEvent {
 }
 
 const ERRNO_NAMES = new Map(Object.entries(osc.errno as Record<string, number>).map(([k, v]) => [v, k]));
-export const errnoName = (n: number) => (n ? ERRNO_NAMES.get(n) ?? `errno ${n}` : '');
+export const errnoName = (n: number) => (n ? (ERRNO_NAMES.get(n) ?? `errno ${n}`) : '');
 
 /** A protocol error a side raises from `sync` (an unknown tag): the child is aborted, no trace. */
 export class ProtocolError extends RuntError {

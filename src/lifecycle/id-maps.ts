@@ -32,7 +32,10 @@ function runHelper(name: 'newuidmap' | 'newgidmap', field: string, pid: number, 
   try {
     execFileSync(helper, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   } catch (e) {
-    const why = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split('\n').pop();
+    const why = String((e as { stderr?: string }).stderr ?? (e as Error).message)
+      .trim()
+      .split('\n')
+      .pop();
     const file = name === 'newuidmap' ? '/etc/subuid' : '/etc/subgid';
     throw new RuntError('EINVALID_SPEC', `${field}: ${name} refused the mapping (check ${file}): ${why}`);
   }

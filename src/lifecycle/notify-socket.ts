@@ -55,7 +55,12 @@ export async function relayReady(stateDir: string, fd: number, host: string, ini
         return;
       }
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([n.whenReadable(fd), new Promise<void>((r) => { timer = setTimeout(r, 100); })]);
+      await Promise.race([
+        n.whenReadable(fd),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, 100);
+        }),
+      ]);
       clearTimeout(timer);
     }
   } finally {

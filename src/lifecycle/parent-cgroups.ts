@@ -36,7 +36,9 @@ export class ParentCgroups {
 
 /** The `runt` parents of a container's cgroup directories. */
 function defaultParents(paths: Record<string, string>): string[] {
-  return Object.values(paths).map(dirname).filter((p) => basename(p) === 'runt');
+  return Object.values(paths)
+    .map(dirname)
+    .filter((p) => basename(p) === 'runt');
 }
 
 export function removeParents(parents: Iterable<string>): void {

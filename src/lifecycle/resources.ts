@@ -54,7 +54,8 @@ function mergeResources(base: Resources, update: Resources): Resources {
   for (const [k, v] of Object.entries(update)) {
     if (v === undefined) continue;
     const prev = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev) ? { ...prev, ...v } : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev) ? { ...prev, ...v } : v;
   }
   return out as Resources;
 }

@@ -18,7 +18,11 @@ export class SpawnedProcess {
   pidfd: number;
   private sockOwned = true;
 
-  private constructor(readonly sock: number, private readonly firstPidfd: number, firstPid: number) {
+  private constructor(
+    readonly sock: number,
+    private readonly firstPidfd: number,
+    firstPid: number,
+  ) {
     this.pid = firstPid;
     this.pidfd = firstPidfd;
   }
@@ -86,7 +90,12 @@ function startUp(index: number, message: string): { op: string; field: string; f
 }
 
 /** HandshakeSide.stepFailed for both: trace the failure (with its hint) and name its field. */
-export function stepFailure(steps: readonly Step[], userNamespace: boolean, msg: ChildMessage, onTrace?: (e: TraceEvent) => void): StepError {
+export function stepFailure(
+  steps: readonly Step[],
+  userNamespace: boolean,
+  msg: ChildMessage,
+  onTrace?: (e: TraceEvent) => void,
+): StepError {
   const failed = failedStepEvent(steps, userNamespace, msg.step, errnoName(msg.errno), msg.text);
   onTrace?.(failed);
   const text = msg.text.startsWith(`${failed.field}: `) ? msg.text.slice(failed.field.length + 2) : msg.text;

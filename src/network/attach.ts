@@ -90,32 +90,48 @@ export interface PreparedNetworks {
 export const wantsNetwork = (req: NetworkRequests) => (req.networks?.length ?? 0) > 0 || (req.ports?.length ?? 0) > 0 || !!req.ip;
 
 /** Everything before the init exists. On failure nothing is left claimed. */
-export function prepareNetworks(storeDir: string, user: NetworkUser, stateDir: string, spec: Spec, req: NetworkRequests, dryRun = false): PreparedNetworks {
+export function prepareNetworks(
+  storeDir: string,
+  user: NetworkUser,
+  stateDir: string,
+  spec: Spec,
+  req: NetworkRequests,
+  dryRun = false,
+): PreparedNetworks {
   const store = new NetworkStore(storeDir);
   const names = req.networks?.length ? req.networks : [DEFAULT_NETWORK];
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new RuntError('EINVALID_ARGUMENT', `--network ${dup}: given twice`);
   const lists = names.map((n) => (dryRun ? store.peek(n) : store.get(n)));
   const cniPath = cniPathOf(req.cniPath);
-  for (const l of lists) for (const p of l.plugins) {
-    try {
-      findPlugin(p.type, cniPath);
-    } catch (e) {
-      throw new RuntError('ECNI', `network "${l.name}": ${(e as Error).message}`);
+  for (const l of lists)
+    for (const p of l.plugins) {
+      try {
+        findPlugin(p.type, cniPath);
+      } catch (e) {
+        throw new RuntError('ECNI', `network "${l.name}": ${(e as Error).message}`);
+      }
     }
-  }
   const ports = (req.ports ?? []).map(parsePort);
   if (req.ip) {
     const ip = parseIp(req.ip);
     const subnet = lists[0].runt?.subnet;
     if (ip === null) throw new RuntError('EINVALID_ARGUMENT', `--ip ${req.ip}: not an IPv4 address`);
-    if (subnet && !contains(parseSubnet(subnet, 'subnet'), ip)) throw new RuntError('EINVALID_ARGUMENT', `--ip ${req.ip}: not in network "${lists[0].name}" (${subnet})`);
+    if (subnet && !contains(parseSubnet(subnet, 'subnet'), ip))
+      throw new RuntError('EINVALID_ARGUMENT', `--ip ${req.ip}: not in network "${lists[0].name}" (${subnet})`);
   }
   const hostname = spec.hostname || user.id.slice(0, 63);
   const record: NetworkRecord = {
-    cniPath, timeoutMs: cniTimeoutOf(req.cniTimeoutMs), ports, hostname,
+    cniPath,
+    timeoutMs: cniTimeoutOf(req.cniTimeoutMs),
+    ports,
+    hostname,
     attachments: lists.map((config, i) => ({
-      network: config.name, ifname: `eth${i}`, config, result: null, addresses: [],
+      network: config.name,
+      ifname: `eth${i}`,
+      config,
+      result: null,
+      addresses: [],
       // Published ports and --ip belong to the first network (one DNAT per host port).
       runtimeConfig: { portMappings: i === 0 ? ports : [], ips: i === 0 && req.ip ? [req.ip] : undefined },
     })),
@@ -125,7 +141,8 @@ export function prepareNetworks(storeDir: string, user: NetworkUser, stateDir: s
   const mounted = new Set((spec.mounts ?? []).map((m) => m.destination.replace(/\/+$/, '')));
   const etcMounts = ETC_FILES.filter((f) => !mounted.has(`/etc/${f}`)).map((f) => ({
     mount: { destination: `/etc/${f}`, type: 'bind', source: etcFile(stateDir, f), options: ['bind', 'rw'] },
-    field: `networks (/etc/${f})`, sourceKind: 'file' as const,
+    field: `networks (/etc/${f})`,
+    sourceKind: 'file' as const,
   }));
   if (dryRun) return { record, mounts: etcMounts, why };
   const registry = new PortRegistry(store.dir);
@@ -146,7 +163,13 @@ export type CallReport = (e: { network: string; command: string; plugin: string;
 
 /** At the NETWORK sync: ADD on every network, then the /etc files. Throws the first failure (the
  *  failed network is undone already; the caller detaches the others). */
-export async function addNetworks(storeDir: string, stateDir: string, containerId: string, pid: number, onCall?: CallReport): Promise<NetworkRecord> {
+export async function addNetworks(
+  storeDir: string,
+  stateDir: string,
+  containerId: string,
+  pid: number,
+  onCall?: CallReport,
+): Promise<NetworkRecord> {
   const record = readRecord(stateDir);
   if (!record) throw new RuntError('ECNI', `container "${containerId}": its network record is missing`);
   const store = new NetworkStore(storeDir);
@@ -156,9 +179,18 @@ export async function addNetworks(storeDir: string, stateDir: string, containerI
     a.netnsIno = ino;
     writeRecord(stateDir, record); // before ADD: a crash from here on is cleaned by delete
     a.result = await addChain(a.config, {
-      containerId, netns, ifname: a.ifname, cniPath: record.cniPath, timeoutMs: record.timeoutMs, runtimeConfig: a.runtimeConfig,
-      lockFile: store.lockFile(a.network), onCall: onCall && ((e) => onCall({ network: a.network, ...e })),
-      onResult: (r) => { a.result = r; writeRecord(stateDir, record); },
+      containerId,
+      netns,
+      ifname: a.ifname,
+      cniPath: record.cniPath,
+      timeoutMs: record.timeoutMs,
+      runtimeConfig: a.runtimeConfig,
+      lockFile: store.lockFile(a.network),
+      onCall: onCall && ((e) => onCall({ network: a.network, ...e })),
+      onResult: (r) => {
+        a.result = r;
+        writeRecord(stateDir, record);
+      },
     });
     Object.assign(a, addressesOf(a.result, a.ifname));
     writeRecord(stateDir, record);
@@ -197,7 +229,9 @@ export function pinNetns(stateDir: string, pid: number): number {
   const pin = netnsPinPath(stateDir);
   try {
     if (statSync(pin).ino === ino) return ino;
-  } catch { /* not yet */ }
+  } catch {
+    /* not yet */
+  }
   closeSync(openSync(pin, 'a', 0o400));
   native().mount(ns, pin, '', MS.BIND, '');
   return ino;
@@ -208,7 +242,9 @@ export function unpinNetns(stateDir: string): void {
   if (!existsSync(pin)) return;
   try {
     native().umount2(pin, 2 /* MNT_DETACH */);
-  } catch { /* not mounted */ }
+  } catch {
+    /* not mounted */
+  }
   rmSync(pin, { force: true });
 }
 
@@ -220,29 +256,54 @@ export function netnsForDel(pids: number[], ino: number | undefined, stateDir?: 
   if (stateDir) {
     try {
       if (statSync(netnsPinPath(stateDir)).ino === ino) return netnsPinPath(stateDir);
-    } catch { /* not pinned */ }
+    } catch {
+      /* not pinned */
+    }
   }
   for (const pid of pids) {
     try {
       if (pid > 0 && statSync(`/proc/${pid}/ns/net`).ino === ino) return `/proc/${pid}/ns/net`;
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return '';
 }
 
 /** DEL on every network (reverse order), the users and ports released, the record removed.
  *  Returns the failures as lines (delete reports them as warnings). Idempotent. */
-export async function detachNetworks(storeDir: string, user: NetworkUser, stateDir: string, pids: number[], onCall?: CallReport): Promise<string[]> {
+export async function detachNetworks(
+  storeDir: string,
+  user: NetworkUser,
+  stateDir: string,
+  pids: number[],
+  onCall?: CallReport,
+): Promise<string[]> {
   const record = readRecord(stateDir);
   if (!record) return [];
   const store = new NetworkStore(storeDir);
   const failures: string[] = [];
   for (const a of [...record.attachments].reverse()) {
-    if (a.netnsIno === undefined) { store.removeUser(a.network, user); continue; } // never ADDed
-    failures.push(...await delChain(a.config, {
-      containerId: user.id, netns: netnsForDel(pids, a.netnsIno, stateDir), ifname: a.ifname, cniPath: record.cniPath, timeoutMs: record.timeoutMs,
-      runtimeConfig: a.runtimeConfig, lockFile: store.lockFile(a.network), onCall: onCall && ((e) => onCall({ network: a.network, ...e })),
-    }, a.result ?? undefined));
+    if (a.netnsIno === undefined) {
+      store.removeUser(a.network, user);
+      continue;
+    } // never ADDed
+    failures.push(
+      ...(await delChain(
+        a.config,
+        {
+          containerId: user.id,
+          netns: netnsForDel(pids, a.netnsIno, stateDir),
+          ifname: a.ifname,
+          cniPath: record.cniPath,
+          timeoutMs: record.timeoutMs,
+          runtimeConfig: a.runtimeConfig,
+          lockFile: store.lockFile(a.network),
+          onCall: onCall && ((e) => onCall({ network: a.network, ...e })),
+        },
+        a.result ?? undefined,
+      )),
+    );
     store.removeUser(a.network, user);
   }
   new PortRegistry(store.dir).release(record.ports, user);

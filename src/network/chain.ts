@@ -56,8 +56,21 @@ async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
-async function callPlugin(list: Conflist, plugin: PluginConf, command: 'ADD' | 'DEL', c: ChainCall, prevResult: unknown): Promise<Record<string, unknown>> {
-  const call: PluginCall = { command, containerId: c.containerId, netns: c.netns, ifname: c.ifname, cniPath: c.cniPath, timeoutMs: c.timeoutMs };
+async function callPlugin(
+  list: Conflist,
+  plugin: PluginConf,
+  command: 'ADD' | 'DEL',
+  c: ChainCall,
+  prevResult: unknown,
+): Promise<Record<string, unknown>> {
+  const call: PluginCall = {
+    command,
+    containerId: c.containerId,
+    netns: c.netns,
+    ifname: c.ifname,
+    cniPath: c.cniPath,
+    timeoutMs: c.timeoutMs,
+  };
   const t0 = nowUs();
   try {
     const r = await execPlugin(plugin.type, pluginConfig(list, plugin, c.runtimeConfig, prevResult), call);

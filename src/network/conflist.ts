@@ -27,7 +27,14 @@ export function bridgeName(network: string, isDefault: boolean): string {
   return `runt-${createHash('sha256').update(network).digest('hex').slice(0, 10)}`;
 }
 
-export function buildConflist(o: { name: string; subnet: Subnet; gateway: number; internal: boolean; bridge: string; ipamDir: string }): Conflist {
+export function buildConflist(o: {
+  name: string;
+  subnet: Subnet;
+  gateway: number;
+  internal: boolean;
+  bridge: string;
+  ipamDir: string;
+}): Conflist {
   return {
     cniVersion: CNI_VERSION,
     name: o.name,
@@ -51,6 +58,12 @@ export function buildConflist(o: { name: string; subnet: Subnet; gateway: number
       { type: 'firewall', backend: 'iptables' },
       { type: 'tuning' },
     ],
-    runt: { internal: o.internal, created: new Date().toISOString(), subnet: formatSubnet(o.subnet), gateway: formatIp(o.gateway), bridge: o.bridge },
+    runt: {
+      internal: o.internal,
+      created: new Date().toISOString(),
+      subnet: formatSubnet(o.subnet),
+      gateway: formatIp(o.gateway),
+      bridge: o.bridge,
+    },
   };
 }

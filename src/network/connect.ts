@@ -8,7 +8,17 @@ import type { RuntimeContext } from '../lifecycle/context.js';
 import type { SavedState } from '../state/store.js';
 import { statusOf } from '../lifecycle/status.js';
 import { storeRoot } from '../store-root.js';
-import { addressesOf, cniPathOf, cniTimeoutOf, netnsForDel, pinNetns, readRecord, writeEtcFiles, writeRecord, type NetworkRecord } from './attach.js';
+import {
+  addressesOf,
+  cniPathOf,
+  cniTimeoutOf,
+  netnsForDel,
+  pinNetns,
+  readRecord,
+  writeEtcFiles,
+  writeRecord,
+  type NetworkRecord,
+} from './attach.js';
 import { addChain, delChain } from './chain.js';
 import { etcFile } from './etc-files.js';
 import { findPlugin } from './plugin.js';
@@ -26,17 +36,24 @@ function storeOf(ctx: RuntimeContext, id: string): string {
   let saved;
   try {
     saved = ctx.store.read(id);
-  } catch { /* reported by withContainer */ }
+  } catch {
+    /* reported by withContainer */
+  }
   return saved?.store ?? ctx.storeDir ?? storeRoot();
 }
 
-async function withContainer<T>(ctx: RuntimeContext, id: string, fn: (pid: number, dir: string, saved: SavedState) => Promise<T>): Promise<T> {
+async function withContainer<T>(
+  ctx: RuntimeContext,
+  id: string,
+  fn: (pid: number, dir: string, saved: SavedState) => Promise<T>,
+): Promise<T> {
   const lock = await ctx.store.lockAsync(id);
   try {
     const saved = ctx.store.read(id);
     if (!saved) throw new ContainerNotFoundError(id);
     const status = statusOf(ctx.store, saved);
-    if (status !== 'running' && status !== 'created' && status !== 'paused') throw new InvalidStateError(`container "${id}" is ${status}: only a created or running container can join or leave a network`);
+    if (status !== 'running' && status !== 'created' && status !== 'paused')
+      throw new InvalidStateError(`container "${id}" is ${status}: only a created or running container can join or leave a network`);
     const result = await fn(saved.pid, ctx.store.dir(id), saved);
     const record = readRecord(ctx.store.dir(id));
     saved.networks = record?.attachments.map((a) => ({ network: a.network, ifname: a.ifname, addresses: a.addresses, mac: a.mac }));
@@ -54,19 +71,32 @@ export function connectNetwork(ctx: RuntimeContext, id: string, network: string,
     const store = new NetworkStore(storeDir);
     saved.store ??= storeDir;
     const config = store.get(network);
-    const record: NetworkRecord = readRecord(dir) ?? { cniPath: cniPathOf(opts.cniPath), timeoutMs: cniTimeoutOf(opts.cniTimeoutMs), ports: [], hostname: saved.spec.hostname || id, attachments: [] };
+    const record: NetworkRecord = readRecord(dir) ?? {
+      cniPath: cniPathOf(opts.cniPath),
+      timeoutMs: cniTimeoutOf(opts.cniTimeoutMs),
+      ports: [],
+      hostname: saved.spec.hostname || id,
+      attachments: [],
+    };
     if (opts.cniPath?.length) record.cniPath = opts.cniPath;
-    if (record.attachments.some((a) => a.network === network)) throw new RuntError('EINVALID_ARGUMENT', `container "${id}" is already on network "${network}"`);
+    if (record.attachments.some((a) => a.network === network))
+      throw new RuntError('EINVALID_ARGUMENT', `container "${id}" is already on network "${network}"`);
     for (const p of config.plugins) findPlugin(p.type, record.cniPath);
     if (opts.ip) {
       const ip = parseIp(opts.ip);
-      if (ip === null || (config.runt && !contains(parseSubnet(config.runt.subnet, 'subnet'), ip))) throw new RuntError('EINVALID_ARGUMENT', `--ip ${opts.ip}: not an address in network "${network}"`);
+      if (ip === null || (config.runt && !contains(parseSubnet(config.runt.subnet, 'subnet'), ip)))
+        throw new RuntError('EINVALID_ARGUMENT', `--ip ${opts.ip}: not an address in network "${network}"`);
     }
     let n = 0;
     while (record.attachments.some((a) => a.ifname === `eth${n}`)) n++;
     const netns = `/proc/${pid}/ns/net`;
     const a: NetworkRecord['attachments'][number] = {
-      network, ifname: `eth${n}`, config, result: null, addresses: [], netnsIno: pinNetns(dir, pid),
+      network,
+      ifname: `eth${n}`,
+      config,
+      result: null,
+      addresses: [],
+      netnsIno: pinNetns(dir, pid),
       runtimeConfig: { ips: opts.ip ? [opts.ip] : undefined },
     };
     record.attachments.push(a);
@@ -74,8 +104,17 @@ export function connectNetwork(ctx: RuntimeContext, id: string, network: string,
     writeRecord(dir, record);
     try {
       a.result = await addChain(config, {
-        containerId: id, netns, ifname: a.ifname, cniPath: record.cniPath, timeoutMs: record.timeoutMs, runtimeConfig: a.runtimeConfig,
-        lockFile: store.lockFile(network), onResult: (r) => { a.result = r; writeRecord(dir, record); },
+        containerId: id,
+        netns,
+        ifname: a.ifname,
+        cniPath: record.cniPath,
+        timeoutMs: record.timeoutMs,
+        runtimeConfig: a.runtimeConfig,
+        lockFile: store.lockFile(network),
+        onResult: (r) => {
+          a.result = r;
+          writeRecord(dir, record);
+        },
       });
     } catch (e) {
       record.attachments = record.attachments.filter((x) => x !== a);
@@ -99,10 +138,19 @@ export function disconnectNetwork(ctx: RuntimeContext, id: string, network: stri
     if (!record || !a) throw new RuntError('EINVALID_ARGUMENT', `container "${id}" is not on network "${network}"`);
     const store = new NetworkStore(storeDir);
     const netns = netnsForDel([pid], a.netnsIno, dir);
-    const failures = await delChain(a.config, {
-      containerId: id, netns, ifname: a.ifname, cniPath: record.cniPath, timeoutMs: record.timeoutMs,
-      runtimeConfig: a.runtimeConfig, lockFile: store.lockFile(network),
-    }, a.result ?? undefined);
+    const failures = await delChain(
+      a.config,
+      {
+        containerId: id,
+        netns,
+        ifname: a.ifname,
+        cniPath: record.cniPath,
+        timeoutMs: record.timeoutMs,
+        runtimeConfig: a.runtimeConfig,
+        lockFile: store.lockFile(network),
+      },
+      a.result ?? undefined,
+    );
     if (failures.length) throw new RuntError('ECNI', failures[0]);
     record.attachments = record.attachments.filter((x) => x !== a);
     writeRecord(dir, record);

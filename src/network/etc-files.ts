@@ -17,7 +17,10 @@ export function hostsText(hostname: string, addresses: string[]): string {
 
 /** The nameservers the CNI result gave, else the host's (loopback ones left out: the container's
  *  loopback is its own). */
-export function resolvText(cniDns: { nameservers?: string[]; search?: string[]; options?: string[] }[], hostResolv = '/etc/resolv.conf'): string {
+export function resolvText(
+  cniDns: { nameservers?: string[]; search?: string[]; options?: string[] }[],
+  hostResolv = '/etc/resolv.conf',
+): string {
   const servers = cniDns.flatMap((d) => d.nameservers ?? []);
   const search = cniDns.flatMap((d) => d.search ?? []);
   const options = cniDns.flatMap((d) => d.options ?? []);
@@ -25,7 +28,9 @@ export function resolvText(cniDns: { nameservers?: string[]; search?: string[]; 
     let host = '';
     try {
       host = readFileSync(hostResolv, 'utf8');
-    } catch { /* none */ }
+    } catch {
+      /* none */
+    }
     for (const line of host.split('\n')) {
       const [key, ...rest] = line.trim().split(/\s+/);
       if (key === 'nameserver' && rest[0] && !/^(127\.|::1$)/.test(rest[0])) servers.push(rest[0]);

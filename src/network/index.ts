@@ -54,8 +54,14 @@ export class Networks {
   private info(l: Conflist): NetworkInfo {
     const r = l.runt;
     return {
-      name: l.name, subnet: r?.subnet ?? '', gateway: r?.gateway ?? '', bridge: r?.bridge ?? '', internal: r?.internal ?? false,
-      created: r?.created ?? '', config: l, containers: this.store.users(l.name).map((u) => u.id),
+      name: l.name,
+      subnet: r?.subnet ?? '',
+      gateway: r?.gateway ?? '',
+      bridge: r?.bridge ?? '',
+      internal: r?.internal ?? false,
+      created: r?.created ?? '',
+      config: l,
+      containers: this.store.users(l.name).map((u) => u.id),
     };
   }
 }

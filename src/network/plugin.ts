@@ -33,7 +33,9 @@ export function findPlugin(type: string, cniPath: string[]): string {
     try {
       accessSync(p, fsc.X_OK);
       return p;
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   throw new CniError(`CNI plugin "${type}" not found in ${cniPath.join(':')} (--cni-path)`);
 }
@@ -84,7 +86,8 @@ export function execPlugin(type: string, conf: object, call: PluginCall): Promis
         }
       }
       if (code !== 0) {
-        const msg = typeof parsed.msg === 'string' ? parsed.msg : Buffer.concat(err).toString('utf8').trim().split('\n')[0] || stdout.split('\n')[0];
+        const msg =
+          typeof parsed.msg === 'string' ? parsed.msg : Buffer.concat(err).toString('utf8').trim().split('\n')[0] || stdout.split('\n')[0];
         const details = typeof parsed.details === 'string' && parsed.details ? `: ${parsed.details}` : '';
         const how = signal ? `killed by ${signal}` : `exit ${code}`;
         reject(new CniError(`CNI plugin "${type}" (${call.command}) failed (${how})${msg ? `: ${msg}` : ''}${details}`));

@@ -83,7 +83,11 @@ export class PortRegistry {
       if (other && existsSync(join(other.root, other.id))) {
         throw new RuntError('EPORT_TAKEN', `port ${m.hostPort}/${m.protocol} is already published by container "${other.id}"`);
       }
-      try { unlinkSync(this.file(m)); } catch { /* someone else took it over */ }
+      try {
+        unlinkSync(this.file(m));
+      } catch {
+        /* someone else took it over */
+      }
     }
     throw new RuntError('EPORT_TAKEN', `port ${m.hostPort}/${m.protocol} is being published by another container`);
   }
@@ -100,7 +104,11 @@ export class PortRegistry {
     for (const m of maps) {
       const h = this.holder(m);
       if (h && h.root === holder.root && h.id === holder.id) {
-        try { unlinkSync(this.file(m)); } catch { /* gone */ }
+        try {
+          unlinkSync(this.file(m));
+        } catch {
+          /* gone */
+        }
       }
     }
   }

@@ -31,7 +31,10 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function checkNetworkName(name: string): void {
   if (!NAME_PATTERN.test(name) || name.length > 64) {
-    throw new RuntError('EINVALID_ARGUMENT', `invalid network name "${name}": use letters, digits, '_', '.' and '-' (starting with a letter or digit)`);
+    throw new RuntError(
+      'EINVALID_ARGUMENT',
+      `invalid network name "${name}": use letters, digits, '_', '.' and '-' (starting with a letter or digit)`,
+    );
   }
 }
 
@@ -64,19 +67,28 @@ export class NetworkStore {
     if (opts.subnet) {
       subnet = parseSubnet(opts.subnet);
       const clash = taken.find((t) => overlaps(t.subnet, subnet));
-      if (clash) throw new RuntError('EINVALID_ARGUMENT', `--subnet ${opts.subnet} overlaps network "${clash.name}" (${formatSubnet(clash.subnet)})`);
+      if (clash)
+        throw new RuntError(
+          'EINVALID_ARGUMENT',
+          `--subnet ${opts.subnet} overlaps network "${clash.name}" (${formatSubnet(clash.subnet)})`,
+        );
     } else {
-      subnet = nextFreeSubnet(taken.map((t) => t.subnet), name === DEFAULT_NETWORK ? 0 : 1);
+      subnet = nextFreeSubnet(
+        taken.map((t) => t.subnet),
+        name === DEFAULT_NETWORK ? 0 : 1,
+      );
     }
     let gateway = firstHost(subnet);
     if (opts.gateway) {
       const g = parseIp(opts.gateway);
-      if (g === null || !contains(subnet, g) || g === subnet.base) throw new RuntError('EINVALID_ARGUMENT', `--gateway ${opts.gateway}: not a host address of ${formatSubnet(subnet)}`);
+      if (g === null || !contains(subnet, g) || g === subnet.base)
+        throw new RuntError('EINVALID_ARGUMENT', `--gateway ${opts.gateway}: not a host address of ${formatSubnet(subnet)}`);
       gateway = g;
     }
     const bridge = bridgeName(name, name === DEFAULT_NETWORK);
     const clashBridge = others.find((n) => n.runt?.bridge === bridge);
-    if (clashBridge) throw new RuntError('EINVALID_ARGUMENT', `network "${name}": its bridge name ${bridge} is taken by network "${clashBridge.name}"`);
+    if (clashBridge)
+      throw new RuntError('EINVALID_ARGUMENT', `network "${name}": its bridge name ${bridge} is taken by network "${clashBridge.name}"`);
     const list = buildConflist({ name, subnet, gateway, internal: opts.internal ?? false, bridge, ipamDir: this.ipamDir });
     const tmp = `${this.file(name)}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(list, null, 2)}\n`, { mode: 0o600 });
@@ -96,7 +108,8 @@ export class NetworkStore {
     try {
       return JSON.parse(readFileSync(this.file(name), 'utf8')) as Conflist;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new RuntError('EINVALID_NETWORK', `network "${name}": ${this.file(name)}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new RuntError('EINVALID_NETWORK', `network "${name}": ${this.file(name)}: ${(e as Error).message}`);
     }
     if (name !== DEFAULT_NETWORK) throw new NetworkNotFoundError(name);
     try {
@@ -113,13 +126,22 @@ export class NetworkStore {
     if (existsSync(this.file(name)) || name !== DEFAULT_NETWORK) return this.get(name);
     const taken = this.list().map((n) => parseSubnet(n.runt?.subnet ?? '', 'subnet'));
     const subnet = nextFreeSubnet(taken, 0);
-    return buildConflist({ name, subnet, gateway: firstHost(subnet), internal: false, bridge: bridgeName(name, true), ipamDir: this.ipamDir });
+    return buildConflist({
+      name,
+      subnet,
+      gateway: firstHost(subnet),
+      internal: false,
+      bridge: bridgeName(name, true),
+      ipamDir: this.ipamDir,
+    });
   }
 
   list(): Conflist[] {
     let names: string[];
     try {
-      names = readdirSync(this.dir).filter((f) => f.endsWith('.conflist')).sort();
+      names = readdirSync(this.dir)
+        .filter((f) => f.endsWith('.conflist'))
+        .sort();
     } catch {
       return [];
     }
@@ -127,7 +149,9 @@ export class NetworkStore {
     for (const f of names) {
       try {
         out.push(JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as Conflist);
-      } catch { /* being written */ }
+      } catch {
+        /* being written */
+      }
     }
     return out;
   }
@@ -163,14 +187,17 @@ export class NetworkStore {
   removeUser(name: string, u: NetworkUser): void {
     try {
       unlinkSync(join(this.dir, 'users', name, userFile(u)));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
 
   remove(name: string): void {
     checkNetworkName(name);
     if (!existsSync(this.file(name))) throw new NetworkNotFoundError(name);
     const users = this.users(name);
-    if (users.length) throw new RuntError('EBUSY_NETWORK', `network "${name}" is in use by container ${users.map((u) => `"${u.id}"`).join(', ')}`);
+    if (users.length)
+      throw new RuntError('EBUSY_NETWORK', `network "${name}" is in use by container ${users.map((u) => `"${u.id}"`).join(', ')}`);
     unlinkSync(this.file(name));
     rmSync(this.lockFile(name), { force: true });
     rmSync(join(this.dir, 'users', name), { recursive: true, force: true });

@@ -27,19 +27,23 @@ export function parseSubnet(text: string, what = '--subnet'): Subnet {
   if (base === null || len === undefined || !Number.isInteger(prefix) || prefix < 8 || prefix > 30) {
     throw new RuntError('EINVALID_ARGUMENT', `${what} ${text}: expected an IPv4 CIDR such as 10.89.3.0/24 (prefix 8 to 30)`);
   }
-  if ((base & ~mask(prefix)) >>> 0 !== 0) throw new RuntError('EINVALID_ARGUMENT', `${what} ${text}: host bits are set (the network is ${formatIp((base & mask(prefix)) >>> 0)}/${prefix})`);
+  if ((base & ~mask(prefix)) >>> 0 !== 0)
+    throw new RuntError(
+      'EINVALID_ARGUMENT',
+      `${what} ${text}: host bits are set (the network is ${formatIp((base & mask(prefix)) >>> 0)}/${prefix})`,
+    );
   return { base, prefix };
 }
 
 export const formatSubnet = (s: Subnet) => `${formatIp(s.base)}/${s.prefix}`;
 
 export function contains(s: Subnet, ip: number): boolean {
-  return ((ip & mask(s.prefix)) >>> 0) === s.base;
+  return (ip & mask(s.prefix)) >>> 0 === s.base;
 }
 
 export function overlaps(a: Subnet, b: Subnet): boolean {
   const p = Math.min(a.prefix, b.prefix);
-  return ((a.base & mask(p)) >>> 0) === ((b.base & mask(p)) >>> 0);
+  return (a.base & mask(p)) >>> 0 === (b.base & mask(p)) >>> 0;
 }
 
 /** The first host address (the usual gateway). */

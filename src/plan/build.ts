@@ -114,7 +114,13 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   // Rootless, the runtime writes the id maps as the caller: /proc/PID/uid_map of a non-dumpable
   // process belongs to root, so the init stays dumpable until the maps are in (as runc's nsexec
   // does). Until then it runs as the caller in namespaces nothing else has entered.
-  const nonDumpable: Step = { op: 'prctl', option: PR.SET_DUMPABLE, arg2: 0, field: 'runtime', why: 'non-dumpable until exec: no ptrace or /proc/PID/exe access from the container' };
+  const nonDumpable: Step = {
+    op: 'prctl',
+    option: PR.SET_DUMPABLE,
+    arg2: 0,
+    field: 'runtime',
+    why: 'non-dumpable until exec: no ptrace or /proc/PID/exe access from the container',
+  };
   const dumpableUntilMaps = newUser && (ctx.rootless ?? false);
   if (!dumpableUntilMaps) steps.push(nonDumpable);
 
@@ -132,26 +138,48 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
       const ns = joined.find((n) => n.type === type);
       if (!ns) continue;
       steps.push({
-        op: 'setns', fd: ctx.nsFds[type] ?? -1, nstype: NAMESPACES[type].flag, name: ns.path!,
-        field: fieldOf(type), why: `join the existing ${type} namespace`,
+        op: 'setns',
+        fd: ctx.nsFds[type] ?? -1,
+        nstype: NAMESPACES[type].flag,
+        name: ns.path!,
+        field: fieldOf(type),
+        why: `join the existing ${type} namespace`,
       });
     }
     const unshareNow = newNs.filter((t) => t !== 'cgroup');
     if (unshareNow.length > 0) {
-      steps.push({ op: 'unshare', flags: flagsOf(unshareNow), field: 'linux.namespaces', why: `create ${unshareNow.join(', ')} namespaces` });
+      steps.push({
+        op: 'unshare',
+        flags: flagsOf(unshareNow),
+        field: 'linux.namespaces',
+        why: `create ${unshareNow.join(', ')} namespaces`,
+      });
     }
     if (timeOffsets) {
-      steps.push({ op: 'sync', tag: SYNC_TAG.TIME_OFFSETS, field: 'linux.timeOffsets', why: 'runtime writes /proc/PID/timens_offsets before any process is inside (opened beneath a procfs nothing is mounted over)' });
+      steps.push({
+        op: 'sync',
+        tag: SYNC_TAG.TIME_OFFSETS,
+        field: 'linux.timeOffsets',
+        why: 'runtime writes /proc/PID/timens_offsets before any process is inside (opened beneath a procfs nothing is mounted over)',
+      });
     }
     if (has('pid') || timeOffsets) {
-      steps.push({ op: 'fork', flags: 0, field: has('pid') ? fieldOf('pid') : fieldOf('time'), why: 'a PID namespace applies to children only: fork so the init is inside it' });
+      steps.push({
+        op: 'fork',
+        flags: 0,
+        field: has('pid') ? fieldOf('pid') : fieldOf('time'),
+        why: 'a PID namespace applies to children only: fork so the init is inside it',
+      });
     }
   }
 
   const runtimeAtInit = newUser || !ctx.birth || spec.process?.oomScoreAdj !== undefined || (spec.hooks?.createContainer?.length ?? 0) > 0;
   if (runtimeAtInit) {
     steps.push({
-      op: 'sync', tag: SYNC_TAG.INIT, slot: 0, field: 'linux.cgroupsPath',
+      op: 'sync',
+      tag: SYNC_TAG.INIT,
+      slot: 0,
+      field: 'linux.cgroupsPath',
       why: 'runtime writes uid/gid maps, places the process in its cgroups, sets oom_score_adj (/proc files opened beneath a procfs nothing is mounted over)',
     });
   }
@@ -159,13 +187,15 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   if (newUser) {
     // Until now the init runs with the host ids, which the new namespace does not map (files it
     // creates on the namespace's own mounts fail with EOVERFLOW): become its root.
-    if (!ctx.setgroupsDenied) steps.push({ op: 'setgroups', gids: [], field: 'linux.gidMappings', why: 'drop the host supplementary groups' });
+    if (!ctx.setgroupsDenied)
+      steps.push({ op: 'setgroups', gids: [], field: 'linux.gidMappings', why: 'drop the host supplementary groups' });
     steps.push({ op: 'setresgid', gid: 0, field: 'linux.gidMappings', why: 'root of the new user namespace' });
     steps.push({ op: 'setresuid', uid: 0, field: 'linux.uidMappings', why: 'root of the new user namespace' });
   }
   if (ctx.networkSync) {
     const net = namespaces.find((n) => n.type === 'network');
-    if (!net || net.path) throw new PlanError('linux.namespaces', 'networks need a new network namespace (add {"type": "network"} without a path)');
+    if (!net || net.path)
+      throw new PlanError('linux.namespaces', 'networks need a new network namespace (add {"type": "network"} without a path)');
     steps.push({ op: 'sync', tag: SYNC_TAG.NETWORK, field: ctx.networkSync.field, why: ctx.networkSync.why });
   }
   steps.push(...netDeviceSteps(spec, ctx.netlinkFd, newUser));
@@ -184,8 +214,19 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
     // An unbindable "/" would refuse the bind of the rootfs below: unbindable is applied after pivot_root.
     const before = propagation === undefined || propagation & MS.UNBINDABLE ? MS.SLAVE | MS.REC : propagation;
     steps.push({
-      op: 'mount', source: null, target: '/', fstype: null, flags: before, data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation',
-      why: propagation === undefined || before !== propagation ? 'stop mount events propagating back to the host' : 'the propagation asked for, on every mount the namespace starts with',
+      op: 'mount',
+      source: null,
+      target: '/',
+      fstype: null,
+      flags: before,
+      data: null,
+      targetInRoot: false,
+      mkdir: 'none',
+      field: 'linux.rootfsPropagation',
+      why:
+        propagation === undefined || before !== propagation
+          ? 'stop mount events propagating back to the host'
+          : 'the propagation asked for, on every mount the namespace starts with',
     });
     // pivot_root refuses a new root whose parent mount is shared, and a bind onto a shared mount
     // would propagate to the host: that one mount becomes private first, as runc does.
@@ -199,41 +240,90 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
       makePrivate.push(parent.mountPoint);
     }
     for (const target of makePrivate) {
-      steps.push({ op: 'mount', source: null, target, fstype: null, flags: MS.PRIVATE, data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation', why: 'pivot_root refuses a shared parent of the new root (or a shared current root), and a bind onto a shared mount would reach the host: private first, as runc does' });
+      steps.push({
+        op: 'mount',
+        source: null,
+        target,
+        fstype: null,
+        flags: MS.PRIVATE,
+        data: null,
+        targetInRoot: false,
+        mkdir: 'none',
+        field: 'linux.rootfsPropagation',
+        why: 'pivot_root refuses a shared parent of the new root (or a shared current root), and a bind onto a shared mount would reach the host: private first, as runc does',
+      });
     }
   }
   const overlay = imageOverlayStep(spec, ctx.rootfs, newNs.includes('mount'));
-  steps.push(overlay ?? {
-    op: 'mount', source: ctx.rootfs, target: ctx.rootfs, fstype: null, flags: MS.BIND | MS.REC, data: null, targetInRoot: false, mkdir: 'none', field: 'root.path',
-    why: ownMountNs ? 'pivot_root needs the rootfs to be a mount point' : 'no mount namespace: bound in the caller\'s namespace, so that delete can detach it with all the mounts under it',
-  });
+  steps.push(
+    overlay ?? {
+      op: 'mount',
+      source: ctx.rootfs,
+      target: ctx.rootfs,
+      fstype: null,
+      flags: MS.BIND | MS.REC,
+      data: null,
+      targetInRoot: false,
+      mkdir: 'none',
+      field: 'root.path',
+      why: ownMountNs
+        ? 'pivot_root needs the rootfs to be a mount point'
+        : "no mount namespace: bound in the caller's namespace, so that delete can detach it with all the mounts under it",
+    },
+  );
   steps.push({ op: 'openRoot', path: ctx.rootfs, field: 'root.path', why: 'every later path is resolved inside this directory' });
 
   // A relative destination (deprecated) is relative to "/" (config.md); the validator warned.
   const mounts = (spec.mounts ?? []).map((m) => (m.destination.startsWith('/') ? m : { ...m, destination: `/${m.destination}` }));
   const mctx: MountContext = { ...ctx, linux };
   mounts.forEach((m, i) => steps.push(...planMount(m, `mounts[${i}]`, mctx, userNs, newNs.includes('cgroup'))));
-  for (const x of ctx.extraMounts ?? []) steps.push(...planMount(x.mount, x.field, mctx, userNs, newNs.includes('cgroup'), x.copyUp, x.sourceKind));
+  for (const x of ctx.extraMounts ?? [])
+    steps.push(...planMount(x.mount, x.field, mctx, userNs, newNs.includes('cgroup'), x.copyUp, x.sourceKind));
   steps.push(...planDevices(spec, userNs));
 
   const hooks = spec.hooks ?? {};
   if ((hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0) {
-    steps.push({ op: 'sync', tag: SYNC_TAG.CREATE_RUNTIME, field: 'hooks.createRuntime', why: 'runtime runs prestart and createRuntime hooks' });
+    steps.push({
+      op: 'sync',
+      tag: SYNC_TAG.CREATE_RUNTIME,
+      field: 'hooks.createRuntime',
+      why: 'runtime runs prestart and createRuntime hooks',
+    });
   }
-  (hooks.createContainer ?? []).forEach((h, i) => steps.push({
-    op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 0,
-    field: `hooks.createContainer[${i}]`, why: 'runs in the container namespaces before pivot_root',
-  }));
+  (hooks.createContainer ?? []).forEach((h, i) =>
+    steps.push({
+      op: 'hook',
+      path: h.path,
+      args: h.args ?? [h.path],
+      env: h.env ?? [],
+      timeoutMs: (h.timeout ?? 0) * 1000,
+      stdinSlot: 0,
+      field: `hooks.createContainer[${i}]`,
+      why: 'runs in the container namespaces before pivot_root',
+    }),
+  );
 
   if (spec.process?.cwd && spec.process.cwd !== '/') {
-    steps.push({ op: 'mkdir', path: spec.process.cwd, mode: 0o755, field: 'process.cwd', why: 'a missing working directory is created, as runc does' });
+    steps.push({
+      op: 'mkdir',
+      path: spec.process.cwd,
+      mode: 0o755,
+      field: 'process.cwd',
+      why: 'a missing working directory is created, as runc does',
+    });
   }
   if (!ownMountNs) {
-    steps.push({ op: 'chroot', field: 'linux.namespaces', why: 'no mount namespace: pivot_root would change the root of every process sharing it, so chroot into the rootfs' });
+    steps.push({
+      op: 'chroot',
+      field: 'linux.namespaces',
+      why: 'no mount namespace: pivot_root would change the root of every process sharing it, so chroot into the rootfs',
+    });
   } else {
-    steps.push(ctx.noPivot
-      ? { op: 'moveRoot', field: 'root.path', why: '--no-pivot: move the rootfs over / and chroot' }
-      : { op: 'pivotRoot', field: 'root.path', why: 'make the rootfs / and detach the old root' });
+    steps.push(
+      ctx.noPivot
+        ? { op: 'moveRoot', field: 'root.path', why: '--no-pivot: move the rootfs over / and chroot' }
+        : { op: 'pivotRoot', field: 'root.path', why: 'make the rootfs / and detach the old root' },
+    );
   }
 
   // 3. After pivot_root: paths are now the container's own. Sysctls first: readonlyPaths usually
@@ -249,23 +339,76 @@ export function buildPlan(spec: Spec, ctx: PlanContext): Plan {
   (linux.maskedPaths ?? []).forEach((p, i) => steps.push({ op: 'mask', path: p, ...expectFsOf(p), field: `linux.maskedPaths[${i}]` }));
   (linux.readonlyPaths ?? []).forEach((p, i) => {
     const field = `linux.readonlyPaths[${i}]`;
-    steps.push({ op: 'mount', source: p, sourceInRoot: true, target: p, targetInRoot: true, fstype: null, flags: MS.BIND | MS.REC, data: null, mkdir: 'none', optional: true, ...expectFsOf(p), field });
-    steps.push({ op: 'mount', source: null, target: p, targetInRoot: true, fstype: null, flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, data: null, mkdir: 'none', optional: true, keepFlags: true, field });
+    steps.push({
+      op: 'mount',
+      source: p,
+      sourceInRoot: true,
+      target: p,
+      targetInRoot: true,
+      fstype: null,
+      flags: MS.BIND | MS.REC,
+      data: null,
+      mkdir: 'none',
+      optional: true,
+      ...expectFsOf(p),
+      field,
+    });
+    steps.push({
+      op: 'mount',
+      source: null,
+      target: p,
+      targetInRoot: true,
+      fstype: null,
+      flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC,
+      data: null,
+      mkdir: 'none',
+      optional: true,
+      keepFlags: true,
+      field,
+    });
   });
   // The propagation asked for, on the container's /: after pivot_root (which needs the parent
   // private) and after the masks and read-only paths (binds, which an unbindable tree refuses).
   if (ownMountNs && propagation !== undefined) {
-    steps.push({ op: 'mount', source: null, target: '/', fstype: null, flags: propagation, data: null, targetInRoot: false, mkdir: 'none', field: 'linux.rootfsPropagation', why: 'the propagation of the container\'s /, once its binds are made' });
+    steps.push({
+      op: 'mount',
+      source: null,
+      target: '/',
+      fstype: null,
+      flags: propagation,
+      data: null,
+      targetInRoot: false,
+      mkdir: 'none',
+      field: 'linux.rootfsPropagation',
+      why: "the propagation of the container's /, once its binds are made",
+    });
   }
   if (spec.hostname !== undefined && spec.hostname !== '') steps.push({ op: 'sethostname', name: spec.hostname, field: 'hostname' });
-  if (spec.domainname !== undefined && spec.domainname !== '') steps.push({ op: 'setdomainname', name: spec.domainname, field: 'domainname' });
+  if (spec.domainname !== undefined && spec.domainname !== '')
+    steps.push({ op: 'setdomainname', name: spec.domainname, field: 'domainname' });
   if (spec.root?.readonly) {
-    steps.push({ op: 'mount', source: null, target: '/', targetInRoot: true, fstype: null, flags: MS.BIND | MS.REMOUNT | MS.RDONLY, data: null, mkdir: 'none', keepFlags: true, field: 'root.readonly' });
+    steps.push({
+      op: 'mount',
+      source: null,
+      target: '/',
+      targetInRoot: true,
+      fstype: null,
+      flags: MS.BIND | MS.REMOUNT | MS.RDONLY,
+      data: null,
+      mkdir: 'none',
+      keepFlags: true,
+      field: 'root.readonly',
+    });
   }
 
   // 4. The process: terminal, limits, identity, capabilities, then park until `start`, then exec.
   if (ctx.newKeyring !== false) {
-    steps.push({ op: 'joinKeyring', name: `_ses.${ctx.id ?? 'runt'}`, field: 'runtime (--no-new-keyring)', why: 'keep the host session keyring out of the container' });
+    steps.push({
+      op: 'joinKeyring',
+      name: `_ses.${ctx.id ?? 'runt'}`,
+      field: 'runtime (--no-new-keyring)',
+      why: 'keep the host session keyring out of the container',
+    });
   }
   if (linux.seccomp) checkNotifyRules(linux.seccomp);
   steps.push(...personalityStep(spec), ...memoryPolicyStep(spec));
@@ -291,8 +434,14 @@ export function createsUserNamespace(spec: Spec): boolean {
 
 function propagationFlag(name: string): number {
   const table: Record<string, number> = {
-    private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
-    shared: MS.SHARED, rshared: MS.SHARED | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+    private: MS.PRIVATE,
+    rprivate: MS.PRIVATE | MS.REC,
+    slave: MS.SLAVE,
+    rslave: MS.SLAVE | MS.REC,
+    shared: MS.SHARED,
+    rshared: MS.SHARED | MS.REC,
+    unbindable: MS.UNBINDABLE,
+    runbindable: MS.UNBINDABLE | MS.REC,
   };
   const f = table[name];
   if (f === undefined) throw new PlanError('linux.rootfsPropagation', `unknown propagation "${name}"`);
@@ -306,7 +455,15 @@ type SpecMount = NonNullable<Spec['mounts']>[number];
 /** The container's id maps, for idmapped mounts without maps of their own. */
 type MountContext = PlanContext & { linux: Spec['linux'] };
 
-function planMount(m: SpecMount, field: string, ctx: MountContext, newUser: boolean, newCgroupNs: boolean, copyUp = false, sourceKind?: 'dir' | 'file'): Step[] {
+function planMount(
+  m: SpecMount,
+  field: string,
+  ctx: MountContext,
+  newUser: boolean,
+  newCgroupNs: boolean,
+  copyUp = false,
+  sourceKind?: 'dir' | 'file',
+): Step[] {
   const opts = parseMountOptions(m.options ?? []);
   const type = m.type ?? (opts.flags & MS.BIND ? 'bind' : undefined);
   const isBind = type === 'bind' || (opts.flags & MS.BIND) !== 0;
@@ -328,16 +485,41 @@ function planMount(m: SpecMount, field: string, ctx: MountContext, newUser: bool
     const idmap = idmapRequest({ linux: ctx.linux }, m, field);
     if (idmap) {
       steps.push({
-        op: 'moveMount', fd: ctx.idmapFds?.[field] ?? -1, target: m.destination, mkdir: isDir ? 'dir' : 'file', ...base,
+        op: 'moveMount',
+        fd: ctx.idmapFds?.[field] ?? -1,
+        target: m.destination,
+        mkdir: isDir ? 'dir' : 'file',
+        ...base,
         why: `attach the ${idmap.idmapRecursive ? 'recursively ' : ''}idmapped clone of ${source} the runtime made (open_tree + mount_setattr MOUNT_ATTR_IDMAP)`,
       });
-    } else steps.push({
-      op: 'mount', source, target: m.destination, fstype: null, flags: bindFlags, data: null, mkdir: isDir ? 'dir' : 'file', ...base,
-      ...(copyUp && isDir ? { copyUp: true, why: 'bind mount; the volume, if empty, gets a copy of the directory it covers' } : { why: 'bind mount' }),
-    });
+    } else
+      steps.push({
+        op: 'mount',
+        source,
+        target: m.destination,
+        fstype: null,
+        flags: bindFlags,
+        data: null,
+        mkdir: isDir ? 'dir' : 'file',
+        ...base,
+        ...(copyUp && isDir
+          ? { copyUp: true, why: 'bind mount; the volume, if empty, gets a copy of the directory it covers' }
+          : { why: 'bind mount' }),
+      });
     const remount = opts.flags & BIND_REMOUNT_FLAGS;
     if (remount) {
-      steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: MS.BIND | MS.REMOUNT | remount | (opts.flags & MS.REC), data: null, mkdir: 'none', keepFlags: newUser, ...base, why: 'bind flags only apply through a remount' });
+      steps.push({
+        op: 'mount',
+        source: null,
+        target: m.destination,
+        fstype: null,
+        flags: MS.BIND | MS.REMOUNT | remount | (opts.flags & MS.REC),
+        data: null,
+        mkdir: 'none',
+        keepFlags: newUser,
+        ...base,
+        why: 'bind flags only apply through a remount',
+      });
     }
   } else {
     if (!type) throw new PlanError(`${field}.type`, 'a mount that is not a bind needs a type');
@@ -346,20 +528,58 @@ function planMount(m: SpecMount, field: string, ctx: MountContext, newUser: bool
     // tmpcopyup (runc, crun, podman): the tmpfs starts with a copy of the directory it covers. The
     // copy needs it writable; a read-only one is made read-only by a remount after (as runc does).
     const copyUp = type === 'tmpfs' && opts.tmpcopyup && !(flags & MS.REMOUNT);
-    const step: MountStep = { op: 'mount', source: m.source ?? type, target: m.destination, fstype: type, flags: copyUp ? flags & ~MS.RDONLY : flags, data: opts.data || null, mkdir: 'dir', ...base };
+    const step: MountStep = {
+      op: 'mount',
+      source: m.source ?? type,
+      target: m.destination,
+      fstype: type,
+      flags: copyUp ? flags & ~MS.RDONLY : flags,
+      data: opts.data || null,
+      mkdir: 'dir',
+      ...base,
+    };
     if (type === 'proc') step.expectFs = FS_MAGIC.PROC;
     if (type === 'sysfs') step.expectFs = FS_MAGIC.SYSFS;
     if (copyUp) step.copyUp = true;
     steps.push(step);
     if (copyUp && flags & MS.RDONLY) {
-      steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: MS.REMOUNT | flags, data: opts.data || null, mkdir: 'none', ...base, why: 'read-only once the copy is in place (tmpcopyup)' });
+      steps.push({
+        op: 'mount',
+        source: null,
+        target: m.destination,
+        fstype: null,
+        flags: MS.REMOUNT | flags,
+        data: opts.data || null,
+        mkdir: 'none',
+        ...base,
+        why: 'read-only once the copy is in place (tmpcopyup)',
+      });
     }
   }
   for (const p of opts.propagation) {
-    steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: p, data: null, mkdir: 'none', ...base, why: 'mount propagation' });
+    steps.push({
+      op: 'mount',
+      source: null,
+      target: m.destination,
+      fstype: null,
+      flags: p,
+      data: null,
+      mkdir: 'none',
+      ...base,
+      why: 'mount propagation',
+    });
   }
   if (opts.recursive) {
-    steps.push({ op: 'mountSetattr', target: m.destination, attrSet: opts.recursive.set, attrClr: opts.recursive.clr, propagation: 0, recursive: true, ...base, why: 'recursive options (r*) apply to every mount below too' });
+    steps.push({
+      op: 'mountSetattr',
+      target: m.destination,
+      attrSet: opts.recursive.set,
+      attrClr: opts.recursive.clr,
+      propagation: 0,
+      recursive: true,
+      ...base,
+      why: 'recursive options (r*) apply to every mount below too',
+    });
   }
   return steps;
 }
@@ -372,7 +592,8 @@ function bindSource(m: SpecMount, ctx: PlanContext): string {
  *  root, and nothing but a procfs on or inside /proc. */
 function checkResolvedDestination(m: SpecMount, field: string, ctx: PlanContext, type: string | undefined, isBind: boolean): void {
   const resolved = resolveInRoot(ctx.rootfs, m.destination);
-  if (resolved === undefined) throw new PlanError(`${field}.destination`, `${m.destination}: too many levels of symbolic links in the rootfs`);
+  if (resolved === undefined)
+    throw new PlanError(`${field}.destination`, `${m.destination}: too many levels of symbolic links in the rootfs`);
   const via = resolved === normalizeDestination(m.destination) ? '' : ` (${m.destination} resolves to ${resolved} in the rootfs)`;
   const problem = destinationProblem(resolved, type, isBind);
   if (problem) throw new PlanError(`${field}.destination`, `${problem}${via}`);
@@ -383,7 +604,8 @@ function checkResolvedDestination(m: SpecMount, field: string, ctx: PlanContext,
     } catch {
       fsType = undefined; // a missing source is reported as such below
     }
-    if (fsType !== undefined && fsType !== FS_MAGIC.PROC) throw new PlanError(`${field}.source`, `a bind on /proc must come from a procfs${via}`);
+    if (fsType !== undefined && fsType !== FS_MAGIC.PROC)
+      throw new PlanError(`${field}.source`, `a bind on /proc must come from a procfs${via}`);
   }
 }
 
@@ -393,20 +615,75 @@ function planCgroupMount(m: SpecMount, field: string, flags: number, ctx: PlanCo
   const pure = ctx.cgroupMounts.length === 1 && ctx.cgroupMounts[0].fstype === 'cgroup2';
   const mountOne = (c: CgroupMountSource, target: string, f: number) => {
     if (newCgroupNs) {
-      steps.push({ op: 'mount', source: c.fstype, target, fstype: c.fstype, flags: f, data: c.fstype === 'cgroup' ? c.data : null, mkdir: 'dir', targetInRoot: true, field, why: `cgroup hierarchy ${hierarchyLabel(c.name)} (cgroup namespace)` });
+      steps.push({
+        op: 'mount',
+        source: c.fstype,
+        target,
+        fstype: c.fstype,
+        flags: f,
+        data: c.fstype === 'cgroup' ? c.data : null,
+        mkdir: 'dir',
+        targetInRoot: true,
+        field,
+        why: `cgroup hierarchy ${hierarchyLabel(c.name)} (cgroup namespace)`,
+      });
     } else {
-      steps.push({ op: 'mount', source: c.hostDir, target, fstype: null, flags: MS.BIND, data: null, mkdir: 'dir', targetInRoot: true, field, why: `the container's own cgroup in ${hierarchyLabel(c.name)}` });
-      if (f & BIND_REMOUNT_FLAGS) steps.push({ op: 'mount', source: null, target, fstype: null, flags: MS.BIND | MS.REMOUNT | (f & BIND_REMOUNT_FLAGS), data: null, mkdir: 'none', targetInRoot: true, field });
+      steps.push({
+        op: 'mount',
+        source: c.hostDir,
+        target,
+        fstype: null,
+        flags: MS.BIND,
+        data: null,
+        mkdir: 'dir',
+        targetInRoot: true,
+        field,
+        why: `the container's own cgroup in ${hierarchyLabel(c.name)}`,
+      });
+      if (f & BIND_REMOUNT_FLAGS)
+        steps.push({
+          op: 'mount',
+          source: null,
+          target,
+          fstype: null,
+          flags: MS.BIND | MS.REMOUNT | (f & BIND_REMOUNT_FLAGS),
+          data: null,
+          mkdir: 'none',
+          targetInRoot: true,
+          field,
+        });
     }
   };
   if (pure) {
     mountOne(ctx.cgroupMounts[0], m.destination, mflags);
     return steps;
   }
-  steps.push({ op: 'mount', source: 'tmpfs', target: m.destination, fstype: 'tmpfs', flags: mflags & ~MS.RDONLY, data: 'mode=755', mkdir: 'dir', targetInRoot: true, field, why: 'a tmpfs holding one directory per v1 hierarchy' });
+  steps.push({
+    op: 'mount',
+    source: 'tmpfs',
+    target: m.destination,
+    fstype: 'tmpfs',
+    flags: mflags & ~MS.RDONLY,
+    data: 'mode=755',
+    mkdir: 'dir',
+    targetInRoot: true,
+    field,
+    why: 'a tmpfs holding one directory per v1 hierarchy',
+  });
   for (const c of ctx.cgroupMounts) mountOne(c, join(m.destination, c.name), mflags);
   if (mflags & MS.RDONLY) {
-    steps.push({ op: 'mount', source: null, target: m.destination, fstype: null, flags: MS.REMOUNT | mflags, data: 'mode=755', mkdir: 'none', targetInRoot: true, field, why: 'read-only once the hierarchies are in place' });
+    steps.push({
+      op: 'mount',
+      source: null,
+      target: m.destination,
+      fstype: null,
+      flags: MS.REMOUNT | mflags,
+      data: 'mode=755',
+      mkdir: 'none',
+      targetInRoot: true,
+      field,
+      why: 'read-only once the hierarchies are in place',
+    });
   }
   return steps;
 }
@@ -416,19 +693,43 @@ function planDevices(spec: Spec, newUser: boolean): Step[] {
   const devices = (spec.linux?.devices ?? []).map((d, i) => ({ ...d, field: `linux.devices[${i}]` }));
   const listed = new Set(devices.map((d) => d.path));
   const all = [
-    ...DEFAULT_DEVICES.filter((d) => !listed.has(d.path)).map((d) => ({ ...d, type: 'c', fileMode: 0o666, uid: 0, gid: 0, field: 'linux.devices (default)' })),
+    ...DEFAULT_DEVICES.filter((d) => !listed.has(d.path)).map((d) => ({
+      ...d,
+      type: 'c',
+      fileMode: 0o666,
+      uid: 0,
+      gid: 0,
+      field: 'linux.devices (default)',
+    })),
     ...devices,
   ];
   for (const d of all) {
     if (newUser) {
       // mknod is not allowed in a user namespace: bind the host's node instead.
-      steps.push({ op: 'mount', source: d.path, target: d.path, fstype: null, flags: MS.BIND, data: null, targetInRoot: true, mkdir: 'file', field: d.field, why: 'bind the host device (no mknod in a user namespace)' });
+      steps.push({
+        op: 'mount',
+        source: d.path,
+        target: d.path,
+        fstype: null,
+        flags: MS.BIND,
+        data: null,
+        targetInRoot: true,
+        mkdir: 'file',
+        field: d.field,
+        why: 'bind the host device (no mknod in a user namespace)',
+      });
       continue;
     }
     const kind = d.type === 'b' ? S_IF.BLK : d.type === 'p' ? S_IF.FIFO : S_IF.CHR;
     steps.push({
-      op: 'mknod', path: d.path, mode: kind | ((d.fileMode ?? 0o666) & 0o7777), major: d.major ?? 0, minor: d.minor ?? 0,
-      uid: d.uid ?? 0, gid: d.gid ?? 0, field: d.field,
+      op: 'mknod',
+      path: d.path,
+      mode: kind | ((d.fileMode ?? 0o666) & 0o7777),
+      major: d.major ?? 0,
+      minor: d.minor ?? 0,
+      uid: d.uid ?? 0,
+      gid: d.gid ?? 0,
+      field: d.field,
     });
   }
   for (const [target, path] of DEV_SYMLINKS) steps.push({ op: 'symlink', target, path, field: 'linux (default /dev links)' });
@@ -443,7 +744,9 @@ function capList(names: string[] | undefined): number[] {
 
 /** What the process steps need besides the process. Without `execFifoFd` the process execs at once
  *  (a process joining a running container) instead of parking until `start`. */
-export type ProcessPlanContext = Pick<PlanContext, 'lastCap' | 'preserveFds' | 'seccompFilter' | 'seccompFlags' | 'setgroupsDenied'> & { execFifoFd?: number };
+export type ProcessPlanContext = Pick<PlanContext, 'lastCap' | 'preserveFds' | 'seccompFilter' | 'seccompFlags' | 'setgroupsDenied'> & {
+  execFifoFd?: number;
+};
 
 /** The process's own steps: terminal or setsid, rlimits, seccomp, capabilities, identity, cwd, exec. */
 export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessPlanContext): Step[] {
@@ -457,13 +760,25 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
   if (p.terminal) {
     const console = ctx.execFifoFd !== undefined;
     steps.push({
-      op: 'terminal', rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0, ...(console ? { console } : {}), field: 'process.terminal',
+      op: 'terminal',
+      rows: p.consoleSize?.height ?? 0,
+      cols: p.consoleSize?.width ?? 0,
+      ...(console ? { console } : {}),
+      field: 'process.terminal',
       why: `pty from the container devpts; master goes to the console socket${console ? '; the pty is bound on /dev/console' : ''}`,
     });
   } else {
     steps.push({ op: 'setsid', field: 'process', why: 'the init leads its own session' });
   }
-  (p.rlimits ?? []).forEach((r, i) => steps.push({ op: 'setrlimit', resource: RLIMITS[r.type], soft: limitValue(r.soft), hard: limitValue(r.hard), field: `process.rlimits[${i}]` }));
+  (p.rlimits ?? []).forEach((r, i) =>
+    steps.push({
+      op: 'setrlimit',
+      resource: RLIMITS[r.type],
+      soft: limitValue(r.soft),
+      hard: limitValue(r.hard),
+      field: `process.rlimits[${i}]`,
+    }),
+  );
   steps.push(...schedulingSteps(p));
 
   // Seccomp constrains the container's process, not runt-init: the filter is loaded as late as it
@@ -487,18 +802,27 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
   steps.push({ op: 'prctl', option: PR.SET_KEEPCAPS, arg2: 1, field: 'process.user', why: 'keep permitted capabilities across setresuid' });
   if (!ctx.setgroupsDenied) steps.push({ op: 'setgroups', gids: p.user.additionalGids ?? [], field: 'process.user.additionalGids' });
   else if (p.user.additionalGids?.length) {
-    throw new PlanError('process.user.additionalGids', 'a rootless container that maps only your own gid cannot set groups (map a range from /etc/subgid)');
+    throw new PlanError(
+      'process.user.additionalGids',
+      'a rootless container that maps only your own gid cannot set groups (map a range from /etc/subgid)',
+    );
   }
   steps.push({ op: 'setresgid', gid: p.user.gid, field: 'process.user.gid' });
   steps.push({ op: 'setresuid', uid: p.user.uid, field: 'process.user.uid' });
   steps.push({ op: 'prctl', option: PR.SET_KEEPCAPS, arg2: 0, field: 'process.user' });
   const withAdmin = (list: number[]) => (list.includes(CAP_SYS_ADMIN) ? list : [...list, CAP_SYS_ADMIN]);
-  steps.push(keepAdmin
-    ? {
-      op: 'capset', effective: withAdmin(effective), permitted: withAdmin(permitted), inheritable,
-      field: 'process.capabilities', why: 'the configured sets plus CAP_SYS_ADMIN: without noNewPrivileges the seccomp filter needs it to load',
-    }
-    : { op: 'capset', effective, permitted, inheritable, field: 'process.capabilities' });
+  steps.push(
+    keepAdmin
+      ? {
+          op: 'capset',
+          effective: withAdmin(effective),
+          permitted: withAdmin(permitted),
+          inheritable,
+          field: 'process.capabilities',
+          why: 'the configured sets plus CAP_SYS_ADMIN: without noNewPrivileges the seccomp filter needs it to load',
+        }
+      : { op: 'capset', effective, permitted, inheritable, field: 'process.capabilities' },
+  );
   // The kernel raises an ambient capability only when it is permitted and inheritable; runc ignores
   // the EPERM for the others, so they are left out here (configs from `runc spec` list such caps).
   const raisable = new Set(inheritable.filter((c) => permitted.includes(c)));
@@ -506,22 +830,55 @@ export function planProcess(spec: Pick<Spec, 'process' | 'hooks'>, ctx: ProcessP
   if (p.user.umask !== undefined) steps.push({ op: 'umask', mask: p.user.umask, field: 'process.user.umask' });
   steps.push({ op: 'chdir', path: p.cwd, field: 'process.cwd' });
   if (p.noNewPrivileges) steps.push({ op: 'prctl', option: PR.SET_NO_NEW_PRIVS, arg2: 1, field: 'process.noNewPrivileges' });
-  steps.push({ op: 'resolveExec', name: p.args![0], searchPath, field: 'process.args[0]', why: 'a missing executable fails create, not start' });
+  steps.push({
+    op: 'resolveExec',
+    name: p.args![0],
+    searchPath,
+    field: 'process.args[0]',
+    why: 'a missing executable fails create, not start',
+  });
   if (listenerEarly) steps.push(seccompStep('the notify listener must reach the runtime before the init parks'));
   const startHooks = spec.hooks?.startContainer ?? [];
   if (ctx.execFifoFd !== undefined && startHooks.length) {
-    steps.push({ op: 'sync', tag: SYNC_TAG.START_STATE, slot: 1, field: 'hooks.startContainer', why: 'the state (status created) the hooks read on stdin' });
+    steps.push({
+      op: 'sync',
+      tag: SYNC_TAG.START_STATE,
+      slot: 1,
+      field: 'hooks.startContainer',
+      why: 'the state (status created) the hooks read on stdin',
+    });
   }
-  if (ctx.execFifoFd !== undefined) steps.push({ op: 'park', fd: ctx.execFifoFd, field: 'runtime (create/start)', why: 'wait on the exec fifo until `start`' });
-  startHooks.forEach((h, i) => steps.push({
-    op: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeoutMs: (h.timeout ?? 0) * 1000, stdinSlot: 1,
-    field: `hooks.startContainer[${i}]`,
-  }));
+  if (ctx.execFifoFd !== undefined)
+    steps.push({ op: 'park', fd: ctx.execFifoFd, field: 'runtime (create/start)', why: 'wait on the exec fifo until `start`' });
+  startHooks.forEach((h, i) =>
+    steps.push({
+      op: 'hook',
+      path: h.path,
+      args: h.args ?? [h.path],
+      env: h.env ?? [],
+      timeoutMs: (h.timeout ?? 0) * 1000,
+      stdinSlot: 1,
+      field: `hooks.startContainer[${i}]`,
+    }),
+  );
   if (ctx.execFifoFd === undefined) steps.push(...affinityStep(p, 'final'));
-  steps.push({ op: 'prepareFds', preserveFds: ctx.preserveFds, field: 'runtime (exec)', why: 'fds of the runtime close on exec, preserved fds stay open: before the filter, which then meets only execve' });
-  if (filter !== undefined && !listenerEarly) steps.push(seccompStep('the last step before exec: the filter constrains only the container process'));
+  steps.push({
+    op: 'prepareFds',
+    preserveFds: ctx.preserveFds,
+    field: 'runtime (exec)',
+    why: 'fds of the runtime close on exec, preserved fds stay open: before the filter, which then meets only execve',
+  });
+  if (filter !== undefined && !listenerEarly)
+    steps.push(seccompStep('the last step before exec: the filter constrains only the container process'));
   if (keepAdmin) {
-    steps.push({ op: 'capset', effective, permitted, inheritable, field: 'process.capabilities', why: 'drop the CAP_SYS_ADMIN kept for loading the filter (the profile must allow capset, as with runc)' });
+    steps.push({
+      op: 'capset',
+      effective,
+      permitted,
+      inheritable,
+      field: 'process.capabilities',
+      why: 'drop the CAP_SYS_ADMIN kept for loading the filter (the profile must allow capset, as with runc)',
+    });
   }
   steps.push({ op: 'exec', name: p.args![0], args: p.args!, env, searchPath, preserveFds: ctx.preserveFds, field: 'process.args' });
   return steps;

@@ -35,12 +35,27 @@ export function planContainer(spec: Spec, p: PlanInputs): Plan {
   const preserveFds = p.preserveFds ?? 0;
   checkLsmFields(spec.process, spec.linux);
   return buildPlan(withActivationEnv(spec, preserveFds), {
-    bundle: p.bundle, rootfs: p.rootfs, execFifoFd: p.execFifoFd, nsFds: p.nsFds, noPivot: p.noPivot ?? false, preserveFds,
-    trace: p.trace ?? false, cgroupMounts: p.cgroupMounts,
+    bundle: p.bundle,
+    rootfs: p.rootfs,
+    execFifoFd: p.execFifoFd,
+    nsFds: p.nsFds,
+    noPivot: p.noPivot ?? false,
+    preserveFds,
+    trace: p.trace ?? false,
+    cgroupMounts: p.cgroupMounts,
     seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
-    lastCap: lastCap(), stdio: p.stdio, id: p.id, newKeyring: !p.noNewKeyring, birth: p.birth,
-    setgroupsDenied: idMapMethod(spec.linux).setgroupsDenied, rootless: isRootless(), inUserNamespace: inUserNamespace(),
-    extraMounts: p.extraMounts, networkSync: p.networkSync, idmapFds: p.idmapFds, netlinkFd: p.netlinkFd,
+    lastCap: lastCap(),
+    stdio: p.stdio,
+    id: p.id,
+    newKeyring: !p.noNewKeyring,
+    birth: p.birth,
+    setgroupsDenied: idMapMethod(spec.linux).setgroupsDenied,
+    rootless: isRootless(),
+    inUserNamespace: inUserNamespace(),
+    extraMounts: p.extraMounts,
+    networkSync: p.networkSync,
+    idmapFds: p.idmapFds,
+    netlinkFd: p.netlinkFd,
   });
 }
 

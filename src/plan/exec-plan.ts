@@ -35,7 +35,10 @@ export interface ExecPlan extends SpawnConfig {
 export function buildExecPlan(process: Process, ctx: ExecPlanContext): ExecPlan {
   const steps: Step[] = [];
   steps.push({
-    op: 'prctl', option: PR.SET_DUMPABLE, arg2: 0, field: 'runtime (exec)',
+    op: 'prctl',
+    option: PR.SET_DUMPABLE,
+    arg2: 0,
+    field: 'runtime (exec)',
     why: 'nothing in the container may ptrace the process or open its /proc files before it execs',
   });
 
@@ -44,22 +47,36 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext): ExecPlan 
   const joined = JOIN_ORDER.filter((type) => type in ctx.nsFds);
   for (const type of joined) {
     steps.push({
-      op: 'setns', fd: ctx.nsFds[type], nstype: NAMESPACES[type].flag, name: `${type} namespace of the container`,
-      field: 'linux.namespaces', why: type === 'user' ? 'the user namespace first: it grants the rights to join the others' : `join the container's ${type} namespace`,
+      op: 'setns',
+      fd: ctx.nsFds[type],
+      nstype: NAMESPACES[type].flag,
+      name: `${type} namespace of the container`,
+      field: 'linux.namespaces',
+      why: type === 'user' ? 'the user namespace first: it grants the rights to join the others' : `join the container's ${type} namespace`,
     });
   }
   // A PID (or time) namespace applies to children only.
   if (joined.includes('pid') || joined.includes('time')) {
-    steps.push({ op: 'fork', flags: 0, field: 'linux.namespaces', why: 'fork so the process is inside the container\'s PID namespace' });
+    steps.push({ op: 'fork', flags: 0, field: 'linux.namespaces', why: "fork so the process is inside the container's PID namespace" });
   }
   // The runtime has work to do once the process is in the container's namespaces: move it into the
   // cgroups (when it was not born in them) or set its oom_score_adj.
   if (!ctx.birth || process.oomScoreAdj !== undefined) {
-    steps.push({ op: 'sync', tag: SYNC_TAG.INIT, field: 'linux.cgroupsPath', why: 'runtime places the process in the container\'s cgroups, sets oom_score_adj' });
+    steps.push({
+      op: 'sync',
+      tag: SYNC_TAG.INIT,
+      field: 'linux.cgroupsPath',
+      why: "runtime places the process in the container's cgroups, sets oom_score_adj",
+    });
   }
   if (ctx.rootOf) {
-    steps.push({ op: 'openRoot', path: ctx.rootOf, field: 'root.path', why: 'the container shares the runtime\'s mount namespace: its root is the init\'s root directory' });
-    steps.push({ op: 'chroot', field: 'linux.namespaces', why: 'no mount namespace to join: chroot into the container\'s root' });
+    steps.push({
+      op: 'openRoot',
+      path: ctx.rootOf,
+      field: 'root.path',
+      why: "the container shares the runtime's mount namespace: its root is the init's root directory",
+    });
+    steps.push({ op: 'chroot', field: 'linux.namespaces', why: "no mount namespace to join: chroot into the container's root" });
   }
   steps.push(...personalityStep({ linux: ctx.containerLinux }), ...memoryPolicyStep({ linux: ctx.containerLinux }));
   steps.push(...planProcess({ process }, { ...ctx, execFifoFd: undefined }));

@@ -32,6 +32,16 @@ export function idmapRequest(spec: Pick<Spec, 'linux'>, m: NonNullable<Spec['mou
   if (!isBind) throw new PlanError(`${field}.options`, `"${ridmap ? 'ridmap' : 'idmap'}" is carried out on bind mounts only`);
   const uid = m.uidMappings ?? spec.linux?.uidMappings ?? [];
   const gid = m.gidMappings ?? spec.linux?.gidMappings ?? [];
-  if (!uid.length || !gid.length) throw new PlanError(`${field}.options`, `"${ridmap ? 'ridmap' : 'idmap'}" needs uidMappings and gidMappings (of the mount or of a user namespace)`);
-  return { field, uidMap: mapText(uid), gidMap: mapText(gid), cloneRecursive: ridmap || (opts.flags & MS.REC) !== 0, idmapRecursive: ridmap };
+  if (!uid.length || !gid.length)
+    throw new PlanError(
+      `${field}.options`,
+      `"${ridmap ? 'ridmap' : 'idmap'}" needs uidMappings and gidMappings (of the mount or of a user namespace)`,
+    );
+  return {
+    field,
+    uidMap: mapText(uid),
+    gidMap: mapText(gid),
+    cloneRecursive: ridmap || (opts.flags & MS.REC) !== 0,
+    idmapRecursive: ridmap,
+  };
 }

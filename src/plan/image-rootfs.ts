@@ -22,14 +22,27 @@ export function imageOverlayStep(spec: Spec, rootfs: string, newMountNs: boolean
   }
   const paths = [...(Array.isArray(o.lower) ? o.lower : [null]), o.upper, o.work];
   for (const p of paths) {
-    if (typeof p !== 'string' || !isAbsolute(p) || /[,:\\\n]/.test(p)) throw new PlanError(FIELD, `needs absolute lower, upper and work paths without ',' ':' or '\\\\' (got ${JSON.stringify(p)})`);
+    if (typeof p !== 'string' || !isAbsolute(p) || /[,:\\\n]/.test(p))
+      throw new PlanError(FIELD, `needs absolute lower, upper and work paths without ',' ':' or '\\\\' (got ${JSON.stringify(p)})`);
   }
   if ((o.lower as string[]).length === 0) throw new PlanError(FIELD, 'has no lower directory');
   if (!newMountNs) throw new PlanError(FIELD, 'an image rootfs overlay needs a new mount namespace (linux.namespaces: mount)');
   const data = `lowerdir=${(o.lower as string[]).join(':')},upperdir=${o.upper as string},workdir=${o.work as string}`;
-  if (data.length > MAX_DATA) throw new PlanError(FIELD, `overlay options are ${data.length} bytes, more than mount(2) takes (${MAX_DATA}): too many layers or a too long store path`);
+  if (data.length > MAX_DATA)
+    throw new PlanError(
+      FIELD,
+      `overlay options are ${data.length} bytes, more than mount(2) takes (${MAX_DATA}): too many layers or a too long store path`,
+    );
   return {
-    op: 'mount', source: 'overlay', target: rootfs, fstype: 'overlay', flags: 0, data, targetInRoot: false, mkdir: 'none',
-    field: FIELD, why: 'the image\'s snapshots, read-only, under the container\'s own upper directory',
+    op: 'mount',
+    source: 'overlay',
+    target: rootfs,
+    fstype: 'overlay',
+    flags: 0,
+    data,
+    targetInRoot: false,
+    mkdir: 'none',
+    field: FIELD,
+    why: "the image's snapshots, read-only, under the container's own upper directory",
   };
 }

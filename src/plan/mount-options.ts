@@ -18,46 +18,91 @@ export interface ParsedMountOptions {
 
 /** struct mount_attr bits (linux/mount.h). */
 export const MOUNT_ATTR = {
-  RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, _ATIME: 0x70, RELATIME: 0x0, NOATIME: 0x10,
-  STRICTATIME: 0x20, NODIRATIME: 0x80, IDMAP: 0x100000, NOSYMFOLLOW: 0x200000,
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  _ATIME: 0x70,
+  RELATIME: 0x0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  IDMAP: 0x100000,
+  NOSYMFOLLOW: 0x200000,
 } as const;
 
 /** Recursive options: [set (true) or clear (false), the attribute]. The atime modes are one field
  *  of the kernel's (MOUNT_ATTR__ATIME): setting one clears the others, and clearing one means the
  *  default, relatime. */
 export const RECURSIVE: Record<string, [boolean, number]> = {
-  rro: [true, MOUNT_ATTR.RDONLY], rrw: [false, MOUNT_ATTR.RDONLY],
-  rnosuid: [true, MOUNT_ATTR.NOSUID], rsuid: [false, MOUNT_ATTR.NOSUID],
-  rnodev: [true, MOUNT_ATTR.NODEV], rdev: [false, MOUNT_ATTR.NODEV],
-  rnoexec: [true, MOUNT_ATTR.NOEXEC], rexec: [false, MOUNT_ATTR.NOEXEC],
-  rnodiratime: [true, MOUNT_ATTR.NODIRATIME], rdiratime: [false, MOUNT_ATTR.NODIRATIME],
-  rnosymfollow: [true, MOUNT_ATTR.NOSYMFOLLOW], rsymfollow: [false, MOUNT_ATTR.NOSYMFOLLOW],
-  rnoatime: [true, MOUNT_ATTR.NOATIME], ratime: [false, MOUNT_ATTR.NOATIME],
-  rstrictatime: [true, MOUNT_ATTR.STRICTATIME], rnostrictatime: [false, MOUNT_ATTR.STRICTATIME],
-  rrelatime: [true, MOUNT_ATTR.RELATIME], rnorelatime: [false, MOUNT_ATTR.RELATIME],
+  rro: [true, MOUNT_ATTR.RDONLY],
+  rrw: [false, MOUNT_ATTR.RDONLY],
+  rnosuid: [true, MOUNT_ATTR.NOSUID],
+  rsuid: [false, MOUNT_ATTR.NOSUID],
+  rnodev: [true, MOUNT_ATTR.NODEV],
+  rdev: [false, MOUNT_ATTR.NODEV],
+  rnoexec: [true, MOUNT_ATTR.NOEXEC],
+  rexec: [false, MOUNT_ATTR.NOEXEC],
+  rnodiratime: [true, MOUNT_ATTR.NODIRATIME],
+  rdiratime: [false, MOUNT_ATTR.NODIRATIME],
+  rnosymfollow: [true, MOUNT_ATTR.NOSYMFOLLOW],
+  rsymfollow: [false, MOUNT_ATTR.NOSYMFOLLOW],
+  rnoatime: [true, MOUNT_ATTR.NOATIME],
+  ratime: [false, MOUNT_ATTR.NOATIME],
+  rstrictatime: [true, MOUNT_ATTR.STRICTATIME],
+  rnostrictatime: [false, MOUNT_ATTR.STRICTATIME],
+  rrelatime: [true, MOUNT_ATTR.RELATIME],
+  rnorelatime: [false, MOUNT_ATTR.RELATIME],
 };
 const ATIME_MODES = new Set(['rnoatime', 'ratime', 'rstrictatime', 'rnostrictatime', 'rrelatime', 'rnorelatime']);
 
 const SET: Record<string, number> = {
-  ro: MS.RDONLY, nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC, sync: MS.SYNCHRONOUS,
-  remount: MS.REMOUNT, mand: MS.MANDLOCK, dirsync: MS.DIRSYNC, noatime: MS.NOATIME,
-  nodiratime: MS.NODIRATIME, bind: MS.BIND, rbind: MS.BIND | MS.REC, relatime: MS.RELATIME,
-  strictatime: MS.STRICTATIME, lazytime: MS.LAZYTIME, silent: MS.SILENT, nosymfollow: MS.NOSYMFOLLOW,
+  ro: MS.RDONLY,
+  nosuid: MS.NOSUID,
+  nodev: MS.NODEV,
+  noexec: MS.NOEXEC,
+  sync: MS.SYNCHRONOUS,
+  remount: MS.REMOUNT,
+  mand: MS.MANDLOCK,
+  dirsync: MS.DIRSYNC,
+  noatime: MS.NOATIME,
+  nodiratime: MS.NODIRATIME,
+  bind: MS.BIND,
+  rbind: MS.BIND | MS.REC,
+  relatime: MS.RELATIME,
+  strictatime: MS.STRICTATIME,
+  lazytime: MS.LAZYTIME,
+  silent: MS.SILENT,
+  nosymfollow: MS.NOSYMFOLLOW,
   iversion: MS.I_VERSION,
 };
 
 const CLEAR: Record<string, number> = {
-  rw: MS.RDONLY, suid: MS.NOSUID, dev: MS.NODEV, exec: MS.NOEXEC, async: MS.SYNCHRONOUS,
-  nomand: MS.MANDLOCK, atime: MS.NOATIME, diratime: MS.NODIRATIME, norelatime: MS.RELATIME,
-  nostrictatime: MS.STRICTATIME, nolazytime: MS.LAZYTIME, loud: MS.SILENT, symfollow: MS.NOSYMFOLLOW,
+  rw: MS.RDONLY,
+  suid: MS.NOSUID,
+  dev: MS.NODEV,
+  exec: MS.NOEXEC,
+  async: MS.SYNCHRONOUS,
+  nomand: MS.MANDLOCK,
+  atime: MS.NOATIME,
+  diratime: MS.NODIRATIME,
+  norelatime: MS.RELATIME,
+  nostrictatime: MS.STRICTATIME,
+  nolazytime: MS.LAZYTIME,
+  loud: MS.SILENT,
+  symfollow: MS.NOSYMFOLLOW,
   noiversion: MS.I_VERSION,
 };
 
 export const PROPAGATION: Record<string, number> = {
-  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC,
-  shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
-  slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
-  unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+  private: MS.PRIVATE,
+  rprivate: MS.PRIVATE | MS.REC,
+  shared: MS.SHARED,
+  rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE,
+  rslave: MS.SLAVE | MS.REC,
+  unbindable: MS.UNBINDABLE,
+  runbindable: MS.UNBINDABLE | MS.REC,
 };
 
 /** Options that are not for the kernel; accepted and handled (or knowingly ignored) by the planner. */

@@ -14,10 +14,16 @@ export function netDeviceSteps(spec: Pick<Spec, 'linux'>, netlinkFd: number | un
   const devices = Object.entries(spec.linux?.netDevices ?? {});
   if (devices.length === 0) return [];
   if (newUser) {
-    throw new PlanError('linux.netDevices', 'not supported with a new user namespace (moving a device needs CAP_NET_ADMIN in the runtime\'s namespace, which the init has left)');
+    throw new PlanError(
+      'linux.netDevices',
+      "not supported with a new user namespace (moving a device needs CAP_NET_ADMIN in the runtime's namespace, which the init has left)",
+    );
   }
   return devices.map(([name, d]) => ({
-    op: 'netDevice', fd: netlinkFd ?? -1, name, ...(d?.name ? { newName: d.name } : {}),
+    op: 'netDevice',
+    fd: netlinkFd ?? -1,
+    name,
+    ...(d?.name ? { newName: d.name } : {}),
     field: `linux.netDevices["${name}"]`,
     why: `move ${name} from the runtime's network namespace${d?.name && d.name !== name ? ` as ${d.name}` : ''}, keep its permanent addresses, set it up`,
   }));

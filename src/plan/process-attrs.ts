@@ -8,25 +8,41 @@ import { PlanError } from '../errors.js';
 import type { Step } from './steps.js';
 
 export const SCHED_POLICY: Record<string, number> = {
-  SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_IDLE: 5, SCHED_DEADLINE: 6,
+  SCHED_OTHER: 0,
+  SCHED_FIFO: 1,
+  SCHED_RR: 2,
+  SCHED_BATCH: 3,
+  SCHED_IDLE: 5,
+  SCHED_DEADLINE: 6,
 };
 /** In the spec's list, but no mainline kernel has it (sched_setattr answers EINVAL). */
 const SCHED_UNSUPPORTED = new Set(['SCHED_ISO']);
 
 export const SCHED_FLAG: Record<string, number> = {
-  SCHED_FLAG_RESET_ON_FORK: 0x01, SCHED_FLAG_RECLAIM: 0x02, SCHED_FLAG_DL_OVERRUN: 0x04,
-  SCHED_FLAG_KEEP_POLICY: 0x08, SCHED_FLAG_KEEP_PARAMS: 0x10, SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
+  SCHED_FLAG_RESET_ON_FORK: 0x01,
+  SCHED_FLAG_RECLAIM: 0x02,
+  SCHED_FLAG_DL_OVERRUN: 0x04,
+  SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
   SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
 };
 
 export const IOPRIO_CLASS: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
 
 export const MPOL_MODE: Record<string, number> = {
-  MPOL_DEFAULT: 0, MPOL_PREFERRED: 1, MPOL_BIND: 2, MPOL_INTERLEAVE: 3, MPOL_LOCAL: 4,
-  MPOL_PREFERRED_MANY: 5, MPOL_WEIGHTED_INTERLEAVE: 6,
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
 };
 export const MPOL_FLAG: Record<string, number> = {
-  MPOL_F_NUMA_BALANCING: 1 << 13, MPOL_F_RELATIVE_NODES: 1 << 14, MPOL_F_STATIC_NODES: 1 << 15,
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
 };
 
 export const PERSONALITY_DOMAIN: Record<string, number> = { LINUX: 0x0000, LINUX32: 0x0008 };
@@ -36,7 +52,10 @@ export const PERSONALITY_FLAGS: Record<string, number> = {};
 /** "0-3,7" → [0, 1, 2, 3, 7]; `field` names the value in the error. */
 export function parseIdList(list: string, field: string): number[] {
   const out = new Set<number>();
-  for (const part of list.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of list
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new PlanError(field, `"${part}" is not a number or a range such as 0-3`);
     const from = Number(m[1]);
@@ -54,19 +73,33 @@ export function schedulingSteps(p: Process): Step[] {
   const steps: Step[] = [];
   const s = p.scheduler;
   if (s) {
-    if (SCHED_UNSUPPORTED.has(s.policy)) throw new PlanError('process.scheduler.policy', `${s.policy} is not implemented by the Linux kernel`);
+    if (SCHED_UNSUPPORTED.has(s.policy))
+      throw new PlanError('process.scheduler.policy', `${s.policy} is not implemented by the Linux kernel`);
     const policy = SCHED_POLICY[s.policy];
     if (policy === undefined) throw new PlanError('process.scheduler.policy', `unknown policy "${s.policy}"`);
     const flags = (s.flags ?? []).reduce((f, name) => f | (SCHED_FLAG[name] ?? 0), 0);
     steps.push({
-      op: 'sched', policy, nice: s.nice ?? 0, priority: s.priority ?? 0, flags,
-      runtime: s.runtime ?? 0, deadline: s.deadline ?? 0, period: s.period ?? 0,
-      field: 'process.scheduler', why: 'scheduling policy of the process (kept across exec)',
+      op: 'sched',
+      policy,
+      nice: s.nice ?? 0,
+      priority: s.priority ?? 0,
+      flags,
+      runtime: s.runtime ?? 0,
+      deadline: s.deadline ?? 0,
+      period: s.period ?? 0,
+      field: 'process.scheduler',
+      why: 'scheduling policy of the process (kept across exec)',
     });
   }
   const io = p.ioPriority;
   if (io) {
-    steps.push({ op: 'ioprio', class: IOPRIO_CLASS[io.class], level: io.priority ?? 0, field: 'process.ioPriority', why: 'I/O priority of the process (kept across exec)' });
+    steps.push({
+      op: 'ioprio',
+      class: IOPRIO_CLASS[io.class],
+      level: io.priority ?? 0,
+      field: 'process.ioPriority',
+      why: 'I/O priority of the process (kept across exec)',
+    });
   }
   return steps;
 }
@@ -79,7 +112,14 @@ export function affinityStep(p: Process, which: 'initial' | 'final'): Step[] {
   const field = `process.execCPUAffinity.${which}`;
   const cpus = parseIdList(list, field);
   if (cpus.length === 0) return [];
-  return [{ op: 'affinity', cpus, field, why: which === 'initial' ? 'CPUs the process runs on while it is set up' : 'CPUs the process runs on from its exec' }];
+  return [
+    {
+      op: 'affinity',
+      cpus,
+      field,
+      why: which === 'initial' ? 'CPUs the process runs on while it is set up' : 'CPUs the process runs on from its exec',
+    },
+  ];
 }
 
 function onlineNodes(): number[] | undefined {
@@ -111,11 +151,22 @@ export function memoryPolicyStep(spec: Pick<Spec, 'linux'>, online: number[] | u
   if (online && !flags.includes('MPOL_F_RELATIVE_NODES')) {
     const missing = nodes.filter((n) => !online.includes(n));
     if (missing.length) {
-      throw new PlanError('linux.memoryPolicy.nodes', `node${missing.length > 1 ? 's' : ''} ${missing.join(',')} not online on this host (online: ${online.join(',')})`);
+      throw new PlanError(
+        'linux.memoryPolicy.nodes',
+        `node${missing.length > 1 ? 's' : ''} ${missing.join(',')} not online on this host (online: ${online.join(',')})`,
+      );
     }
   }
   const modeFlags = flags.reduce((f, name) => f | (MPOL_FLAG[name] ?? 0), 0);
-  return [{ op: 'mempolicy', mode: mode | modeFlags, nodes, field: 'linux.memoryPolicy', why: 'NUMA memory policy, inherited by every process of the container' }];
+  return [
+    {
+      op: 'mempolicy',
+      mode: mode | modeFlags,
+      nodes,
+      field: 'linux.memoryPolicy',
+      why: 'NUMA memory policy, inherited by every process of the container',
+    },
+  ];
 }
 
 /** linux.personality: the execution domain, kept across exec. */
@@ -130,5 +181,12 @@ export function personalityStep(spec: Pick<Spec, 'linux'>): Step[] {
     if (bit === undefined) throw new PlanError(`linux.personality.flags[${i}]`, `"${f}" is not supported (the spec defines no flags)`);
     persona |= bit;
   });
-  return [{ op: 'personality', persona, field: 'linux.personality', why: p.domain === 'LINUX32' ? 'uname reports a 32-bit machine (i686)' : 'the Linux execution domain' }];
+  return [
+    {
+      op: 'personality',
+      persona,
+      field: 'linux.personality',
+      why: p.domain === 'LINUX32' ? 'uname reports a 32-bit machine (i686)' : 'the Linux execution domain',
+    },
+  ];
 }

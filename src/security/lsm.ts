@@ -23,16 +23,21 @@ export function apparmorEnabled(): boolean {
 /** SELinux is enabled when selinuxfs is mounted (go-selinux and crun look for it the same way). */
 export function selinuxEnabled(): boolean {
   try {
-    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.includes(' - selinuxfs '));
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.includes(' - selinuxfs '));
   } catch {
     return false;
   }
 }
 
 function refuse(field: string, lsm: 'AppArmor' | 'SELinux', enabled: () => boolean, what: string): never {
-  throw new PlanError(field, enabled()
-    ? `runt does not apply ${lsm} ${what} (${lsm} is enabled on this host; remove the field to run unconfined by it)`
-    : `${lsm} is not enabled on this host`);
+  throw new PlanError(
+    field,
+    enabled()
+      ? `runt does not apply ${lsm} ${what} (${lsm} is enabled on this host; remove the field to run unconfined by it)`
+      : `${lsm} is not enabled on this host`,
+  );
 }
 
 /** Throws a PlanError naming the first LSM field that is set (process: the container's or an exec's). */

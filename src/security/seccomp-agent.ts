@@ -16,6 +16,9 @@ export function sendToSeccompAgent(listenerPath: string, listenerFd: number, cps
   try {
     native().sendFd(listenerPath, listenerFd, JSON.stringify(cps));
   } catch (e) {
-    throw new RuntError('ESECCOMP_AGENT', `linux.seccomp.listenerPath: cannot send the seccomp listener to ${listenerPath}: ${(e as Error).message}`);
+    throw new RuntError(
+      'ESECCOMP_AGENT',
+      `linux.seccomp.listenerPath: cannot send the seccomp listener to ${listenerPath}: ${(e as Error).message}`,
+    );
   }
 }

@@ -61,7 +61,10 @@ export function checkNotifyRules(seccomp: Seccomp | undefined): void {
     if (rule.action !== 'SCMP_ACT_NOTIFY') return;
     const blocked = rule.names.find((n) => NEEDED_BEFORE_LISTENER_SENT.includes(n));
     if (blocked) {
-      throw new PlanError(`linux.seccomp.syscalls[${i}]`, `SCMP_ACT_NOTIFY cannot be used for "${blocked}": the runtime needs it to pass the listener fd`);
+      throw new PlanError(
+        `linux.seccomp.syscalls[${i}]`,
+        `SCMP_ACT_NOTIFY cannot be used for "${blocked}": the runtime needs it to pass the listener fd`,
+      );
     }
   });
 }

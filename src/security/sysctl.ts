@@ -7,9 +7,17 @@ import { PlanError } from '../errors.js';
 
 /** The IPC namespace's sysctls (ipc/ipc_sysctl.c), besides fs.mqueue.* (ipc/mq_sysctl.c). */
 const IPC_KEYS = new Set([
-  'kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.msg_next_id',
-  'kernel.sem', 'kernel.sem_next_id',
-  'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced', 'kernel.shm_next_id',
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.msg_next_id',
+  'kernel.sem',
+  'kernel.sem_next_id',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+  'kernel.shm_next_id',
 ]);
 const UTS_KEYS = new Set(['kernel.hostname', 'kernel.domainname']);
 

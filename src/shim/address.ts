@@ -9,7 +9,9 @@ export const GROUP_ANNOTATIONS = ['io.kubernetes.cri.sandbox-id', 'io.containerd
 /** The shim of a group: one socket per containerd, namespace and group, under /run/containerd/s
  *  as containerd's own shims (the name hashes runt's into its own space). */
 export function socketAddress(containerdAddress: string, namespace: string, group: string): string {
-  const hash = createHash('sha256').update(`runt\0${join(containerdAddress, namespace, group)}`).digest('hex');
+  const hash = createHash('sha256')
+    .update(`runt\0${join(containerdAddress, namespace, group)}`)
+    .digest('hex');
   return `unix:///run/containerd/s/${hash}`;
 }
 

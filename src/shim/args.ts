@@ -14,7 +14,12 @@ export interface ShimArgs {
 }
 
 const VALUE_FLAGS: Record<string, keyof ShimArgs> = {
-  namespace: 'namespace', id: 'id', address: 'address', 'publish-binary': 'publishBinary', bundle: 'bundle', socket: 'socket',
+  namespace: 'namespace',
+  id: 'id',
+  address: 'address',
+  'publish-binary': 'publishBinary',
+  bundle: 'bundle',
+  socket: 'socket',
 };
 
 export function parseShimArgs(argv: string[]): ShimArgs {

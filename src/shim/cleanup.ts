@@ -13,7 +13,9 @@ import { packageRoot } from '../package-root.js';
 
 function rootfsMounted(bundle: string): boolean {
   const target = join(bundle, 'rootfs').replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === target);
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === target);
 }
 
 /** containerd.task.v2.DeleteResponse { pid = 1; exit_status = 2; exited_at = 3 (Timestamp) },
@@ -23,7 +25,13 @@ function deleteResponse(pid: number, exitStatus: number, atMs: number): Buffer {
   const w = Writer.create();
   w.uint32((1 << 3) | 0).uint32(pid);
   w.uint32((2 << 3) | 0).uint32(exitStatus);
-  w.uint32((3 << 3) | 2).fork().uint32((1 << 3) | 0).int64(Math.floor(atMs / 1000)).uint32((2 << 3) | 0).int32((atMs % 1000) * 1e6).ldelim();
+  w.uint32((3 << 3) | 2)
+    .fork()
+    .uint32((1 << 3) | 0)
+    .int64(Math.floor(atMs / 1000))
+    .uint32((2 << 3) | 0)
+    .int32((atMs % 1000) * 1e6)
+    .ldelim();
   return Buffer.from(w.finish());
 }
 

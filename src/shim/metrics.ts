@@ -32,17 +32,28 @@ export function v1Metrics(s: CgroupStats): AnyMessage {
     pids: st.pids ? { current: st.pids.current ?? 0, limit: st.pids.limit ?? 0 } : undefined,
     cpu: {
       usage: { total: cpu.usage?.total ?? 0, kernel: cpu.usage?.kernel ?? 0, user: cpu.usage?.user ?? 0, per_cpu: cpu.usage?.percpu ?? [] },
-      throttling: { periods: cpu.throttling?.periods ?? 0, throttled_periods: cpu.throttling?.throttledPeriods ?? 0, throttled_time: cpu.throttling?.throttledTime ?? 0 },
+      throttling: {
+        periods: cpu.throttling?.periods ?? 0,
+        throttled_periods: cpu.throttling?.throttledPeriods ?? 0,
+        throttled_time: cpu.throttling?.throttledTime ?? 0,
+      },
     },
     memory: {
       ...fromRaw('io.containerd.cgroups.v1.MemoryStat', mem.raw),
-      usage: entry(mem.usage), swap: entry(mem.swap), kernel: entry(mem.kernel), kernel_tcp: entry(mem.kernelTCP),
+      usage: entry(mem.usage),
+      swap: entry(mem.swap),
+      kernel: entry(mem.kernel),
+      kernel_tcp: entry(mem.kernelTCP),
     },
     blkio: {
-      io_service_bytes_recursive: blkio(io.ioServiceBytesRecursive), io_serviced_recursive: blkio(io.ioServicedRecursive),
-      io_queued_recursive: blkio(io.ioQueueRecursive), io_service_time_recursive: blkio(io.ioServiceTimeRecursive),
-      io_wait_time_recursive: blkio(io.ioWaitTimeRecursive), io_merged_recursive: blkio(io.ioMergedRecursive),
-      io_time_recursive: blkio(io.ioTimeRecursive), sectors_recursive: blkio(io.sectorsRecursive),
+      io_service_bytes_recursive: blkio(io.ioServiceBytesRecursive),
+      io_serviced_recursive: blkio(io.ioServicedRecursive),
+      io_queued_recursive: blkio(io.ioQueueRecursive),
+      io_service_time_recursive: blkio(io.ioServiceTimeRecursive),
+      io_wait_time_recursive: blkio(io.ioWaitTimeRecursive),
+      io_merged_recursive: blkio(io.ioMergedRecursive),
+      io_time_recursive: blkio(io.ioTimeRecursive),
+      sectors_recursive: blkio(io.sectorsRecursive),
     },
   });
 }
@@ -54,13 +65,19 @@ export function v2Metrics(s: CgroupStats): AnyMessage {
   return toAny('io.containerd.cgroups.v2.Metrics', {
     pids: st.pids ? { current: st.pids.current ?? 0, limit: st.pids.limit ?? 0 } : undefined,
     cpu: {
-      usage_usec: Math.floor((cpu.usage?.total ?? 0) / 1000), user_usec: Math.floor((cpu.usage?.user ?? 0) / 1000),
-      system_usec: Math.floor((cpu.usage?.kernel ?? 0) / 1000), nr_periods: cpu.throttling?.periods ?? 0,
-      nr_throttled: cpu.throttling?.throttledPeriods ?? 0, throttled_usec: Math.floor((cpu.throttling?.throttledTime ?? 0) / 1000),
+      usage_usec: Math.floor((cpu.usage?.total ?? 0) / 1000),
+      user_usec: Math.floor((cpu.usage?.user ?? 0) / 1000),
+      system_usec: Math.floor((cpu.usage?.kernel ?? 0) / 1000),
+      nr_periods: cpu.throttling?.periods ?? 0,
+      nr_throttled: cpu.throttling?.throttledPeriods ?? 0,
+      throttled_usec: Math.floor((cpu.throttling?.throttledTime ?? 0) / 1000),
     },
     memory: {
       ...fromRaw('io.containerd.cgroups.v2.MemoryStat', mem.raw),
-      usage: mem.usage?.usage ?? 0, usage_limit: mem.usage?.limit ?? 0, swap_usage: mem.swap?.usage ?? 0, swap_limit: mem.swap?.limit ?? 0,
+      usage: mem.usage?.usage ?? 0,
+      usage_limit: mem.usage?.limit ?? 0,
+      swap_usage: mem.swap?.usage ?? 0,
+      swap_limit: mem.swap?.limit ?? 0,
     },
   });
 }

@@ -129,15 +129,18 @@ export class ProcessIO {
       stream.on('close', end);
     });
     if (this.stdinFifo >= 0) {
-      this.copyStdin((chunk) => {
-        for (let off = 0; off < chunk.length;) {
-          try {
-            off += writeSync(masterFd, chunk, off);
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      this.copyStdin(
+        (chunk) => {
+          for (let off = 0; off < chunk.length;) {
+            try {
+              off += writeSync(masterFd, chunk, off);
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+            }
           }
-        }
-      }, () => {});
+        },
+        () => {},
+      );
     }
   };
 
@@ -146,7 +149,10 @@ export class ProcessIO {
     for (const fd of this.toClose.splice(0)) closeSync(fd);
     if (stdin && this.stdinFifo >= 0) {
       stdin.on('error', () => {});
-      this.copyStdin((chunk) => stdin.write(chunk), () => stdin.end());
+      this.copyStdin(
+        (chunk) => stdin.write(chunk),
+        () => stdin.end(),
+      );
     }
   }
 
@@ -208,7 +214,11 @@ export class ProcessIO {
     if (this.stdinFifo >= 0 && !this.stdinStream) closeSync(this.stdinFifo);
     this.stdinFifo = -1;
     for (const fd of [...this.toClose.splice(0), ...this.keepers.splice(0)]) {
-      try { closeSync(fd); } catch { /* closed */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* closed */
+      }
     }
     this.masterStream?.destroy();
     this.output?.end();

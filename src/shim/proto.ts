@@ -37,7 +37,10 @@ export function parseProtos(): protobuf.Root {
     if (target.startsWith('google/protobuf/')) return target; // protobufjs has the well-known types
     return isAbsolute(target) ? target : join(dir, target);
   };
-  r.loadSync(FILES.map((f) => join(dir, f)), { keepCase: true });
+  r.loadSync(
+    FILES.map((f) => join(dir, f)),
+    { keepCase: true },
+  );
   r.resolveAll();
   return r;
 }

@@ -7,9 +7,15 @@ import { TtrpcClient } from './ttrpc-client.js';
 import { timestamp, toAny } from './proto.js';
 
 export const TOPIC = {
-  TaskCreate: '/tasks/create', TaskStart: '/tasks/start', TaskExit: '/tasks/exit', TaskDelete: '/tasks/delete',
-  TaskExecAdded: '/tasks/exec-added', TaskExecStarted: '/tasks/exec-started', TaskOOM: '/tasks/oom',
-  TaskPaused: '/tasks/paused', TaskResumed: '/tasks/resumed',
+  TaskCreate: '/tasks/create',
+  TaskStart: '/tasks/start',
+  TaskExit: '/tasks/exit',
+  TaskDelete: '/tasks/delete',
+  TaskExecAdded: '/tasks/exec-added',
+  TaskExecStarted: '/tasks/exec-started',
+  TaskOOM: '/tasks/oom',
+  TaskPaused: '/tasks/paused',
+  TaskResumed: '/tasks/resumed',
 } as const;
 
 export type EventName = keyof typeof TOPIC;
@@ -27,11 +33,17 @@ export class EventPublisher {
   private client?: TtrpcClient;
   private pumping?: Promise<void>;
 
-  constructor(private readonly ttrpcAddress: string, private readonly namespace: string, private readonly log: (line: string) => void = () => {}) {}
+  constructor(
+    private readonly ttrpcAddress: string,
+    private readonly namespace: string,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
 
   publish(name: EventName, event: Record<string, unknown>): void {
     this.queue.push({ name, event, at: Date.now() });
-    this.pumping ??= this.pump().finally(() => { this.pumping = undefined; });
+    this.pumping ??= this.pump().finally(() => {
+      this.pumping = undefined;
+    });
   }
 
   /** Resolves once every event published so far was delivered or given up on. */
@@ -66,11 +78,20 @@ export class EventPublisher {
 
   private async forward(item: Queued): Promise<void> {
     if (!this.client || this.client.closed) this.client = await TtrpcClient.connect(this.ttrpcAddress.replace(/^unix:\/\//, ''));
-    await this.client.call('containerd.services.events.ttrpc.v1.Events', 'Forward', 'containerd.services.events.ttrpc.v1.ForwardRequest', {
-      envelope: {
-        timestamp: timestamp(item.at), namespace: this.namespace, topic: TOPIC[item.name],
-        event: toAny(`containerd.events.${item.name}`, item.event),
+    await this.client.call(
+      'containerd.services.events.ttrpc.v1.Events',
+      'Forward',
+      'containerd.services.events.ttrpc.v1.ForwardRequest',
+      {
+        envelope: {
+          timestamp: timestamp(item.at),
+          namespace: this.namespace,
+          topic: TOPIC[item.name],
+          event: toAny(`containerd.events.${item.name}`, item.event),
+        },
       },
-    }, 'google.protobuf.Empty', { 'containerd-namespace-ttrpc': this.namespace });
+      'google.protobuf.Empty',
+      { 'containerd-namespace-ttrpc': this.namespace },
+    );
   }
 }

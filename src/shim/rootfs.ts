@@ -30,7 +30,8 @@ export function mountRootfs(bundle: string, mounts: RootfsMount[]): string {
       try {
         native().mount(m.source, target, m.type === 'bind' ? '' : m.type, flags & ~MS.REMOUNT, data);
         done.push(i);
-        if (flags & MS.BIND && flags & BIND_REMOUNT_FLAGS) native().mount('', target, '', (flags & BIND_REMOUNT_FLAGS) | MS.BIND | MS.REMOUNT, '');
+        if (flags & MS.BIND && flags & BIND_REMOUNT_FLAGS)
+          native().mount('', target, '', (flags & BIND_REMOUNT_FLAGS) | MS.BIND | MS.REMOUNT, '');
         for (const p of propagation) native().mount('', target, '', p, '');
       } catch (e) {
         throw new StatusError(CODE.INVALID_ARGUMENT, `${where} on ${target}: ${(e as Error).message}`);

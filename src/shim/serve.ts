@@ -50,15 +50,26 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
   const server = new TtrpcServer();
   server.onError = (e) => log(`request failed: ${(e as Error)?.stack ?? e}`);
   for (const [name, req, res, fn] of methods(service)) {
-    server.register(TASK, name, req, res, args.debug || process.env.RUNT_SHIM_LOG ? async (r) => {
-      log(`${name} ${JSON.stringify({ id: r.id, exec_id: r.exec_id })}`);
-      return fn(r);
-    } : fn);
+    server.register(
+      TASK,
+      name,
+      req,
+      res,
+      args.debug || process.env.RUNT_SHIM_LOG
+        ? async (r) => {
+            log(`${name} ${JSON.stringify({ id: r.id, exec_id: r.exec_id })}`);
+            return fn(r);
+          }
+        : fn,
+    );
   }
   await server.listen({ fd: listenFd });
   // containerd and its children come and go: never die of a closed pipe or a terminal's signal.
   process.on('exit', (code) => log(`exiting with ${code}`));
-  process.on('uncaughtException', (e) => { log(`uncaught: ${e.stack ?? e}`); process.exit(1); });
+  process.on('uncaughtException', (e) => {
+    log(`uncaught: ${e.stack ?? e}`);
+    process.exit(1);
+  });
   process.on('unhandledRejection', (e) => log(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
   process.on('SIGPIPE', () => {});
   process.on('SIGHUP', () => {});
@@ -73,7 +84,11 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
     server.close();
     events.flush().finally(() => {
       if (args.socket) {
-        try { unlinkSync(args.socket); } catch { /* gone */ }
+        try {
+          unlinkSync(args.socket);
+        } catch {
+          /* gone */
+        }
       }
       process.exit(0);
     });

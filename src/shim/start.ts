@@ -11,7 +11,10 @@ import { GROUP_ANNOTATIONS, socketAddress, socketPath } from './address.js';
 function canConnect(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(path);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -41,7 +44,8 @@ export async function startCommand(args: ShimArgs, script: string): Promise<stri
     fd = native().listenUnix(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-    if (await canConnect(path)) { // another start of the group won the race
+    if (await canConnect(path)) {
+      // another start of the group won the race
       writeAddress(bundle, address);
       return address;
     }
@@ -54,14 +58,37 @@ export async function startCommand(args: ShimArgs, script: string): Promise<stri
     delete env.NODE_EXTRA_CA_CERTS; // the shim makes no TLS connection; this only slows Node's start
     // RUNT_SHIM_LOG: a file for the shim's own log lines (debugging); none by default.
     const log = env.RUNT_SHIM_LOG ? openSync(env.RUNT_SHIM_LOG, 'a') : 'ignore';
-    const child = spawn(process.execPath, [script, '-namespace', args.namespace, '-id', args.id, '-address', args.address,
-      '-publish-binary', args.publishBinary, '-socket', path, ...(args.debug ? ['-debug'] : [])], {
-      cwd: bundle, env, detached: true, stdio: ['ignore', log, log, fd],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        script,
+        '-namespace',
+        args.namespace,
+        '-id',
+        args.id,
+        '-address',
+        args.address,
+        '-publish-binary',
+        args.publishBinary,
+        '-socket',
+        path,
+        ...(args.debug ? ['-debug'] : []),
+      ],
+      {
+        cwd: bundle,
+        env,
+        detached: true,
+        stdio: ['ignore', log, log, fd],
+      },
+    );
     child.unref();
     if (typeof log === 'number') closeSync(log);
   } catch (e) {
-    try { unlinkSync(path); } catch { /* gone */ }
+    try {
+      unlinkSync(path);
+    } catch {
+      /* gone */
+    }
     throw e;
   } finally {
     closeSync(fd);

@@ -54,22 +54,41 @@ interface Task {
 
 function newProc(execId: string, paths: IoPaths, io: ProcessIO): Proc {
   let setExit!: (e: Exit) => void;
-  const exited = new Promise<Exit>((r) => { setExit = r; });
-  const p: Proc = { execId, pid: 0, io, paths, exited, setExit: (e) => { p.exit = e; setExit(e); } };
+  const exited = new Promise<Exit>((r) => {
+    setExit = r;
+  });
+  const p: Proc = {
+    execId,
+    pid: 0,
+    io,
+    paths,
+    exited,
+    setExit: (e) => {
+      p.exit = e;
+      setExit(e);
+    },
+  };
   return p;
 }
 
 const exitStatus = (r: { code: number | null; signal: string | null }, signals: Record<string, number>) =>
-  r.code ?? 128 + (r.signal ? signals[r.signal] ?? 0 : 0);
+  r.code ?? 128 + (r.signal ? (signals[r.signal] ?? 0) : 0);
 
 /** A library error as a ttrpc status containerd maps back to its errdefs. */
 export function toStatus(e: unknown): StatusError {
   if (e instanceof StatusError) return e;
   if (e instanceof RuntError) {
-    const code = ({
-      ENOTFOUND_CONTAINER: CODE.NOT_FOUND, EEXIST_CONTAINER: CODE.ALREADY_EXISTS, EINVALID_STATE: CODE.FAILED_PRECONDITION,
-      EINVALID_ARGUMENT: CODE.INVALID_ARGUMENT, EINVALID_SPEC: CODE.INVALID_ARGUMENT, EBUSY: CODE.UNAVAILABLE,
-    } as Record<string, number>)[e.code] ?? CODE.UNKNOWN;
+    const code =
+      (
+        {
+          ENOTFOUND_CONTAINER: CODE.NOT_FOUND,
+          EEXIST_CONTAINER: CODE.ALREADY_EXISTS,
+          EINVALID_STATE: CODE.FAILED_PRECONDITION,
+          EINVALID_ARGUMENT: CODE.INVALID_ARGUMENT,
+          EINVALID_SPEC: CODE.INVALID_ARGUMENT,
+          EBUSY: CODE.UNAVAILABLE,
+        } as Record<string, number>
+      )[e.code] ?? CODE.UNKNOWN;
     return new StatusError(code, e.message);
   }
   return new StatusError(CODE.UNKNOWN, (e as Error)?.message ?? String(e));
@@ -81,7 +100,12 @@ export class TaskService {
   /** Called after Shutdown when no task is left. */
   onEmpty: () => void = () => {};
 
-  constructor(root: string, readonly events: EventPublisher, private readonly signals: Record<string, number>, private readonly log: (line: string) => void = () => {}) {
+  constructor(
+    root: string,
+    readonly events: EventPublisher,
+    private readonly signals: Record<string, number>,
+    private readonly log: (line: string) => void = () => {},
+  ) {
     this.rt = new Runtime({ root });
   }
 
@@ -104,7 +128,8 @@ export class TaskService {
     if (this.tasks.has(id)) throw new StatusError(CODE.ALREADY_EXISTS, `task "${id}" already exists`);
     const bundle = String(req.bundle);
     if (!existsSync(join(bundle, 'config.json'))) throw new StatusError(CODE.INVALID_ARGUMENT, `bundle ${bundle}: no config.json`);
-    if (req.checkpoint) throw new StatusError(CODE.UNIMPLEMENTED, 'checkpoint: restoring from a checkpoint needs CRIU, which runt does not have');
+    if (req.checkpoint)
+      throw new StatusError(CODE.UNIMPLEMENTED, 'checkpoint: restoring from a checkpoint needs CRIU, which runt does not have');
     const mounts = (req.rootfs ?? []) as RootfsMount[];
     const paths: IoPaths = { stdin: req.stdin ?? '', stdout: req.stdout ?? '', stderr: req.stderr ?? '', terminal: !!req.terminal };
     // Reserve the id while the awaits below run: a second Create for it is refused, not raced.
@@ -118,7 +143,8 @@ export class TaskService {
       }
       io = new ProcessIO(paths);
       const container = await this.rt.create(id, bundle, {
-        stdio: io.stdio, ...(paths.terminal ? { onTerminal: io.onTerminal } : {}),
+        stdio: io.stdio,
+        ...(paths.terminal ? { onTerminal: io.onTerminal } : {}),
       });
       io.attach(container.stdin);
       const init = newProc('', paths, io);
@@ -126,8 +152,12 @@ export class TaskService {
       const task: Task = { id, bundle, container, init, execs: new Map(), rootfsMounted };
       this.tasks.set(id, task);
       this.events.publish('TaskCreate', {
-        container_id: id, bundle, rootfs: mounts, io: { stdin: paths.stdin, stdout: paths.stdout, stderr: paths.stderr, terminal: paths.terminal },
-        checkpoint: '', pid: container.pid,
+        container_id: id,
+        bundle,
+        rootfs: mounts,
+        io: { stdin: paths.stdin, stdout: paths.stdout, stderr: paths.stderr, terminal: paths.terminal },
+        checkpoint: '',
+        pid: container.pid,
       });
       void this.watchInit(task);
       return { pid: container.pid };
@@ -156,7 +186,13 @@ export class TaskService {
     await init.io.finished();
     init.io.close();
     if (init.starting) await init.starting;
-    this.events.publish('TaskExit', { container_id: task.id, id: task.id, pid: init.pid, exit_status: exit.status, exited_at: timestamp(exit.at) });
+    this.events.publish('TaskExit', {
+      container_id: task.id,
+      id: task.id,
+      pid: init.pid,
+      exit_status: exit.status,
+      exited_at: timestamp(exit.at),
+    });
     init.setExit(exit);
   }
 
@@ -166,7 +202,13 @@ export class TaskService {
     await p.io.finished();
     p.io.close();
     if (p.starting) await p.starting;
-    this.events.publish('TaskExit', { container_id: task.id, id: p.execId, pid: p.pid, exit_status: exit.status, exited_at: timestamp(exit.at) });
+    this.events.publish('TaskExit', {
+      container_id: task.id,
+      id: p.execId,
+      pid: p.pid,
+      exit_status: exit.status,
+      exited_at: timestamp(exit.at),
+    });
     p.setExit(exit);
   }
 
@@ -175,7 +217,9 @@ export class TaskService {
     const execId = String(req.exec_id ?? '');
     if (!execId) {
       let done!: () => void;
-      task.init.starting = new Promise((r) => { done = r; });
+      task.init.starting = new Promise((r) => {
+        done = r;
+      });
       try {
         await this.rt.start(task.id);
         this.events.publish('TaskStart', { container_id: task.id, pid: task.init.pid });
@@ -189,7 +233,10 @@ export class TaskService {
     const p = this.proc(task.id, execId);
     if (p.handle || p.exit) throw new StatusError(CODE.FAILED_PRECONDITION, `exec "${execId}" of task "${task.id}" was already started`);
     try {
-      const handle = await this.rt.exec(task.id, p.spec!, { stdio: p.io.stdio, ...(p.paths.terminal ? { onTerminal: p.io.onTerminal } : {}) });
+      const handle = await this.rt.exec(task.id, p.spec!, {
+        stdio: p.io.stdio,
+        ...(p.paths.terminal ? { onTerminal: p.io.onTerminal } : {}),
+      });
       p.io.attach(handle.stdin);
       p.handle = handle;
       p.pid = handle.pid;
@@ -235,7 +282,13 @@ export class TaskService {
       task.execs.delete(execId);
       p.io.close();
       const exit = p.exit ?? { status: 0, at: Date.now() };
-      this.events.publish('TaskDelete', { container_id: task.id, id: execId, pid: p.pid, exit_status: exit.status, exited_at: timestamp(exit.at) });
+      this.events.publish('TaskDelete', {
+        container_id: task.id,
+        id: execId,
+        pid: p.pid,
+        exit_status: exit.status,
+        exited_at: timestamp(exit.at),
+      });
       return { pid: p.pid, exit_status: exit.status, exited_at: timestamp(exit.at) };
     }
     const state = this.statusOf(task);
@@ -251,7 +304,13 @@ export class TaskService {
     for (const p of task.execs.values()) p.io.close();
     if (task.rootfsMounted) unmountRootfs(task.bundle);
     this.tasks.delete(task.id);
-    this.events.publish('TaskDelete', { container_id: task.id, id: task.id, pid: task.init.pid, exit_status: exit.status, exited_at: timestamp(exit.at) });
+    this.events.publish('TaskDelete', {
+      container_id: task.id,
+      id: task.id,
+      pid: task.init.pid,
+      exit_status: exit.status,
+      exited_at: timestamp(exit.at),
+    });
     return { pid: task.init.pid, exit_status: exit.status, exited_at: timestamp(exit.at) };
   }
 
@@ -259,7 +318,17 @@ export class TaskService {
     if (task.init.exit) return STATUS.STOPPED;
     try {
       const s = this.rt.state(task.id).status;
-      return ({ creating: STATUS.CREATED, created: STATUS.CREATED, running: STATUS.RUNNING, paused: STATUS.PAUSED, stopped: STATUS.STOPPED } as Record<string, number>)[s] ?? STATUS.UNKNOWN;
+      return (
+        (
+          {
+            creating: STATUS.CREATED,
+            created: STATUS.CREATED,
+            running: STATUS.RUNNING,
+            paused: STATUS.PAUSED,
+            stopped: STATUS.STOPPED,
+          } as Record<string, number>
+        )[s] ?? STATUS.UNKNOWN
+      );
     } catch {
       return STATUS.UNKNOWN;
     }
@@ -271,8 +340,17 @@ export class TaskService {
     const p = this.proc(task.id, execId);
     const status = execId ? (p.exit ? STATUS.STOPPED : p.handle ? STATUS.RUNNING : STATUS.CREATED) : this.statusOf(task);
     return {
-      id: execId || task.id, bundle: task.bundle, pid: p.pid, status, stdin: p.paths.stdin, stdout: p.paths.stdout, stderr: p.paths.stderr,
-      terminal: p.paths.terminal, exit_status: p.exit?.status ?? 0, exited_at: timestamp(p.exit?.at ?? 0), exec_id: execId,
+      id: execId || task.id,
+      bundle: task.bundle,
+      pid: p.pid,
+      status,
+      stdin: p.paths.stdin,
+      stdout: p.paths.stdout,
+      stderr: p.paths.stderr,
+      terminal: p.paths.terminal,
+      exit_status: p.exit?.status ?? 0,
+      exited_at: timestamp(p.exit?.at ?? 0),
+      exec_id: execId,
     };
   }
 

@@ -55,14 +55,23 @@ export class TtrpcClient {
   }
 
   async call(
-    service: string, method: string, requestType: string, request: Record<string, unknown>, responseType: string,
+    service: string,
+    method: string,
+    requestType: string,
+    request: Record<string, unknown>,
+    responseType: string,
     metadata: Record<string, string> = {},
   ): Promise<Record<string, unknown>> {
     if (this.closed) throw this.closedError ?? new Error('ttrpc: connection closed');
     const streamId = this.nextStream;
     this.nextStream += 2;
     const payload = encode(requestType, request);
-    const data = encode('ttrpc.Request', { service, method, payload, metadata: Object.entries(metadata).map(([key, value]) => ({ key, value })) });
+    const data = encode('ttrpc.Request', {
+      service,
+      method,
+      payload,
+      metadata: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+    });
     const answer = new Promise<Uint8Array>((resolve, reject) => this.pending.set(streamId, { resolve, reject }));
     this.socket.write(encodeFrame({ streamId, type: MESSAGE_TYPE.REQUEST, flags: 0, data }));
     return decode(responseType, await answer);

@@ -67,7 +67,10 @@ export class TtrpcServer {
   private async dispatch(socket: net.Socket, frame: Frame): Promise<void> {
     const reply = (payload: Buffer | null, code = 0, message = '') => {
       const response = code === 0 ? { payload } : { status: { code, message } };
-      if (!socket.destroyed) socket.write(encodeFrame({ streamId: frame.streamId, type: MESSAGE_TYPE.RESPONSE, flags: 0, data: encode('ttrpc.Response', response) }));
+      if (!socket.destroyed)
+        socket.write(
+          encodeFrame({ streamId: frame.streamId, type: MESSAGE_TYPE.RESPONSE, flags: 0, data: encode('ttrpc.Response', response) }),
+        );
     };
     if (frame.oversized !== undefined) {
       reply(null, CODE.RESOURCE_EXHAUSTED, `message of ${frame.oversized} bytes is over the 4 MiB limit`);

@@ -27,7 +27,10 @@ export interface Frame {
 }
 
 export class FrameError extends Error {
-  constructor(message: string, readonly streamId = 0) {
+  constructor(
+    message: string,
+    readonly streamId = 0,
+  ) {
     super(message);
   }
 }

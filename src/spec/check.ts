@@ -103,9 +103,7 @@ export function expectStringMap(value: unknown, path: string): Record<string, st
   return obj as Record<string, string>;
 }
 
-export function expectOneOf<T extends string>(
-  value: unknown, path: string, allowed: readonly T[], noun: string,
-): T {
+export function expectOneOf<T extends string>(value: unknown, path: string, allowed: readonly T[], noun: string): T {
   const s = expectString(value, path);
   if (!(allowed as readonly string[]).includes(s)) fail(path, `unknown ${noun} ${show(s)}`);
   return s as T;
@@ -128,7 +126,10 @@ export function expectNoNul(value: string, path: string): string {
  * fail with "is required".
  */
 export class Fields {
-  constructor(readonly obj: JsonObject, readonly path: string) {}
+  constructor(
+    readonly obj: JsonObject,
+    readonly path: string,
+  ) {}
 
   static of(value: unknown, path: string): Fields {
     return new Fields(expectObject(value, path), path);

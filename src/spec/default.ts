@@ -73,8 +73,16 @@ function defaultMounts(rootless: boolean): Mount[] {
 
 function maskedPaths(): string[] {
   return [
-    '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-    '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
+    '/proc/acpi',
+    '/proc/asound',
+    '/proc/kcore',
+    '/proc/keys',
+    '/proc/latency_stats',
+    '/proc/timer_list',
+    '/proc/timer_stats',
+    '/proc/sched_debug',
+    '/sys/firmware',
+    '/proc/scsi',
   ];
 }
 

@@ -5,7 +5,10 @@ import { RuntError } from '../errors.js';
 export class SpecError extends RuntError {
   /** `path` is the JSON path of the offending field (e.g. `mounts[1].destination`), or the file
    *  path when the problem is the file itself. */
-  constructor(readonly path: string, detail: string) {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
     super('EINVALID_SPEC', `${path}: ${detail}`.replace(/\s*\n\s*/g, ' '));
   }
 }

@@ -13,8 +13,17 @@ import { posix } from 'node:path';
 
 /** The /proc entries a mount may cover (runc's list: what lxcfs emulates). */
 export const PROC_MOUNT_EXCEPTIONS: readonly string[] = [
-  '/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps', '/proc/uptime',
-  '/proc/loadavg', '/proc/slabinfo', '/proc/net/dev', '/proc/sys/kernel/ns_last_pid', '/proc/sys/crypto/fips_enabled',
+  '/proc/cpuinfo',
+  '/proc/diskstats',
+  '/proc/meminfo',
+  '/proc/stat',
+  '/proc/swaps',
+  '/proc/uptime',
+  '/proc/loadavg',
+  '/proc/slabinfo',
+  '/proc/net/dev',
+  '/proc/sys/kernel/ns_last_pid',
+  '/proc/sys/crypto/fips_enabled',
 ];
 
 /** `/a/../b//` → `/b`. */

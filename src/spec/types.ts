@@ -76,11 +76,15 @@ export interface IOPriority {
   priority?: number;
 }
 
-export type SchedulerPolicy =
-  | 'SCHED_OTHER' | 'SCHED_FIFO' | 'SCHED_RR' | 'SCHED_BATCH' | 'SCHED_ISO' | 'SCHED_IDLE' | 'SCHED_DEADLINE';
+export type SchedulerPolicy = 'SCHED_OTHER' | 'SCHED_FIFO' | 'SCHED_RR' | 'SCHED_BATCH' | 'SCHED_ISO' | 'SCHED_IDLE' | 'SCHED_DEADLINE';
 export type SchedulerFlag =
-  | 'SCHED_FLAG_RESET_ON_FORK' | 'SCHED_FLAG_RECLAIM' | 'SCHED_FLAG_DL_OVERRUN' | 'SCHED_FLAG_KEEP_POLICY'
-  | 'SCHED_FLAG_KEEP_PARAMS' | 'SCHED_FLAG_UTIL_CLAMP_MIN' | 'SCHED_FLAG_UTIL_CLAMP_MAX';
+  | 'SCHED_FLAG_RESET_ON_FORK'
+  | 'SCHED_FLAG_RECLAIM'
+  | 'SCHED_FLAG_DL_OVERRUN'
+  | 'SCHED_FLAG_KEEP_POLICY'
+  | 'SCHED_FLAG_KEEP_PARAMS'
+  | 'SCHED_FLAG_UTIL_CLAMP_MIN'
+  | 'SCHED_FLAG_UTIL_CLAMP_MAX';
 export interface Scheduler {
   policy: SchedulerPolicy;
   nice?: number;
@@ -138,8 +142,7 @@ export interface Namespace {
   path?: string;
 }
 
-export type RootfsPropagation =
-  | 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave' | 'unbindable' | 'runbindable';
+export type RootfsPropagation = 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave' | 'unbindable' | 'runbindable';
 
 export interface Linux {
   namespaces?: Namespace[];
@@ -281,14 +284,19 @@ export interface RdmaLimit {
 }
 
 export type SeccompAction =
-  | 'SCMP_ACT_KILL' | 'SCMP_ACT_KILL_PROCESS' | 'SCMP_ACT_KILL_THREAD' | 'SCMP_ACT_TRAP' | 'SCMP_ACT_ERRNO'
-  | 'SCMP_ACT_TRACE' | 'SCMP_ACT_ALLOW' | 'SCMP_ACT_LOG' | 'SCMP_ACT_NOTIFY';
+  | 'SCMP_ACT_KILL'
+  | 'SCMP_ACT_KILL_PROCESS'
+  | 'SCMP_ACT_KILL_THREAD'
+  | 'SCMP_ACT_TRAP'
+  | 'SCMP_ACT_ERRNO'
+  | 'SCMP_ACT_TRACE'
+  | 'SCMP_ACT_ALLOW'
+  | 'SCMP_ACT_LOG'
+  | 'SCMP_ACT_NOTIFY';
 export type SeccompOperator =
-  | 'SCMP_CMP_NE' | 'SCMP_CMP_LT' | 'SCMP_CMP_LE' | 'SCMP_CMP_EQ' | 'SCMP_CMP_GE' | 'SCMP_CMP_GT'
-  | 'SCMP_CMP_MASKED_EQ';
+  'SCMP_CMP_NE' | 'SCMP_CMP_LT' | 'SCMP_CMP_LE' | 'SCMP_CMP_EQ' | 'SCMP_CMP_GE' | 'SCMP_CMP_GT' | 'SCMP_CMP_MASKED_EQ';
 export type SeccompFlag =
-  | 'SECCOMP_FILTER_FLAG_TSYNC' | 'SECCOMP_FILTER_FLAG_LOG' | 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'
-  | 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV';
+  'SECCOMP_FILTER_FLAG_TSYNC' | 'SECCOMP_FILTER_FLAG_LOG' | 'SECCOMP_FILTER_FLAG_SPEC_ALLOW' | 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV';
 
 export interface Seccomp {
   defaultAction: SeccompAction;

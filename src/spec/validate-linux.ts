@@ -1,13 +1,35 @@
 // Validation of the `linux` object (config-linux.md).
 
 import {
-  Fields, INT, expectAbsolutePath, expectArray, expectNoNul, expectObject, expectOneOf,
-  expectString, expectStringArray, fail, indexPath, keyPath, show,
+  Fields,
+  INT,
+  expectAbsolutePath,
+  expectArray,
+  expectNoNul,
+  expectObject,
+  expectOneOf,
+  expectString,
+  expectStringArray,
+  fail,
+  indexPath,
+  keyPath,
+  show,
 } from './check.js';
 import {
-  DEVICE_CGROUP_TYPES, DEVICE_TYPES, MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES, NAMESPACE_TYPES,
-  PERSONALITY_DOMAINS, ROOTFS_PROPAGATIONS, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_ERRNO_ACTIONS,
-  SECCOMP_FLAGS, SECCOMP_MAX_ARG_INDEX, SECCOMP_OPERATORS, TIME_NAMESPACE_CLOCKS,
+  DEVICE_CGROUP_TYPES,
+  DEVICE_TYPES,
+  MEMORY_POLICY_FLAGS,
+  MEMORY_POLICY_MODES,
+  NAMESPACE_TYPES,
+  PERSONALITY_DOMAINS,
+  ROOTFS_PROPAGATIONS,
+  SECCOMP_ACTIONS,
+  SECCOMP_ARCHES,
+  SECCOMP_ERRNO_ACTIONS,
+  SECCOMP_FLAGS,
+  SECCOMP_MAX_ARG_INDEX,
+  SECCOMP_OPERATORS,
+  TIME_NAMESPACE_CLOCKS,
 } from './constants.js';
 import type { NamespaceType } from './types.js';
 import { sysctlNamespace } from '../security/sysctl.js';
@@ -56,8 +78,9 @@ export function checkLinux(linux: Fields, namespaces: NamespaceSet): void {
   if (policy) {
     policy.reqOneOf('mode', MEMORY_POLICY_MODES, 'memory policy mode');
     policy.optString('nodes');
-    policy.optArray('flags')?.forEach((v, i) =>
-      expectOneOf(v, indexPath(policy.at('flags'), i), MEMORY_POLICY_FLAGS, 'memory policy flag'));
+    policy
+      .optArray('flags')
+      ?.forEach((v, i) => expectOneOf(v, indexPath(policy.at('flags'), i), MEMORY_POLICY_FLAGS, 'memory policy flag'));
   }
   const personality = linux.optObject('personality');
   if (personality) {
@@ -92,7 +115,10 @@ function checkUserNamespaceMappings(linux: Fields, namespaces: NamespaceSet): vo
   }
   // Joining an existing user namespace reuses its mappings; a new one cannot work without them.
   if (namespaces.get('user') !== undefined) return;
-  for (const [key, ids] of [['uidMappings', 'uid'], ['gidMappings', 'gid']]) {
+  for (const [key, ids] of [
+    ['uidMappings', 'uid'],
+    ['gidMappings', 'gid'],
+  ]) {
     const given = linux.raw(key);
     if (!Array.isArray(given) || given.length === 0) fail(linux.at(key), `a new user namespace needs ${ids} mappings`);
   }
@@ -212,9 +238,9 @@ function checkSeccomp(s: Fields): void {
     checkErrnoAction(defaultAction, s.at('defaultErrnoRet'));
   }
   s.optArray('architectures')?.forEach((a, i) =>
-    expectOneOf(a, indexPath(s.at('architectures'), i), SECCOMP_ARCHES, 'seccomp architecture'));
-  s.optArray('flags')?.forEach((a, i) =>
-    expectOneOf(a, indexPath(s.at('flags'), i), SECCOMP_FLAGS, 'seccomp flag'));
+    expectOneOf(a, indexPath(s.at('architectures'), i), SECCOMP_ARCHES, 'seccomp architecture'),
+  );
+  s.optArray('flags')?.forEach((a, i) => expectOneOf(a, indexPath(s.at('flags'), i), SECCOMP_FLAGS, 'seccomp flag'));
   const listenerPath = s.optString('listenerPath');
   if (s.optString('listenerMetadata') !== undefined && listenerPath === undefined) {
     fail(s.at('listenerMetadata'), 'must not be set without listenerPath');
@@ -272,6 +298,7 @@ function checkIntelRdt(rdt: Fields): void {
   });
   rdt.optString('l3CacheSchema');
   const mb = rdt.optString('memBwSchema');
-  if (mb !== undefined && !/^MB:[^\n]*$/.test(mb)) fail(rdt.at('memBwSchema'), `must start with "MB:" and have no newline, got ${show(mb)}`);
+  if (mb !== undefined && !/^MB:[^\n]*$/.test(mb))
+    fail(rdt.at('memBwSchema'), `must start with "MB:" and have no newline, got ${show(mb)}`);
   rdt.optBoolean('enableMonitoring');
 }

@@ -1,13 +1,8 @@
 // Validation of `process` (config.md "Process", "POSIX process", "Linux process"). Also used on
 // its own for the process JSON given to `exec --process`.
 
-import {
-  Fields, INT, expectInt, expectNoNul, expectOneOf, expectString, expectStringArray,
-  fail, indexPath, show,
-} from './check.js';
-import {
-  CAPABILITIES, IO_PRIORITY_CLASSES, RLIMITS, SCHEDULER_FLAGS, SCHEDULER_POLICIES,
-} from './constants.js';
+import { Fields, INT, expectInt, expectNoNul, expectOneOf, expectString, expectStringArray, fail, indexPath, show } from './check.js';
+import { CAPABILITIES, IO_PRIORITY_CLASSES, RLIMITS, SCHEDULER_FLAGS, SCHEDULER_POLICIES } from './constants.js';
 import type { Process } from './types.js';
 
 export type Warn = (path: string, detail: string) => void;
@@ -52,8 +47,7 @@ export function checkProcess(f: Fields, warn: Warn): Process {
     sched.reqOneOf('policy', SCHEDULER_POLICIES, 'scheduler policy');
     sched.optInt('nice', INT.int32);
     sched.optInt('priority', INT.int32);
-    sched.optArray('flags')?.forEach((v, i) =>
-      expectOneOf(v, indexPath(sched.at('flags'), i), SCHEDULER_FLAGS, 'scheduler flag'));
+    sched.optArray('flags')?.forEach((v, i) => expectOneOf(v, indexPath(sched.at('flags'), i), SCHEDULER_FLAGS, 'scheduler flag'));
     for (const key of ['runtime', 'deadline', 'period']) sched.optInt(key, INT.uint64);
   }
 
@@ -91,8 +85,7 @@ function checkUser(user: Fields, warn: Warn): void {
   user.reqInt('uid', INT.id);
   user.reqInt('gid', INT.id);
   user.optInt('umask', INT.uint32);
-  user.optArray('additionalGids')?.forEach((g, i) =>
-    expectInt(g, indexPath(user.at('additionalGids'), i), INT.id));
+  user.optArray('additionalGids')?.forEach((g, i) => expectInt(g, indexPath(user.at('additionalGids'), i), INT.id));
   if (user.optString('username') !== undefined) warn(user.at('username'), 'is for Windows: ignored on Linux (uid and gid are used)');
 }
 

@@ -52,7 +52,7 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
   checkNameNeedsUts(spec, 'domainname', namespaces);
   if (spec.has('mounts')) checkMounts(spec, namespaces, warn);
   if (spec.has('process') && Fields.of(spec.raw('process'), 'process').has('execCPUAffinity')) {
-    warn('process.execCPUAffinity', 'applies to processes started by exec, not to the container\'s init (config.md)');
+    warn('process.execCPUAffinity', "applies to processes started by exec, not to the container's init (config.md)");
   }
   const hooks = spec.optObject('hooks');
   if (hooks) checkHooks(hooks);
@@ -68,9 +68,7 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
 
 /** Validate a standalone process object, e.g. the file given to `exec --process`. Error paths
  *  start with `path` (default "process"). */
-export function validateProcess(
-  input: unknown, opts: { path?: string; onWarning?: ValidateOptions['onWarning'] } = {},
-): Process {
+export function validateProcess(input: unknown, opts: { path?: string; onWarning?: ValidateOptions['onWarning'] } = {}): Process {
   checkValueDepth(input, opts.path ?? 'process');
   return checkProcess(Fields.of(input, opts.path ?? 'process'), warner(opts));
 }

@@ -6,7 +6,19 @@
 // creating.json (what `delete --force` needs after a crash: the cgroup paths) into the directory it
 // just claimed, and state.json once, when the init is parked; `start` writes nothing (the status is
 // derived: the exec fifo is gone).
-import { close, closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  close,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../spec/types.js';
 import { ContainerExistsError, ContainerNotFoundError, InvalidArgumentError } from '../errors.js';
@@ -155,7 +167,9 @@ export class StateStore {
     for (const name of [STATE_FILE, CREATING_FILE, EXEC_FIFO]) {
       try {
         unlinkSync(join(dir, name));
-      } catch { /* not there */ }
+      } catch {
+        /* not there */
+      }
     }
     try {
       rmdirSync(dir);
@@ -166,7 +180,10 @@ export class StateStore {
 
   ids(): string[] {
     try {
-      return readdirSync(this.root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+      return readdirSync(this.root, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort();
     } catch {
       return [];
     }

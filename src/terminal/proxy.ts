@@ -24,7 +24,9 @@ export function proxyTerminal(masterFd: number, io: ProxyIo = { stdin: process.s
   // A tty stream on the master reads and writes it through the event loop (the fd becomes non-blocking).
   const master = new tty.ReadStream(masterFd);
   let resolveClosed!: () => void;
-  const closed = new Promise<void>((r) => { resolveClosed = r; });
+  const closed = new Promise<void>((r) => {
+    resolveClosed = r;
+  });
   // EIO is how a pty master reports that the other side is gone: the normal end.
   master.on('error', () => resolveClosed());
   master.on('end', () => resolveClosed());
@@ -34,7 +36,11 @@ export function proxyTerminal(masterFd: number, io: ProxyIo = { stdin: process.s
   const resize = () => {
     const [cols, rows] = stdout.isTTY ? stdout.getWindowSize() : [0, 0];
     if (rows > 0 && cols > 0) {
-      try { native().setWinsize(masterFd, rows, cols); } catch { /* the pty is gone */ }
+      try {
+        native().setWinsize(masterFd, rows, cols);
+      } catch {
+        /* the pty is gone */
+      }
     }
   };
   resize();
@@ -50,10 +56,16 @@ export function proxyTerminal(masterFd: number, io: ProxyIo = { stdin: process.s
   }
   function restore(): void {
     if (!saved) return;
-    try { native().restoreTerminal(stdinFd, saved); } catch { /* stdin is gone */ }
+    try {
+      native().restoreTerminal(stdinFd, saved);
+    } catch {
+      /* stdin is gone */
+    }
     saved = undefined;
   }
-  const forward = (chunk: Buffer) => { if (!master.destroyed) master.write(chunk); };
+  const forward = (chunk: Buffer) => {
+    if (!master.destroyed) master.write(chunk);
+  };
   stdin.on('data', forward);
   stdin.resume();
 
@@ -72,7 +84,12 @@ export function proxyTerminal(masterFd: number, io: ProxyIo = { stdin: process.s
     closed,
     finish: async (graceMs = 1000) => {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
+      await Promise.race([
+        closed,
+        new Promise<void>((r) => {
+          timer = setTimeout(r, graceMs);
+        }),
+      ]);
       clearTimeout(timer);
       stop();
     },

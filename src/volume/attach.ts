@@ -58,7 +58,10 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRe
         try {
           statSync(v.source);
         } catch {
-          throw new RuntError('EINVALID_ARGUMENT', `-v ${typeof arg === 'string' ? arg : v.source}: host path "${v.source}" does not exist`);
+          throw new RuntError(
+            'EINVALID_ARGUMENT',
+            `-v ${typeof arg === 'string' ? arg : v.source}: host path "${v.source}" does not exist`,
+          );
         }
         out.mounts.push({ mount: { destination: v.destination, type: 'bind', source: v.source, options }, field });
         return;
@@ -67,7 +70,12 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRe
       if (dryRun) {
         const known = v.kind === 'volume' && store.exists(name) ? store.inspect(name) : undefined;
         const source = known?.mountpoint ?? join(store.path(v.kind === 'anonymous' ? 'anon-<random>' : name), '_data');
-        out.mounts.push({ mount: { destination: v.destination, type: 'bind', source, options }, field, sourceKind: 'dir', copyUp: !v.nocopy && !known?.populated });
+        out.mounts.push({
+          mount: { destination: v.destination, type: 'bind', source, options },
+          field,
+          sourceKind: 'dir',
+          copyUp: !v.nocopy && !known?.populated,
+        });
         return;
       }
       if (v.kind === 'anonymous') {
@@ -90,7 +98,10 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRe
     });
     (req.tmpfs ?? []).forEach((arg, i) => {
       const t = parseTmpfsArg(arg);
-      out.mounts.push({ mount: { destination: t.destination, type: 'tmpfs', source: 'tmpfs', options: t.options }, field: `tmpfs[${i}] (${t.destination})` });
+      out.mounts.push({
+        mount: { destination: t.destination, type: 'tmpfs', source: 'tmpfs', options: t.options },
+        field: `tmpfs[${i}] (${t.destination})`,
+      });
     });
     return out;
   } catch (e) {
@@ -117,7 +128,9 @@ export function releaseVolumes(storeDir: string, user: VolumeUser, held: HeldVol
     if (h.anonymous) {
       try {
         store.remove(h.name, { force: true });
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
     }
   }
 }

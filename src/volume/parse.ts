@@ -48,7 +48,7 @@ export function parseVolumeArg(arg: string | VolumeMount): VolumeMount {
 function checkMount(m: VolumeMount, arg: string): VolumeMount {
   if (!isAbsolute(m.destination)) throw bad(arg, `the container path "${m.destination}" must be absolute`);
   const destination = posix.normalize(m.destination);
-  if (destination === '/') throw bad(arg, 'cannot mount over the container\'s /');
+  if (destination === '/') throw bad(arg, "cannot mount over the container's /");
   if (m.kind === 'bind') {
     if (!isAbsolute(m.source)) throw bad(arg, `the host path "${m.source}" must be absolute`);
   } else if (m.kind === 'volume') {
@@ -65,7 +65,13 @@ export function parseTmpfsArg(arg: string | TmpfsMount): TmpfsMount {
   if (typeof arg !== 'string') return arg;
   const i = arg.indexOf(':');
   const destination = i < 0 ? arg : arg.slice(0, i);
-  const options = i < 0 ? [] : arg.slice(i + 1).split(',').filter(Boolean);
+  const options =
+    i < 0
+      ? []
+      : arg
+          .slice(i + 1)
+          .split(',')
+          .filter(Boolean);
   if (!isAbsolute(destination)) throw new RuntError('EINVALID_ARGUMENT', `--tmpfs ${arg}: the container path must be absolute`);
   const defaults = ['nosuid', 'nodev'];
   if (!options.some((o) => o.startsWith('mode='))) defaults.push('mode=1777');

@@ -35,7 +35,10 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function checkVolumeName(name: string): void {
   if (!NAME_PATTERN.test(name) || name.length > 128) {
-    throw new RuntError('EINVALID_ARGUMENT', `invalid volume name "${name}": use letters, digits, '_', '.' and '-' (starting with a letter or digit)`);
+    throw new RuntError(
+      'EINVALID_ARGUMENT',
+      `invalid volume name "${name}": use letters, digits, '_', '.' and '-' (starting with a letter or digit)`,
+    );
   }
 }
 
@@ -63,7 +66,13 @@ export class VolumeStore {
     }
     try {
       mkdirSync(join(dir, '_data'), { mode: 0o755 });
-      const info: VolumeInfo = { name, mountpoint: join(dir, '_data'), created: new Date().toISOString(), labels: opts.labels ?? {}, anonymous: opts.anonymous ?? false };
+      const info: VolumeInfo = {
+        name,
+        mountpoint: join(dir, '_data'),
+        created: new Date().toISOString(),
+        labels: opts.labels ?? {},
+        anonymous: opts.anonymous ?? false,
+      };
       this.writeInfo(info);
       return info;
     } catch (e) {
@@ -143,7 +152,9 @@ export class VolumeStore {
   removeUser(name: string, user: VolumeUser): void {
     try {
       unlinkSync(join(this.path(name), 'users', userFile(user)));
-    } catch { /* gone already */ }
+    } catch {
+      /* gone already */
+    }
   }
 
   /** Remove a volume and its data; refused while a container has it mounted. */

@@ -8,7 +8,18 @@ export { uniqueId } from './ids.js';
 export { waitFor, waitForFile } from './poll.js';
 export { cgroupDirsNamed, hostMountsNaming, leftovers } from './leftovers.js';
 export {
-  procStatus, parseStatus, statusNumbers, nsInode, mountinfo, parseMountinfo, mountAt, procState, isGone, cmdline,
-  processesMentioning, capMask, type MountInfo,
+  procStatus,
+  parseStatus,
+  statusNumbers,
+  nsInode,
+  mountinfo,
+  parseMountinfo,
+  mountAt,
+  procState,
+  isGone,
+  cmdline,
+  processesMentioning,
+  capMask,
+  type MountInfo,
 } from './proc.js';
 export { makeNetNs, netnsMissing, type NetNs } from './netns.js';

@@ -29,7 +29,9 @@ export function cgroupDirsNamed(name: string, depth = 4): string[] {
 
 /** Mounts in this process's mount namespace whose mount point or source contains `text`. */
 export function hostMountsNaming(text: string): string[] {
-  return mountinfo('self').filter((m) => m.mountPoint.includes(text) || m.source.includes(text)).map((m) => `${m.fstype} on ${m.mountPoint}`);
+  return mountinfo('self')
+    .filter((m) => m.mountPoint.includes(text) || m.source.includes(text))
+    .map((m) => `${m.fstype} on ${m.mountPoint}`);
 }
 
 /** Everything the container `id` left behind, as readable strings (empty: nothing). */

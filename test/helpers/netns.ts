@@ -19,7 +19,12 @@ export interface NetNs {
 
 /** What the host lacks for network tests, or undefined when they can run. */
 export function netnsMissing(): string | undefined {
-  for (const [tool, args] of [['unshare', ['--version']], ['nsenter', ['--version']], ['ip', ['-V']], ['iptables', ['--version']]] as const) {
+  for (const [tool, args] of [
+    ['unshare', ['--version']],
+    ['nsenter', ['--version']],
+    ['ip', ['-V']],
+    ['iptables', ['--version']],
+  ] as const) {
     const r = spawnSync(tool, args, { stdio: 'ignore' });
     if (r.error || r.status !== 0) return `${tool} is not installed`;
   }
@@ -31,7 +36,11 @@ export async function makeNetNs(t: Test): Promise<NetNs> {
   const holder = spawn('unshare', ['--net', '--mount', '--propagation', 'private', 'sleep', '100000'], { stdio: 'ignore' });
   const pid = holder.pid!;
   onTeardown(t, () => {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   });
   const mine = readlinkSync('/proc/self/ns/net');
   await waitFor('the test network namespace', () => {

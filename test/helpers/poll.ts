@@ -15,13 +15,17 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | null
 
 /** The text of a file once it exists, is non-empty and passes `until`. */
 export function waitForFile(path: string, until: (text: string) => boolean = () => true, timeoutMs = 10_000): Promise<string> {
-  return waitFor(path, () => {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-    return text !== '' && until(text) ? text : undefined;
-  }, timeoutMs);
+  return waitFor(
+    path,
+    () => {
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        return undefined;
+      }
+      return text !== '' && until(text) ? text : undefined;
+    },
+    timeoutMs,
+  );
 }

@@ -6,8 +6,13 @@ export function readMaster(fd: number): Promise<string> {
   return new Promise((resolve) => {
     const master = new tty.ReadStream(fd);
     let text = '';
-    const done = () => { master.destroy(); resolve(text); };
-    master.on('data', (d: Buffer) => { text += d.toString(); });
+    const done = () => {
+      master.destroy();
+      resolve(text);
+    };
+    master.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
     master.on('error', done); // EIO: the other side is closed
     master.on('end', done);
   });

@@ -31,10 +31,22 @@ export interface Registry {
 export async function startRegistry(t: Test): Promise<Registry> {
   const dir = mkdtempSync('/tmp/runt-test-registry-');
   const port = await freePort();
-  writeFileSync(join(dir, 'config.yml'), [
-    'version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${dir}/data`, '  delete:', '    enabled: true',
-    'http:', `  addr: 127.0.0.1:${port}`, '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${dir}/data`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
   const child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
   t.teardown(async () => {
     if (child.exitCode === null) {
@@ -46,7 +58,10 @@ export async function startRegistry(t: Test): Promise<Registry> {
   const host = `127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const req = request(`http://${host}/v2/`, (res) => { res.resume(); resolve(res.statusCode === 200); });
+      const req = request(`http://${host}/v2/`, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
       req.on('error', () => resolve(false));
       req.end();
     });
@@ -88,7 +103,11 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
       proxy.tokenRequests.push({ scope, auth: req.headers.authorization });
       if (mode.kind === 'bearer' && mode.user) {
         const want = `Basic ${Buffer.from(`${mode.user}:${mode.password}`).toString('base64')}`;
-        if (req.headers.authorization !== want) { res.statusCode = 401; res.end('{}'); return; }
+        if (req.headers.authorization !== want) {
+          res.statusCode = 401;
+          res.end('{}');
+          return;
+        }
       }
       const token = `tok${++n}`;
       tokens.set(token, scope);
@@ -98,14 +117,23 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
       return;
     }
     proxy.log.push({ method: req.method ?? '', path: url.pathname, auth: req.headers.authorization, range: req.headers.range });
-    if (mode.kind === 'fail') { res.statusCode = mode.status; res.end('{"errors":[{"code":"UNKNOWN","message":"boom"}]}'); return; }
-    if (mode.kind === 'hang') { hanging.push(res); return; }
+    if (mode.kind === 'fail') {
+      res.statusCode = mode.status;
+      res.end('{"errors":[{"code":"UNKNOWN","message":"boom"}]}');
+      return;
+    }
+    if (mode.kind === 'hang') {
+      hanging.push(res);
+      return;
+    }
     const repo = /^\/v2\/(.+?)\/(manifests|blobs|tags)\//.exec(url.pathname)?.[1];
     if (mode.kind === 'bearer' && url.pathname.startsWith('/v2/')) {
       const need = repo ? `repository:${repo}:${req.method === 'GET' || req.method === 'HEAD' ? 'pull' : 'pull,push'}` : '';
       const tok = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       const granted = tokens.get(tok);
-      const ok = granted && (need === '' || granted.some((s) => s === need || (need.endsWith(':pull') && s === need.replace(/:pull$/, ':pull,push'))));
+      const ok =
+        granted &&
+        (need === '' || granted.some((s) => s === need || (need.endsWith(':pull') && s === need.replace(/:pull$/, ':pull,push'))));
       if (!ok) {
         res.statusCode = 401;
         res.setHeader('www-authenticate', `Bearer realm="http://${host}/token",service="test-registry"${need ? `,scope="${need}"` : ''}`);
@@ -122,39 +150,56 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
         return;
       }
     }
-    const up = request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream, authorization: '' } }, (ur) => {
-      const headers = { ...ur.headers };
-      if (headers.location) headers.location = headers.location.replace(upstream, host);
-      if (mode.kind === 'cut-once' && !cut && /\/blobs\/sha256:/.test(url.pathname) && req.method === 'GET' && Number(ur.headers['content-length']) > 100_000) {
-        cut = true;
-        const half = Number(ur.headers['content-length']) >> 1;
-        let sent = 0;
-        res.writeHead(ur.statusCode ?? 500, headers);
-        ur.on('data', (c: Buffer) => {
-          if (sent >= half) return;
-          const part = c.subarray(0, half - sent);
-          sent += part.length;
-          res.write(part);
-          if (sent >= half) setTimeout(() => { res.socket?.destroy(); ur.destroy(); }, 50);
-        });
-        return;
-      }
-      if (mode.kind === 'corrupt-blob' && /\/blobs\/sha256:/.test(url.pathname) && req.method === 'GET') {
-        // Same length, one byte changed: only the digest can tell.
-        const chunks: Buffer[] = [];
-        ur.on('data', (c: Buffer) => chunks.push(c));
-        ur.on('end', () => {
-          const body = Buffer.concat(chunks);
-          if (body.length > 1000) body[body.length >> 1] ^= 0xff;
+    const up = request(
+      `http://${upstream}${req.url}`,
+      { method: req.method, headers: { ...req.headers, host: upstream, authorization: '' } },
+      (ur) => {
+        const headers = { ...ur.headers };
+        if (headers.location) headers.location = headers.location.replace(upstream, host);
+        if (
+          mode.kind === 'cut-once' &&
+          !cut &&
+          /\/blobs\/sha256:/.test(url.pathname) &&
+          req.method === 'GET' &&
+          Number(ur.headers['content-length']) > 100_000
+        ) {
+          cut = true;
+          const half = Number(ur.headers['content-length']) >> 1;
+          let sent = 0;
           res.writeHead(ur.statusCode ?? 500, headers);
-          res.end(body);
-        });
-        return;
-      }
-      res.writeHead(ur.statusCode ?? 500, headers);
-      ur.pipe(res);
+          ur.on('data', (c: Buffer) => {
+            if (sent >= half) return;
+            const part = c.subarray(0, half - sent);
+            sent += part.length;
+            res.write(part);
+            if (sent >= half)
+              setTimeout(() => {
+                res.socket?.destroy();
+                ur.destroy();
+              }, 50);
+          });
+          return;
+        }
+        if (mode.kind === 'corrupt-blob' && /\/blobs\/sha256:/.test(url.pathname) && req.method === 'GET') {
+          // Same length, one byte changed: only the digest can tell.
+          const chunks: Buffer[] = [];
+          ur.on('data', (c: Buffer) => chunks.push(c));
+          ur.on('end', () => {
+            const body = Buffer.concat(chunks);
+            if (body.length > 1000) body[body.length >> 1] ^= 0xff;
+            res.writeHead(ur.statusCode ?? 500, headers);
+            res.end(body);
+          });
+          return;
+        }
+        res.writeHead(ur.statusCode ?? 500, headers);
+        ur.pipe(res);
+      },
+    );
+    up.on('error', () => {
+      res.statusCode = 502;
+      res.end();
     });
-    up.on('error', () => { res.statusCode = 502; res.end(); });
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));

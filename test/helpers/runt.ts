@@ -102,7 +102,11 @@ export function runt(args: string[], opts: RuntOptions = {}): RuntResult {
   const io = openIo(opts);
   try {
     const r = spawnSync(cmd, argv, {
-      stdio: io.stdio, env: runtEnv(), cwd: opts.cwd, timeout: opts.timeoutMs ?? 30_000, killSignal: 'SIGKILL',
+      stdio: io.stdio,
+      env: runtEnv(),
+      cwd: opts.cwd,
+      timeout: opts.timeoutMs ?? 30_000,
+      killSignal: 'SIGKILL',
     });
     const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
     if (r.error && !timedOut) throw r.error;
@@ -118,9 +122,16 @@ export function runtAsync(args: string[], opts: RuntOptions = {}): RuntProcess {
   const io = openIo(opts);
   const child = spawn(cmd, argv, { stdio: io.stdio, env: runtEnv(), cwd: opts.cwd });
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs ?? 30_000);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? 30_000);
   const done = new Promise<RuntResult>((resolvePromise, reject) => {
-    child.on('error', (e) => { clearTimeout(timer); io.close(); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      io.close();
+      reject(e);
+    });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       const output = io.read();

@@ -68,7 +68,8 @@ export function stateRoot(t: Test): StateRoot {
       return {
         id,
         ...root.runt(['create', '--bundle', bundle.dir, ...extra, id], {
-          stdoutFile: join(bundle.dir, `${id}.stdout`), stderrFile: join(bundle.dir, `${id}.stderr`),
+          stdoutFile: join(bundle.dir, `${id}.stdout`),
+          stderrFile: join(bundle.dir, `${id}.stderr`),
         }),
       };
     },
@@ -111,21 +112,41 @@ export function stateRoot(t: Test): StateRoot {
  *  container processes, by pid) and remove the directories once they are empty. */
 async function removeByHand(id: string): Promise<void> {
   for (const pid of processesMentioning(id)) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   const dirs = cgroupDirsNamed(id).sort((a, b) => b.length - a.length);
   if (dirs.length === 0) return;
   for (const dir of dirs) {
     try {
       for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-        try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
-    } catch { /* not readable */ }
-  }
-  await waitFor(`cgroups of ${id} removed`, () => {
-    for (const dir of dirs) {
-      try { rmdirSync(dir); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false; }
+    } catch {
+      /* not readable */
     }
-    return true;
-  }, 5000).catch(() => { /* reported already */ });
+  }
+  await waitFor(
+    `cgroups of ${id} removed`,
+    () => {
+      for (const dir of dirs) {
+        try {
+          rmdirSync(dir);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+        }
+      }
+      return true;
+    },
+    5000,
+  ).catch(() => {
+    /* reported already */
+  });
 }

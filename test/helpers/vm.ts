@@ -9,7 +9,16 @@ import type { Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPO } from './runt.js';
@@ -163,7 +172,8 @@ export function ensureInitramfs(kernel: Kernel): string {
   const libs = [...new Set([...libraries(node), ...(existsSync(addon) ? libraries(addon) : [])])].sort();
   const key = createHash('sha256')
     .update(JSON.stringify([kernel.version, node, statSync(node).size, statSync(node).mtimeMs, libs, GUEST_INIT, MODULES]))
-    .digest('hex').slice(0, 16);
+    .digest('hex')
+    .slice(0, 16);
   const out = join(VM_CACHE, `initramfs-${key}.cpio`);
   if (existsSync(out)) return out;
 
@@ -239,23 +249,45 @@ export interface VmOptions {
 export function runVm(o: VmOptions): Promise<VmRun> {
   const consoleLog = join(o.runDir, 'console.log');
   const args = [
-    '-machine', 'pc', '-cpu', 'max', '-smp', '1', '-m', String(o.memoryMb ?? 1024),
-    '-display', 'none', '-monitor', 'none', '-no-reboot',
-    '-serial', `file:${consoleLog}`,
-    '-kernel', o.kernel.vmlinuz, '-initrd', o.initramfs,
-    '-append', `console=ttyS0 panic=-1 quiet loglevel=4 ${o.rootImage ? 'runt.root=/dev/vda' : ''} ${o.append ?? ''}`.trim(),
-    '-virtfs', `local,path=${REPO},mount_tag=repo,security_model=none,readonly=on`,
-    '-virtfs', `local,path=${o.runDir},mount_tag=run,security_model=none`,
-    '-virtfs', `local,path=${dirname(process.execPath)},mount_tag=hostbin,security_model=none,readonly=on`,
+    '-machine',
+    'pc',
+    '-cpu',
+    'max',
+    '-smp',
+    '1',
+    '-m',
+    String(o.memoryMb ?? 1024),
+    '-display',
+    'none',
+    '-monitor',
+    'none',
+    '-no-reboot',
+    '-serial',
+    `file:${consoleLog}`,
+    '-kernel',
+    o.kernel.vmlinuz,
+    '-initrd',
+    o.initramfs,
+    '-append',
+    `console=ttyS0 panic=-1 quiet loglevel=4 ${o.rootImage ? 'runt.root=/dev/vda' : ''} ${o.append ?? ''}`.trim(),
+    '-virtfs',
+    `local,path=${REPO},mount_tag=repo,security_model=none,readonly=on`,
+    '-virtfs',
+    `local,path=${o.runDir},mount_tag=run,security_model=none`,
+    '-virtfs',
+    `local,path=${dirname(process.execPath)},mount_tag=hostbin,security_model=none,readonly=on`,
     // The root image, or a block device for io.max and the device filter: reads return zeros,
     // writes vanish.
-    '-drive', o.rootImage ? `file=${o.rootImage},if=virtio,format=raw,snapshot=on` : 'file=null-co://,if=virtio,format=raw',
+    '-drive',
+    o.rootImage ? `file=${o.rootImage},if=virtio,format=raw,snapshot=on` : 'file=null-co://,if=virtio,format=raw',
   ];
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const qemu = spawn(QEMU, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    qemu.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    qemu.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -280,9 +312,19 @@ export const SYSTEMD_ROOT_CACHE = process.env.RUNT_TEST_SYSTEMD_ROOT_CACHE ?? '/
 const SYSTEMD_ROOT_PACKAGES = ['systemd-sysv', 'dbus', 'libstdc++6', 'libseccomp2', 'podman'];
 /** Units a test boot does not need (they cost seconds under TCG). */
 const SYSTEMD_MASKED = [
-  'serial-getty@ttyS0.service', 'getty@tty1.service', 'systemd-timesyncd.service', 'apt-daily.timer',
-  'apt-daily-upgrade.timer', 'e2scrub_reap.service', 'e2scrub_all.timer', 'fstrim.timer', 'systemd-logind.service',
-  'dpkg-db-backup.timer', 'systemd-tmpfiles-clean.timer', 'man-db.timer', 'systemd-pstore.service',
+  'serial-getty@ttyS0.service',
+  'getty@tty1.service',
+  'systemd-timesyncd.service',
+  'apt-daily.timer',
+  'apt-daily-upgrade.timer',
+  'e2scrub_reap.service',
+  'e2scrub_all.timer',
+  'fstrim.timer',
+  'systemd-logind.service',
+  'dpkg-db-backup.timer',
+  'systemd-tmpfiles-clean.timer',
+  'man-db.timer',
+  'systemd-pstore.service',
 ];
 /** Runs the test's guest.sh once the system bus is up, then powers the guest off either way. */
 const SYSTEMD_TEST_UNIT = `[Unit]
@@ -303,7 +345,10 @@ TimeoutStartSec=infinity
 /** The systemd guest's root image (ext4, from mmdebstrap), cached; built when missing if `build` is
  *  set (it takes two or three minutes). A string says why there is none. */
 export function ensureSystemdRoot(build: boolean): string {
-  const key = createHash('sha256').update(JSON.stringify([SYSTEMD_ROOT_PACKAGES, SYSTEMD_MASKED, SYSTEMD_TEST_UNIT])).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify([SYSTEMD_ROOT_PACKAGES, SYSTEMD_MASKED, SYSTEMD_TEST_UNIT]))
+    .digest('hex')
+    .slice(0, 16);
   const img = join(SYSTEMD_ROOT_CACHE, `root-${key}.img`);
   if (existsSync(img)) return img;
   if (!build) return `no cached systemd root image (${img}); RUNT_TEST_SYSTEMD_VM=0 turned off building it with mmdebstrap`;
@@ -312,8 +357,10 @@ export function ensureSystemdRoot(build: boolean): string {
   const dir = join(SYSTEMD_ROOT_CACHE, `.root-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   try {
-    execFileSync('mmdebstrap', ['--quiet', '--variant=essential', `--include=${SYSTEMD_ROOT_PACKAGES.join(',')}`, 'bookworm', dir],
-      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 15 * 60_000 });
+    execFileSync('mmdebstrap', ['--quiet', '--variant=essential', `--include=${SYSTEMD_ROOT_PACKAGES.join(',')}`, 'bookworm', dir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 15 * 60_000,
+    });
     const sys = join(dir, 'etc/systemd/system');
     for (const unit of SYSTEMD_MASKED) execFileSync('ln', ['-sf', '/dev/null', join(sys, unit)]);
     writeFileSync(join(sys, 'runt-vm.service'), SYSTEMD_TEST_UNIT);
@@ -353,7 +400,10 @@ export function assertGuestResults(t: Asserts, r: VmRun, runDir: string, groups:
   t.comment(`VM ran ${(r.ms / 1000).toFixed(1)} s${r.timedOut ? ' (killed at the deadline)' : ''}`);
   const file = join(runDir, 'results.jsonl');
   const results = existsSync(file)
-    ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
     : [];
   const ran: string[] = [];
   let done = false;

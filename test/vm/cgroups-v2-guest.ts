@@ -6,7 +6,18 @@
 // The host transpiles this file (TypeScript's transpileModule) and points the imports at the
 // checkout's dist/ shared over 9p: it runs the compiled library, exactly what users load.
 import { spawn } from 'node:child_process';
-import { appendFileSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { Runtime, type Container } from '../../src/runtime.js';
 import { native } from '../../src/native.js';
@@ -57,7 +68,8 @@ function lines(c: { stdout: NodeJS.ReadableStream | null }): () => Promise<strin
       const l = buf.slice(0, i);
       buf = buf.slice(i + 1);
       const w = waiting.shift();
-      if (w) w(l); else ready.push(l);
+      if (w) w(l);
+      else ready.push(l);
     }
   });
   return () => (ready.length ? Promise.resolve(ready.shift()!) : new Promise((r) => waiting.push(r)));
@@ -102,8 +114,16 @@ group('resources', async () => {
   const c = await rt.create('res', spec('exec sleep 1000', '/runt-vm/res', resources), { stdio: 'ignore' });
   await c.start();
   const g = 'runt-vm/res';
-  check('resources: the cgroup has every controller', read(g, 'cgroup.controllers').split(' ').sort(),
-    ['cpu', 'cpuset', 'hugetlb', 'io', 'memory', 'misc', 'pids', 'rdma']);
+  check('resources: the cgroup has every controller', read(g, 'cgroup.controllers').split(' ').sort(), [
+    'cpu',
+    'cpuset',
+    'hugetlb',
+    'io',
+    'memory',
+    'misc',
+    'pids',
+    'rdma',
+  ]);
   check('resources: cgroup.procs holds the init', read(g, 'cgroup.procs'), String(c.pid));
   check('memory.limit -> memory.max', read(g, 'memory.max'), String(64 * MiB));
   check('memory.reservation -> memory.low', read(g, 'memory.low'), String(16 * MiB));
@@ -135,8 +155,11 @@ group('resources', async () => {
   } catch (e) {
     weightError = (e as Error).message;
   }
-  check('blockIO.weightDevice without iocost: an error naming the field and the cause',
-    /^linux\.resources\.blockIO\.weightDevice\[0\]\.weight: .*io\.cost\.qos/.test(weightError) ? 'names both' : weightError, 'names both');
+  check(
+    'blockIO.weightDevice without iocost: an error naming the field and the cause',
+    /^linux\.resources\.blockIO\.weightDevice\[0\]\.weight: .*io\.cost\.qos/.test(weightError) ? 'names both' : weightError,
+    'names both',
+  );
   writeFileSync(join(CG, 'io.cost.qos'), `${major}:${minor} enable=1`);
   c.update({ blockIO: { weightDevice: [{ major, minor, weight: 200 }] } });
   check('blockIO.weightDevice (iocost on) -> io.weight', read(g, 'io.weight').split('\n').slice(1), [`${major}:${minor} 1920`]);
@@ -148,7 +171,11 @@ group('resources', async () => {
   } catch (e) {
     rdmaError = (e as Error).message;
   }
-  check('rdma for a missing device: an error naming the field', /linux\.resources\.rdma\.mlx5_0/.test(rdmaError) ? 'names linux.resources.rdma.mlx5_0' : rdmaError, 'names linux.resources.rdma.mlx5_0');
+  check(
+    'rdma for a missing device: an error naming the field',
+    /linux\.resources\.rdma\.mlx5_0/.test(rdmaError) ? 'names linux.resources.rdma.mlx5_0' : rdmaError,
+    'names linux.resources.rdma.mlx5_0',
+  );
 
   // freeze and thaw through cgroup.freeze; the kernel confirms in cgroup.events.
   c.pause();
@@ -159,7 +186,11 @@ group('resources', async () => {
   check('resume: cgroup.events frozen', /^frozen 0$/m.test(read(g, 'cgroup.events')), true);
   check('resume: state', c.state().status, 'running');
 
-  const st = c.stats() as { pids: { current: number; limit: number }; memory: { usage: { usage: number; limit: number } }; cpu: { usage: { total: number } } };
+  const st = c.stats() as {
+    pids: { current: number; limit: number };
+    memory: { usage: { usage: number; limit: number } };
+    cpu: { usage: { total: number } };
+  };
   check('stats: pids', st.pids, { current: 1, limit: 80 });
   check('stats: memory limit', st.memory.usage.limit, 128 * MiB);
   check('stats: memory usage is memory.current', st.memory.usage.usage > 0, true);
@@ -194,7 +225,12 @@ group('devices', async () => {
   };
   check('devices: the eBPF program refuses /dev/vda', await ask(), 'read-denied: Operation not permitted');
   check('devices: one program attached', devicePrograms('runt-vm/dev'), 1);
-  c.update({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', major, minor, access: 'r' }] });
+  c.update({
+    devices: [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'b', major, minor, access: 'r' },
+    ],
+  });
   check('devices: after update the read is allowed', await ask(), 'read-ok');
   check('devices: update replaced the program (still one)', devicePrograms('runt-vm/dev'), 1);
   c.update({ devices: [{ allow: false, access: 'rwm' }] });
@@ -207,10 +243,15 @@ group('devices', async () => {
 
 group('oom', async () => {
   // dd's 64 MiB buffer, filled from /dev/zero, cannot fit in 32 MiB (the guest has no swap).
-  const c = await rt.create('oom', spec('dd if=/dev/zero of=/dev/null bs=64M count=1', '/runt-vm/oom',
-    { memory: { limit: 32 * MiB, swap: 32 * MiB } }), { stdio: 'ignore' });
+  const c = await rt.create(
+    'oom',
+    spec('dd if=/dev/zero of=/dev/null bs=64M count=1', '/runt-vm/oom', { memory: { limit: 32 * MiB, swap: 32 * MiB } }),
+    { stdio: 'ignore' },
+  );
   const types: string[] = [];
-  const events = (async () => { for await (const e of c.events()) types.push(e.type); })();
+  const events = (async () => {
+    for await (const e of c.events()) types.push(e.type);
+  })();
   await c.start();
   check('oom: the hog is killed', await c.wait(), { code: null, signal: 'SIGKILL' });
   await events;
@@ -221,7 +262,9 @@ group('oom', async () => {
 
 group('pids', async () => {
   // A fork bomb held by pids.max, then kill --all (cgroup.kill) ends every process of it.
-  const c = await rt.create('bomb', spec('f() { f | f & }; f; exec sleep 1000', '/runt-vm/bomb', { pids: { limit: 16 } }), { stdio: 'ignore' });
+  const c = await rt.create('bomb', spec('f() { f | f & }; f; exec sleep 1000', '/runt-vm/bomb', { pids: { limit: 16 } }), {
+    stdio: 'ignore',
+  });
   await c.start();
   const g = 'runt-vm/bomb';
   await until('a refused fork', () => /^max [1-9]/m.test(read(g, 'pids.events')));
@@ -246,8 +289,14 @@ group('paths', async () => {
   check('nested cgroupsPath: controllers enabled on the way', read('runt-vm/a/b', 'cgroup.subtree_control').includes('pids'), true);
   // Relative: below this process's own cgroup (the guest's root).
   const rel = await rt.create('rel', spec('exec sleep 1000', 'rel/x', { pids: { limit: 9 } }), { stdio: 'ignore' });
-  check('relative cgroupsPath: below the caller\'s cgroup', read('rel/x', 'pids.max'), '9');
-  const dflt = await rt.create('dflt', spec('exec sleep 1000', '', {}, (x) => { delete x.linux!.cgroupsPath; }), { stdio: 'ignore' });
+  check("relative cgroupsPath: below the caller's cgroup", read('rel/x', 'pids.max'), '9');
+  const dflt = await rt.create(
+    'dflt',
+    spec('exec sleep 1000', '', {}, (x) => {
+      delete x.linux!.cgroupsPath;
+    }),
+    { stdio: 'ignore' },
+  );
   check('no cgroupsPath: /runt/<id>', read('runt/dflt', 'cgroup.procs'), String(dflt.pid));
   for (const c of [nested, rel, dflt] as Container[]) await c.delete({ force: true });
   for (const d of ['runt-vm/a/b/c', 'rel/x', 'runt/dflt']) check(`delete: ${d} is gone`, existsSync(join(CG, d)), false);
@@ -262,14 +311,22 @@ group('bad input', async () => {
   }
   check('a cpuset the guest lacks: error names the field', /linux\.resources\.cpu\.cpus/.test(msg) ? 'names it' : msg, 'names it');
   check('a cpuset the guest lacks: no cgroup left', existsSync(join(CG, 'runt-vm/badcpus')), false);
-  check('a cpuset the guest lacks: no state left', rt.list().map((x) => x.id), []);
+  check(
+    'a cpuset the guest lacks: no state left',
+    rt.list().map((x) => x.id),
+    [],
+  );
   msg = '';
   try {
     await rt.create('badunified', spec('true', '/runt-vm/badunified', { unified: { 'memory.nonexistent': '1' } }), { stdio: 'ignore' });
   } catch (e) {
     msg = (e as Error).message;
   }
-  check('an unknown unified key: error names it', /linux\.resources\.unified\["memory\.nonexistent"\]/.test(msg) ? 'names it' : msg, 'names it');
+  check(
+    'an unknown unified key: error names it',
+    /linux\.resources\.unified\["memory\.nonexistent"\]/.test(msg) ? 'names it' : msg,
+    'names it',
+  );
   check('an unknown unified key: no cgroup left', existsSync(join(CG, 'runt-vm/badunified')), false);
 });
 
@@ -281,7 +338,8 @@ group('rootless (delegated cgroup)', async () => {
   const top = join(CG, 'user1000');
   writeFileSync(join(CG, 'cgroup.subtree_control'), '+memory +pids');
   mkdirSync(join(top, 'self'), { recursive: true });
-  for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads', 'self', 'self/cgroup.procs']) chownSync(join(top, f), uid, uid);
+  for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads', 'self', 'self/cgroup.procs'])
+    chownSync(join(top, f), uid, uid);
   const xdg = '/tmp/xdg1000';
   mkdirSync(xdg, { mode: 0o700 });
   chownSync(xdg, uid, uid);
@@ -296,16 +354,28 @@ group('rootless (delegated cgroup)', async () => {
   s.linux!.cgroupsPath = '/user1000/c1';
   s.linux!.resources = { memory: { limit: 32 * MiB }, pids: { limit: 20 } };
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(s));
-  const child = spawn('/bin/sh', ['-c', `while ! grep -q user1000 /proc/self/cgroup; do sleep 0.1; done; exec ${process.execPath} /mnt/repo/bin/runt.cjs run --bundle ${bundle} rl1`],
-    { uid, gid: uid, env: { PATH: '/bin:/usr/bin', XDG_RUNTIME_DIR: xdg }, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+  const child = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      `while ! grep -q user1000 /proc/self/cgroup; do sleep 0.1; done; exec ${process.execPath} /mnt/repo/bin/runt.cjs run --bundle ${bundle} rl1`,
+    ],
+    { uid, gid: uid, env: { PATH: '/bin:/usr/bin', XDG_RUNTIME_DIR: xdg }, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' },
+  );
   writeFileSync(join(top, 'self/cgroup.procs'), String(child.pid));
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   await until('the container in user1000/c1 (or runt to end)', () => gone || (tryRead('user1000/c1', 'cgroup.procs') ?? '') !== '', 60_000);
   if (gone) {
     check('rootless: runt run reached the container', { code: await exited, err }, { code: 0, err: '' });
@@ -334,6 +404,14 @@ for (const [name, fn] of groups) {
 
 // Only the parents runt made for the paths above may remain (runc, too, removes only the leaf).
 const parents = new Set(['/runt-vm', '/runt-vm/a', '/runt-vm/a/b', '/rel', '/runt']);
-check('cleanup: no container cgroup is left', cgroupTree().filter((d) => !before.has(d) && !parents.has(d)), []);
-check('cleanup: no state is left', rt.list().map((x) => x.id), []);
+check(
+  'cleanup: no container cgroup is left',
+  cgroupTree().filter((d) => !before.has(d) && !parents.has(d)),
+  [],
+);
+check(
+  'cleanup: no state is left',
+  rt.list().map((x) => x.id),
+  [],
+);
 emit({ done: true });

@@ -25,7 +25,13 @@ const read = (cgroup: string, file: string) => readFileSync(join(CG, cgroup, fil
 /** `systemctl show` of a unit as an object (only the properties asked for). */
 function show(unit: string, props: string[]): Record<string, string> {
   const out = execFileSync('systemctl', ['show', unit, ...props.flatMap((p) => ['-p', p])], { encoding: 'utf8' });
-  return Object.fromEntries(out.trim().split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 function spec(args: string, cgroupsPath: string | undefined, resources: Resources = {}, annotations?: Record<string, string>): Spec {
@@ -50,8 +56,11 @@ function devicePrograms(cgroup: string): number {
 }
 
 /** Every scope of runt's prefixes systemd knows of. */
-const runtUnits = () => execFileSync('systemctl', ['list-units', '--all', '--plain', '--no-legend', 'runt-*.scope', 'ctr-*.scope'], { encoding: 'utf8' })
-  .split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
+const runtUnits = () =>
+  execFileSync('systemctl', ['list-units', '--all', '--plain', '--no-legend', 'runt-*.scope', 'ctr-*.scope'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0])
+    .filter(Boolean);
 
 const rt = new Runtime({ root: '/run/runt', cgroupManager: 'systemd' });
 const groups: Array<[string, () => Promise<void>]> = [];
@@ -59,7 +68,13 @@ const group = (name: string, fn: () => Promise<void>) => groups.push([name, fn])
 
 group('host', async () => {
   check('systemd is PID 1', readFileSync('/proc/1/comm', 'utf8').trim(), 'systemd');
-  check('cgroup2 is mounted by systemd', readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l)), true);
+  check(
+    'cgroup2 is mounted by systemd',
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l)),
+    true,
+  );
 });
 
 group('scope', async () => {
@@ -74,8 +89,24 @@ group('scope', async () => {
   const annotations = { 'org.systemd.property.TimeoutStopSec': '20', 'org.systemd.property.CollectMode': "'inactive-or-failed'" };
   const c = await rt.create('sd1', spec('exec sleep 1000', 'system.slice:runt:sd1', resources, annotations), { stdio: 'ignore' });
   await c.start();
-  const p = show(unit, ['ActiveState', 'Slice', 'Delegate', 'ControlGroup', 'MemoryMax', 'MemoryLow', 'MemoryHigh', 'TasksMax',
-    'CPUWeight', 'CPUQuotaPerSecUSec', 'CPUQuotaPeriodUSec', 'AllowedCPUs', 'TimeoutStopUSec', 'CollectMode', 'MainPID', 'Description']);
+  const p = show(unit, [
+    'ActiveState',
+    'Slice',
+    'Delegate',
+    'ControlGroup',
+    'MemoryMax',
+    'MemoryLow',
+    'MemoryHigh',
+    'TasksMax',
+    'CPUWeight',
+    'CPUQuotaPerSecUSec',
+    'CPUQuotaPeriodUSec',
+    'AllowedCPUs',
+    'TimeoutStopUSec',
+    'CollectMode',
+    'MainPID',
+    'Description',
+  ]);
   check('systemctl show: the scope is active', p.ActiveState, 'active');
   check('systemctl show: Slice', p.Slice, 'system.slice');
   check('systemctl show: Delegate', p.Delegate, 'yes');
@@ -99,7 +130,7 @@ group('scope', async () => {
   check('scope cgroup: cpu.max.burst (no systemd property: written by runt)', read(g, 'cpu.max.burst'), '1000');
   check('scope cgroup: cpu.weight', read(g, 'cpu.weight'), '39');
   check('scope cgroup: cpuset.cpus', read(g, 'cpuset.cpus'), '0');
-  check('scope cgroup: one device program (runt\'s)', devicePrograms(g), 1);
+  check("scope cgroup: one device program (runt's)", devicePrograms(g), 1);
   check('the init sees its scope', readFileSync(`/proc/${c.pid}/cgroup`, 'utf8').trim(), `0::/${g}`);
 
   c.update({ memory: { limit: 128 * MiB }, pids: { limit: 60 } });
@@ -109,10 +140,15 @@ group('scope', async () => {
   check('update: memory.max', read(g, 'memory.max'), String(128 * MiB));
   check('update: pids.max', read(g, 'pids.max'), '60');
 
-  const ex = await c.exec({ args: ['sh', '-c', 'cat /proc/self/cgroup'], cwd: '/', user: { uid: 0, gid: 0 } }, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const ex = await c.exec(
+    { args: ['sh', '-c', 'cat /proc/self/cgroup'], cwd: '/', user: { uid: 0, gid: 0 } },
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   let out = '';
   ex.stdout!.setEncoding('utf8');
-  ex.stdout!.on('data', (d: string) => { out += d; });
+  ex.stdout!.on('data', (d: string) => {
+    out += d;
+  });
   await ex.wait();
   await new Promise((r) => ex.stdout!.once('close', r));
   check('exec: the process is in the scope', out.trim(), `0::/${g}`);
@@ -131,7 +167,11 @@ group('scope', async () => {
     msg = (e as Error).message;
   }
   check('a unit that exists: one line naming it', msg, 'linux.cgroupsPath: systemd unit runt-sd1.scope already exists (active)');
-  check('a unit that exists: no state for the second', rt.list().map((x) => x.id), ['sd1']);
+  check(
+    'a unit that exists: no state for the second',
+    rt.list().map((x) => x.id),
+    ['sd1'],
+  );
   check('a unit that exists: the first is untouched', show(unit, ['ActiveState']).ActiveState, 'active');
 
   c.kill('SIGKILL');
@@ -162,49 +202,113 @@ group('bad input', async () => {
       return (e as Error).message;
     }
   };
-  check('a slice that does not exist: one line', await attempt('bad1', 'nosuch.slice:runt:bad1'),
-    'linux.cgroupsPath: systemd has no slice nosuch.slice (no unit file, not active)');
+  check(
+    'a slice that does not exist: one line',
+    await attempt('bad1', 'nosuch.slice:runt:bad1'),
+    'linux.cgroupsPath: systemd has no slice nosuch.slice (no unit file, not active)',
+  );
   check('a slice that does not exist: no unit', show('runt-bad1.scope', ['LoadState']).LoadState, 'not-found');
-  check('a cgroupsPath that is not slice:prefix:name', await attempt('bad2', '/plain/path'),
-    'linux.cgroupsPath: expected "slice:prefix:name" with the systemd cgroup driver, got "/plain/path"');
-  check('not a slice name', await attempt('bad3', 'system:runt:bad3'),
-    'linux.cgroupsPath: "system" is not a slice name (like system.slice or machine-app.slice)');
-  check('bad input: no state left', rt.list().map((x) => x.id), []);
+  check(
+    'a cgroupsPath that is not slice:prefix:name',
+    await attempt('bad2', '/plain/path'),
+    'linux.cgroupsPath: expected "slice:prefix:name" with the systemd cgroup driver, got "/plain/path"',
+  );
+  check(
+    'not a slice name',
+    await attempt('bad3', 'system:runt:bad3'),
+    'linux.cgroupsPath: "system" is not a slice name (like system.slice or machine-app.slice)',
+  );
+  check(
+    'bad input: no state left',
+    rt.list().map((x) => x.id),
+    [],
+  );
 
   // The CLI, with systemd not answering (the bus address points nowhere) and then for real.
   const bundle = '/tmp/bundle';
   mkdirSync(bundle, { recursive: true });
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec('true', 'system.slice:runt:cli1')));
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [join(REPO, 'bin/runt.cjs'), '--root', '/run/runt-cli', ...args],
-    { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [join(REPO, 'bin/runt.cjs'), '--root', '/run/runt-cli', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 120_000,
+    });
   const down = cli(['--systemd-cgroup', 'run', '--bundle', bundle, 'cli1'], { DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/run/nothing-here' });
   check('no system bus: non-zero exit', down.status !== 0, true);
-  check('no system bus: one line naming the cause', down.stderr.trim().split('\n').length === 1 && /cannot reach systemd on the system bus .*nothing-here.*ENOENT/.test(down.stderr) ? 'one line' : down.stderr, 'one line');
+  check(
+    'no system bus: one line naming the cause',
+    down.stderr.trim().split('\n').length === 1 && /cannot reach systemd on the system bus .*nothing-here.*ENOENT/.test(down.stderr)
+      ? 'one line'
+      : down.stderr,
+    'one line',
+  );
   check('no system bus: no state', existsSync('/run/runt-cli/cli1'), false);
   // A bus that accepts the connection and never answers (the kernel queues it; nobody reads).
   const silent = createServer(() => {}).listen('/run/silent.sock');
   await new Promise((r) => silent.once('listening', r));
-  const hung = cli(['--systemd-cgroup', 'run', '--bundle', bundle, 'cli1'], { DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/run/silent.sock', RUNT_SYSTEMD_TIMEOUT_MS: '4000' });
+  const hung = cli(['--systemd-cgroup', 'run', '--bundle', bundle, 'cli1'], {
+    DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/run/silent.sock',
+    RUNT_SYSTEMD_TIMEOUT_MS: '4000',
+  });
   silent.close();
   check('systemd not answering: non-zero exit', hung.status !== 0, true);
   check('systemd not answering: one line', hung.stderr.trim(), 'systemd: loading system.slice: systemd did not answer within 4 s');
   check('systemd not answering: no state', existsSync('/run/runt-cli/cli1'), false);
   const up = cli(['--systemd-cgroup', 'run', '--bundle', bundle, 'cli1']);
   check('runt --systemd-cgroup run: exit 0', { status: up.status, stderr: up.stderr }, { status: 0, stderr: '' });
-  check('runt --systemd-cgroup run: nothing left', { unit: show('runt-cli1.scope', ['LoadState']).LoadState, state: existsSync('/run/runt-cli/cli1') }, { unit: 'not-found', state: false });
+  check(
+    'runt --systemd-cgroup run: nothing left',
+    { unit: show('runt-cli1.scope', ['LoadState']).LoadState, state: existsSync('/run/runt-cli/cli1') },
+    { unit: 'not-found', state: false },
+  );
 });
 
 group('podman', async () => {
   // podman with its systemd cgroup manager and runt as the runtime: conmon calls runt create with
   // --systemd-cgroup and cgroupsPath "machine.slice:libpod:<id>". --rootfs needs no image; storage of its own in /tmp, vfs (the guest has no overlay module).
   writeFileSync('/tmp/runt', `#!/bin/sh\nexec ${process.execPath} ${join(REPO, 'bin/runt.cjs')} "$@"\n`, { mode: 0o755 });
-  const podman = (args: string[]) => spawnSync('podman', ['--cgroup-manager', 'systemd', '--runtime', '/tmp/runt', '--root', '/tmp/podman/root', '--runroot', '/tmp/podman/run', '--storage-driver', 'vfs', ...args],
-    { encoding: 'utf8', timeout: 180_000 });
+  const podman = (args: string[]) =>
+    spawnSync(
+      'podman',
+      [
+        '--cgroup-manager',
+        'systemd',
+        '--runtime',
+        '/tmp/runt',
+        '--root',
+        '/tmp/podman/root',
+        '--runroot',
+        '/tmp/podman/run',
+        '--storage-driver',
+        'vfs',
+        ...args,
+      ],
+      { encoding: 'utf8', timeout: 180_000 },
+    );
   const r = podman(['run', '--rm', '--network', 'none', '--cgroupns', 'host', '--rootfs', ROOTFS, 'cat', '/proc/self/cgroup']);
   check('podman run: exit 0', { status: r.status, stderr: r.status === 0 ? '' : r.stderr }, { status: 0, stderr: '' });
-  check('podman run: the container is in machine.slice/libpod-<id>.scope', /^0::\/machine\.slice\/libpod-[0-9a-f]{64}\.scope$/.test(r.stdout.trim()) ? 'yes' : r.stdout, 'yes');
-  const m = podman(['run', '--rm', '--network', 'none', '--memory', '64m', '--pids-limit', '33', '--rootfs', ROOTFS, 'sh', '-c', 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max']);
-  check('podman run --memory --pids-limit: the limits in the container\'s cgroup', m.stdout.trim().split('\n'), [String(64 * MiB), '33']);
+  check(
+    'podman run: the container is in machine.slice/libpod-<id>.scope',
+    /^0::\/machine\.slice\/libpod-[0-9a-f]{64}\.scope$/.test(r.stdout.trim()) ? 'yes' : r.stdout,
+    'yes',
+  );
+  const m = podman([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--memory',
+    '64m',
+    '--pids-limit',
+    '33',
+    '--rootfs',
+    ROOTFS,
+    'sh',
+    '-c',
+    'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max',
+  ]);
+  check("podman run --memory --pids-limit: the limits in the container's cgroup", m.stdout.trim().split('\n'), [String(64 * MiB), '33']);
   const left = execFileSync('systemctl', ['list-units', '--all', '--plain', '--no-legend', 'libpod-*.scope'], { encoding: 'utf8' }).trim();
   check('podman run --rm: no libpod scope left', left, '');
 });
@@ -220,5 +324,11 @@ for (const [name, fn] of groups) {
   emit({ group: name, ms: Date.now() - started });
 }
 check('cleanup: no runt unit left', runtUnits(), []);
-check('cleanup: no runt scope directory left', ['system.slice', 'machine.slice'].flatMap((sl) => (existsSync(join(CG, sl)) ? readdirSync(join(CG, sl)) : []).filter((d) => d.endsWith('.scope'))), []);
+check(
+  'cleanup: no runt scope directory left',
+  ['system.slice', 'machine.slice'].flatMap((sl) =>
+    (existsSync(join(CG, sl)) ? readdirSync(join(CG, sl)) : []).filter((d) => d.endsWith('.scope')),
+  ),
+  [],
+);
 emit({ done: true });

@@ -64,9 +64,10 @@ export const blkio: CgroupController = {
         // The real kernel refuses a per-device io.weight (EOPNOTSUPP) unless the io cost model is
         // enabled for that device (`enable=1` in the root's io.cost.qos): say so instead of the errno.
         c.writeV2(dir, 'io.weight', `${d.major}:${d.minor} ${blkioWeightToIoWeight(d.weight)}`, `${field}.weight`, {
-          explainFailure: (e) => (isCgroupErrno(e, 'EOPNOTSUPP') || isCgroupErrno(e, 'ENOTSUP')
-            ? `${field}.weight: the kernel has no per-device weight for ${d.major}:${d.minor} (io.weight needs the io cost model enabled for it in io.cost.qos, or the BFQ scheduler)`
-            : undefined),
+          explainFailure: (e) =>
+            isCgroupErrno(e, 'EOPNOTSUPP') || isCgroupErrno(e, 'ENOTSUP')
+              ? `${field}.weight: the kernel has no per-device weight for ${d.major}:${d.minor} (io.weight needs the io cost model enabled for it in io.cost.qos, or the BFQ scheduler)`
+              : undefined,
         });
       }
     });

@@ -52,9 +52,10 @@ export const memory: CgroupController = {
       const file = `${dir}/memory.use_hierarchy`;
       c.write(dir, 'memory.use_hierarchy', mem.useHierarchy ? '1' : '0', `${P}.useHierarchy`, {
         // Since Linux 5.16 hierarchy is always on and writing 0 is refused.
-        tolerate: (_e, read) => (!mem.useHierarchy && read(file) === '1'
-          ? `${P}.useHierarchy: false is ignored, this kernel always accounts memory hierarchically`
-          : undefined),
+        tolerate: (_e, read) =>
+          !mem.useHierarchy && read(file) === '1'
+            ? `${P}.useHierarchy: false is ignored, this kernel always accounts memory hierarchically`
+            : undefined,
       });
     }
   },
@@ -94,8 +95,9 @@ function writeKernelLimit(c: WritePlanner, dir: string, file: string, value: str
     return;
   }
   c.write(dir, file, value, field, {
-    tolerate: (e) => (isCgroupErrno(e, 'EOPNOTSUPP') || isCgroupErrno(e, 'ENOTSUP')
-      ? `${field}: ignored, this kernel no longer limits ${file.replace(/\.limit_in_bytes$/, '')}`
-      : undefined),
+    tolerate: (e) =>
+      isCgroupErrno(e, 'EOPNOTSUPP') || isCgroupErrno(e, 'ENOTSUP')
+        ? `${field}: ignored, this kernel no longer limits ${file.replace(/\.limit_in_bytes$/, '')}`
+        : undefined,
   });
 }

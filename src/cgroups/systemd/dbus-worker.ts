@@ -10,8 +10,17 @@ const SYSTEMD = 'org.freedesktop.systemd1';
 const OBJECT = '/org/freedesktop/systemd1';
 const MANAGER = 'org.freedesktop.systemd1.Manager';
 
-export interface Request { id: number; op: string; args: unknown[] }
-export interface Reply { id: number; value?: unknown; error?: string; errorName?: string }
+export interface Request {
+  id: number;
+  op: string;
+  args: unknown[];
+}
+export interface Reply {
+  id: number;
+  value?: unknown;
+  error?: string;
+  errorName?: string;
+}
 type Property = [string, string, unknown];
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
@@ -22,12 +31,16 @@ let broken: Promise<never> | undefined;
 const finished = new Map<string, string>();
 const waiting = new Map<string, (result: string) => void>();
 
-async function call(member: string, signature = '', body: unknown[] = [], iface = MANAGER, path = OBJECT, destination = SYSTEMD): Promise<unknown[]> {
+async function call(
+  member: string,
+  signature = '',
+  body: unknown[] = [],
+  iface = MANAGER,
+  path = OBJECT,
+  destination = SYSTEMD,
+): Promise<unknown[]> {
   const b = await connect();
-  const reply = await Promise.race([
-    b.call(new Message({ destination, path, interface: iface, member, signature, body })),
-    broken!,
-  ]);
+  const reply = await Promise.race([b.call(new Message({ destination, path, interface: iface, member, signature, body })), broken!]);
   return (reply?.body ?? []) as unknown[];
 }
 
@@ -46,8 +59,14 @@ async function connect(): Promise<dbus.MessageBus> {
     } else finished.set(job, result);
   });
   bus = b;
-  await call('AddMatch', 's', [`type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`],
-    'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus');
+  await call(
+    'AddMatch',
+    's',
+    [`type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`],
+    'org.freedesktop.DBus',
+    '/org/freedesktop/DBus',
+    'org.freedesktop.DBus',
+  );
   await call('Subscribe');
   return b;
 }

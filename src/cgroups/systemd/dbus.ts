@@ -15,12 +15,19 @@ const TIMEOUT_MS = Number(process.env.RUNT_SYSTEMD_TIMEOUT_MS) || 30_000;
 const STARTUP_MS = 60_000;
 
 export class SystemdError extends CgroupError {
-  constructor(message: string, readonly dbusName?: string) {
+  constructor(
+    message: string,
+    readonly dbusName?: string,
+  ) {
     super(message);
   }
 }
 
-interface Channel { worker: Worker; port: MessagePort; flag: Int32Array }
+interface Channel {
+  worker: Worker;
+  port: MessagePort;
+  flag: Int32Array;
+}
 let channel: Channel | undefined;
 let seq = 0;
 
@@ -28,10 +35,13 @@ function open(): Channel {
   const { port1, port2 } = new MessageChannel();
   const flag = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(join(packageRoot(), 'dist/src/cgroups/systemd/dbus-worker.js'), {
-    workerData: { port: port2, flag }, transferList: [port2],
+    workerData: { port: port2, flag },
+    transferList: [port2],
   });
   worker.unref();
-  worker.on('error', () => { if (channel?.worker === worker) channel = undefined; });
+  worker.on('error', () => {
+    if (channel?.worker === worker) channel = undefined;
+  });
   // Loading the worker's modules is not systemd's time: wait for it to say it is ready.
   if (Atomics.wait(flag, 0, 0, STARTUP_MS) === 'timed-out') {
     void worker.terminate();
@@ -82,7 +92,11 @@ function wrap<T>(what: string, f: () => T): T {
   }
 }
 
-export interface UnitState { load: string; active: string; fragment: string }
+export interface UnitState {
+  load: string;
+  active: string;
+  fragment: string;
+}
 
 export const systemd = {
   /** Start a transient unit; resolves when its job is done. */

@@ -19,7 +19,10 @@ const fileLimit = (v: string): bigint => (v.trim() === 'max' ? INFINITY : BigInt
 /** "0-2,7" as systemd's cpu/node mask: little-endian bytes, bit i for cpu i. */
 export function cpusetMask(list: string, field: string): number[] {
   const bytes: number[] = [];
-  for (const part of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new CgroupError(`${field}: "${list}" is not a cpu list`);
     const [lo, hi] = [Number(m[1]), Number(m[2] ?? m[1])];
@@ -69,22 +72,35 @@ function unifiedProperties(key: string, value: string): UnitProperty[] {
   const field = `linux.resources.unified["${key}"]`;
   try {
     switch (key) {
-      case 'memory.max': return [['MemoryMax', 't', fileLimit(value)]];
-      case 'memory.high': return [['MemoryHigh', 't', fileLimit(value)]];
-      case 'memory.low': return [['MemoryLow', 't', fileLimit(value)]];
-      case 'memory.min': return [['MemoryMin', 't', fileLimit(value)]];
-      case 'memory.swap.max': return [['MemorySwapMax', 't', fileLimit(value)]];
-      case 'pids.max': return [['TasksMax', 't', fileLimit(value)]];
-      case 'cpu.weight': return [['CPUWeight', 't', BigInt(value.trim())]];
-      case 'cpuset.cpus': return [['AllowedCPUs', 'ay', cpusetMask(value, field)]];
-      case 'cpuset.mems': return [['AllowedMemoryNodes', 'ay', cpusetMask(value, field)]];
+      case 'memory.max':
+        return [['MemoryMax', 't', fileLimit(value)]];
+      case 'memory.high':
+        return [['MemoryHigh', 't', fileLimit(value)]];
+      case 'memory.low':
+        return [['MemoryLow', 't', fileLimit(value)]];
+      case 'memory.min':
+        return [['MemoryMin', 't', fileLimit(value)]];
+      case 'memory.swap.max':
+        return [['MemorySwapMax', 't', fileLimit(value)]];
+      case 'pids.max':
+        return [['TasksMax', 't', fileLimit(value)]];
+      case 'cpu.weight':
+        return [['CPUWeight', 't', BigInt(value.trim())]];
+      case 'cpuset.cpus':
+        return [['AllowedCPUs', 'ay', cpusetMask(value, field)]];
+      case 'cpuset.mems':
+        return [['AllowedMemoryNodes', 'ay', cpusetMask(value, field)]];
       case 'cpu.max': {
         const [q, per] = value.trim().split(/\s+/);
         const period = per ? Number(per) : 100_000;
         if (!Number.isInteger(period) || period <= 0) throw new Error('bad period');
-        return [['CPUQuotaPerSecUSec', 't', q === 'max' ? INFINITY : quotaPerSec(Number(q), period)], ['CPUQuotaPeriodUSec', 't', BigInt(period)]];
+        return [
+          ['CPUQuotaPerSecUSec', 't', q === 'max' ? INFINITY : quotaPerSec(Number(q), period)],
+          ['CPUQuotaPeriodUSec', 't', BigInt(period)],
+        ];
       }
-      default: return [];
+      default:
+        return [];
     }
   } catch (e) {
     if (e instanceof CgroupError) throw e;
@@ -94,7 +110,16 @@ function unifiedProperties(key: string, value: string): UnitProperty[] {
 
 const TYPED = /^(boolean|byte|int16|uint16|int32|uint32|int64|uint64|double|string) (.+)$/;
 const SIGNATURE: Record<string, string> = {
-  boolean: 'b', byte: 'y', int16: 'n', uint16: 'q', int32: 'i', uint32: 'u', int64: 'x', uint64: 't', double: 'd', string: 's',
+  boolean: 'b',
+  byte: 'y',
+  int16: 'n',
+  uint16: 'q',
+  int32: 'i',
+  uint32: 'u',
+  int64: 'x',
+  uint64: 't',
+  double: 'd',
+  string: 's',
 };
 
 /** `org.systemd.property.<Name>` annotations as properties. Values in GVariant text, as runc reads
@@ -116,9 +141,14 @@ export function annotationProperties(annotations: Record<string, string> | undef
     else if (/^'.*'$|^".*"$/.test(v)) [sig, value] = ['s', v.slice(1, -1)];
     else if (typed) {
       sig = SIGNATURE[typed[1]];
-      value = typed[1] === 'string' ? typed[2].replace(/^'(.*)'$/, '$1')
-        : typed[1] === 'boolean' ? typed[2] === 'true'
-        : 'tx'.includes(sig) ? bigint(typed[2], field) : Number(typed[2]);
+      value =
+        typed[1] === 'string'
+          ? typed[2].replace(/^'(.*)'$/, '$1')
+          : typed[1] === 'boolean'
+            ? typed[2] === 'true'
+            : 'tx'.includes(sig)
+              ? bigint(typed[2], field)
+              : Number(typed[2]);
       if (typeof value === 'number' && !Number.isFinite(value)) throw new CgroupError(`${field}: "${raw}" is not a number`);
     } else if (/^-?\d+$/.test(v)) [sig, value] = ['i', Number(v)];
     else throw new CgroupError(`${field}: cannot read "${raw}" (give true/false, 'text', uint64 N, or a number)`);

@@ -38,17 +38,33 @@ export function createOptions(y: import('yargs').Argv<object>) {
     .option('no-new-keyring', { type: 'boolean', default: false, describe: 'keep the session keyring' })
     .option('preserve-fds', { type: 'number', default: 0, describe: 'pass fds 3..3+N-1 to the container' })
     .option('trace', { type: 'boolean', default: false, describe: 'report each setup step with its time' })
-    .option('volume', { alias: 'v', type: 'string', array: true, nargs: 1, describe: 'NAME:/path[:ro], /host/dir:/path[:ro] or /path (anonymous); nocopy skips the copy-up' })
+    .option('volume', {
+      alias: 'v',
+      type: 'string',
+      array: true,
+      nargs: 1,
+      describe: 'NAME:/path[:ro], /host/dir:/path[:ro] or /path (anonymous); nocopy skips the copy-up',
+    })
     .option('tmpfs', { type: 'string', array: true, nargs: 1, describe: 'mount a tmpfs: /path[:options]' })
-    .option('network', { alias: 'net', type: 'string', array: true, nargs: 1, describe: 'join CNI networks: NAME[,NAME...] (runt: the default network)' })
+    .option('network', {
+      alias: 'net',
+      type: 'string',
+      array: true,
+      nargs: 1,
+      describe: 'join CNI networks: NAME[,NAME...] (runt: the default network)',
+    })
     .option('publish', { alias: 'p', type: 'string', array: true, nargs: 1, describe: 'publish a port: HOSTPORT:PORT[/tcp|udp]' })
     .option('ip', { type: 'string', describe: 'the address on the first network' })
     .option('cni-path', { type: 'string', describe: 'directories holding the CNI plugins (default /usr/lib/cni:/opt/cni/bin)' })
 
-    .positional('args', { type: 'string', array: true, describe: 'with --image: the command, replacing the image\'s Cmd' })
+    .positional('args', { type: 'string', array: true, describe: "with --image: the command, replacing the image's Cmd" })
     .option('image', { type: 'string', describe: 'make the container from this image (pulled when not in the store)' })
     .option('entrypoint', { type: 'string', describe: 'with --image: replaces the image\'s Entrypoint (and drops its Cmd); "" for none' })
-    .option('insecure', { type: 'boolean', default: false, describe: 'with --image: allow plain HTTP to a registry that is not on this machine' });
+    .option('insecure', {
+      type: 'boolean',
+      default: false,
+      describe: 'with --image: allow plain HTTP to a registry that is not on this machine',
+    });
 }
 
 /** The bundle or, with --image, what rt.create takes to make one from the image. */
@@ -57,11 +73,15 @@ export function createTarget(argv: CreateArgs): string | ImageCreateOptions {
   const words = [...(argv.args ?? []), ...((argv as unknown as { _: unknown[] })._ ?? []).slice(1).map(String)];
   argv = { ...argv, args: words };
   if (!argv.image) {
-    if (argv.args?.length) throw new InvalidArgumentError(`unexpected arguments after the container id: ${argv.args.join(' ')} (a command is given only with --image)`);
+    if (argv.args?.length)
+      throw new InvalidArgumentError(
+        `unexpected arguments after the container id: ${argv.args.join(' ')} (a command is given only with --image)`,
+      );
     if (argv.entrypoint !== undefined) throw new InvalidArgumentError('--entrypoint needs --image');
     return argv.bundle;
   }
-  if (argv.bundle !== '.') throw new InvalidArgumentError('give --image or --bundle, not both (a container of an image gets a bundle of its own in the store)');
+  if (argv.bundle !== '.')
+    throw new InvalidArgumentError('give --image or --bundle, not both (a container of an image gets a bundle of its own in the store)');
   const { bundle: _bundle, ...rest } = createArgsToOptions(argv);
   const stage = argv.trace ? imageTraceReporter() : undefined;
   return {
@@ -75,7 +95,8 @@ export function createTarget(argv: CreateArgs): string | ImageCreateOptions {
 }
 
 function imageTraceReporter() {
-  return (stage: string, usec: number, detail: string) => writeLine(2, `trace: image ${stage.padEnd(12)} ${detail.padEnd(34)} ok ${usec}us`);
+  return (stage: string, usec: number, detail: string) =>
+    writeLine(2, `trace: image ${stage.padEnd(12)} ${detail.padEnd(34)} ok ${usec}us`);
 }
 
 export function createArgsToOptions(argv: CreateArgs) {

@@ -18,10 +18,11 @@ function parseDuration(v: string): number {
 export const eventsCommand: CommandModule<GlobalArgs, Args> = {
   command: 'events <id>',
   describe: 'print container events (stats every interval, oom) as JSON lines',
-  builder: (y) => y
-    .positional('id', { type: 'string', demandOption: true })
-    .option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' })
-    .option('interval', { type: 'string', default: '5s', describe: 'time between stats events' }) as never,
+  builder: (y) =>
+    y
+      .positional('id', { type: 'string', demandOption: true })
+      .option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' })
+      .option('interval', { type: 'string', default: '5s', describe: 'time between stats events' }) as never,
   handler: async (argv) => {
     const rt = cliRuntime(argv);
     if (argv.stats) {

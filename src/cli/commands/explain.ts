@@ -23,35 +23,49 @@ export interface ExplainArgs extends GlobalArgs {
 export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
   command: 'explain [args..]',
   describe: 'print, without running anything, every step create would carry out for a bundle',
-  builder: (y) => y
-    .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'bundle directory (holds config.json)' })
-    .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json: the stable format of docs/EXPLAIN.md' })
-    .option('id', { type: 'string', describe: 'container id to plan for (cgroup paths, keyring name)' })
-    .option('no-pivot', { type: 'boolean', default: false, describe: 'plan as create --no-pivot would' })
-    .option('no-new-keyring', { type: 'boolean', default: false, describe: 'plan as create --no-new-keyring would' })
-    .option('preserve-fds', { type: 'number', default: 0, describe: 'plan as create --preserve-fds would' })
-    .option('image', { type: 'string', describe: 'plan a container of this image (in the store) instead of a bundle' })
-    .option('entrypoint', { type: 'string', describe: 'with --image: as run --entrypoint' })
-    .positional('args', { type: 'string', array: true, describe: 'with --image: the command, as for run' })
-    .option('volume', { alias: 'v', type: 'string', array: true, nargs: 1, describe: 'plan as run -v would' })
-    .option('tmpfs', { type: 'string', array: true, nargs: 1, describe: 'plan as run --tmpfs would' })
-    .option('network', { alias: 'net', type: 'string', array: true, nargs: 1, describe: 'plan as run --network would (the CNI calls)' })
-    .option('publish', { alias: 'p', type: 'string', array: true, nargs: 1, describe: 'plan as run -p would' })
-    .option('ip', { type: 'string', describe: 'plan as run --ip would' })
-    .option('cni-path', { type: 'string', describe: 'directories holding the CNI plugins' }) as never,
+  builder: (y) =>
+    y
+      .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'bundle directory (holds config.json)' })
+      .option('format', {
+        alias: 'f',
+        choices: ['text', 'json'] as const,
+        default: 'text' as const,
+        describe: 'json: the stable format of docs/EXPLAIN.md',
+      })
+      .option('id', { type: 'string', describe: 'container id to plan for (cgroup paths, keyring name)' })
+      .option('no-pivot', { type: 'boolean', default: false, describe: 'plan as create --no-pivot would' })
+      .option('no-new-keyring', { type: 'boolean', default: false, describe: 'plan as create --no-new-keyring would' })
+      .option('preserve-fds', { type: 'number', default: 0, describe: 'plan as create --preserve-fds would' })
+      .option('image', { type: 'string', describe: 'plan a container of this image (in the store) instead of a bundle' })
+      .option('entrypoint', { type: 'string', describe: 'with --image: as run --entrypoint' })
+      .positional('args', { type: 'string', array: true, describe: 'with --image: the command, as for run' })
+      .option('volume', { alias: 'v', type: 'string', array: true, nargs: 1, describe: 'plan as run -v would' })
+      .option('tmpfs', { type: 'string', array: true, nargs: 1, describe: 'plan as run --tmpfs would' })
+      .option('network', { alias: 'net', type: 'string', array: true, nargs: 1, describe: 'plan as run --network would (the CNI calls)' })
+      .option('publish', { alias: 'p', type: 'string', array: true, nargs: 1, describe: 'plan as run -p would' })
+      .option('ip', { type: 'string', describe: 'plan as run --ip would' })
+      .option('cni-path', { type: 'string', describe: 'directories holding the CNI plugins' }) as never,
   handler: async (argv) => {
     const words = [...(argv.args ?? []), ...((argv as unknown as { _: unknown[] })._ ?? []).slice(1).map(String)];
     if (argv.image) {
       const [{ explainImage, renderImageText }, { ImageStore }, { storeRoot }] = await Promise.all([
-        import('../../image/explain.js'), import('../../image/store.js'), import('../../store-root.js'),
+        import('../../image/explain.js'),
+        import('../../image/store.js'),
+        import('../../store-root.js'),
       ]);
       const img = explainImage(new ImageStore(storeRoot(argv.store)), argv.image, argv.id ?? 'explain', {
         args: words.length ? words : undefined,
         entrypoint: argv.entrypoint === undefined ? undefined : argv.entrypoint === '' ? [] : [argv.entrypoint],
       });
       const doc = explainBundle({
-        spec: img.spec, bundle: img.bundle, id: argv.id, root: argv.root, noPivot: argv['no-pivot'], noNewKeyring: argv['no-new-keyring'],
-        preserveFds: argv['preserve-fds'], ...attachments(argv),
+        spec: img.spec,
+        bundle: img.bundle,
+        id: argv.id,
+        root: argv.root,
+        noPivot: argv['no-pivot'],
+        noNewKeyring: argv['no-new-keyring'],
+        preserveFds: argv['preserve-fds'],
+        ...attachments(argv),
       });
       const { spec: _spec, bundle: _bundle, ...image } = img;
       out(argv.format === 'json' ? `${JSON.stringify({ image, ...doc }, null, 2)}\n` : `${renderImageText(img)}\n${renderText(doc)}`);
@@ -59,8 +73,13 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
     }
     if (words.length) throw new Error(`unexpected arguments: ${words.join(' ')} (a command is given only with --image)`);
     const doc = explainBundle({
-      bundle: argv.bundle, id: argv.id, root: argv.root, noPivot: argv['no-pivot'], noNewKeyring: argv['no-new-keyring'],
-      preserveFds: argv['preserve-fds'], ...attachments(argv),
+      bundle: argv.bundle,
+      id: argv.id,
+      root: argv.root,
+      noPivot: argv['no-pivot'],
+      noNewKeyring: argv['no-new-keyring'],
+      preserveFds: argv['preserve-fds'],
+      ...attachments(argv),
     });
     out(argv.format === 'json' ? renderJson(doc) : renderText(doc));
   },
@@ -69,7 +88,12 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
 /** -v, --tmpfs, --network, -p, --ip as run/create take them. */
 function attachments(argv: ExplainArgs) {
   return {
-    volumes: argv.volume, tmpfs: argv.tmpfs, networks: argv.network?.flatMap((n) => n.split(',')).filter(Boolean), ports: argv.publish,
-    ip: argv.ip, cniPath: argv['cni-path']?.split(':').filter(Boolean), store: argv.store,
+    volumes: argv.volume,
+    tmpfs: argv.tmpfs,
+    networks: argv.network?.flatMap((n) => n.split(',')).filter(Boolean),
+    ports: argv.publish,
+    ip: argv.ip,
+    cniPath: argv['cni-path']?.split(':').filter(Boolean),
+    store: argv.store,
   };
 }

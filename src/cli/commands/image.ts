@@ -18,7 +18,10 @@ export function formatBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let i = 0;
   let v = n;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
@@ -47,30 +50,56 @@ function progressReporter(): (e: PullEvent) => void {
   };
 }
 
-const pull: CommandModule<ImageArgs, ImageArgs & { 'no-unpack': boolean; ref: string; platform?: string; insecure: boolean; creds?: string; authfile?: string; quiet: boolean; 'progress-json': boolean; timeout: number; 'max-layer-bytes'?: number }> = {
+const pull: CommandModule<
+  ImageArgs,
+  ImageArgs & {
+    'no-unpack': boolean;
+    ref: string;
+    platform?: string;
+    insecure: boolean;
+    creds?: string;
+    authfile?: string;
+    quiet: boolean;
+    'progress-json': boolean;
+    timeout: number;
+    'max-layer-bytes'?: number;
+  }
+> = {
   command: 'pull <ref>',
   describe: 'pull an image from a registry into the store',
-  builder: (y) => store(y)
-    .positional('ref', { type: 'string', demandOption: true })
-    .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] to choose from an index (default: this machine)' })
-    .option('insecure', { type: 'boolean', default: false, describe: 'allow plain HTTP to a registry that is not on this machine' })
-    .option('creds', { type: 'string', describe: 'USER:PASSWORD for the registry' })
-    .option('authfile', { type: 'string', describe: 'auth file (default ~/.docker/config.json)' })
-    .option('timeout', { type: 'number', default: 30, describe: 'seconds without a byte from the registry before giving up' })
-    .option('max-layer-bytes', { type: 'number', describe: 'refuse a layer that unpacks to more bytes than this' })
-    .option('progress-json', { type: 'boolean', default: false, describe: 'JSON lines on stdout even on a terminal' })
-    .option('no-unpack', { type: 'boolean', default: false, describe: 'only download: unpack at the first container' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only the digest' }) as never,
+  builder: (y) =>
+    store(y)
+      .positional('ref', { type: 'string', demandOption: true })
+      .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] to choose from an index (default: this machine)' })
+      .option('insecure', { type: 'boolean', default: false, describe: 'allow plain HTTP to a registry that is not on this machine' })
+      .option('creds', { type: 'string', describe: 'USER:PASSWORD for the registry' })
+      .option('authfile', { type: 'string', describe: 'auth file (default ~/.docker/config.json)' })
+      .option('timeout', { type: 'number', default: 30, describe: 'seconds without a byte from the registry before giving up' })
+      .option('max-layer-bytes', { type: 'number', describe: 'refuse a layer that unpacks to more bytes than this' })
+      .option('progress-json', { type: 'boolean', default: false, describe: 'JSON lines on stdout even on a terminal' })
+      .option('no-unpack', { type: 'boolean', default: false, describe: 'only download: unpack at the first container' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only the digest' }) as never,
   handler: async (argv) => {
     const svc = await service(argv);
     const { parsePlatform } = await import('../../image/platform.js');
     // Not on a terminal: one JSON line per event on stdout (the last, "done", names the digest).
     const json = argv['progress-json'] || !process.stderr.isTTY;
-    const onProgress = argv.quiet ? undefined : json ? (e: PullEvent) => { if (e.event !== 'progress') out(JSON.stringify(e)); } : progressReporter();
+    const onProgress = argv.quiet
+      ? undefined
+      : json
+        ? (e: PullEvent) => {
+            if (e.event !== 'progress') out(JSON.stringify(e));
+          }
+        : progressReporter();
     const { DEFAULT_LIMITS } = await import('../../image/unpack.js');
     const img = await svc.pull(argv.ref, {
-      platform: argv.platform ? parsePlatform(argv.platform) : undefined, insecure: argv.insecure, creds: argv.creds, authfile: argv.authfile,
-      timeoutMs: argv.timeout * 1000, onProgress, unpack: !argv['no-unpack'],
+      platform: argv.platform ? parsePlatform(argv.platform) : undefined,
+      insecure: argv.insecure,
+      creds: argv.creds,
+      authfile: argv.authfile,
+      timeoutMs: argv.timeout * 1000,
+      onProgress,
+      unpack: !argv['no-unpack'],
       limits: argv['max-layer-bytes'] ? { ...DEFAULT_LIMITS, maxBytes: argv['max-layer-bytes'] } : undefined,
     });
     if (argv.quiet) out(img.digest);
@@ -86,19 +115,43 @@ const ls: CommandModule<ImageArgs, ImageArgs & { format: 'table' | 'json' }> = {
     const list = (await service(argv)).list();
     if (argv.format === 'json') return out(JSON.stringify(list, null, 2));
     const rows = [['NAME', 'DIGEST', 'LAYERS', 'SIZE', 'UNPACKED', 'CREATED']];
-    for (const i of list) rows.push([i.name, i.digest.slice(7, 19), String(i.layers), formatBytes(i.size), formatBytes(i.unpackedSize), i.created ?? '']);
+    for (const i of list)
+      rows.push([i.name, i.digest.slice(7, 19), String(i.layers), formatBytes(i.size), formatBytes(i.unpackedSize), i.created ?? '']);
     const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-    out(rows.map((r) => r.map((c, k) => c.padEnd(widths[k])).join('  ').trimEnd()).join('\n'));
+    out(
+      rows
+        .map((r) =>
+          r
+            .map((c, k) => c.padEnd(widths[k]))
+            .join('  ')
+            .trimEnd(),
+        )
+        .join('\n'),
+    );
   },
 };
 
 const inspect: CommandModule<ImageArgs, ImageArgs & { ref: string }> = {
   command: 'inspect <ref>',
-  describe: 'print an image\'s manifest, config and sizes as JSON',
+  describe: "print an image's manifest, config and sizes as JSON",
   builder: (y) => store(y).positional('ref', { type: 'string', demandOption: true }) as never,
   handler: async (argv) => {
     const i = (await service(argv)).inspect(argv.ref);
-    out(JSON.stringify({ name: i.name, digest: i.descriptor.digest, size: i.summary.size, unpackedSize: i.summary.unpackedSize, platform: i.summary.platform, manifest: i.manifest, config: i.config }, null, 2));
+    out(
+      JSON.stringify(
+        {
+          name: i.name,
+          digest: i.descriptor.digest,
+          size: i.summary.size,
+          unpackedSize: i.summary.unpackedSize,
+          platform: i.summary.platform,
+          manifest: i.manifest,
+          config: i.config,
+        },
+        null,
+        2,
+      ),
+    );
   },
 };
 
@@ -125,38 +178,51 @@ const prune: CommandModule<ImageArgs, ImageArgs> = {
   },
 };
 
-const bundle: CommandModule<ImageArgs, ImageArgs & { ref: string; dir: string; args?: string[]; entrypoint?: string; insecure: boolean }> = {
-  command: 'bundle <ref> <dir> [args..]',
-  describe: 'write a plain OCI bundle (rootfs + config.json) of an image, for any runtime',
-  builder: (y) => store(y)
-    .positional('ref', { type: 'string', demandOption: true })
-    .positional('dir', { type: 'string', demandOption: true })
-    .positional('args', { type: 'string', array: true })
-    .option('entrypoint', { type: 'string', describe: 'replaces the image\'s Entrypoint (and drops its Cmd)' })
-    .option('insecure', { type: 'boolean', default: false }) as never,
-  handler: async (argv) => {
-    const dir = await (await service(argv)).bundle(argv.ref, argv.dir, {
-      args: argv.args?.length ? argv.args : undefined,
-      entrypoint: argv.entrypoint === undefined ? undefined : argv.entrypoint === '' ? [] : [argv.entrypoint],
-      pullOptions: { insecure: argv.insecure },
-    });
-    out(dir);
-  },
-};
+const bundle: CommandModule<ImageArgs, ImageArgs & { ref: string; dir: string; args?: string[]; entrypoint?: string; insecure: boolean }> =
+  {
+    command: 'bundle <ref> <dir> [args..]',
+    describe: 'write a plain OCI bundle (rootfs + config.json) of an image, for any runtime',
+    builder: (y) =>
+      store(y)
+        .positional('ref', { type: 'string', demandOption: true })
+        .positional('dir', { type: 'string', demandOption: true })
+        .positional('args', { type: 'string', array: true })
+        .option('entrypoint', { type: 'string', describe: "replaces the image's Entrypoint (and drops its Cmd)" })
+        .option('insecure', { type: 'boolean', default: false }) as never,
+    handler: async (argv) => {
+      const dir = await (
+        await service(argv)
+      ).bundle(argv.ref, argv.dir, {
+        args: argv.args?.length ? argv.args : undefined,
+        entrypoint: argv.entrypoint === undefined ? undefined : argv.entrypoint === '' ? [] : [argv.entrypoint],
+        pullOptions: { insecure: argv.insecure },
+      });
+      out(dir);
+    },
+  };
 
-const push: CommandModule<ImageArgs, ImageArgs & { ref: string; source?: string; insecure: boolean; creds?: string; authfile?: string; timeout: number }> = {
+const push: CommandModule<
+  ImageArgs,
+  ImageArgs & { ref: string; source?: string; insecure: boolean; creds?: string; authfile?: string; timeout: number }
+> = {
   command: 'push <ref> [source]',
   describe: 'push an image of the store to a registry (source: a stored image to push under ref)',
-  builder: (y) => store(y)
-    .positional('ref', { type: 'string', demandOption: true })
-    .positional('source', { type: 'string' })
-    .option('insecure', { type: 'boolean', default: false, describe: 'allow plain HTTP to a registry that is not on this machine' })
-    .option('creds', { type: 'string', describe: 'USER:PASSWORD for the registry' })
-    .option('authfile', { type: 'string', describe: 'auth file (default ~/.docker/config.json)' })
-    .option('timeout', { type: 'number', default: 30, describe: 'seconds without a byte from the registry before giving up' }) as never,
+  builder: (y) =>
+    store(y)
+      .positional('ref', { type: 'string', demandOption: true })
+      .positional('source', { type: 'string' })
+      .option('insecure', { type: 'boolean', default: false, describe: 'allow plain HTTP to a registry that is not on this machine' })
+      .option('creds', { type: 'string', describe: 'USER:PASSWORD for the registry' })
+      .option('authfile', { type: 'string', describe: 'auth file (default ~/.docker/config.json)' })
+      .option('timeout', { type: 'number', default: 30, describe: 'seconds without a byte from the registry before giving up' }) as never,
   handler: async (argv) => {
-    const digest = await (await service(argv)).push(argv.ref, argv.source, {
-      insecure: argv.insecure, creds: argv.creds, authfile: argv.authfile, timeoutMs: argv.timeout * 1000,
+    const digest = await (
+      await service(argv)
+    ).push(argv.ref, argv.source, {
+      insecure: argv.insecure,
+      creds: argv.creds,
+      authfile: argv.authfile,
+      timeoutMs: argv.timeout * 1000,
       onProgress: (e) => writeLine(2, JSON.stringify(e)),
     });
     out(`${argv.ref} ${digest}`);
@@ -166,16 +232,20 @@ const push: CommandModule<ImageArgs, ImageArgs & { ref: string; source?: string;
 const importCmd: CommandModule<ImageArgs, ImageArgs & { file: string; name?: string; platform?: string; 'max-layer-bytes'?: number }> = {
   command: 'import <file> [name]',
   describe: 'add the image(s) of an oci-archive or docker-archive tarball to the store',
-  builder: (y) => store(y)
-    .positional('file', { type: 'string', demandOption: true })
-    .positional('name', { type: 'string', describe: 'store the image under this name' })
-    .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] to choose from an index' })
-    .option('max-layer-bytes', { type: 'number', describe: 'refuse a layer that unpacks to more bytes than this' }) as never,
+  builder: (y) =>
+    store(y)
+      .positional('file', { type: 'string', demandOption: true })
+      .positional('name', { type: 'string', describe: 'store the image under this name' })
+      .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] to choose from an index' })
+      .option('max-layer-bytes', { type: 'number', describe: 'refuse a layer that unpacks to more bytes than this' }) as never,
   handler: async (argv) => {
     const { parsePlatform } = await import('../../image/platform.js');
     const { DEFAULT_LIMITS } = await import('../../image/unpack.js');
-    const names = await (await service(argv)).importArchive(argv.file, {
-      name: argv.name, platform: argv.platform ? parsePlatform(argv.platform) : undefined,
+    const names = await (
+      await service(argv)
+    ).importArchive(argv.file, {
+      name: argv.name,
+      platform: argv.platform ? parsePlatform(argv.platform) : undefined,
       limits: argv['max-layer-bytes'] ? { ...DEFAULT_LIMITS, maxBytes: argv['max-layer-bytes'] } : undefined,
     });
     out(names.join('\n'));
@@ -185,10 +255,11 @@ const importCmd: CommandModule<ImageArgs, ImageArgs & { file: string; name?: str
 const exportCmd: CommandModule<ImageArgs, ImageArgs & { ref: string; file: string; format: 'oci-archive' | 'docker-archive' }> = {
   command: 'export <ref> <file>',
   describe: 'write an image of the store to a tarball',
-  builder: (y) => store(y)
-    .positional('ref', { type: 'string', demandOption: true })
-    .positional('file', { type: 'string', demandOption: true })
-    .option('format', { choices: ['oci-archive', 'docker-archive'] as const, default: 'oci-archive' as const }) as never,
+  builder: (y) =>
+    store(y)
+      .positional('ref', { type: 'string', demandOption: true })
+      .positional('file', { type: 'string', demandOption: true })
+      .option('format', { choices: ['oci-archive', 'docker-archive'] as const, default: 'oci-archive' as const }) as never,
   handler: async (argv) => {
     await (await service(argv)).exportArchive(argv.ref, argv.file, argv.format);
   },
@@ -197,7 +268,17 @@ const exportCmd: CommandModule<ImageArgs, ImageArgs & { ref: string; file: strin
 export const imageCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'image <command>',
   describe: 'pull, list, inspect, remove images; make bundles from them',
-  builder: (y) => y.command(pull as never).command(ls as never).command(inspect as never).command(rm as never)
-    .command(prune as never).command(bundle as never).command(push as never).command(importCmd as never).command(exportCmd as never).demandCommand(1) as never,
+  builder: (y) =>
+    y
+      .command(pull as never)
+      .command(ls as never)
+      .command(inspect as never)
+      .command(rm as never)
+      .command(prune as never)
+      .command(bundle as never)
+      .command(push as never)
+      .command(importCmd as never)
+      .command(exportCmd as never)
+      .demandCommand(1) as never,
   handler: () => {},
 };

@@ -18,4 +18,24 @@ import { stateCommand } from './state.js';
 import { networkCommand } from './network.js';
 import { volumeCommand } from './volume.js';
 
-export const commands = [specCommand, createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand, execCommand, featuresCommand, pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand, explainCommand, networkCommand, volumeCommand, imageCommand];
+export const commands = [
+  specCommand,
+  createCommand,
+  startCommand,
+  runCommand,
+  stateCommand,
+  listCommand,
+  killCommand,
+  deleteCommand,
+  execCommand,
+  featuresCommand,
+  pauseCommand,
+  resumeCommand,
+  psCommand,
+  updateCommand,
+  eventsCommand,
+  explainCommand,
+  networkCommand,
+  volumeCommand,
+  imageCommand,
+];

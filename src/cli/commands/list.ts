@@ -5,9 +5,10 @@ export const listCommand: CommandModule<GlobalArgs, GlobalArgs & { format: strin
   command: 'list',
   aliases: ['ps-all'],
   describe: 'list containers',
-  builder: (y) => y
-    .option('format', { alias: 'f', choices: ['table', 'json'], default: 'table' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ids only' }) as never,
+  builder: (y) =>
+    y
+      .option('format', { alias: 'f', choices: ['table', 'json'], default: 'table' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ids only' }) as never,
   handler: (argv) => {
     const all = cliRuntime(argv).list();
     if (argv.quiet) {
@@ -15,14 +16,34 @@ export const listCommand: CommandModule<GlobalArgs, GlobalArgs & { format: strin
       return;
     }
     if (argv.format === 'json') {
-      out(JSON.stringify(all.map((c) => ({
-        ociVersion: c.ociVersion, id: c.id, pid: c.pid ?? 0, status: c.status, bundle: c.bundle, rootfs: c.rootfs,
-        created: c.created, owner: 'root', ...(c.annotations ? { annotations: c.annotations } : {}),
-      }))));
+      out(
+        JSON.stringify(
+          all.map((c) => ({
+            ociVersion: c.ociVersion,
+            id: c.id,
+            pid: c.pid ?? 0,
+            status: c.status,
+            bundle: c.bundle,
+            rootfs: c.rootfs,
+            created: c.created,
+            owner: 'root',
+            ...(c.annotations ? { annotations: c.annotations } : {}),
+          })),
+        ),
+      );
       return;
     }
-    const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...all.map((c) => [c.id, String(c.pid ?? 0), c.status, c.bundle, c.created, 'root'])];
+    const rows = [
+      ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
+      ...all.map((c) => [c.id, String(c.pid ?? 0), c.status, c.bundle, c.created, 'root']),
+    ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows) out(r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i] + 2))).join('').trimEnd());
+    for (const r of rows)
+      out(
+        r
+          .map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i] + 2)))
+          .join('')
+          .trimEnd(),
+      );
   },
 };

@@ -8,11 +8,12 @@ type Args = GlobalArgs & { id: string; format: string; psArgs?: string[] };
 export const psCommand: CommandModule<GlobalArgs, Args> = {
   command: 'ps <id> [psArgs..]',
   describe: 'list the processes in a container (table: ps output filtered to them; json: pids)',
-  builder: (y) => y
-    .positional('id', { type: 'string', demandOption: true })
-    .positional('psArgs', { type: 'string', array: true, describe: 'arguments for ps (default -ef)' })
-    .option('format', { alias: 'f', choices: ['table', 'json'], default: 'table' })
-    .parserConfiguration({ 'unknown-options-as-args': true }) as never,
+  builder: (y) =>
+    y
+      .positional('id', { type: 'string', demandOption: true })
+      .positional('psArgs', { type: 'string', array: true, describe: 'arguments for ps (default -ef)' })
+      .option('format', { alias: 'f', choices: ['table', 'json'], default: 'table' })
+      .parserConfiguration({ 'unknown-options-as-args': true }) as never,
   handler: (argv) => {
     const pids = cliRuntime(argv).pids(argv.id);
     if (argv.format === 'json') {

@@ -11,10 +11,15 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolean; keep: boolean; 'no-subreaper': boolean }> = {
   command: 'run <id> [args..]',
   describe: 'create and start a container; in the foreground, wait for it and exit with its status',
-  builder: (y) => createOptions(y)
-    .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once the container runs' })
-    .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' })
-    .option('no-subreaper', { type: 'boolean', default: false, describe: 'do not become the subreaper of the container\'s orphaned processes' }) as never,
+  builder: (y) =>
+    createOptions(y)
+      .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once the container runs' })
+      .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' })
+      .option('no-subreaper', {
+        type: 'boolean',
+        default: false,
+        describe: "do not become the subreaper of the container's orphaned processes",
+      }) as never,
   handler: async (argv) => {
     const rt = cliRuntime(argv);
     // As runc does, a foreground run is the child subreaper of what the container leaves behind (a
@@ -27,13 +32,28 @@ export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolea
     // the pty keeps what the container writes until the proxy reads it.
     let proxy: TerminalProxy | undefined;
     let proxyReady: Promise<void> | undefined;
-    const onTerminal = argv.detach ? undefined : (fd: number) => {
-      proxyReady = import('../../terminal/proxy.js').then((m) => { proxy = m.proxyTerminal(fd); });
-    };
+    const onTerminal = argv.detach
+      ? undefined
+      : (fd: number) => {
+          proxyReady = import('../../terminal/proxy.js').then((m) => {
+            proxy = m.proxyTerminal(fd);
+          });
+        };
     let c;
     try {
       const target = createTarget(argv);
-      c = await rt.create(argv.id, typeof target === 'string' ? target : { ...target, traceAfterStart: argv.trace, onTerminal, onLateError: argv.detach ? undefined : (m) => cliLogger().error(m) }, { ...createArgsToOptions(argv), traceAfterStart: argv.trace, onTerminal, onLateError: argv.detach ? undefined : (m) => cliLogger().error(m) });
+      c = await rt.create(
+        argv.id,
+        typeof target === 'string'
+          ? target
+          : { ...target, traceAfterStart: argv.trace, onTerminal, onLateError: argv.detach ? undefined : (m) => cliLogger().error(m) },
+        {
+          ...createArgsToOptions(argv),
+          traceAfterStart: argv.trace,
+          onTerminal,
+          onLateError: argv.detach ? undefined : (m) => cliLogger().error(m),
+        },
+      );
       await proxyReady;
     } catch (e) {
       await proxyReady?.catch(() => {});
@@ -45,7 +65,7 @@ export const runCommand: CommandModule<GlobalArgs, CreateArgs & { detach: boolea
       native().detachStdio();
       return;
     }
-    const forward = (sig: NodeJS.Signals) => signalPid(c.pid, (require_signals()[sig]));
+    const forward = (sig: NodeJS.Signals) => signalPid(c.pid, require_signals()[sig]);
     const forwarded = proxy ? FORWARDED : [...FORWARDED, 'SIGWINCH' as const];
     for (const s of forwarded) process.on(s, forward);
     let result;

@@ -23,23 +23,108 @@ const INT = (flag: string, v: unknown) => {
 
 /** runc's shorthand flags and where each lands in linux.resources. */
 const FLAGS: Array<[string, (r: Resources, v: unknown, flag: string) => void]> = [
-  ['memory', (r, v, f) => { (r.memory ??= {}).limit = parseBytes(f, v); }],
-  ['memory-reservation', (r, v, f) => { (r.memory ??= {}).reservation = parseBytes(f, v); }],
-  ['memory-swap', (r, v, f) => { (r.memory ??= {}).swap = parseBytes(f, v); }],
-  ['kernel-memory', (r, v, f) => { (r.memory ??= {}).kernel = parseBytes(f, v); }],
-  ['kernel-memory-tcp', (r, v, f) => { (r.memory ??= {}).kernelTCP = parseBytes(f, v); }],
-  ['cpu-shares', (r, v, f) => { (r.cpu ??= {}).shares = INT(f, v); }],
-  ['cpu-share', (r, v, f) => { (r.cpu ??= {}).shares = INT(f, v); }],
-  ['cpu-quota', (r, v, f) => { (r.cpu ??= {}).quota = INT(f, v); }],
-  ['cpu-period', (r, v, f) => { (r.cpu ??= {}).period = INT(f, v); }],
-  ['cpu-rt-runtime', (r, v, f) => { (r.cpu ??= {}).realtimeRuntime = INT(f, v); }],
-  ['cpu-rt-period', (r, v, f) => { (r.cpu ??= {}).realtimePeriod = INT(f, v); }],
-  ['cpuset-cpus', (r, v) => { (r.cpu ??= {}).cpus = String(v); }],
-  ['cpuset-mems', (r, v) => { (r.cpu ??= {}).mems = String(v); }],
-  ['pids-limit', (r, v, f) => { r.pids = { limit: INT(f, v) }; }],
-  ['blkio-weight', (r, v, f) => { (r.blockIO ??= {}).weight = INT(f, v); }],
-  ['cpu-burst', (r, v, f) => { (r.cpu ??= {}).burst = INT(f, v); }],
-  ['cpu-idle', (r, v, f) => { (r.cpu ??= {}).idle = INT(f, v); }],
+  [
+    'memory',
+    (r, v, f) => {
+      (r.memory ??= {}).limit = parseBytes(f, v);
+    },
+  ],
+  [
+    'memory-reservation',
+    (r, v, f) => {
+      (r.memory ??= {}).reservation = parseBytes(f, v);
+    },
+  ],
+  [
+    'memory-swap',
+    (r, v, f) => {
+      (r.memory ??= {}).swap = parseBytes(f, v);
+    },
+  ],
+  [
+    'kernel-memory',
+    (r, v, f) => {
+      (r.memory ??= {}).kernel = parseBytes(f, v);
+    },
+  ],
+  [
+    'kernel-memory-tcp',
+    (r, v, f) => {
+      (r.memory ??= {}).kernelTCP = parseBytes(f, v);
+    },
+  ],
+  [
+    'cpu-shares',
+    (r, v, f) => {
+      (r.cpu ??= {}).shares = INT(f, v);
+    },
+  ],
+  [
+    'cpu-share',
+    (r, v, f) => {
+      (r.cpu ??= {}).shares = INT(f, v);
+    },
+  ],
+  [
+    'cpu-quota',
+    (r, v, f) => {
+      (r.cpu ??= {}).quota = INT(f, v);
+    },
+  ],
+  [
+    'cpu-period',
+    (r, v, f) => {
+      (r.cpu ??= {}).period = INT(f, v);
+    },
+  ],
+  [
+    'cpu-rt-runtime',
+    (r, v, f) => {
+      (r.cpu ??= {}).realtimeRuntime = INT(f, v);
+    },
+  ],
+  [
+    'cpu-rt-period',
+    (r, v, f) => {
+      (r.cpu ??= {}).realtimePeriod = INT(f, v);
+    },
+  ],
+  [
+    'cpuset-cpus',
+    (r, v) => {
+      (r.cpu ??= {}).cpus = String(v);
+    },
+  ],
+  [
+    'cpuset-mems',
+    (r, v) => {
+      (r.cpu ??= {}).mems = String(v);
+    },
+  ],
+  [
+    'pids-limit',
+    (r, v, f) => {
+      r.pids = { limit: INT(f, v) };
+    },
+  ],
+  [
+    'blkio-weight',
+    (r, v, f) => {
+      (r.blockIO ??= {}).weight = INT(f, v);
+    },
+  ],
+  [
+    'cpu-burst',
+    (r, v, f) => {
+      (r.cpu ??= {}).burst = INT(f, v);
+    },
+  ],
+  [
+    'cpu-idle',
+    (r, v, f) => {
+      (r.cpu ??= {}).idle = INT(f, v);
+    },
+  ],
 ];
 
 /** runc's Intel RDT flags (linux.intelRdt, not linux.resources): refused by name, as create refuses
@@ -56,16 +141,19 @@ export const updateCommand: CommandModule<GlobalArgs, Args> = {
       // otherwise read a lone "-" after a long option as no value.
       .option('resources', { alias: 'r', type: 'string', nargs: 1, describe: 'LinuxResources JSON file, or - for stdin' });
     for (const [flag] of FLAGS) b = b.option(flag, { type: 'string', describe: `linux.resources shorthand` });
-    for (const flag of RDT_FLAGS) b = b.option(flag, { type: 'string', describe: 'linux.intelRdt (refused: runt has no Intel RDT code path)' });
+    for (const flag of RDT_FLAGS)
+      b = b.option(flag, { type: 'string', describe: 'linux.intelRdt (refused: runt has no Intel RDT code path)' });
     return b as never;
   },
   handler: async (argv) => {
     const rdt = RDT_FLAGS.find((f) => argv[f] !== undefined);
     if (rdt) {
       const { resctrlMounted } = await import('../../plan/intel-rdt.js');
-      throw new InvalidArgumentError(resctrlMounted()
-        ? `--${rdt}: linux.intelRdt is not supported by runt (resctrl is mounted, but runt has no Intel RDT code path)`
-        : `--${rdt}: no resctrl filesystem is mounted on this host (/sys/fs/resctrl)`);
+      throw new InvalidArgumentError(
+        resctrlMounted()
+          ? `--${rdt}: linux.intelRdt is not supported by runt (resctrl is mounted, but runt has no Intel RDT code path)`
+          : `--${rdt}: no resctrl filesystem is mounted on this host (/sys/fs/resctrl)`,
+      );
     }
     let resources: Resources = {};
     if (argv.resources !== undefined) {

@@ -17,8 +17,10 @@ function labels(list: string[] | undefined): Record<string, string> {
 const create: CommandModule<GlobalArgs, Args> = {
   command: 'create <name>',
   describe: 'create a named volume (<store>/volumes/NAME/_data)',
-  builder: (y) => y.positional('name', { type: 'string', demandOption: true })
-    .option('label', { type: 'string', array: true, nargs: 1, describe: 'KEY=VALUE' }) as never,
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', demandOption: true })
+      .option('label', { type: 'string', array: true, nargs: 1, describe: 'KEY=VALUE' }) as never,
   handler: (argv) => {
     out(cliRuntime(argv).volumes.create(argv.name!, { labels: labels(argv.label) }).name);
   },
@@ -28,15 +30,23 @@ const ls: CommandModule<GlobalArgs, Args> = {
   command: 'ls',
   aliases: ['list'],
   describe: 'list volumes',
-  builder: (y) => y.option('format', { alias: 'f', choices: ['table', 'json'], default: 'table' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'names only' }) as never,
+  builder: (y) =>
+    y
+      .option('format', { alias: 'f', choices: ['table', 'json'], default: 'table' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'names only' }) as never,
   handler: (argv) => {
     const all = cliRuntime(argv).volumes.list();
     if (argv.format === 'json') return out(JSON.stringify(all));
     if (argv.quiet) return all.forEach((v) => out(v.name));
     const rows = [['NAME', 'CONTAINERS', 'CREATED'], ...all.map((v) => [v.name, v.containers.join(',') || '-', v.created])];
     const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows) out(r.map((c, i) => c.padEnd(w[i] + 2)).join('').trimEnd());
+    for (const r of rows)
+      out(
+        r
+          .map((c, i) => c.padEnd(w[i] + 2))
+          .join('')
+          .trimEnd(),
+      );
   },
 };
 
@@ -46,7 +56,13 @@ const inspect: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y.positional('names', { type: 'string', array: true, demandOption: true }) as never,
   handler: (argv) => {
     const rt = cliRuntime(argv);
-    out(JSON.stringify(argv.names!.map((n) => rt.volumes.inspect(n)), null, 2));
+    out(
+      JSON.stringify(
+        argv.names!.map((n) => rt.volumes.inspect(n)),
+        null,
+        2,
+      ),
+    );
   },
 };
 
@@ -75,6 +91,13 @@ const prune: CommandModule<GlobalArgs, Args> = {
 export const volumeCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'volume <command>',
   describe: 'manage named volumes (create, ls, inspect, rm, prune)',
-  builder: (y) => y.command(create as never).command(ls as never).command(inspect as never).command(rm as never).command(prune as never).demandCommand(1) as never,
+  builder: (y) =>
+    y
+      .command(create as never)
+      .command(ls as never)
+      .command(inspect as never)
+      .command(rm as never)
+      .command(prune as never)
+      .demandCommand(1) as never,
   handler: () => {},
 };
