@@ -261,8 +261,10 @@ group('oom', async () => {
 });
 
 group('pids', async () => {
-  // A fork bomb held by pids.max, then kill --all (cgroup.kill) ends every process of it.
-  const c = await rt.create('bomb', spec('f() { f | f & }; f; exec sleep 1000', '/runt-vm/bomb', { pids: { limit: 16 } }), {
+  // A fork bomb held by pids.max, then kill --all (cgroup.kill) ends every process of it. The bomb runs
+  // in a subshell and the init execs sleep: an init that itself met a refused fork could exit (status 2)
+  // before the kill, and the test would race it.
+  const c = await rt.create('bomb', spec('(f() { f | f & }; f) & exec sleep 1000', '/runt-vm/bomb', { pids: { limit: 16 } }), {
     stdio: 'ignore',
   });
   await c.start();
