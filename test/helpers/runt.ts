@@ -17,6 +17,10 @@ import { fileURLToPath } from 'node:url';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = process.env.RUNT_TEST_CLI ?? join(REPO, 'bin/runt.cjs');
 
+// A runner started by systemd with NOTIFY_SOCKET set would make every container's start wait for
+// READY=1 (as runc's does): cleared once here; the notify-socket test sets its own.
+delete process.env.NOTIFY_SOCKET;
+
 export interface RuntOptions {
   /** State root (`--root`); omitted: no --root flag. */
   root?: string;
