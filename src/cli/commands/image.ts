@@ -2,6 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { out, type GlobalArgs } from '../global.js';
 import { writeLine } from '../write-line.js';
+import { tableLines } from '../table.js';
 import { storeRoot } from '../../store-root.js';
 import type { PullEvent } from '../../image/pull.js';
 
@@ -117,17 +118,7 @@ const ls: CommandModule<ImageArgs, ImageArgs & { format: 'table' | 'json' }> = {
     const rows = [['NAME', 'DIGEST', 'LAYERS', 'SIZE', 'UNPACKED', 'CREATED']];
     for (const i of list)
       rows.push([i.name, i.digest.slice(7, 19), String(i.layers), formatBytes(i.size), formatBytes(i.unpackedSize), i.created ?? '']);
-    const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-    out(
-      rows
-        .map((r) =>
-          r
-            .map((c, k) => c.padEnd(widths[k]))
-            .join('  ')
-            .trimEnd(),
-        )
-        .join('\n'),
-    );
+    out(tableLines(rows).join('\n'));
   },
 };
 

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { cliRuntime, out, type GlobalArgs } from '../global.js';
+import { tableLines } from '../table.js';
 
 export const listCommand: CommandModule<GlobalArgs, GlobalArgs & { format: string; quiet: boolean }> = {
   command: 'list',
@@ -37,13 +38,6 @@ export const listCommand: CommandModule<GlobalArgs, GlobalArgs & { format: strin
       ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
       ...all.map((c) => [c.id, String(c.pid ?? 0), c.status, c.bundle, c.created, 'root']),
     ];
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows)
-      out(
-        r
-          .map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i] + 2)))
-          .join('')
-          .trimEnd(),
-      );
+    for (const line of tableLines(rows)) out(line);
   },
 };

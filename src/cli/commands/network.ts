@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { cliRuntime, out, type GlobalArgs } from '../global.js';
+import { tableLines } from '../table.js';
 
 type Args = GlobalArgs & {
   name?: string;
@@ -44,14 +45,7 @@ const ls: CommandModule<GlobalArgs, Args> = {
       ['NAME', 'SUBNET', 'GATEWAY', 'BRIDGE', 'INTERNAL', 'CONTAINERS'],
       ...all.map((n) => [n.name, n.subnet, n.gateway, n.bridge, String(n.internal), n.containers.join(',') || '-']),
     ];
-    const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows)
-      out(
-        r
-          .map((c, i) => c.padEnd(w[i] + 2))
-          .join('')
-          .trimEnd(),
-      );
+    for (const line of tableLines(rows)) out(line);
   },
 };
 

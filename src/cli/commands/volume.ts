@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { cliRuntime, out, type GlobalArgs } from '../global.js';
+import { tableLines } from '../table.js';
 import { RuntError } from '../../errors.js';
 
 type Args = GlobalArgs & { name?: string; names?: string[]; label?: string[]; format?: string; quiet?: boolean; force?: boolean };
@@ -39,14 +40,7 @@ const ls: CommandModule<GlobalArgs, Args> = {
     if (argv.format === 'json') return out(JSON.stringify(all));
     if (argv.quiet) return all.forEach((v) => out(v.name));
     const rows = [['NAME', 'CONTAINERS', 'CREATED'], ...all.map((v) => [v.name, v.containers.join(',') || '-', v.created])];
-    const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows)
-      out(
-        r
-          .map((c, i) => c.padEnd(w[i] + 2))
-          .join('')
-          .trimEnd(),
-      );
+    for (const line of tableLines(rows)) out(line);
   },
 };
 
