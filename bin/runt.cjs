@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `runt` command. It runs the CLI bundle (dist/runt-cli.cjs, made by scripts/bundle-cli.mjs)
+// The `runt` command. It runs the CLI bundle (dist/runt-cli.cjs, made by scripts/bundle.mjs)
 // through vm.Script with V8's code cache (dist/runt-cli.cjs.cache): no module resolution, no
 // parsing, and the functions compiled in earlier runs are not compiled again. (Node 20 has no compile
-// cache of its own for user code.)
+// cache of its own for user code.) The same machinery runs the containerd shim's bundle
+// (dist/runt-shim.cjs, bin/containerd-shim-runt-v2.cjs): `launch` and `prime` take the bundle.
 //
 // Each command that takes the start-up fast path (the ones engines call in a loop) has a cache of
 // its own, dist/runt-cli.cjs.<command>.cache, so that it loads only the code it runs; everything
@@ -17,16 +18,30 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 
-const BUNDLE = path.join(__dirname, '..', 'dist', 'runt-cli.cjs');
+/** A bundle made by scripts/bundle.mjs: its file, the module it runs, and modules the build must not
+ *  run when it primes the shared cache (`entry` would run the program; a slow path would load what
+ *  the shared cache is meant to spare). */
+const CLI = {
+  name: 'runt-cli',
+  file: path.join(__dirname, '..', 'dist', 'runt-cli.cjs'),
+  entry: 'src/cli/main.js',
+  /** Loaded only when a command did not take the fast path. */
+  slowPath: 'src/cli/yargs-cli.js',
+};
+const SHIM = {
+  name: 'runt-shim',
+  file: path.join(__dirname, '..', 'dist', 'runt-shim.cjs'),
+  entry: 'src/shim/main.js',
+  slowPath: undefined,
+};
+const BUNDLE = CLI.file;
 const CACHE = `${BUNDLE}.cache`;
-const commandCache = (word) => `${BUNDLE}.${word}.cache`;
-const ENTRY = 'src/cli/main.js';
-/** Loaded only when a command did not take the fast path. */
-const SLOW_PATH = 'src/cli/yargs-cli.js';
+const sharedCache = (bundle) => `${bundle.file}.cache`;
+const commandCache = (word, bundle = CLI) => `${bundle.file}.${word}.cache`;
 
 /** The cache belongs to this bundle (its first line names a hash of it), this Node and this CPU. */
-function cacheKey(source) {
-  return `runt-cli-cache ${source.slice(0, source.indexOf('\n')).split(' ')[2]} ${process.version} ${process.arch}`;
+function cacheKey(source, bundle) {
+  return `${bundle.name}-cache ${source.slice(0, source.indexOf('\n')).split(' ')[2]} ${process.version} ${process.arch}`;
 }
 
 /** The cached data in `file` when it was made for `key`, else undefined. */
@@ -78,35 +93,36 @@ function commandWord(args) {
   return undefined;
 }
 
-function run() {
-  const source = fs.readFileSync(BUNDLE, 'utf8');
-  const key = cacheKey(source);
-  const word = commandWord(process.argv.slice(2));
-  const own = word === undefined ? undefined : readCache(commandCache(word), key);
-  const cachedData = own ?? readCache(CACHE, key);
-  const script = new vm.Script(source, { filename: BUNDLE, cachedData });
+/** Runs `bundle`'s entry module with the code cache of `word` (the command), or the shared one;
+ *  returns the entry's exports. */
+function launch(bundle, word) {
+  const source = fs.readFileSync(bundle.file, 'utf8');
+  const key = cacheKey(source, bundle);
+  const own = word === undefined ? undefined : readCache(commandCache(word, bundle), key);
+  const cachedData = own ?? readCache(sharedCache(bundle), key);
+  const script = new vm.Script(source, { filename: bundle.file, cachedData });
   const accepted = cachedData !== undefined && !script.cachedDataRejected;
-  const registry = script.runInThisContext()(require, BUNDLE, path.dirname(BUNDLE));
+  const registry = script.runInThisContext()(require, bundle.file, path.dirname(bundle.file));
   process.once('exit', () => {
-    if (word !== undefined && !registry.isLoaded(SLOW_PATH)) {
-      if (!(own && accepted)) writeCache(commandCache(word), key, script);
+    if (word !== undefined && !(bundle.slowPath && registry.isLoaded(bundle.slowPath))) {
+      if (!(own && accepted)) writeCache(commandCache(word, bundle), key, script);
     } else if (own === undefined && !accepted) {
-      writeCache(CACHE, key, script);
+      writeCache(sharedCache(bundle), key, script);
     }
   });
-  registry.load(ENTRY);
+  return registry.load(bundle.entry);
 }
 
-/** Build time (scripts/bundle-cli.mjs): the shared cache, with every module's top level compiled
- *  but the entry's (it would run the CLI) and yargs-cli's (it would load yargs). */
-function prime() {
-  const source = fs.readFileSync(BUNDLE, 'utf8');
-  const script = new vm.Script(source, { filename: BUNDLE });
-  const registry = script.runInThisContext()(require, BUNDLE, path.dirname(BUNDLE));
-  for (const id of registry.ids()) if (id !== ENTRY && id !== SLOW_PATH) registry.load(id);
-  writeCache(CACHE, cacheKey(source), script);
-  return fs.existsSync(CACHE);
+/** Build time (scripts/bundle.mjs): the shared cache, with every module's top level compiled but
+ *  the entry's and the slow path's. */
+function prime(bundle = CLI) {
+  const source = fs.readFileSync(bundle.file, 'utf8');
+  const script = new vm.Script(source, { filename: bundle.file });
+  const registry = script.runInThisContext()(require, bundle.file, path.dirname(bundle.file));
+  for (const id of registry.ids()) if (id !== bundle.entry && id !== bundle.slowPath) registry.load(id);
+  writeCache(sharedCache(bundle), cacheKey(source, bundle), script);
+  return fs.existsSync(sharedCache(bundle));
 }
 
-if (require.main === module) run();
-else module.exports = { prime, BUNDLE, CACHE, commandCache };
+if (require.main === module) launch(CLI, commandWord(process.argv.slice(2)));
+else module.exports = { launch, prime, commandCache, sharedCache, CLI, SHIM, BUNDLE, CACHE };

@@ -90,7 +90,7 @@ t.test('anything unusual is left to yargs', async (t) => {
   for (const args of FALLBACK) t.equal(await fastArgv(args), null, args.join(' ') || '(no arguments)');
 });
 
-// The command users run is bin/runt.cjs: the CLI bundled into dist/runt-cli.cjs (scripts/bundle-cli.mjs)
+// The command users run is bin/runt.cjs: the CLI bundled into dist/runt-cli.cjs (scripts/bundle.mjs)
 // and run with V8's code cache. It must answer exactly as the ESM build does, load no more for a hot
 // command than the ESM fast path does, and never depend on its cache.
 const BIN = join(REPO, 'bin/runt.cjs');
