@@ -30,6 +30,12 @@ const CG = '/sys/fs/cgroup';
 const MiB = 1024 * 1024;
 
 const emit = (o: object) => appendFileSync(RESULTS, `${JSON.stringify(o)}\n`);
+let finished = false;
+// A death without a throw (a signal, or a top-level await that never settles, which ends Node with
+// status 13 once nothing else is pending) still leaves one line saying so.
+process.on('exit', (code) => {
+  if (!finished) emit({ name: 'the guest program: threw', got: `exited with status ${code} before its last group ended`, want: null });
+});
 const check = (name: string, got: unknown, want: unknown) => emit({ name, got, want });
 const read = (cgroup: string, file: string) => readFileSync(join(CG, cgroup, file), 'utf8').trim();
 const tryRead = (cgroup: string, file: string) => (existsSync(join(CG, cgroup, file)) ? read(cgroup, file) : undefined);
@@ -416,4 +422,5 @@ check(
   rt.list().map((x) => x.id),
   [],
 );
+finished = true;
 emit({ done: true });
