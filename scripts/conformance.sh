@@ -13,6 +13,9 @@
 #
 # Each run happens in a private mount namespace (unshare -m --propagation private): a config without
 # a mount namespace has its mounts made in the caller's namespace, and they must not reach the host's.
+# The suite's cgroupsPaths (/cgrouptest, and testdir/cgrouptest/container below the caller's cgroup)
+# are left behind by the programs: the ones that did not exist before are removed on exit, as far
+# as they are empty (test/helpers/engine-cgroups.ts, run with the tests' TypeScript loader).
 set -eu
 
 if [ $# -lt 1 ] || [ ! -d "$1/validation" ]; then
@@ -32,6 +35,13 @@ RUNTIMES=${RUNTIMES:-runt runc}
 PROGRAM_TIMEOUT=${PROGRAM_TIMEOUT:-300}
 OUT=${OUT:-$(mktemp -d /tmp/runt-conformance.XXXXXX)}
 mkdir -p "$OUT"
+
+engine_cgroups() {
+  (cd "$HERE" && TS_NODE_TRANSPILE_ONLY=1 node --import @tapjs/typescript/import test/helpers/engine-cgroups.ts "$@")
+}
+engine_cgroups record "$OUT/cgroups-before.json" cgrouptest testdir
+trap 'engine_cgroups remove "$OUT/cgroups-before.json"' EXIT
+trap 'exit 130' INT TERM
 
 # exec.Command in the suite takes one path: a wrapper runs the Node bin.
 WRAP="$OUT/runt"

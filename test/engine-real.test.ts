@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, sourceRootfs, waitFor } from './helpers/index.js';
+import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 
 const IMAGE = 'localhost/runt-test-busybox:latest';
 
@@ -84,15 +85,8 @@ function runtWrapper(dir: string): { path: string; calls: () => string[] } {
   return { path, calls: () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []) };
 }
 
-/** Cgroup directories named `name` at the top of each hierarchy that the engine will create. */
-function topCgroupsAbsent(name: string): string[] {
-  return readdirSync('/sys/fs/cgroup')
-    .map((h) => join('/sys/fs/cgroup', h, name))
-    .filter((d) => !existsSync(d));
-}
-
-/** Removes directory trees an engine made that did not exist before, as far as they are empty (a
- *  cgroup directory with processes, or a directory with files, stays and shows up as a leak). */
+/** Removes directory trees that did not exist before, as far as they are empty (a directory with
+ *  files stays and shows up as a leak). */
 function removeEmptyTrees(dirs: string[]): void {
   const rmTree = (d: string) => {
     if (!existsSync(d)) return;
@@ -155,8 +149,9 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
       `[debug]\n  address = "${dir}/debug.sock"`,
     ].join('\n'),
   );
-  const cgroupsBefore = topCgroupsAbsent('default');
-  // The shim keeps fifos, sockets and runc's state under /run/containerd whatever the config says.
+  // containerd's namespace is the parent of its containers' cgroups (cgroupsPath /default/ID).
+  removeEngineCgroupsAtTeardown(t, ['default']);
+  // The shim keeps sockets and runc's state under /run/containerd whatever the config says.
   const runDirBefore = existsSync('/run/containerd') ? [] : ['/run/containerd'];
   // Its own mount namespace: snapshots and rootfs mounts stay out of the host's.
   const daemon: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'containerd', '--config', join(dir, 'config.toml')], {
@@ -173,29 +168,59 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
     }
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
-    removeEmptyTrees(cgroupsBefore);
     removeEmptyTrees(runDirBefore);
   });
   await waitFor("containerd's socket", () => existsSync(sock), 30_000);
   const ctr = (args: string[], timeout = 60_000) => spawnSync('ctr', ['--address', sock, ...args], { encoding: 'utf8', timeout });
+  // ctr keeps a task's fifos in a directory of its own, by default under /run/containerd/fifo, and
+  // leaves it there for a detached task: here it is inside the test's directory.
+  const fifoDir = join(dir, 'fifo');
 
   const imported = ctr(['images', 'import', buildImage(dir)]);
   t.equal(imported.status, 0, imported.stderr);
   const id = `runt-ctr-${process.pid}`;
-  const run = ctr(['run', '--rm', '--runc-binary', runtBin.path, IMAGE, `${id}-a`, 'sh', '-c', 'echo hello from runt; exit 3']);
+  const run = ctr([
+    'run',
+    '--fifo-dir',
+    fifoDir,
+    '--rm',
+    '--runc-binary',
+    runtBin.path,
+    IMAGE,
+    `${id}-a`,
+    'sh',
+    '-c',
+    'echo hello from runt; exit 3',
+  ]);
   t.equal(run.stdout, 'hello from runt\n', run.stderr);
   t.equal(run.status, 3, "ctr run reports the container's exit code");
 
-  const detached = ctr(['run', '-d', '--runc-binary', runtBin.path, IMAGE, id, 'sleep', '1000']);
+  const detached = ctr(['run', '--fifo-dir', fifoDir, '-d', '--runc-binary', runtBin.path, IMAGE, id, 'sleep', '1000']);
   t.equal(detached.status, 0, detached.stderr);
-  const exec = ctr(['task', 'exec', '--exec-id', 'e1', id, 'sh', '-c', 'echo pid=$$; cat /proc/1/cmdline | tr "\\0" " "']);
+  t.ok(existsSync(fifoDir) && readdirSync(fifoDir).length > 0, "the detached task's fifos are in the test's directory");
+  const exec = ctr([
+    'task',
+    'exec',
+    '--fifo-dir',
+    fifoDir,
+    '--exec-id',
+    'e1',
+    id,
+    'sh',
+    '-c',
+    'echo pid=$$; cat /proc/1/cmdline | tr "\\0" " "',
+  ]);
   t.equal(exec.status, 0, exec.stderr);
   t.match(exec.stdout, /^pid=\d+\nsleep 1000 $/, "exec ran inside the container's PID namespace");
-  t.equal(ctr(['task', 'exec', '--exec-id', 'e2', id, 'sh', '-c', 'exit 9']).status, 9, 'exec exit code');
-  const terminal = spawnSync('script', ['-qec', `ctr --address ${sock} task exec -t --exec-id e3 ${id} tty`, '/dev/null'], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  t.equal(ctr(['task', 'exec', '--fifo-dir', fifoDir, '--exec-id', 'e2', id, 'sh', '-c', 'exit 9']).status, 9, 'exec exit code');
+  const terminal = spawnSync(
+    'script',
+    ['-qec', `ctr --address ${sock} task exec --fifo-dir ${fifoDir} -t --exec-id e3 ${id} tty`, '/dev/null'],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   t.match(terminal.stdout, /\/dev\/pts\/\d+/, "exec -t: runt sent the pty master to the shim's console socket");
   t.equal(ctr(['task', 'pause', id]).status, 0);
   t.match(ctr(['task', 'ls']).stdout, new RegExp(`${id}\\s+\\d+\\s+PAUSED`));
@@ -246,12 +271,12 @@ t.test('podman (conmon, runtime = runt, runtime_supports_json) runs, execs, paus
     ].join('\n'),
   );
   writeFileSync(join(dir, 'storage.conf'), `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/storage"\nrunroot = "${dir}/run"\n`);
-  const cgroupsBefore = topCgroupsAbsent('libpod_parent');
+  // podman (cgroup_manager cgroupfs) puts conmon in /libpod_parent/conmon and the containers beside it.
+  removeEngineCgroupsAtTeardown(t, ['libpod_parent']);
   t.teardown(async () => {
     // conmon outlives `podman rm` briefly (it runs podman's cleanup command): wait for this
-    // session's conmons before removing the cgroups they sit in.
+    // session's conmons before the cgroups they sit in are removed.
     await waitFor('conmon to exit', () => processesWith(dir).length === 0, 30_000).catch(() => {});
-    removeEmptyTrees(cgroupsBefore);
   });
   const name = `runt-pod-${process.pid}`;
   // One mount namespace for the whole session: podman's shm mounts stay out of the host's.

@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, sourceRootfs, waitFor } from './helpers/index.js';
+import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
 import { procState } from './helpers/proc.js';
 import { TtrpcClient } from '../src/shim/ttrpc-client.js';
@@ -74,10 +75,9 @@ async function main(): Promise<void> {
     ids.push(v);
     return v;
   };
+  // containerd's namespace is the parent of its containers' cgroups (cgroupsPath /default/ID).
+  removeEngineCgroupsAtTeardown(t, [NS]);
   const before = {
-    cgroups: readdirSync('/sys/fs/cgroup')
-      .map((h) => join('/sys/fs/cgroup', h, NS))
-      .filter((d) => !existsSync(d)),
     runtRoot: ['/run/containerd/runt', stateRoot(NS)].filter((d) => !existsSync(d)),
     socketDir: ['/run/containerd/s', '/run/containerd'].filter((d) => !existsSync(d)),
   };
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
         /* not empty: someone else's */
       }
     };
-    [...before.cgroups, ...before.runtRoot, ...before.socketDir].forEach(rmEmpty);
+    [...before.runtRoot, ...before.socketDir].forEach(rmEmpty);
     if (!t.passing() && existsSync(join(dir, 'shim.log')))
       t.comment(`shim log:\n${readFileSync(join(dir, 'shim.log'), 'utf8').split('\n').slice(-60).join('\n')}`);
     rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,7 @@ import { isAbsolute, join } from 'node:path';
 import protobuf from 'protobufjs';
 import * as grpc from '@grpc/grpc-js';
 import { REPO, sourceRootfs, waitFor } from './helpers/index.js';
+import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
 import { socketAddress, socketPath, stateRoot } from '../src/shim/address.js';
 import { Runtime } from '../src/runtime.js';
@@ -70,10 +71,9 @@ async function main(): Promise<void> {
       '    runtime_type = "io.containerd.runt.v2"',
     ].join('\n'),
   );
+  // The cgroups containerd's CRI asks for: the pods' parent `runt` and the namespace `k8s.io`.
+  removeEngineCgroupsAtTeardown(t, ['runt', NS]);
   const before = {
-    cgroups: readdirSync('/sys/fs/cgroup')
-      .flatMap((h) => ['runt', NS].map((n) => join('/sys/fs/cgroup', h, n)))
-      .filter((d) => !existsSync(d)),
     runtRoot: ['/run/containerd/runt', stateRoot(NS)].filter((d) => !existsSync(d)),
     dirs: ['/run/containerd/s', '/run/containerd', '/var/log/pods'].filter((d) => !existsSync(d)),
   };
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
         /* not empty */
       }
     };
-    [...before.cgroups, ...before.runtRoot, ...before.dirs].forEach(rmEmpty);
+    [...before.runtRoot, ...before.dirs].forEach(rmEmpty);
     if (!t.passing()) {
       t.comment(
         `containerd:\n${daemonLog
