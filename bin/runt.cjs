@@ -10,7 +10,8 @@
 // else (no command word, or a command that goes to yargs and costs far more anyway) shares
 // dist/runt-cli.cjs.cache, which the build makes with every module's top level. A cache is written
 // after the command has run, so that the functions it compiled are in it, when it was missing or V8
-// rejected it (another Node, other V8 flags); a command's first run starts from the shared one.
+// rejected it (another Node, other V8 flags); a CLI command's first run starts from the shared one
+// (a shim action's from the source: see SHIM).
 // The file is written to a temporary name and renamed into place; any failure (a read-only install,
 // another user) is ignored without a word: the command never depends on its cache.
 'use strict';
@@ -33,6 +34,10 @@ const SHIM = {
   file: path.join(__dirname, '..', 'dist', 'runt-shim.cjs'),
   entry: 'src/shim/main.js',
   slowPath: undefined,
+  /** An action's first run compiles from the source, not from the shared cache, so that the cache
+   *  it writes holds only what the action ran: V8 deserializes all of a cache, and the shared one,
+   *  with every module's top level, costs a short-lived `delete` 3 ms of its 16. */
+  leanCommandCaches: true,
 };
 const BUNDLE = CLI.file;
 const CACHE = `${BUNDLE}.cache`;
@@ -96,10 +101,10 @@ function commandWord(args) {
 /** Runs `bundle`'s entry module with the code cache of `word` (the command), or the shared one;
  *  returns the entry's exports. */
 function launch(bundle, word) {
-  const source = fs.readFileSync(bundle.file, 'utf8');
+  const source = fs.readFileSync(bundle.file, 'latin1');
   const key = cacheKey(source, bundle);
   const own = word === undefined ? undefined : readCache(commandCache(word, bundle), key);
-  const cachedData = own ?? readCache(sharedCache(bundle), key);
+  const cachedData = own ?? (bundle.leanCommandCaches && word !== undefined ? undefined : readCache(sharedCache(bundle), key));
   const script = new vm.Script(source, { filename: bundle.file, cachedData });
   const accepted = cachedData !== undefined && !script.cachedDataRejected;
   const registry = script.runInThisContext()(require, bundle.file, path.dirname(bundle.file));
@@ -116,7 +121,7 @@ function launch(bundle, word) {
 /** Build time (scripts/bundle.mjs): the shared cache, with every module's top level compiled but
  *  the entry's and the slow path's. */
 function prime(bundle = CLI) {
-  const source = fs.readFileSync(bundle.file, 'utf8');
+  const source = fs.readFileSync(bundle.file, 'latin1');
   const script = new vm.Script(source, { filename: bundle.file });
   const registry = script.runInThisContext()(require, bundle.file, path.dirname(bundle.file));
   for (const id of registry.ids()) if (id !== bundle.entry && id !== bundle.slowPath) registry.load(id);

@@ -26,7 +26,8 @@ import { procState } from './helpers/proc.js';
 import { TtrpcClient } from '../src/shim/ttrpc-client.js';
 import { encodeFrame, FrameDecoder } from '../src/shim/ttrpc.js';
 import { decode, encode } from '../src/shim/proto.js';
-import { socketAddress, socketPath, stateRoot } from '../src/shim/address.js';
+import { socketAddress, socketPath } from '../src/shim/address.js';
+import { stateRoot } from '../src/shim/state-root.js';
 import { CODE } from '../src/shim/ttrpc-status.js';
 import { Runtime } from '../src/runtime.js';
 

@@ -23,7 +23,8 @@ import * as grpc from '@grpc/grpc-js';
 import { REPO, sourceRootfs, waitFor } from './helpers/index.js';
 import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
-import { socketAddress, socketPath, stateRoot } from '../src/shim/address.js';
+import { socketAddress, socketPath } from '../src/shim/address.js';
+import { stateRoot } from '../src/shim/state-root.js';
 import { Runtime } from '../src/runtime.js';
 
 const IMAGE = 'localhost/runt-cri-test-busybox:latest';

@@ -10,6 +10,7 @@ import { TtrpcServer } from '../src/shim/ttrpc-server.js';
 import { TtrpcClient } from '../src/shim/ttrpc-client.js';
 import { decode, encode } from '../src/shim/proto.js';
 import { CODE, StatusError } from '../src/shim/ttrpc-status.js';
+import { deleteResponse } from '../src/shim/cleanup.js';
 
 t.test('a frame is a 10-byte header (length, stream id: u32 big-endian; type; flags) and the data', async (t) => {
   const f = encodeFrame({ streamId: 0x01020305, type: MESSAGE_TYPE.REQUEST, flags: FLAG.REMOTE_CLOSED, data: Buffer.from('abc') });
@@ -20,6 +21,20 @@ t.test('a frame is a 10-byte header (length, stream id: u32 big-endian; type; fl
   t.throws(() => encodeFrame({ streamId: 1, type: 1, flags: 0, data: Buffer.alloc(MAX_DATA_LENGTH + 1) }), /4 MiB/);
   t.same(MESSAGE_TYPE, { REQUEST: 1, RESPONSE: 2, DATA: 3 });
   t.same(FLAG, { REMOTE_CLOSED: 1, REMOTE_OPEN: 2, NO_DATA: 4 });
+});
+
+t.test("`delete`'s hand-encoded DeleteResponse is the message protobufjs reads", async (t) => {
+  for (const [pid, status, at] of [
+    [0, 137, 1_700_000_000_123],
+    [4194304, 0, 0],
+    [1, 255, 2 ** 40 + 999],
+  ]) {
+    t.same(
+      decode('containerd.task.v2.DeleteResponse', deleteResponse(pid, status, at)),
+      { pid, exit_status: status, exited_at: { seconds: Math.floor(at / 1000), nanos: (at % 1000) * 1e6 } },
+      `pid ${pid}, status ${status}, at ${at}`,
+    );
+  }
 });
 
 t.test('the decoder finds frames across any chunking, empty data included', async (t) => {

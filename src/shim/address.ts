@@ -1,4 +1,5 @@
-// Where a shim listens and where runt keeps its containers' state, from what containerd gives.
+// Where a shim listens, from what containerd gives (where runt keeps the containers' state:
+// state-root.ts, apart, so that `delete` does not load node:crypto).
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -17,9 +18,4 @@ export function socketAddress(containerdAddress: string, namespace: string, grou
 
 export function socketPath(address: string): string {
   return address.replace(/^unix:\/\//, '');
-}
-
-/** runt's state root for one containerd namespace (as runc's shim uses /run/containerd/runc/<ns>). */
-export function stateRoot(namespace: string): string {
-  return join('/run/containerd/runt', namespace);
 }

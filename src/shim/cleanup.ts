@@ -4,12 +4,9 @@
 // runs this after every normal teardown (when the shim's connection closes), so the path where
 // nothing is left to do loads neither the library nor the message definitions.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type protobuf from 'protobufjs';
 import type { ShimArgs } from './args.js';
-import { stateRoot } from './address.js';
-import { packageRoot } from '../package-root.js';
+import { stateRoot } from './state-root.js';
 
 function rootfsMounted(bundle: string): boolean {
   const target = join(bundle, 'rootfs').replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
@@ -18,21 +15,20 @@ function rootfsMounted(bundle: string): boolean {
     .some((l) => l.split(' ')[4] === target);
 }
 
-/** containerd.task.v2.DeleteResponse { pid = 1; exit_status = 2; exited_at = 3 (Timestamp) },
- *  written field by field with protobufjs's Writer as its generated (static) code does. */
-function deleteResponse(pid: number, exitStatus: number, atMs: number): Buffer {
-  const { Writer } = createRequire(join(packageRoot(), 'package.json'))('protobufjs/minimal') as typeof protobuf;
-  const w = Writer.create();
-  w.uint32((1 << 3) | 0).uint32(pid);
-  w.uint32((2 << 3) | 0).uint32(exitStatus);
-  w.uint32((3 << 3) | 2)
-    .fork()
-    .uint32((1 << 3) | 0)
-    .int64(Math.floor(atMs / 1000))
-    .uint32((2 << 3) | 0)
-    .int32((atMs % 1000) * 1e6)
-    .ldelim();
-  return Buffer.from(w.finish());
+/** A protobuf varint (base 128, least significant group first) of a non-negative integer. */
+function varint(n: number): number[] {
+  const out: number[] = [];
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+  out.push(n);
+  return out;
+}
+
+/** containerd.task.v2.DeleteResponse { pid = 1; exit_status = 2; exited_at = 3 (Timestamp { seconds
+ *  = 1; nanos = 2 }) }, encoded here: three varints are not worth loading protobufjs for in a
+ *  process containerd starts after every container. */
+export function deleteResponse(pid: number, exitStatus: number, atMs: number): Buffer {
+  const at = [0x08, ...varint(Math.floor(atMs / 1000)), 0x10, ...varint((atMs % 1000) * 1e6)];
+  return Buffer.from([0x08, ...varint(pid), 0x10, ...varint(exitStatus), 0x1a, ...varint(at.length), ...at]);
 }
 
 export async function deleteCommand(args: ShimArgs): Promise<Buffer> {

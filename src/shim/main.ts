@@ -1,4 +1,6 @@
-// containerd-shim-runt-v2: `start`, `delete`, or (no action word) the long-lived shim.
+// containerd-shim-runt-v2: `start`, `delete`, or (no action word) the long-lived shim. Each action
+// loads only its own modules; answers go out with write(2) (process.stdout would build a stream).
+import { writeSync } from 'node:fs';
 import { parseShimArgs } from './args.js';
 import { runtVersion } from '../package-root.js';
 
@@ -13,16 +15,16 @@ export async function main(argv: string[], script: string): Promise<void> {
   try {
     switch (args.action) {
       case 'version':
-        process.stdout.write(`containerd-shim-runt-v2 (runt ${runtVersion()})\n`);
+        writeSync(1, `containerd-shim-runt-v2 (runt ${runtVersion()})\n`);
         return;
       case 'start': {
         const { startCommand } = await import('./start.js');
-        process.stdout.write(await startCommand(args, script));
+        writeSync(1, await startCommand(args, script));
         return;
       }
       case 'delete': {
         const { deleteCommand } = await import('./cleanup.js');
-        process.stdout.write(await deleteCommand(args));
+        writeSync(1, await deleteCommand(args));
         return;
       }
       default: {

@@ -2,10 +2,13 @@
 // (containerd's, see proto/README.md). The build parses them once into a JSON descriptor
 // (scripts/shim-proto-json.mjs → dist/shim-proto.json) that protobufjs/light loads without a
 // parser; run from source (no build), the .proto files are parsed here with the full protobufjs.
+// protobufjs/light is imported by name so that scripts/bundle.mjs puts it into the shim's bundle
+// (its 30-odd files cost more to resolve and compile than the rest of the shim's start).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import type protobuf from 'protobufjs';
+import light from 'protobufjs/light.js';
 import { packageRoot } from '../package-root.js';
 
 /** Imports that only carry Go code-generation options (gogoproto, containerd's fieldpath plugin):
@@ -47,11 +50,8 @@ export function parseProtos(): protobuf.Root {
 
 export function protoRoot(): protobuf.Root {
   if (!root) {
-    const pkg = packageRoot();
-    const require = createRequire(join(pkg, 'package.json'));
-    const json = join(pkg, 'dist/shim-proto.json');
+    const json = join(packageRoot(), 'dist/shim-proto.json');
     if (existsSync(json)) {
-      const light = require('protobufjs/light') as typeof protobuf;
       root = light.Root.fromJSON(JSON.parse(readFileSync(json, 'utf8')) as protobuf.INamespace);
     } else {
       root = parseProtos();

@@ -4,7 +4,7 @@ import { constants as osc } from 'node:os';
 import { unlinkSync } from 'node:fs';
 import { native } from '../native.js';
 import type { ShimArgs } from './args.js';
-import { stateRoot } from './address.js';
+import { stateRoot } from './state-root.js';
 import { EventPublisher } from './publisher.js';
 import { TaskService } from './task-service.js';
 import { TtrpcServer } from './ttrpc-server.js';

@@ -61,6 +61,7 @@ export async function startCommand(args: ShimArgs, script: string): Promise<stri
     const child = spawn(
       process.execPath,
       [
+        ...process.execArgv, // the Node flags `start` was given (a wrapper's --cpu-prof, say)
         script,
         '-namespace',
         args.namespace,
