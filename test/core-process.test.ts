@@ -1,8 +1,10 @@
 // The process: args, env, cwd, user and groups, umask, rlimits, no_new_privs, capabilities,
 // oom_score_adj, each checked where the kernel shows it.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
-import { capMask, describe, makeBundle, parseStatus, stateRoot, statusNumbers } from './helpers/index.js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { capMask, describe, errorLines, leftovers, makeBundle, parseStatus, stateRoot, statusNumbers } from './helpers/index.js';
 import type { Spec } from '../src/spec/types.js';
 
 const STATUS_MARK = '--- status';
@@ -181,3 +183,68 @@ t.test('oomScoreAdj', async (t) => {
   t.equal(r.code, 0, describe(r));
   t.equal(r.stdout.trim(), '123');
 });
+
+/** runt under `capsh --drop=cap_sys_resource`: root without CAP_SYS_RESOURCE in any set after the exec. */
+const WITHOUT_SYS_RESOURCE = ['capsh', '--drop=cap_sys_resource', '--', '-c', 'exec "$0" "$@"'];
+
+/** What runt inherits from this process (and names in the error). */
+const ownOomScoreAdj = () => readFileSync('/proc/self/oom_score_adj', 'utf8').trim();
+
+/** Why the refusal cannot be shown here, or undefined when it can. */
+function oomRefusalUnavailable(): string | undefined {
+  if (spawnSync('sh', ['-c', 'command -v capsh']).status !== 0) return 'capsh is missing (apt-get install libcap2-bin)';
+  const probe = spawnSync(WITHOUT_SYS_RESOURCE[0], [...WITHOUT_SYS_RESOURCE.slice(1, 4), 'echo -1000 > /proc/self/oom_score_adj'], {
+    stdio: 'ignore',
+  });
+  if (probe.status === 0) return 'this host lets a process without CAP_SYS_RESOURCE lower oom_score_adj to -1000';
+  return undefined;
+}
+
+t.test(
+  'oomScoreAdj below what runt may set without CAP_SYS_RESOURCE: one line naming the field',
+  { skip: oomRefusalUnavailable() ?? false },
+  async (t) => {
+    const root = stateRoot(t);
+    const b = makeBundle(t, 'true', (s) => {
+      s.process!.oomScoreAdj = -1000;
+    });
+    for (const command of ['create', 'run']) {
+      const id = root.id(`oom-${command}`);
+      const r = root.runt([command, '--bundle', b.dir, id], {
+        wrapper: WITHOUT_SYS_RESOURCE,
+        stdoutFile: join(b.dir, `${id}.stdout`),
+        stderrFile: join(b.dir, `${id}.stderr`),
+      });
+      t.not(r.code, 0, `${command} fails: ${describe(r)}`);
+      t.same(
+        errorLines(r),
+        [
+          `process.oomScoreAdj: -1000 is lower than runt may set without CAP_SYS_RESOURCE (runt's own oom_score_adj is ${ownOomScoreAdj()}): EACCES`,
+        ],
+        `${command}: one line naming the field`,
+      );
+      t.same(root.entries(), [], `${command}: no state directory`);
+      t.same(leftovers(root.path, id, b.dir), [], `${command}: no cgroup, mount or process left`);
+    }
+
+    // exec: the value from the process JSON. (One the container's config gives it cannot be shown
+    // here: that container's create would need CAP_SYS_RESOURCE itself.)
+    const running = makeBundle(t, ['sleep', '1000']);
+    const c = root.create(running);
+    t.equal(c.code, 0, describe(c));
+    t.equal(root.runt(['start', c.id]).code, 0);
+    const processFile = join(running.dir, 'process.json');
+    writeFileSync(processFile, JSON.stringify({ ...running.spec.process, args: ['sleep', '999'], oomScoreAdj: -1000 }));
+    const r = root.runt(['exec', '--process', processFile, c.id], { wrapper: WITHOUT_SYS_RESOURCE });
+    t.not(r.code, 0, `exec fails: ${describe(r)}`);
+    t.same(
+      errorLines(r),
+      [
+        `process.oomScoreAdj: -1000 is lower than runt may set without CAP_SYS_RESOURCE (runt's own oom_score_adj is ${ownOomScoreAdj()}): EACCES`,
+      ],
+      'exec: one line naming the field of the process JSON',
+    );
+    const ps = root.runt(['ps', '--format', 'json', c.id]);
+    t.same(JSON.parse(ps.stdout), [root.state(c.id)?.pid], 'exec left no process in the container: only the init is there');
+  },
+);

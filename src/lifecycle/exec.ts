@@ -85,7 +85,10 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     if (status === 'paused' && !opts.ignorePaused) {
       throw new InvalidStateError(`cannot exec in a paused container "${id}" (use --ignore-paused to override)`);
     }
-    const proc = withContainerDefaults(validateProcess(process), saved.spec.process);
+    const given = validateProcess(process);
+    const proc = withContainerDefaults(given, saved.spec.process);
+    const oomScoreAdjField =
+      given.oomScoreAdj !== undefined ? 'process.oomScoreAdj' : "process.oomScoreAdj (the container's config.json, which exec inherits)";
     checkLsmFields(proc);
 
     openNamespaces(saved.pid, nsFds);
@@ -114,7 +117,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
     });
     const spawned = (child = await SpawnedProcess.spawn(plan, birth));
     await spawned.handshake(
-      execSide({ ...saved, cgroupPaths }, proc, plan, opts, { pid: () => spawned.pid, joinedAtBirth: birth !== null }),
+      execSide({ ...saved, cgroupPaths }, proc, plan, opts, { pid: () => spawned.pid, joinedAtBirth: birth !== null, oomScoreAdjField }),
     );
     n.close(spawned.releaseSocket());
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, spawned.pidfd);
@@ -234,6 +237,8 @@ function execSide(
     pid(): number;
     /** The process was born in the container's cgroups. */
     joinedAtBirth: boolean;
+    /** Where process.oomScoreAdj came from, for an error: the process JSON or the container's config. */
+    oomScoreAdjField: string;
   },
 ): Omit<HandshakeSide, 'onPid' | 'pid'> {
   const seccomp = saved.spec.linux?.seccomp;
@@ -247,7 +252,7 @@ function execSide(
     sync(tag) {
       if (tag !== SYNC_TAG.INIT) throw new ProtocolError(`unexpected sync tag ${tag} from the exec process`);
       if (!h.joinedAtBirth) openCgroupManager(saved.cgroupPaths).join(h.pid());
-      if (proc.oomScoreAdj !== undefined) writeOomScoreAdj(h.pid(), proc.oomScoreAdj);
+      if (proc.oomScoreAdj !== undefined) writeOomScoreAdj(h.pid(), proc.oomScoreAdj, h.oomScoreAdjField);
       return undefined;
     },
     // As for the init: the agent gets the new process's listener, with the container's state.

@@ -1,14 +1,14 @@
 // What `create` and `exec` share: spawning the plan's first process, following it through a fork
 // step, the handshake, killing and reaping it when anything fails, the trace event (with its hint)
 // for a failed step, and the small writes both make for it (oom_score_adj, the pid file).
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { constants as osc } from 'node:os';
 import { native, type ChildMessage } from '../native.js';
 import type { BirthCgroups } from '../cgroups/index.js';
 import { hintFor } from '../plan/hints.js';
 import type { SpawnConfig, Step } from '../plan/steps.js';
-import { StepError } from '../errors.js';
+import { RuntError, StepError } from '../errors.js';
 import { writeProcFile } from '../security/procfs.js';
 import { errnoName, handshake, type HandshakeSide, type TraceEvent } from './handshake.js';
 
@@ -102,10 +102,31 @@ export function stepFailure(
   return new StepError(msg.step, failed.field, msg.errno, errnoName(msg.errno), text || failed.op);
 }
 
-/** process.oomScoreAdj, written by the runtime (raising it needs CAP_SYS_RESOURCE, which the
- *  container's process may not keep). */
-export function writeOomScoreAdj(pid: number, value: number): void {
-  writeProcFile(`${pid}/oom_score_adj`, String(value));
+/** process.oomScoreAdj, written by the runtime (lowering it needs CAP_SYS_RESOURCE, which the
+ *  container's process may not keep). `field` names where the value came from in an error. */
+export function writeOomScoreAdj(pid: number, value: number, field = 'process.oomScoreAdj'): void {
+  try {
+    writeProcFile(`${pid}/oom_score_adj`, String(value));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    // The kernel refuses a value below the minimum the process inherited (which runt's own value
+    // is not below) unless the writer has CAP_SYS_RESOURCE.
+    if (code === 'EACCES') {
+      throw new RuntError(
+        'EINVALID_SPEC',
+        `${field}: ${value} is lower than runt may set without CAP_SYS_RESOURCE (runt's own oom_score_adj is ${ownOomScoreAdj()}): EACCES`,
+      );
+    }
+    throw new RuntError('EINVALID_SPEC', `${field}: writing ${value} to /proc/${pid}/oom_score_adj failed: ${code}`);
+  }
+}
+
+function ownOomScoreAdj(): string {
+  try {
+    return readFileSync('/proc/self/oom_score_adj', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** --pid-file: written whole or not at all (a temporary file renamed over it). */
