@@ -417,7 +417,7 @@ export function assertGuestResults(t: Asserts, r: VmRun, runDir: string, groups:
   }
   // The console's tail goes with the failure itself: a reporter that prints no comments (CI's)
   // still shows why the guest stopped.
-  const tail = done && !r.timedOut ? undefined : { console: r.console.split('\n').slice(-60).join('\n') };
+  const tail = done && !r.timedOut ? {} : { console: r.console.split('\n').slice(-60).join('\n') };
   t.same(ran, groups, 'every group ran in the guest');
   t.ok(done, 'the guest program finished', tail ?? {});
   t.equal(r.timedOut, false, 'the guest powered off before the deadline', tail ?? {});
