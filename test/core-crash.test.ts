@@ -1,5 +1,6 @@
-// Crash safety: a runt killed in the middle of `create` leaves a half-made container that
-// `delete --force` removes completely.
+// Crash safety: a runt killed in the middle of `create` leaves a half-made container. Its creator
+// gone, it is `stopped` (no longer `creating`: nothing will finish it), and `delete` (no --force
+// needed, as for any stopped container) removes it completely.
 import t from 'tap';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import {
 } from './helpers/index.js';
 
 for (const kind of ['createRuntime', 'createContainer'] as const) {
-  t.test(`runt SIGKILLed while a ${kind} hook runs; delete --force cleans up`, async (t) => {
+  t.test(`runt SIGKILLed while a ${kind} hook runs: the container is stopped, delete cleans up`, async (t) => {
     const root = stateRoot(t);
     let dir = '';
     const marker = `999.${process.pid}${kind.length}`;
@@ -47,6 +48,7 @@ for (const kind of ['createRuntime', 'createContainer'] as const) {
     const initPid = kind === 'createRuntime' ? hookState.pid : Number(procStatus(hookPid).PPid);
     t.ok(initPid > 0, 'the half-made init exists');
     t.ok(cgroupDirsNamed(id).length > 0, 'its cgroups exist');
+    t.match(root.state(id), { status: 'creating', pid: 0 }, 'while runt works, the container is creating');
 
     process.kill(p.pid, 'SIGKILL');
     const r = await p.done;
@@ -56,9 +58,12 @@ for (const kind of ['createRuntime', 'createContainer'] as const) {
     t.same(root.entries(), [id], 'the state directory is still there');
     const listed = root.runt(['list', '--format', 'json']);
     t.equal(listed.code, 0, `list still works: ${describe(listed)}`);
-    t.match(listed.stdout, id, 'and shows the container');
+    t.match(JSON.parse(listed.stdout), [{ id, status: 'stopped', pid: 0 }], 'and shows the container, stopped: its creator is gone');
+    t.match(root.state(id), { status: 'stopped', pid: 0 }, 'state says stopped');
+    const k = root.runt(['kill', id, 'KILL']);
+    t.not(k.code, 0, 'kill refuses a stopped container');
 
-    const d = root.runt(['delete', '--force', id]);
+    const d = root.runt(['delete', id]);
     t.equal(d.code, 0, describe(d));
     t.same(root.entries(), [], 'state directory removed');
     t.same(cgroupDirsNamed(id), [], 'cgroups removed');

@@ -125,6 +125,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     created: new Date().toISOString(),
     annotations: spec.annotations ?? {},
     creating: true,
+    creator: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? 0 },
     cgroupPaths: {},
     spec,
   };
@@ -253,6 +254,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     saved.pidStartTime = readProcStat(init.pid)?.startTime ?? 0;
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, init.pidfd);
     saved.creating = false;
+    delete saved.creator;
     if (mountIdBefore !== undefined) {
       const bind = topMountId(rootfs);
       if (bind !== mountIdBefore) saved.rootfsMountId = bind;

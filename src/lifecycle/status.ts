@@ -6,6 +6,9 @@ import type { SavedState, StateStore } from '../state/store.js';
 import { isFrozenAt } from '../cgroups/freezer.js';
 
 export function statusOf(store: StateStore, saved: SavedState | null): ContainerStatus {
+  // A create whose process died (killed by a signal: nothing could clean up) will never finish:
+  // what it left is stopped, as runc reports a container whose init is gone, and `delete` removes it.
+  if (saved?.creating && saved.creator && !isAlive(saved.creator.pid, saved.creator.startTime)) return 'stopped';
   if (!saved || saved.pid === 0) return saved?.creating ? 'creating' : 'stopped';
   if (!isAlive(saved.pid, saved.pidStartTime)) return 'stopped';
   if (saved.creating) return 'creating';

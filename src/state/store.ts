@@ -44,8 +44,10 @@ export interface SavedState {
   rootfs: string;
   created: string;
   annotations: Record<string, string>;
-  /** Set while `create` is still working: a crash leaves this behind for `delete --force`. */
+  /** Set while `create` is still working: a crash leaves this behind for `delete`. */
   creating: boolean;
+  /** The process doing the create (in creating.json only): once it is gone, so is the create. */
+  creator?: { pid: number; startTime: number };
   /** Set by runt versions that rewrote the state on start; the status now comes from the exec fifo. */
   started?: boolean;
   cgroupPaths: Record<string, string>;
