@@ -419,6 +419,6 @@ export function assertGuestResults(t: Asserts, r: VmRun, runDir: string, groups:
   // still shows why the guest stopped.
   const tail = done && !r.timedOut ? {} : { console: r.console.split('\n').slice(-60).join('\n') };
   t.same(ran, groups, 'every group ran in the guest');
-  t.ok(done, 'the guest program finished', tail ?? {});
-  t.equal(r.timedOut, false, 'the guest powered off before the deadline', tail ?? {});
+  t.ok(done, 'the guest program finished', tail);
+  t.equal(r.timedOut, false, 'the guest powered off before the deadline', tail);
 }
