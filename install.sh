@@ -35,8 +35,10 @@ apt_packages=(
 # The command: a launcher that runs the CLI bundle (dist/runt-cli.cjs) with V8's code cache.
 cli=bin/runt.cjs
 link=/usr/local/bin/runt
-# containerd's runtime v2 shim (runtime io.containerd.runt.v2): containerd finds it on its PATH.
-shim=bin/containerd-shim-runt-v2.cjs
+# containerd's runtime v2 shim (runtime io.containerd.runt.v2): containerd finds it on its PATH. The
+# link goes to the native front (csrc/shim_front.cc), which runs bin/containerd-shim-runt-v2.cjs.
+shim=build/Release/containerd-shim-runt-v2
+shim_js=bin/containerd-shim-runt-v2.cjs
 shim_link=/usr/local/bin/containerd-shim-runt-v2
 rootfs=examples/busybox/rootfs
 npm_stamp=node_modules/.runt-package-lock.sha256
@@ -122,7 +124,8 @@ quietly npm run build:ts
 [[ -f $cli ]] || die "$cli missing"
 [[ $(head -n 1 "$cli") == '#!/usr/bin/env node' ]] \
   || die "$cli does not start with '#!/usr/bin/env node'"
-chmod 0755 "$cli" "$shim"
+[[ -x $shim ]] || die "$shim missing after the native build (node-gyp, binding.gyp)"
+chmod 0755 "$cli" "$shim_js"
 
 # --- example rootfs ----------------------------------------------------------
 step "building $rootfs from /bin/busybox"

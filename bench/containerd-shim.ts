@@ -7,7 +7,18 @@
 // private mount namespace, and stopped at the end. NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset
 // for containerd and so for every shim and runt it starts. Prints a markdown table.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,7 +38,7 @@ const dir = mkdtempSync('/tmp/runt-bench-ctd-');
 const sock = join(dir, 'containerd.sock');
 const bin = join(dir, 'bin');
 mkdirSync(bin);
-symlinkSync(join(REPO, 'bin/containerd-shim-runt-v2.cjs'), join(bin, 'containerd-shim-runt-v2'));
+symlinkSync(join(REPO, 'build/Release/containerd-shim-runt-v2'), join(bin, 'containerd-shim-runt-v2')); // as install.sh links it
 writeFileSync(
   join(dir, 'config.toml'),
   [
@@ -62,7 +73,9 @@ function shimPids(): number[] {
     .filter((p) => {
       try {
         const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return /containerd-shim-run[ct]-v2/.test(cmd) && cmd.includes(`-address\0${sock}`) && !cmd.includes('\0start');
+        if (!/containerd-shim-run[ct]-v2/.test(cmd) || !cmd.includes(`-address\0${sock}`)) return false;
+        // runt's shim is the Node process (the front's `start` becomes it); runc's, the one not started with `start`
+        return cmd.includes('containerd-shim-runt-v2') ? readlinkSync(`/proc/${p}/exe`).endsWith('/node') : !cmd.includes('\0start');
       } catch {
         return false;
       }

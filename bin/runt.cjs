@@ -38,6 +38,9 @@ const SHIM = {
    *  it writes holds only what the action ran: V8 deserializes all of a cache, and the shared one,
    *  with every module's top level, costs a short-lived `delete` 3 ms of its 16. */
   leanCommandCaches: true,
+  /** The `serve` cache is written only by a process that served (the front's `start` that found
+   *  its group's shim running exits without). */
+  cacheNeeds: { serve: 'src/shim/serve.js' },
 };
 const BUNDLE = CLI.file;
 const CACHE = `${BUNDLE}.cache`;
@@ -110,7 +113,8 @@ function launch(bundle, word) {
   const registry = script.runInThisContext()(require, bundle.file, path.dirname(bundle.file));
   process.once('exit', () => {
     if (word !== undefined && !(bundle.slowPath && registry.isLoaded(bundle.slowPath))) {
-      if (!(own && accepted)) writeCache(commandCache(word, bundle), key, script);
+      const needs = bundle.cacheNeeds?.[word];
+      if (!(own && accepted) && (!needs || registry.isLoaded(needs))) writeCache(commandCache(word, bundle), key, script);
     } else if (own === undefined && !accepted) {
       writeCache(sharedCache(bundle), key, script);
     }

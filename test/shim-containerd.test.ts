@@ -57,7 +57,8 @@ async function main(): Promise<void> {
   const state = join(dir, 'state');
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  symlinkSync(join(REPO, 'bin/containerd-shim-runt-v2.cjs'), join(bin, 'containerd-shim-runt-v2'));
+  // What install.sh links: the native front (csrc/shim_front.cc), which runs bin/containerd-shim-runt-v2.cjs.
+  symlinkSync(join(REPO, 'build/Release/containerd-shim-runt-v2'), join(bin, 'containerd-shim-runt-v2'));
   writeFileSync(
     join(dir, 'config.toml'),
     [
@@ -235,6 +236,22 @@ async function main(): Promise<void> {
     t.equal(cat.stdout, 'line one\nline two\ndone\n', `stdin reached the container and was closed: ${cat.stderr}`);
     await waitFor('the shims to exit', () => shimPids().length === 0, 30_000);
     t.same(shimPids(), [], 'no shim is left once its container is deleted');
+  });
+
+  await t.test("without the native front (the npm package's bin): the .cjs's start spawns the shim", async (t) => {
+    const link = join(bin, 'containerd-shim-runt-v2');
+    unlinkSync(link);
+    symlinkSync(join(REPO, 'bin/containerd-shim-runt-v2.cjs'), link);
+    try {
+      const r = ctr(['run', '--rm', '--runtime', RUNTIME, IMAGE, id('cjs'), 'sh', '-c', 'echo through the cjs; exit 4']);
+      t.equal(r.stdout, 'through the cjs\n', r.stderr);
+      t.equal(r.status, 4, "the container's exit code");
+      await waitFor('the shim to exit', () => shimPids().length === 0, 30_000);
+      t.same(shimPids(), [], 'and its shim exited');
+    } finally {
+      unlinkSync(link);
+      symlinkSync(join(REPO, 'build/Release/containerd-shim-runt-v2'), link);
+    }
   });
 
   await t.test("ctr run -t: a terminal, resized to the client's size", async (t) => {

@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   mkdirSync(join(dir, 'cni'));
-  symlinkSync(join(REPO, 'bin/containerd-shim-runt-v2.cjs'), join(bin, 'containerd-shim-runt-v2'));
+  // What install.sh links: the native front (csrc/shim_front.cc), which runs bin/containerd-shim-runt-v2.cjs.
+  symlinkSync(join(REPO, 'build/Release/containerd-shim-runt-v2'), join(bin, 'containerd-shim-runt-v2'));
   writeFileSync(
     join(dir, 'config.toml'),
     [

@@ -9,6 +9,9 @@ export interface ShimArgs {
   bundle: string;
   /** The long-lived shim: the path of its listening socket (fd 3), removed when it exits. */
   socket: string;
+  /** `start` run by the native front (csrc/shim_front.cc): the fd to report on ("ok ADDRESS" or
+   *  "error MESSAGE"); this process then becomes the shim. -1 otherwise. */
+  startFd: number;
   debug: boolean;
   action: 'start' | 'delete' | 'serve' | 'version';
 }
@@ -20,10 +23,21 @@ const VALUE_FLAGS: Record<string, keyof ShimArgs> = {
   'publish-binary': 'publishBinary',
   bundle: 'bundle',
   socket: 'socket',
+  'start-fd': 'startFd',
 };
 
 export function parseShimArgs(argv: string[]): ShimArgs {
-  const out: ShimArgs = { namespace: '', id: '', address: '', publishBinary: '', bundle: '', socket: '', debug: false, action: 'serve' };
+  const out: ShimArgs = {
+    namespace: '',
+    id: '',
+    address: '',
+    publishBinary: '',
+    bundle: '',
+    socket: '',
+    startFd: -1,
+    debug: false,
+    action: 'serve',
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('-')) {
@@ -37,7 +51,12 @@ export function parseShimArgs(argv: string[]): ShimArgs {
     else if (name in VALUE_FLAGS) {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new Error(`flag -${name} needs a value`);
-      (out as unknown as Record<string, string>)[VALUE_FLAGS[name]] = value;
+      if (name === 'start-fd') {
+        if (!/^\d{1,6}$/.test(value)) throw new Error(`flag -start-fd: "${value}" is not an fd`);
+        out.startFd = Number(value);
+      } else {
+        (out as unknown as Record<string, string>)[VALUE_FLAGS[name]] = value;
+      }
     } else {
       throw new Error(`unknown flag -${name}`);
     }

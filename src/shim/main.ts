@@ -18,8 +18,9 @@ export async function main(argv: string[], script: string): Promise<void> {
         writeSync(1, `containerd-shim-runt-v2 (runt ${runtVersion()})\n`);
         return;
       case 'start': {
-        const { startCommand } = await import('./start.js');
-        writeSync(1, await startCommand(args, script));
+        const { startCommand, startInPlace } = await import('./start.js');
+        if (args.startFd >= 0) await startInPlace(args);
+        else writeSync(1, await startCommand(args, script));
         return;
       }
       case 'delete': {

@@ -16,6 +16,7 @@ import { EventPublisher } from './publisher.js';
 import { containerMetrics } from './metrics.js';
 import { timestamp, type AnyMessage } from './proto.js';
 import { CODE, StatusError } from './ttrpc-status.js';
+import { leaveDeleteResponse } from './cleanup.js';
 
 /** containerd.v1.types.Status */
 const STATUS = { UNKNOWN: 0, CREATED: 1, RUNNING: 2, STOPPED: 3, PAUSED: 4 } as const;
@@ -304,6 +305,7 @@ export class TaskService {
     for (const p of task.execs.values()) p.io.close();
     if (task.rootfsMounted) unmountRootfs(task.bundle);
     this.tasks.delete(task.id);
+    leaveDeleteResponse(task.bundle, task.init.pid, exit.status, exit.at);
     this.events.publish('TaskDelete', {
       container_id: task.id,
       id: task.id,
