@@ -9,6 +9,7 @@ import { imageError } from './errors.js';
 import type { Descriptor } from './media-types.js';
 import type { RegistryClient } from './registry.js';
 import type { ImageStore } from './store.js';
+import { streamed } from './reclaim.js';
 
 export function partialPath(store: ImageStore, digest: string): string {
   return join(store.tmpDir, `${hexOf(digest)}.partial`);
@@ -42,7 +43,8 @@ export async function fetchBlob(
     hash.destroy?.();
   }
   const h = offset > 0 ? hash : newHash();
-  const out = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', mode: 0o600 });
+  // Chunks (64 KB socket reads) queue while a write is in flight and go out as one writev.
+  const out = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', mode: 0o600, highWaterMark: 256 << 10 });
   let done = offset;
   try {
     for await (const chunk of res) {
@@ -52,6 +54,7 @@ export async function fetchBlob(
       h.update(c);
       if (!out.write(c)) await once(out, 'drain');
       onBytes?.(done, desc.size);
+      streamed(c.length);
     }
   } catch (e) {
     out.destroy();

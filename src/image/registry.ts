@@ -48,7 +48,7 @@ export class RegistryClient {
     if (!isLoopbackHost(this.host) && !this.opts.insecure) return (this.baseUrl = https);
     const http = `http://${this.host}`;
     const probe = (base: string) =>
-      httpSend(new URL('/v2/', base), { timeoutMs: Math.min(this.timeout, 10_000) }).then((res) => {
+      httpSend(new URL('/v2/', base), { timeoutMs: Math.min(this.timeout, 10_000), tlsProbe: true }).then((res) => {
         res.resume();
         return base;
       });

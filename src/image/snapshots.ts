@@ -9,6 +9,7 @@ import { applyLayer, DEFAULT_LIMITS, LayerRejected, type UnpackLimits } from './
 import type { ImageStore } from './store.js';
 import type { Descriptor } from './media-types.js';
 import { TarFormatError } from './tar.js';
+import { streamed } from './reclaim.js';
 
 export interface Snapshot {
   chainId: string;
@@ -59,6 +60,7 @@ async function unpackSnapshot(
     async function* hashed(): AsyncGenerator<Buffer> {
       for await (const chunk of stream) {
         hash.update(chunk as Buffer);
+        streamed((chunk as Buffer).length);
         yield chunk as Buffer;
       }
     }
