@@ -3,7 +3,10 @@
 // overlay the init mounted, the container's writes in its own upper directory, gone with it), also
 // with its layers zstd-compressed by skopeo; an image runt pushed reads back in skopeo; bearer-token and basic auth through a proxy of the
 // test's own; and bad input: an unknown image, a registry answering 500 or hanging, a blob that
-// does not match its digest — one line, a non-zero exit, nothing half-written in the store.
+// does not match its digest, a layer that is not its diff_id (refused when it is unpacked: at pull
+// or, after --no-unpack, at first use), a loopback HTTPS registry with an untrusted certificate
+// (the scheme probe does not verify; the requests that follow do, and send nothing) — one line, a
+// non-zero exit, nothing half-written in the store.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -362,4 +365,95 @@ t.test('an interrupted pull resumes with Range; two pulls at once share the stor
 
   await t.rejects(rt.create(root.id('lib'), { image: `${registry.host}/no/such:image` }), { code: 'EIMAGE_NOT_FOUND' });
   await t.rejects(rt.images.pull('UPPER'), { code: 'EINVALID_REFERENCE' });
+});
+
+t.test('diff_ids are checked when a layer is unpacked: at pull, or at first use after --no-unpack; nothing half-written', async (t) => {
+  const root = stateRoot(t);
+  const runt = async (args: string[]) => root.runtAsync(args).done;
+  // A layer whose compressed digest is right but whose config names another diff_id.
+  const work = mkdtempSync('/tmp/runt-test-diffid-');
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  execFileSync('tar', ['-C', sourceRootfs(), '--format=pax', '--numeric-owner', '-cf', join(work, 'layer.tar'), '.']);
+  writeLayout(
+    join(work, 'oci'),
+    '1',
+    [readFileSync(join(work, 'layer.tar'))],
+    { Cmd: ['true'] },
+    { diffIds: [`sha256:${'1'.repeat(64)}`] },
+  );
+  const ref = `${registry.host}/test/bad-diffid:1`;
+  const push = skopeo('copy', '--dest-tls-verify=false', `oci:${join(work, 'oci')}:1`, `docker://${ref}`);
+  t.equal(push.status, 0, push.stderr);
+  const mismatch = /layer sha256:[0-9a-f]{64} \(uncompressed, config diff_id\): digest mismatch/;
+  const untouched = (store: string, what: string) => {
+    t.same(readdirSync(join(store, 'snapshots')), [], `${what}: no snapshot`);
+    t.same(readdirSync(join(store, 'tmp')), [], `${what}: nothing in tmp`);
+  };
+
+  const s1 = join(work, 'store1');
+  const pull = await runt(['--store', s1, 'image', 'pull', '-q', ref]);
+  t.not(pull.code, 0, 'a pull that unpacks refuses it');
+  t.equal(errorLines(pull).length, 1);
+  t.match(errorLines(pull)[0], mismatch);
+  untouched(s1, 'pull');
+  t.same(JSON.parse(readFileSync(join(s1, 'index.json'), 'utf8')).manifests, [], 'no image named');
+
+  // --no-unpack checks what skopeo checks (every blob against its digest), not the decoded layer:
+  // that happens when the layer is first unpacked, and refuses it then.
+  const s2 = join(work, 'store2');
+  const noUnpack = await runt(['--store', s2, 'image', 'pull', '-q', '--no-unpack', ref]);
+  t.equal(noUnpack.code, 0, describe(noUnpack));
+  const bundle = await runt(['--store', s2, 'image', 'bundle', ref, join(work, 'bundle')]);
+  t.not(bundle.code, 0, 'image bundle refuses it');
+  t.equal(errorLines(bundle).length, 1);
+  t.match(errorLines(bundle)[0], mismatch);
+  t.notOk(existsSync(join(work, 'bundle', 'config.json')), 'no bundle written');
+  const run = await runt(['--store', s2, 'run', '--image', ref, root.id('bad')]);
+  t.not(run.code, 0, 'run --image refuses it');
+  t.equal(errorLines(run).length, 1);
+  t.match(errorLines(run)[0], mismatch);
+  untouched(s2, 'bundle and run');
+  t.same(readdirSync(join(s2, 'containers')), [], 'no container directory');
+});
+
+const noOpenssl = !existsSync('/usr/bin/openssl') && 'openssl is not installed (for a self-signed certificate)';
+t.test('a loopback registry on HTTPS: the scheme probe does not verify, every real request does', { skip: noOpenssl }, async (t) => {
+  const root = stateRoot(t);
+  const dir = mkdtempSync('/tmp/runt-test-tls-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const { createServer } = await import('node:https');
+  const seen: string[] = [];
+  const server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
+    seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`.trim());
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  const pull = await root.runtAsync(['image', 'pull', '--creds', 'user:secret', `${host}/test/busybox:1`]).done;
+  t.not(pull.code, 0, 'refused');
+  t.equal(errorLines(pull).length, 1);
+  t.match(errorLines(pull)[0], new RegExp(`registry ${host.replace(/\./g, '\\.')}: .*self.signed certificate`), 'the certificate is named');
+  t.same(seen, ['GET /v2/'], 'only the probe reached the server: no manifest request, no credentials');
 });
