@@ -141,6 +141,23 @@ t.test('runt run as an unprivileged user', { skip }, async (t) => {
   );
   t.same(stateEntries(u), [], 'nothing left');
 
+  // A cgroupsPath it cannot have: the container runs (as runc's does) and the path is named.
+  const placed = rootlessBundle(t, u, 'true', (s) => {
+    s.linux!.cgroupsPath = '/rl-cg/nowhere';
+  });
+  const rp = runAs(u, ['run', '--bundle', placed.dir, 'rl-path']);
+  t.equal(rp.status, 0, `a cgroupsPath without delegation: exit 0 (${rp.stderr.trim()})`);
+  t.same(
+    rp.stderr.trim().split('\n'),
+    [
+      kind === 'v2'
+        ? `warning: linux.cgroupsPath /rl-cg/nowhere is not used: no cgroup is delegated to uid ${u.uid} (rootless: give a linux.cgroupsPath in a cgroup v2 subtree you own); the container stays in its caller's cgroup`
+        : `warning: linux.cgroupsPath /rl-cg/nowhere is not used: no cgroup is delegated to uid ${u.uid} (rootless, and this host's cgroups are ${kind}); the container stays in its caller's cgroup`,
+    ],
+    'one warning naming linux.cgroupsPath and why, not a silent drop',
+  );
+  t.same(stateEntries(u), [], 'nothing left');
+
   const foreign = rootlessBundle(t, u, 'true', (s) => {
     s.linux!.uidMappings!.push({ containerID: 1, hostID: 50000, size: 10 });
   });

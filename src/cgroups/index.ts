@@ -77,6 +77,7 @@ function rootlessCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   const none = new NoCgroupManager(
     layout.kind,
     `no cgroup is delegated to ${who} (rootless${layout.kind === 'v2' ? ': give a linux.cgroupsPath in a cgroup v2 subtree you own' : `, and this host's cgroups are ${layout.kind}`})`,
+    opts.cgroupsPath,
   );
   if (layout.kind !== 'v2' || !opts.cgroupsPath) return none;
   const dir = createCgroupManager(opts, true).paths[''];

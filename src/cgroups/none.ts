@@ -18,9 +18,11 @@ const isSet = (v: unknown): boolean =>
 export class NoCgroupManager implements CgroupManager {
   readonly paths: Record<string, string> = {};
 
+  /** `unusedPath`: the cgroupsPath the config asked for, which this container goes without. */
   constructor(
     readonly kind: CgroupLayoutKind,
     private readonly why: string,
+    private readonly unusedPath?: string,
   ) {}
 
   create(): void {}
@@ -34,8 +36,11 @@ export class NoCgroupManager implements CgroupManager {
     return { writes: [], warnings: [] };
   }
 
-  apply(resources: Resources): void {
+  /** Runs without the cgroupsPath asked for, as runc does rootless, but says so. */
+  apply(resources: Resources, warn?: Warn): void {
     this.planWrites(resources);
+    if (this.unusedPath)
+      warn?.(`linux.cgroupsPath ${this.unusedPath} is not used: ${this.why}; the container stays in its caller's cgroup`);
   }
 
   openBirth(): BirthCgroups | null {
