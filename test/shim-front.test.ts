@@ -4,6 +4,7 @@
 // or Node's error, while the Node process becomes the shim.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, waitFor } from './helpers/index.js';
@@ -13,8 +14,12 @@ import { socketPath } from '../src/shim/address.js';
 
 const FRONT = join(REPO, 'build/Release/containerd-shim-runt-v2');
 
-function front(args: string[], cwd: string): { code: number | null; stdout: Buffer; stderr: string } {
-  const env = { ...process.env };
+function front(
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string> = {},
+): { code: number | null; stdout: Buffer; stderr: string } {
+  const env = { ...process.env, ...extraEnv };
   delete env.NODE_OPTIONS;
   const r = spawnSync(FRONT, args, { cwd, env, timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
@@ -90,5 +95,28 @@ if (!existsSync(FRONT)) {
     process.kill(pids[0], 'SIGTERM');
     await waitFor('the shim to exit', () => pidsWith(`-id\0${id}\0`).length === 0, 30_000);
     t.notOk(existsSync(socketPath(address)), 'its socket removed');
+  });
+
+  t.test('a shim whose Create never comes exits once it has had no client for the idle timeout', async (t) => {
+    const id = `c4-${process.pid}`;
+    const r = front(['-namespace', ns, '-id', id, '-address', join(dir, 'ctd.sock'), '-publish-binary', '/bin/true', 'start'], bundle, {
+      RUNT_SHIM_IDLE_TIMEOUT: '1',
+    });
+    t.teardown(() => {
+      for (const pid of pidsWith(`-id\0${id}\0`)) process.kill(pid, 'SIGKILL');
+    });
+    t.equal(r.code, 0, r.stderr);
+    const path = socketPath(r.stdout.toString());
+    const [pid] = pidsWith(`-id\0${id}\0`);
+    t.ok(pid, 'the shim runs');
+    // A connected client (containerd, between start and Create) keeps it.
+    const client = net.connect(path);
+    await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    t.same(pidsWith(`-id\0${id}\0`), [pid], 'still there with a client connected, past the timeout');
+    client.destroy();
+    await waitFor('the idle shim to exit', () => pidsWith(`-id\0${id}\0`).length === 0, 30_000);
+    t.same(pidsWith(`-id\0${id}\0`), [], 'gone once no client is left');
+    t.notOk(existsSync(path), 'its socket removed');
   });
 }

@@ -12,6 +12,14 @@ import { protoRoot } from './proto.js';
 
 const TASK = 'containerd.task.v2.Task';
 
+/** A shim with no task and no client for this long exits: containerd started it, but the Create
+ *  never came (containerd died or gave up in between), or it left without a Shutdown.
+ *  RUNT_SHIM_IDLE_TIMEOUT (seconds) sets it. */
+function idleTimeoutMs(): number {
+  const s = Number(process.env.RUNT_SHIM_IDLE_TIMEOUT);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 60_000;
+}
+
 /** Task methods: name → [request message, response message, handler]. */
 function methods(s: TaskService): Array<[string, string, string, (r: Record<string, unknown>) => Promise<Record<string, unknown>>]> {
   const m = (name: string, req: string, res: string, fn: (r: Record<string, unknown>) => Promise<Record<string, unknown>>) =>
@@ -63,7 +71,23 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
         : fn,
     );
   }
+  const idleMs = idleTimeoutMs();
+  let idle: NodeJS.Timeout | undefined;
+  const watchIdle = () => {
+    const isIdle = service.tasks.size === 0 && server.connectionCount === 0;
+    if (isIdle && !idle) {
+      idle = setTimeout(() => {
+        log(`no task and no client for ${idleMs / 1000} s: exiting`);
+        service.onEmpty();
+      }, idleMs);
+    } else if (!isIdle && idle) {
+      clearTimeout(idle);
+      idle = undefined;
+    }
+  };
+  server.onConnections = watchIdle;
   await server.listen({ fd: listenFd });
+  watchIdle();
   // containerd and its children come and go: never die of a closed pipe or a terminal's signal.
   process.on('exit', (code) => log(`exiting with ${code}`));
   process.on('uncaughtException', (e) => {

@@ -87,6 +87,9 @@ export async function startCommand(args: ShimArgs, script: string): Promise<stri
       process.execPath,
       [
         ...process.execArgv, // the Node flags `start` was given (a wrapper's --cpu-prof, say)
+        // V8's lite mode (no optimizing compiler): about 8 MB less RSS for a process that waits on
+        // syscalls; csrc/shim_front.cc runs the shim it starts the same way.
+        '--lite-mode',
         script,
         '-namespace',
         args.namespace,

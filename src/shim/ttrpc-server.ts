@@ -29,6 +29,8 @@ export class TtrpcServer {
   readonly server: net.Server;
   /** Errors of handlers that are not StatusErrors (for the shim's log). */
   onError: (e: unknown) => void = () => {};
+  /** Called when a client connects or goes. */
+  onConnections: () => void = () => {};
 
   constructor() {
     this.server = net.createServer((socket) => this.serve(socket));
@@ -49,6 +51,11 @@ export class TtrpcServer {
     });
   }
 
+  /** Clients connected now. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   close(): void {
     this.server.close();
     for (const c of this.connections) c.destroy();
@@ -56,12 +63,16 @@ export class TtrpcServer {
 
   private serve(socket: net.Socket): void {
     this.connections.add(socket);
+    this.onConnections();
     const decoder = new FrameDecoder();
     socket.on('data', (chunk: Buffer) => {
       for (const frame of decoder.push(chunk)) void this.dispatch(socket, frame);
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.connections.delete(socket));
+    socket.on('close', () => {
+      this.connections.delete(socket);
+      this.onConnections();
+    });
   }
 
   private async dispatch(socket: net.Socket, frame: Frame): Promise<void> {
