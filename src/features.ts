@@ -9,14 +9,13 @@ import {
   HOOK_NAMES,
   MOUNT_OPTIONS,
   SECCOMP_ACTIONS,
-  SECCOMP_ARCHES,
   SECCOMP_FLAGS,
   SECCOMP_OPERATORS,
 } from './spec/constants.js';
 import { NAMESPACES } from './plan/constants.js';
 import { IMPLEMENTED_EXTENSIONS, parseMountOptions } from './plan/mount-options.js';
-import { native } from './native.js';
 import { LSM_SUPPORT } from './security/lsm.js';
+import { usableSeccompArchitectures } from './security/seccomp.js';
 import { runtVersion } from './package-root.js';
 import { MPOL_FLAG, MPOL_MODE } from './plan/process-attrs.js';
 import { INTEL_RDT_SUPPORTED } from './plan/intel-rdt.js';
@@ -105,18 +104,10 @@ function implementedMountOptions(): string[] {
   }).sort();
 }
 
-/** The architectures the linked libseccomp knows. (One it knows may still not combine with the
- *  native one in a filter, e.g. a big-endian one on x86-64: libseccomp refuses that when compiling.) */
+/** The architectures a filter here can hold: the linked libseccomp knows them and they share the
+ *  host's byte order (create refuses the others, naming the entry). */
 function seccompArchs(): string[] {
-  const n = native();
-  return SECCOMP_ARCHES.filter((arch) => {
-    try {
-      n.compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', architectures: [arch] });
-      return true;
-    } catch (e) {
-      return !/unknown architecture/.test((e as Error).message);
-    }
-  }).sort();
+  return usableSeccompArchitectures().sort();
 }
 
 function kernelAtLeast([major, minor]: [number, number]): boolean {

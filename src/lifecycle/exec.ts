@@ -36,7 +36,7 @@ import type { RuntimeContext } from './context.js';
 import { ProtocolError, type HandshakeSide, type TraceEvent } from './handshake.js';
 import { reap, SpawnedProcess, stepFailure, writeOomScoreAdj, writePidFile } from './spawn.js';
 import { ociState, statusOf } from './status.js';
-import { seccompFilterFlags } from '../security/seccomp.js';
+import { compileSeccompFilter, seccompFilterFlags } from '../security/seccomp.js';
 import { parseSignal, signalName } from './signals.js';
 
 export interface ExecOptions {
@@ -108,7 +108,7 @@ export async function execInContainer(ctx: RuntimeContext, id: string, process: 
       preserveFds: opts.preserveFds ?? 0,
       trace: opts.trace ?? false,
       stdio: opts.stdio,
-      seccompFilter: seccomp ? n.compileSeccomp(seccomp) : undefined,
+      seccompFilter: seccomp ? compileSeccompFilter(seccomp) : undefined,
       seccompFlags: seccompFilterFlags(seccomp),
       birth: birth ?? undefined,
       containerLinux: saved.spec.linux,

@@ -2,8 +2,8 @@
 // placeholder fds), so what it prints is what runs.
 import type { Spec } from '../spec/types.js';
 import type { CgroupBirthFds, CgroupMountSource } from '../cgroups/index.js';
-import { native } from '../native.js';
 import { checkLsmFields } from '../security/lsm.js';
+import { compileSeccompFilter } from '../security/seccomp.js';
 import { buildPlan, type Plan, type PlanContext } from './build.js';
 import { lastCap } from './last-cap.js';
 import { idMapMethod, inUserNamespace, isRootless } from '../rootless.js';
@@ -43,7 +43,7 @@ export function planContainer(spec: Spec, p: PlanInputs): Plan {
     preserveFds,
     trace: p.trace ?? false,
     cgroupMounts: p.cgroupMounts,
-    seccompFilter: spec.linux?.seccomp ? native().compileSeccomp(spec.linux.seccomp) : undefined,
+    seccompFilter: spec.linux?.seccomp ? compileSeccompFilter(spec.linux.seccomp) : undefined,
     lastCap: lastCap(),
     stdio: p.stdio,
     id: p.id,

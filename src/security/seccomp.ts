@@ -1,8 +1,11 @@
 // Seccomp policy: what `linux.seccomp` means beyond the BPF program itself (which csrc/seccomp.cc
 // compiles with libseccomp): the seccomp(2) flags, the notify listener and where the filter goes in
 // the plan.
+import { endianness, machine } from 'node:os';
 import type { Seccomp, SeccompFlag } from '../spec/types.js';
+import { SECCOMP_ARCHITECTURES, type SeccompArchitecture } from '../spec/constants.js';
 import { PlanError } from '../errors.js';
+import { native } from '../native.js';
 
 /** SECCOMP_FILTER_FLAG_* from <linux/seccomp.h>. */
 export const SECCOMP_FILTER_FLAG = {
@@ -67,4 +70,59 @@ export function checkNotifyRules(seccomp: Seccomp | undefined): void {
       );
     }
   });
+}
+
+/** What libseccomp makes of one architecture next to the native one: `ok`, `unknown` (the linked
+ *  libseccomp does not know it) or `byteOrder` (it knows it, but will not put an architecture of
+ *  the other byte order into one filter: EDOM). Found by compiling a filter that names only it. */
+type ArchitectureFit = 'ok' | 'unknown' | 'byteOrder';
+const fits = new Map<string, ArchitectureFit>();
+
+function architectureFit(name: string): ArchitectureFit {
+  let fit = fits.get(name);
+  if (fit === undefined) {
+    try {
+      native().compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', architectures: [name] });
+      fit = 'ok';
+    } catch (e) {
+      const message = (e as Error).message;
+      fit = /unknown architecture/.test(message) ? 'unknown' : /out of domain|EDOM/.test(message) ? 'byteOrder' : 'ok';
+    }
+    fits.set(name, fit);
+  }
+  return fit;
+}
+
+/** The architectures a filter compiled here can hold. */
+export function usableSeccompArchitectures(): SeccompArchitecture[] {
+  return (Object.keys(SECCOMP_ARCHITECTURES) as SeccompArchitecture[]).filter((a) => architectureFit(a) === 'ok');
+}
+
+/** Why `linux.seccomp.architectures` entry `name` cannot be carried out here, or undefined. */
+export function seccompArchitectureRefusal(name: string): string | undefined {
+  const fit = architectureFit(name);
+  if (fit === 'unknown') {
+    const version = native().seccompVersion();
+    return `${name}: the libseccomp runt is linked with${version ? ` (${version})` : ''} does not know this architecture`;
+  }
+  if (fit === 'byteOrder') {
+    const order = SECCOMP_ARCHITECTURES[name as SeccompArchitecture]?.endian ?? 'other';
+    const host = endianness() === 'LE' ? 'little' : 'big';
+    return `${name} is ${order}-endian: libseccomp cannot put it in one filter with this host's ${host}-endian ${machine()} (and no process here makes its system calls)`;
+  }
+  return undefined;
+}
+
+/** The BPF program for `seccomp` (csrc/seccomp.cc). An architecture libseccomp refuses fails in
+ *  one line naming its entry; the check runs only when compiling failed, so it costs nothing else. */
+export function compileSeccompFilter(seccomp: Seccomp, field = 'linux.seccomp'): Uint8Array {
+  try {
+    return native().compileSeccomp(seccomp);
+  } catch (e) {
+    (seccomp.architectures ?? []).forEach((name, i) => {
+      const why = seccompArchitectureRefusal(name);
+      if (why) throw new PlanError(`${field}.architectures[${i}]`, why);
+    });
+    throw e;
+  }
 }

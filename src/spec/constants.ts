@@ -173,31 +173,38 @@ export const SECCOMP_OPERATORS = [
   'SCMP_CMP_MASKED_EQ',
 ] as const;
 
-export const SECCOMP_ARCHES = [
-  'SCMP_ARCH_X86',
-  'SCMP_ARCH_X86_64',
-  'SCMP_ARCH_X32',
-  'SCMP_ARCH_ARM',
-  'SCMP_ARCH_AARCH64',
-  'SCMP_ARCH_LOONGARCH64',
-  'SCMP_ARCH_M68K',
-  'SCMP_ARCH_MIPS',
-  'SCMP_ARCH_MIPS64',
-  'SCMP_ARCH_MIPS64N32',
-  'SCMP_ARCH_MIPSEL',
-  'SCMP_ARCH_MIPSEL64',
-  'SCMP_ARCH_MIPSEL64N32',
-  'SCMP_ARCH_PPC',
-  'SCMP_ARCH_PPC64',
-  'SCMP_ARCH_PPC64LE',
-  'SCMP_ARCH_S390',
-  'SCMP_ARCH_S390X',
-  'SCMP_ARCH_SH',
-  'SCMP_ARCH_SHEB',
-  'SCMP_ARCH_PARISC',
-  'SCMP_ARCH_PARISC64',
-  'SCMP_ARCH_RISCV64',
-] as const;
+/** Every SCMP_ARCH_* name config-linux.md lists, with its byte order: libseccomp puts only
+ *  architectures of the native byte order into one filter (src/security/seccomp.ts refuses the
+ *  others, and the ones the linked libseccomp does not know, naming the entry). */
+export const SECCOMP_ARCHITECTURES = {
+  SCMP_ARCH_X86: { endian: 'little' },
+  SCMP_ARCH_X86_64: { endian: 'little' },
+  SCMP_ARCH_X32: { endian: 'little' },
+  SCMP_ARCH_ARM: { endian: 'little' },
+  SCMP_ARCH_AARCH64: { endian: 'little' },
+  SCMP_ARCH_LOONGARCH64: { endian: 'little' },
+  SCMP_ARCH_M68K: { endian: 'big' },
+  SCMP_ARCH_MIPS: { endian: 'big' },
+  SCMP_ARCH_MIPS64: { endian: 'big' },
+  SCMP_ARCH_MIPS64N32: { endian: 'big' },
+  SCMP_ARCH_MIPSEL: { endian: 'little' },
+  SCMP_ARCH_MIPSEL64: { endian: 'little' },
+  SCMP_ARCH_MIPSEL64N32: { endian: 'little' },
+  SCMP_ARCH_PPC: { endian: 'big' },
+  SCMP_ARCH_PPC64: { endian: 'big' },
+  SCMP_ARCH_PPC64LE: { endian: 'little' },
+  SCMP_ARCH_S390: { endian: 'big' },
+  SCMP_ARCH_S390X: { endian: 'big' },
+  SCMP_ARCH_SH: { endian: 'little' },
+  SCMP_ARCH_SHEB: { endian: 'big' },
+  SCMP_ARCH_PARISC: { endian: 'big' },
+  SCMP_ARCH_PARISC64: { endian: 'big' },
+  SCMP_ARCH_RISCV64: { endian: 'little' },
+} as const satisfies Record<string, { endian: 'little' | 'big' }>;
+
+export type SeccompArchitecture = keyof typeof SECCOMP_ARCHITECTURES;
+
+export const SECCOMP_ARCHES = Object.keys(SECCOMP_ARCHITECTURES) as SeccompArchitecture[];
 
 export const SECCOMP_FLAGS = [
   'SECCOMP_FILTER_FLAG_TSYNC',
