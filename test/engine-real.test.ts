@@ -6,11 +6,11 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, sourceRootfs, waitFor } from './helpers/index.js';
 import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
+import { buildBusyboxImage } from '../bench/busybox-image.js';
 
 const IMAGE = 'localhost/runt-test-busybox:latest';
 
@@ -22,56 +22,8 @@ function which(cmd: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-/** An OCI image archive (oci-layout, index.json, blobs) with the busybox rootfs as its one layer. */
-function buildImage(dir: string): string {
-  const layout = join(dir, 'layout');
-  mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
-  const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-  const blob = (b: Buffer) => {
-    const d = digest(b);
-    writeFileSync(join(layout, 'blobs/sha256', d), b);
-    return { digest: `sha256:${d}`, size: b.length };
-  };
-  const layer = spawnSync('tar', ['-C', sourceRootfs(), '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 }).stdout;
-  const layerBlob = blob(layer);
-  const config = blob(
-    Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
-        rootfs: { type: 'layers', diff_ids: [layerBlob.digest] },
-      }),
-    ),
-  );
-  const manifest = blob(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layerBlob }],
-      }),
-    ),
-  );
-  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(
-    join(layout, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          ...manifest,
-          annotations: { 'io.containerd.image.name': IMAGE, 'org.opencontainers.image.ref.name': 'latest' },
-        },
-      ],
-    }),
-  );
-  const archive = join(dir, 'image.tar');
-  spawnSync('tar', ['-C', layout, '-cf', archive, 'oci-layout', 'index.json', 'blobs']);
-  return archive;
-}
+/** An OCI image archive with the busybox rootfs as its one layer. */
+const buildImage = (dir: string): string => buildBusyboxImage(dir, IMAGE, sourceRootfs());
 
 /** The runtime binary the engines are given: runt's CLI through node, every call logged. */
 function runtWrapper(dir: string): { path: string; calls: () => string[] } {

@@ -20,11 +20,11 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, sourceRootfs, stateRoot } from './helpers/index.js';
+import { writeOciLayout } from '../bench/busybox-image.js';
 
 const missing = ['/usr/bin/docker-registry', '/usr/bin/skopeo'].find((p) => !existsSync(p));
 if (missing) {
@@ -49,48 +49,9 @@ function writeLayout(dir: string): void {
   chownSync(join(rootfs, 'data/seed.txt'), 1000, 1001);
   chmodSync(join(rootfs, 'data/seed.txt'), 0o640);
   symlinkSync('/etc/shadow', join(rootfs, 'data/link'));
-  const blobs = join(dir, 'blobs/sha256');
-  mkdirSync(blobs, { recursive: true });
-  const blob = (b: Buffer) => {
-    const d = createHash('sha256').update(b).digest('hex');
-    writeFileSync(join(blobs, d), b);
-    return { digest: `sha256:${d}`, size: b.length };
-  };
-  const layer = blob(spawnSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 }).stdout);
-  const config = blob(
-    Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        rootfs: { type: 'layers', diff_ids: [layer.digest] },
-        config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh', '-c', 'cat /data/seed.txt'], Volumes: { '/data': {} } },
-      }),
-    ),
-  );
-  const manifest = blob(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-      }),
-    ),
-  );
-  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          ...manifest,
-          annotations: { 'org.opencontainers.image.ref.name': 'latest' },
-        },
-      ],
-    }),
-  );
+  writeOciLayout(dir, rootfs, {
+    config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh', '-c', 'cat /data/seed.txt'], Volumes: { '/data': {} } },
+  });
 }
 
 async function startRegistry(): Promise<string> {
