@@ -97,7 +97,11 @@ Args Parse(int argc, char** argv) {
   // The Node that becomes the long-lived shim runs with V8's lite mode (no optimizing compiler):
   // about 8 MB less RSS per shim here (docs/PERFORMANCE.md), for code that waits on syscalls.
   // src/shim/start.ts gives the shim it spawns the same flag.
-  if (startFd) args.push_back(const_cast<char*>("--lite-mode"));
+  // (--no-expose-wasm: lite mode turns WebAssembly off anyway, with a warning unless it is asked.)
+  if (startFd) {
+    args.push_back(const_cast<char*>("--lite-mode"));
+    args.push_back(const_cast<char*>("--no-expose-wasm"));
+  }
   args.push_back(const_cast<char*>(script.c_str()));
   for (int i = 1; i < argc; i++) args.push_back(argv[i]);
   if (startFd) {

@@ -88,6 +88,7 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
   server.onConnections = watchIdle;
   await server.listen({ fd: listenFd });
   watchIdle();
+  if (args.debug || process.env.RUNT_SHIM_LOG) log(`serving, ${Math.round(performance.now())} ms after Node started`);
   // containerd and its children come and go: never die of a closed pipe or a terminal's signal.
   process.on('exit', (code) => log(`exiting with ${code}`));
   process.on('uncaughtException', (e) => {

@@ -90,6 +90,7 @@ export async function startCommand(args: ShimArgs, script: string): Promise<stri
         // V8's lite mode (no optimizing compiler): about 8 MB less RSS for a process that waits on
         // syscalls; csrc/shim_front.cc runs the shim it starts the same way.
         '--lite-mode',
+        '--no-expose-wasm', // lite mode turns WebAssembly off anyway, with a warning unless it is asked
         script,
         '-namespace',
         args.namespace,
