@@ -464,13 +464,36 @@ bool StepOpenRoot(Executor& ex, const PathArgs& a) {
   return ex.SetRoot(fd);
 }
 
-bool StepPivotRoot(Executor& ex) {
+namespace {
+
+// The working directory made the new root (fchdir); false with ex.Fail set.
+bool EnterNewRoot(Executor& ex) {
   int root = ex.Root();
   if (root < 0) return false;
   if (fchdir(root) < 0) {
     ex.Fail(errno).Add("fchdir to the new root");
     return false;
   }
+  return true;
+}
+
+// chroot to the working directory, then "/" there becomes the executor's root fd.
+bool ChrootHere(Executor& ex) {
+  if (chroot(".") < 0) {
+    ex.Fail(errno).Add("chroot");
+    return false;
+  }
+  if (chdir("/") < 0) {
+    ex.Fail(errno).Add("chdir /");
+    return false;
+  }
+  return ex.SetRoot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
+}  // namespace
+
+bool StepPivotRoot(Executor& ex) {
+  if (!EnterNewRoot(ex)) return false;
   // Stack the old root under the new one, then detach it: no directory for put_old is needed.
   if (syscall(SYS_pivot_root, ".", ".") < 0) {
     ex.Fail(errno).Add("pivot_root");
@@ -492,25 +515,12 @@ bool StepPivotRoot(Executor& ex) {
 }
 
 bool StepMoveRoot(Executor& ex) {
-  int root = ex.Root();
-  if (root < 0) return false;
-  if (fchdir(root) < 0) {
-    ex.Fail(errno).Add("fchdir to the new root");
-    return false;
-  }
+  if (!EnterNewRoot(ex)) return false;
   if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) {
     ex.Fail(errno).Add("move the new root to /");
     return false;
   }
-  if (chroot(".") < 0) {
-    ex.Fail(errno).Add("chroot");
-    return false;
-  }
-  if (chdir("/") < 0) {
-    ex.Fail(errno).Add("chdir /");
-    return false;
-  }
-  return ex.SetRoot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  return ChrootHere(ex);
 }
 
 // The recursive mount options (rro, rnosuid, ...) and recursive propagation: one mount_setattr on
@@ -554,21 +564,7 @@ bool StepMountSetattr(Executor& ex, const MountSetattrArgs& a) {
 // Without a mount namespace of its own the container shares the caller's mounts: pivot_root or
 // MS_MOVE would change the root of every process there, so the init only chroots into the rootfs.
 bool StepChroot(Executor& ex) {
-  int root = ex.Root();
-  if (root < 0) return false;
-  if (fchdir(root) < 0) {
-    ex.Fail(errno).Add("fchdir to the new root");
-    return false;
-  }
-  if (chroot(".") < 0) {
-    ex.Fail(errno).Add("chroot");
-    return false;
-  }
-  if (chdir("/") < 0) {
-    ex.Fail(errno).Add("chdir /");
-    return false;
-  }
-  return ex.SetRoot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  return EnterNewRoot(ex) && ChrootHere(ex);
 }
 
 namespace {
