@@ -1,21 +1,25 @@
 // Images: `runt run --image` of a cached image against `runt run --bundle` of the same rootfs
-// (a 5 MB and a ~200 MB image), pull throughput from a loopback registry against skopeo on the same
-// image, and the peak memory of a pull of either size. The bench starts its own docker-registry on a
-// loopback port and builds both images itself (busybox + incompressible data), pushed by skopeo.
+// (a 5 MB and a ~200 MB image); pulls from a loopback registry by runt and by skopeo, side by side on
+// the same image, both sizes: wall time (MiB/s) and the peak RSS of the pulling process (VmHWM, as
+// wait4 reports it through /usr/bin/time). Both images have five layers (busybox + four of random
+// bytes, 1 MB or 50 MB each), so only the layers' size differs between them. The bench starts its
+// own docker-registry on a loopback port and builds the images itself, pushed by skopeo.
 //
-//   npm run build:ts && node dist/bench/images.js [--iterations N] [--pulls N] [--no-write]
+//   npm run build:ts && node dist/bench/images.js [--iterations N] [--pulls N] [--xl] [--no-write]
 //
-// NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset for every process measured (bench/measure.ts).
+// --xl adds a third image of four 150 MB layers (pulls and memory only), to show where the peak
+// settles. NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset for every process measured (benchEnv in
+// bench/measure.ts): with the first, every Node start costs ~80 ms more here.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { benchEnv, median, peakRssKb, timeCommand } from './measure.js';
+import { benchEnv, median, timeCommand } from './measure.js';
 import { loadNow } from './report.js';
 import { tarBuffer } from '../src/image/tar-writer.js';
 import { writeLayout } from '../test/helpers/oci-layout.js';
@@ -26,7 +30,8 @@ const ROOTFS = join(REPO, 'examples/busybox/rootfs');
 const { values: flags } = parseArgs({
   options: {
     iterations: { type: 'string', short: 'n', default: '9' },
-    pulls: { type: 'string', default: '3' },
+    pulls: { type: 'string', default: '5' },
+    xl: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -70,24 +75,47 @@ async function startRegistry(): Promise<string> {
   throw new Error('docker-registry did not start');
 }
 
+interface BenchImage {
+  ref: string;
+  /** Bytes a pull downloads: the layer blobs and the config, as the registry serves them. */
+  bytes: number;
+}
+
 /** busybox plus `extra` layers of `mb` MB of random bytes each, pushed by skopeo. */
-function makeImage(host: string, name: string, extra: number, mb: number): string {
+function makeImage(host: string, name: string, extra: number, mb: number): BenchImage {
   execFileSync('tar', ['-C', ROOTFS, '--format=pax', '--numeric-owner', '-cf', join(work, 'bb.tar'), '.']);
   const layers: Buffer[] = [readFileSync(join(work, 'bb.tar'))];
   for (let i = 0; i < extra; i++)
     layers.push(tarBuffer([{ name: `data/blob${i}`, type: 'file', mode: 0o644, data: randomBytes(mb << 20) }]));
   const dir = join(work, `layout-${name}`);
-  writeLayout(dir, 'v1', layers, { Cmd: ['/bin/true'] });
+  const img = writeLayout(dir, 'v1', layers, { Cmd: ['/bin/true'] });
   const ref = `${host}/bench/${name}:v1`;
   execFileSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${dir}:v1`, `docker://${ref}`], { stdio: 'ignore' });
+  const manifest = JSON.parse(readFileSync(join(dir, 'blobs/sha256', img.manifestDigest.slice(7)), 'utf8')) as {
+    config: { size: number };
+    layers: Array<{ size: number }>;
+  };
   rmSync(dir, { recursive: true, force: true });
-  return ref;
+  return { ref, bytes: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0) };
+}
+
+/** Wall time (ms) and peak RSS (KB, from wait4's rusage through /usr/bin/time) of one command. */
+function timeAndPeak(argv: string[]): { ms: number; kb: number } {
+  const out = join(work, 'time.out');
+  closeSync(openSync(out, 'w'));
+  const ms = timeCommand(['/usr/bin/time', '-f', '%M', '-o', out, ...argv]);
+  const kb = Number(readFileSync(out, 'utf8').trim().split('\n').pop());
+  rmSync(out, { force: true });
+  return { ms, kb };
 }
 
 try {
   const host = await startRegistry();
-  const small = makeImage(host, 'small', 1, 3); // busybox (≈1 MB gz) + 3 MB
-  const large = makeImage(host, 'large', 4, 50); // busybox + 4 × 50 MB
+  const smallImg = makeImage(host, 'small', 4, 1); // busybox (≈1 MB gz) + 4 × 1 MB
+  const largeImg = makeImage(host, 'large', 4, 50); // busybox + 4 × 50 MB
+  const xlImg = flags.xl ? makeImage(host, 'xl', 4, 150) : undefined; // busybox + 4 × 150 MB
+  const small = smallImg.ref;
+  const large = largeImg.ref;
   for (const ref of [small, large]) timeCommand([...runt(), 'image', 'pull', '-q', ref]);
   const bundles: Record<string, string> = {};
   for (const [k, ref] of [
@@ -116,58 +144,70 @@ try {
     }
   const med = (n: string) => median(times.get(n)!);
 
-  // 2. pulls of the large image into an empty store: runt (with and without unpacking) and skopeo.
-  const pullCases: Array<{ name: string; run: (i: number) => number }> = [
-    {
-      name: 'runt image pull (download + verify + unpack)',
-      run: (i) => timeCommand([...runt(join(work, `p-${i}`)), 'image', 'pull', '-q', large]),
-    },
+  // 2. pulls into an empty store, interleaved: runt with and without unpacking, skopeo; each run's
+  // wall time and its process's peak RSS. One warm-up round first (page cache, registry).
+  const images: Array<[string, BenchImage]> = [
+    ['small', smallImg],
+    ['large', largeImg],
+    ...(xlImg ? [['xl', xlImg] as [string, BenchImage]] : []),
+  ];
+  const tools = [
     {
       name: 'runt image pull --no-unpack (download + verify)',
-      run: (i) => timeCommand([...runt(join(work, `q-${i}`)), 'image', 'pull', '-q', '--no-unpack', large]),
+      argv: (ref: string, dir: string) => [...runt(dir), 'image', 'pull', '-q', '--no-unpack', ref],
     },
     {
       name: 'skopeo copy docker:// → oci: (download + verify)',
-      run: (i) => timeCommand(['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${large}`, `oci:${join(work, `s-${i}`)}:v1`]),
+      argv: (ref: string, dir: string) => ['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:v1`],
+    },
+    {
+      name: 'runt image pull (download + verify + unpack)',
+      argv: (ref: string, dir: string) => [...runt(dir), 'image', 'pull', '-q', ref],
     },
   ];
-  const pullTimes = new Map<string, number[]>(pullCases.map((c) => [c.name, []]));
-  for (let i = 0; i < PULLS; i++)
-    for (const c of pullCases) {
-      pullTimes.get(c.name)!.push(c.run(i));
-      for (const p of ['p', 'q', 's']) rmSync(join(work, `${p}-${i}`), { recursive: true, force: true });
-    }
-  const largeBytes = 4 * (50 << 20) + 1_000_000;
-
-  // 3. peak memory of a pull (download + unpack) of each image into an empty store.
-  const rss = (ref: string, tag: string) => {
-    const kb = peakRssKb([...runt(join(work, `m-${tag}`)), 'image', 'pull', '-q', ref]);
-    rmSync(join(work, `m-${tag}`), { recursive: true, force: true });
-    return kb;
+  const pulls = new Map<string, Array<{ ms: number; kb: number }>>();
+  for (let i = -1; i < PULLS; i++)
+    for (const [size, img] of images)
+      for (const tool of tools) {
+        const dir = join(work, 'pull-store');
+        const r = timeAndPeak(tool.argv(img.ref, dir));
+        rmSync(dir, { recursive: true, force: true });
+        if (i < 0) continue;
+        const key = `${size} ${tool.name}`;
+        pulls.set(key, [...(pulls.get(key) ?? []), r]);
+      }
+  const pullMs = (size: string, tool: string) => median(pulls.get(`${size} ${tool}`)!.map((r) => r.ms));
+  const pullMb = (size: string, tool: string) => median(pulls.get(`${size} ${tool}`)!.map((r) => r.kb)) / 1024;
+  const range = (size: string, tool: string) => {
+    const kbs = pulls.get(`${size} ${tool}`)!.map((r) => r.kb / 1024);
+    return `${Math.min(...kbs).toFixed(0)}–${Math.max(...kbs).toFixed(0)}`;
   };
-  const rssSmall = rss(small, 's');
-  const rssLarge = rss(large, 'l');
-  const skopeoRss = peakRssKb([
-    'skopeo',
-    'copy',
-    '-q',
-    '--src-tls-verify=false',
-    `docker://${large}`,
-    `oci:${join(work, 'rss-skopeo')}:v1`,
-  ]);
+
+  // 3. the floor under runt's figures: a Node process doing nothing, and runt's CLI listing an empty store.
+  const floor = (argv: string[]) => median([0, 1, 2].map(() => timeAndPeak(argv).kb)) / 1024;
+  const nodeFloor = floor(['node', '-e', '0']);
+  const cliFloor = floor([...runt(join(work, 'empty-store')), 'image', 'ls']);
   const after = loadNow();
 
   const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? '?';
   const skopeoVersion = spawnSync('skopeo', ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const mbps = (ms: number) => (largeBytes / (1 << 20) / (ms / 1000)).toFixed(0);
+  const osName = /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+  const MiB = 1 << 20;
+  const mibs = (bytes: number, ms: number) => (bytes / MiB / (ms / 1000)).toFixed(0);
+  const [RUNT, SKOPEO, UNPACK] = tools.map((x) => x.name);
+  const sizeLabel: Record<string, string> = {
+    small: `small (${(smallImg.bytes / MiB).toFixed(1)} MiB)`,
+    large: `large (${(largeImg.bytes / MiB).toFixed(0)} MiB)`,
+    xl: `xl (${((xlImg?.bytes ?? 0) / MiB).toFixed(0)} MiB)`,
+  };
   const text = [
     '## Images: run from a cached image, pull throughput, pull memory',
     '',
     `- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
-    `- machine: ${model}, ${cpus().length} CPUs, kernel ${release()}, Node ${process.version}; ${skopeoVersion}; Debian's docker-registry on loopback`,
+    `- machine: ${osName}, ${model}, ${cpus().length} CPUs, kernel ${release()}, Node ${process.version}; ${skopeoVersion}; Debian's docker-registry on loopback`,
     `- load average (1/5/15 min) before: ${before}, after: ${after}`,
-    `- run: medians of ${N} interleaved iterations (after 2 warm-ups); pulls: medians of ${PULLS}; \`NODE_EXTRA_CA_CERTS\` and \`NODE_OPTIONS\` unset for every process measured`,
-    '- images built by the bench: busybox + one 3 MB layer (small, ≈5 MB), busybox + four 50 MB layers of random bytes (large, ≈200 MB), pushed by skopeo',
+    `- run: medians of ${N} interleaved iterations (after 2 warm-ups); pulls: medians of ${PULLS} interleaved rounds (after 1 warm-up); \`NODE_EXTRA_CA_CERTS\` and \`NODE_OPTIONS\` unset for every process measured`,
+    `- images built by the bench, five layers each: busybox + four layers of random bytes, 1 MB each (small) or 50 MB each (large)${xlImg ? ', 150 MB each (xl)' : ''}; gzip, pushed by skopeo`,
     '',
     '| `run` of /bin/true | small (ms) | large (ms) |',
     '|---|---|---|',
@@ -175,17 +215,16 @@ try {
     `| run --image (cached: overlay of its snapshots) | ${med('small: run --image').toFixed(1)} | ${med('large: run --image').toFixed(1)} |`,
     `| ratio image / bundle (target ≤ 1.2) | ${(med('small: run --image') / med('small: run --bundle')).toFixed(2)}x | ${(med('large: run --image') / med('large: run --bundle')).toFixed(2)}x |`,
     '',
-    '| pull of the large image into an empty store | median (s) | MiB/s |',
-    '|---|---|---|',
-    ...pullCases.map(
-      (c) => `| ${c.name} | ${(median(pullTimes.get(c.name)!) / 1000).toFixed(2)} | ${mbps(median(pullTimes.get(c.name)!))} |`,
+    '| pull into an empty store | image | median (s) | MiB/s | × skopeo | peak RSS, median (MB) | peak RSS, range (MB) |',
+    '|---|---|---|---|---|---|---|',
+    ...images.flatMap(([size, img]) =>
+      tools.map(
+        (tool) =>
+          `| ${tool.name} | ${sizeLabel[size]} | ${(pullMs(size, tool.name) / 1000).toFixed(2)} | ${mibs(img.bytes, pullMs(size, tool.name))} | ${(pullMs(size, SKOPEO) / pullMs(size, tool.name)).toFixed(2)} | ${pullMb(size, tool.name).toFixed(1)} | ${range(size, tool.name)} |`,
+      ),
     ),
     '',
-    '| peak RSS of a pull (download + unpack) | KB |',
-    '|---|---|',
-    `| runt, small image (≈5 MB) | ${rssSmall} |`,
-    `| runt, large image (≈200 MB, 50 MB layers) | ${rssLarge} |`,
-    `| skopeo copy of the large image (no unpack) | ${skopeoRss} |`,
+    `Peak RSS of the large pull over the small one: runt ${(pullMb('large', RUNT) - pullMb('small', RUNT)).toFixed(1)} MB without unpacking, ${(pullMb('large', UNPACK) - pullMb('small', UNPACK)).toFixed(1)} MB with it; skopeo ${(pullMb('large', SKOPEO) - pullMb('small', SKOPEO)).toFixed(1)} MB. The floor under runt's figures: \`node -e 0\` peaks at ${nodeFloor.toFixed(1)} MB here, \`runt image ls\` of an empty store at ${cliFloor.toFixed(1)} MB.`,
   ].join('\n');
   console.log(text);
   if (!flags['no-write']) writeSection(join(REPO, 'docs/PERFORMANCE.md'), text);
