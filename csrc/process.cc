@@ -83,8 +83,9 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = IntArg(info, 0, "flock");
   bool wait = info[1].ToBoolean().Value();
+  bool shared = info.Length() > 2 && info[2].ToBoolean().Value();
   int rc;
-  do rc = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
+  do rc = flock(fd, (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB));
   while (rc < 0 && errno == EINTR);
   if (rc < 0) {
     if (errno == EWOULDBLOCK && !wait) return Napi::Boolean::New(env, false);

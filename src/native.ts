@@ -54,8 +54,8 @@ export interface Native {
   eventfd(): number;
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   pipe(): [number, number];
-  /** flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)); false when busy and !wait. */
-  flock(fd: number, wait: boolean): boolean;
+  /** flock(fd, (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB)); false when busy and !wait. */
+  flock(fd: number, wait: boolean, shared?: boolean): boolean;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1) on the runtime process. */
   setSubreaper(): void;
   /** Connect to a unix socket path, send `payload` with fd attached (SCM_RIGHTS) and close: the

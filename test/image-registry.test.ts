@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { describe, errorLines, sourceRootfs, stateRoot } from './helpers/index.js';
 import { registryMissing, startProxy, startRegistry, type Registry } from './helpers/registry.js';
 import { writeLayout } from './helpers/oci-layout.js';
+import { tarBuffer } from '../src/image/tar-writer.js';
+import { randomBytes } from 'node:crypto';
 
 const missing = registryMissing() || (!existsSync('/usr/bin/skopeo') && 'skopeo is not installed');
 if (missing) {
@@ -456,4 +458,55 @@ t.test('a loopback registry on HTTPS: the scheme probe does not verify, every re
   t.equal(errorLines(pull).length, 1);
   t.match(errorLines(pull)[0], new RegExp(`registry ${host.replace(/\./g, '\\.')}: .*self.signed certificate`), 'the certificate is named');
   t.same(seen, ['GET /v2/'], 'only the probe reached the server: no manifest request, no credentials');
+});
+
+t.test('two pulls at once into one store: different images do not wait for each other; a shared blob is fetched once', async (t) => {
+  const root = stateRoot(t);
+  const work = mkdtempSync('/tmp/runt-test-concurrent-');
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  // Another image: one layer of its own (nothing shared with test/busybox:1).
+  writeLayout(join(work, 'oci'), '1', [tarBuffer([{ name: 'other', type: 'file', mode: 0o644, data: randomBytes(200_000) }])], {
+    Cmd: ['true'],
+  });
+  const other = `${registry.host}/test/other:1`;
+  const push = skopeo('copy', '--dest-tls-verify=false', `oci:${join(work, 'oci')}:1`, `docker://${other}`);
+  t.equal(push.status, 0, push.stderr);
+
+  // Pull A stalls halfway through its layer (the proxy holds the rest) with the store's lock held.
+  const stall = await startProxy(t, registry.host, { kind: 'stall' });
+  t.teardown(() => stall.release());
+  const store = join(work, 'store');
+  const a = root.runtAsync(['--store', store, 'image', 'pull', '-q', `${stall.host}/test/busybox:1`], { timeoutMs: 90_000 });
+  await stall.stalled;
+  const b = await root.runtAsync(['--store', store, 'image', 'pull', '-q', other], { timeoutMs: 60_000 }).done;
+  t.equal(b.code, 0, `the other image's pull finished while the first one was held (${describe(b)})`);
+  let aDone = false;
+  void a.done.then(() => (aDone = true));
+  await new Promise((r) => setImmediate(r));
+  t.notOk(aDone, 'the first pull was still held then');
+  // A third pull of the same image from the registry itself needs the blob A is fetching: it waits
+  // for A's download rather than writing the same partial file, and finds the blob afterwards.
+  const c = root.runtAsync(['--store', store, 'image', 'pull', '-q', `${registry.host}/test/busybox:1`], { timeoutMs: 90_000 });
+  await new Promise((r) => setTimeout(r, 500));
+  stall.release();
+  const [ra, rc] = await Promise.all([a.done, c.done]);
+  t.equal(ra.code, 0, describe(ra));
+  t.equal(rc.code, 0, describe(rc));
+  t.equal(ra.stdout, rc.stdout, 'the same manifest digest');
+  const layerGets = stall.log.filter((r) => r.method === 'GET' && /\/blobs\/sha256:/.test(r.path));
+  t.ok(layerGets.length >= 1, 'A fetched its blobs through the proxy');
+  t.same(readdirSync(join(store, 'tmp')), [], 'nothing left in tmp');
+  const names = (
+    JSON.parse(readFileSync(join(store, 'index.json'), 'utf8')) as { manifests: Array<{ annotations: Record<string, string> }> }
+  ).manifests
+    .map((m) => m.annotations['org.opencontainers.image.ref.name'])
+    .sort();
+  t.same(
+    names,
+    [`${registry.host}/test/busybox:1`, other, `${stall.host}/test/busybox:1`].sort(),
+    'all three names kept (index.json written under its own lock)',
+  );
+  const bb = root.runt(['--store', store, 'image', 'bundle', `${registry.host}/test/busybox:1`, join(work, 'bundle')]);
+  t.equal(bb.code, 0, describe(bb));
+  t.ok(existsSync(join(work, 'bundle', 'rootfs', 'bin', 'busybox')), 'the shared layer is whole');
 });

@@ -1,7 +1,8 @@
 // One blob from the registry into the store: streamed to <store>/tmp/<hex>.partial while its
 // sha256 is computed, resumed from there with Range after an interrupted pull, renamed into
-// blobs/ only once its size and digest are right.
-import { createReadStream, createWriteStream, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+// blobs/ only once its size and digest are right. The partial file is flocked meanwhile: two pulls
+// needing the same blob take turns, the second finding it in blobs/.
+import { createReadStream, createWriteStream, existsSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { hexOf, newHash } from './digest.js';
@@ -23,6 +24,28 @@ export async function fetchBlob(
 ): Promise<'cached' | 'fetched' | 'resumed'> {
   if (store.hasBlob(desc.digest)) return 'cached';
   const partial = partialPath(store, desc.digest);
+  // Another pull (of an image sharing this layer) may be downloading it: one at a time per blob.
+  const held = await store.lockFile(partial);
+  try {
+    if (store.hasBlob(desc.digest)) {
+      rmSync(partial, { force: true });
+      return 'cached';
+    }
+    return await download(client, store, desc, partial, onBytes);
+  } finally {
+    // The lock made the file: one that got no byte is no download to resume.
+    if (existsSync(partial) && statSync(partial).size === 0) rmSync(partial, { force: true });
+    held.release();
+  }
+}
+
+async function download(
+  client: RegistryClient,
+  store: ImageStore,
+  desc: Descriptor,
+  partial: string,
+  onBytes?: (done: number, total: number) => void,
+): Promise<'fetched' | 'resumed'> {
   let offset = 0;
   try {
     offset = statSync(partial).size;

@@ -74,7 +74,7 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullOp
     credentials: credentialsFor(ref.domain, opts),
   });
   const emit = opts.onProgress ?? (() => {});
-  const lock = await store.lock();
+  const lock = await store.lock('shared');
   try {
     const platform = opts.platform ?? hostPlatform();
     let { body, mediaType, digestHeader } = await client.getManifest(ref.digest ?? (ref.tag as string), ACCEPT_MANIFESTS);

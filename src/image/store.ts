@@ -4,10 +4,13 @@
 //   <store>/tmp/          partial downloads (<hex>.partial, resumed) and work in progress
 //   <store>/snapshots/<chain-id hex>/   one unpacked layer each (overlayfs lower directory)
 //   <store>/containers/<id>/            a container's bundle, upper and work directories
-// Every file appears by rename, whole. Writers (pull, rm, prune, import) hold <store>/lock.
+// Every file appears by rename, whole. Writers hold <store>/lock: pulls shared (they lock each blob
+// they download and index.json's writes), rm, prune and import exclusive.
 import {
   closeSync,
+  constants as C,
   existsSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -17,6 +20,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -122,8 +126,12 @@ export class ImageStore {
     return this.index().manifests.find((m) => m.annotations?.[REF_NAME] === name);
   }
 
-  /** Names `desc` as `name`, replacing what the name pointed to. Call with the lock held. */
+  /** Names `desc` as `name`, replacing what the name pointed to. Call with the lock held (shared will do). */
   tag(name: string, desc: Descriptor): void {
+    this.withIndexLock(() => this.tagLocked(name, desc));
+  }
+
+  private tagLocked(name: string, desc: Descriptor): void {
     const index = this.index();
     index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== name);
     index.manifests.push({
@@ -136,6 +144,10 @@ export class ImageStore {
   }
 
   untag(name: string): boolean {
+    return this.withIndexLock(() => this.untagLocked(name));
+  }
+
+  private untagLocked(name: string): boolean {
     const index = this.index();
     const before = index.manifests.length;
     index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== name);
@@ -144,12 +156,50 @@ export class ImageStore {
     return true;
   }
 
-  /** The store's lock, held until release(): pulls, removals and GC of two runt processes do not interleave. */
-  async lock(): Promise<{ release(): void }> {
+  /**
+   * The store's lock, held until release(). Exclusive for what removes blobs, snapshots or names
+   * others may be using (rm, prune, import); shared for pulls, so that pulls of different images
+   * run at once while none of them meets a garbage collection. Pulls coordinate between themselves
+   * per blob (lockFile on its partial download) and per write of index.json (tag).
+   */
+  async lock(mode: 'exclusive' | 'shared' = 'exclusive'): Promise<{ release(): void }> {
     this.init();
     const fd = openSync(join(this.dir, 'lock'), 'a', 0o600);
-    while (!native().flock(fd, false)) await new Promise((r) => setTimeout(r, 50));
+    while (!native().flock(fd, false, mode === 'shared')) await new Promise((r) => setTimeout(r, 50));
     return { release: () => closeSync(fd) };
+  }
+
+  /**
+   * An exclusive flock on `path` (created empty if missing), held until release(). The holder may
+   * rename or remove the file (a finished download becomes its blob): a waiter that then gets the
+   * lock finds its descriptor no longer names `path`, and tries again on what is there now.
+   */
+  async lockFile(path: string): Promise<{ release(): void }> {
+    for (;;) {
+      const fd = openSync(path, C.O_RDWR | C.O_CREAT | C.O_NOFOLLOW, 0o600);
+      while (!native().flock(fd, false)) await new Promise((r) => setTimeout(r, 50));
+      const held = fstatSync(fd);
+      let now: Stats | undefined;
+      try {
+        now = statSync(path);
+      } catch {
+        // removed or renamed by the previous holder
+      }
+      if (now && now.ino === held.ino && now.dev === held.dev) return { release: () => closeSync(fd) };
+      closeSync(fd);
+    }
+  }
+
+  /** fn with <store>/index.lock held: read-modify-writes of index.json by concurrent pulls do not
+   *  lose each other's names. Held for a few ms, so waited for in place. */
+  private withIndexLock<T>(fn: () => T): T {
+    const fd = openSync(join(this.dir, 'index.lock'), 'a', 0o600);
+    try {
+      native().flock(fd, true);
+      return fn();
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Blob and snapshot directories present (for GC and `image ls` sizes). */

@@ -78,20 +78,39 @@ export type ProxyMode =
   | { kind: 'hang' }
   | { kind: 'corrupt-blob' }
   /** The first large blob download stops halfway (the connection is cut); later ones pass. */
-  | { kind: 'cut-once' };
+  | { kind: 'cut-once' }
+  /** Large blob downloads send half their bytes, then wait for release() before the rest. */
+  | { kind: 'stall' };
 
 export interface Proxy {
   host: string;
   /** Every request the proxy saw: method, path, authorization header. */
   log: Array<{ method: string; path: string; auth?: string; range?: string }>;
   tokenRequests: Array<{ scope: string[]; auth?: string }>;
+  /** 'stall': resolves once a blob download has sent half its bytes and waits. */
+  stalled: Promise<void>;
+  /** 'stall': lets the held downloads finish (and the later ones pass). */
+  release(): void;
 }
 
 /** A server in front of `upstream` that demands the auth of `mode` (or misbehaves). */
 export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Promise<Proxy> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const proxy: Proxy = { host, log: [], tokenRequests: [] };
+  let onStall = () => {};
+  const stalled = new Promise<void>((r) => (onStall = r));
+  let released = false;
+  const waiting: Array<() => void> = [];
+  const proxy: Proxy = {
+    host,
+    log: [],
+    tokenRequests: [],
+    stalled,
+    release: () => {
+      released = true;
+      for (const go of waiting.splice(0)) go();
+    },
+  };
   const tokens = new Map<string, string[]>(); // token → scopes it grants
   let n = 0;
   let cut = false;
@@ -178,6 +197,40 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
                 ur.destroy();
               }, 50);
           });
+          return;
+        }
+        if (
+          mode.kind === 'stall' &&
+          !released &&
+          /\/blobs\/sha256:/.test(url.pathname) &&
+          req.method === 'GET' &&
+          Number(ur.headers['content-length']) > 100_000
+        ) {
+          const half = Number(ur.headers['content-length']) >> 1;
+          let sent = 0;
+          let held = false;
+          res.writeHead(ur.statusCode ?? 500, headers);
+          ur.on('data', (c: Buffer) => {
+            if (held || sent + c.length < half) {
+              sent += c.length;
+              if (!res.write(c)) ur.pause();
+              return;
+            }
+            held = true;
+            sent += c.length;
+            ur.pause();
+            res.write(c.subarray(0, 1));
+            const rest = c.subarray(1);
+            onStall();
+            waiting.push(() => {
+              res.write(rest);
+              ur.resume();
+            });
+          });
+          res.on('drain', () => {
+            if (!held || released) ur.resume();
+          });
+          ur.on('end', () => res.end());
           return;
         }
         if (mode.kind === 'corrupt-blob' && /\/blobs\/sha256:/.test(url.pathname) && req.method === 'GET') {
