@@ -27,6 +27,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -169,14 +170,16 @@ int Start(const std::string& script, int argc, char** argv) {
   close(p[1]);
   std::string out;
   char buf[4096];
-  for (;;) {
+  // Up to the end of the first line: a process Node leaves holding the pipe (a wrapper such as
+  // time(1) around node) must not keep containerd waiting.
+  while (out.find('\n') == std::string::npos) {
     ssize_t n = read(p[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
+  out.resize(std::min(out.size(), out.find('\n')));
   close(p[0]);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   if (out.compare(0, 3, "ok ") == 0) {
     Say(1, out.substr(3));
     return 0;

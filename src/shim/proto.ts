@@ -1,14 +1,15 @@
 // The protobuf messages of the shim's wire contract, from the .proto files vendored in proto/
 // (containerd's, see proto/README.md). The build parses them once into a JSON descriptor
 // (scripts/shim-proto-json.mjs → dist/shim-proto.json) that protobufjs/light loads without a
-// parser; run from source (no build), the .proto files are parsed here with the full protobufjs.
-// protobufjs/light is imported by name so that scripts/bundle.mjs puts it into the shim's bundle
-// (its 30-odd files cost more to resolve and compile than the rest of the shim's start).
+// parser, and has pbjs generate static code from it for the shim's bundle (proto-codegen.cjs.ts);
+// run from source (no build), the .proto files are parsed here with the full protobufjs. encode and
+// decode use the generated classes where the bundle has them, else protobufjs's reflection: the
+// same conversions either way.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import type protobuf from 'protobufjs';
-import light from 'protobufjs/light.js';
+import { generatedRoot, protobufLight } from './proto-codegen.js';
 import { packageRoot } from '../package-root.js';
 
 /** Imports that only carry Go code-generation options (gogoproto, containerd's fieldpath plugin):
@@ -52,7 +53,7 @@ export function protoRoot(): protobuf.Root {
   if (!root) {
     const json = join(packageRoot(), 'dist/shim-proto.json');
     if (existsSync(json)) {
-      root = light.Root.fromJSON(JSON.parse(readFileSync(json, 'utf8')) as protobuf.INamespace);
+      root = protobufLight().Root.fromJSON(JSON.parse(readFileSync(json, 'utf8')) as protobuf.INamespace);
     } else {
       root = parseProtos();
     }
@@ -71,20 +72,41 @@ export function messageType(name: string): protobuf.Type {
   return t;
 }
 
+/** What encode and decode need of a message: a protobufjs Type, or a class pbjs generated. */
+interface Codec {
+  encode(message: unknown): { finish(): Uint8Array };
+  decode(data: Uint8Array): unknown;
+  fromObject(value: Record<string, unknown>): unknown;
+  toObject(message: unknown, options: protobuf.IConversionOptions): Record<string, unknown>;
+}
+
+const codecs = new Map<string, Codec>();
+
+function codec(name: string): Codec {
+  let c = codecs.get(name);
+  if (!c) {
+    let generated: unknown = generatedRoot();
+    for (const part of name.split('.')) generated = (generated as Record<string, unknown> | undefined)?.[part];
+    c = typeof generated === 'function' ? (generated as unknown as Codec) : (messageType(name) as unknown as Codec);
+    codecs.set(name, c);
+  }
+  return c;
+}
+
 /** Encode a plain object as message `name` (fields in the .proto's snake_case). */
 export function encode(name: string, value: Record<string, unknown>): Buffer {
-  const t = messageType(name);
-  return Buffer.from(t.encode(t.fromObject(value)).finish());
+  const c = codec(name);
+  return Buffer.from(c.encode(c.fromObject(value)).finish());
 }
 
 /** Decode message `name` to a plain object: 64-bit integers as numbers, enums as numbers, bytes as
  *  Uint8Arrays, unset scalars with their defaults. Throws on bytes that are not that message. */
 export function decode<T = Record<string, unknown>>(name: string, data: Uint8Array): T {
-  const t = messageType(name);
+  const c = codec(name);
   // A plain Uint8Array, not a Buffer: protobufjs's Buffer reader cuts a string that runs past the
   // end short instead of refusing it.
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return t.toObject(t.decode(bytes), { longs: Number, enums: Number, defaults: true, arrays: true, objects: true }) as T;
+  return c.toObject(c.decode(bytes), { longs: Number, enums: Number, defaults: true, arrays: true, objects: true }) as T;
 }
 
 /** A google.protobuf.Any. */

@@ -8,7 +8,6 @@ import { stateRoot } from './state-root.js';
 import { EventPublisher } from './publisher.js';
 import { TaskService } from './task-service.js';
 import { TtrpcServer } from './ttrpc-server.js';
-import { protoRoot } from './proto.js';
 
 const TASK = 'containerd.task.v2.Task';
 
@@ -49,7 +48,6 @@ function methods(s: TaskService): Array<[string, string, string, (r: Record<stri
 export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} runt-shim ${args.id}: ${line}\n`);
   process.chdir('/'); // the first container's bundle goes away before a pod's shim does
-  protoRoot();
   native().setSubreaper();
   const ttrpcAddress = process.env.TTRPC_ADDRESS || `${args.address}.ttrpc`;
   const events = new EventPublisher(ttrpcAddress, args.namespace, log);
