@@ -254,6 +254,67 @@ async function main(): Promise<void> {
     }
   });
 
+  await t.test('--log-uri binary://: the logger gets stdout and stderr on fds 3 and 4, its ready fd 5, and the id', async (t) => {
+    const logDir = join(dir, 'logger');
+    mkdirSync(logDir);
+    const logger = join(logDir, 'logger.sh');
+    // Copies fds 3 and 4 into files, records its arguments and environment, and says it is ready
+    // by closing fd 5, as containerd's protocol has it.
+    writeFileSync(
+      logger,
+      [
+        '#!/bin/sh',
+        'dir=$(dirname "$0")',
+        'echo "$CONTAINER_ID $CONTAINER_NAMESPACE $*" > "$dir/env"',
+        'cat <&3 > "$dir/out" 4<&- 5>&- &',
+        'cat <&4 > "$dir/err" 3<&- 5>&- &',
+        'exec 3<&- 4<&- 5>&-',
+        'wait',
+        'touch "$dir/done"',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const c = id('logbin');
+    const r = ctr([
+      'run',
+      '--rm',
+      '--runtime',
+      RUNTIME,
+      '--log-uri',
+      `binary://${logger}?mode=x&flag`,
+      IMAGE,
+      c,
+      'sh',
+      '-c',
+      'echo to out; echo to err >&2; exit 5',
+    ]);
+    t.equal(r.status, 5, `the container's exit code: ${r.stderr}`);
+    t.equal(r.stdout, '', 'nothing on the client: it went to the logger');
+    await waitFor('the logger to finish', () => existsSync(join(logDir, 'done')), 30_000);
+    t.equal(readFileSync(join(logDir, 'out'), 'utf8'), 'to out\n', 'stdout through fd 3');
+    t.equal(readFileSync(join(logDir, 'err'), 'utf8'), 'to err\n', 'stderr through fd 4');
+    t.equal(
+      readFileSync(join(logDir, 'env'), 'utf8'),
+      `${c} ${NS} mode x flag \n`,
+      'CONTAINER_ID, CONTAINER_NAMESPACE, the query as arguments',
+    );
+    const missing = ctr([
+      'run',
+      '--rm',
+      '--runtime',
+      RUNTIME,
+      '--log-uri',
+      `binary://${join(logDir, 'nosuch')}`,
+      IMAGE,
+      id('logmissing'),
+      'true',
+    ]);
+    t.not(missing.status, 0, 'a logger that does not exist fails the run');
+    t.match(missing.stderr, /nosuch/, 'naming it');
+    ctr(['container', 'delete', id('logmissing')]);
+  });
+
   await t.test("ctr run -t: a terminal, resized to the client's size", async (t) => {
     const c = id('tty');
     const r = spawnSync(

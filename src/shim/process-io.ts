@@ -1,5 +1,6 @@
 // A task process's stdio from the paths containerd gives (fifos the client reads and writes; a
-// plain path or file:// URI is a file appended to).
+// plain path or file:// URI is a file appended to; a binary:// URI is a logging program given the
+// output's pipes, log-binary.ts).
 //
 // Without a terminal, stdout and stderr are the fifos themselves: the process writes straight into
 // them, no copy through the shim. The shim first opens each fifo for reading and keeps that fd until
@@ -18,6 +19,7 @@ import type { Writable } from 'node:stream';
 import { native } from '../native.js';
 import type { StdioOption } from '../lifecycle/stdio.js';
 import { CODE, StatusError } from './ttrpc-status.js';
+import { isBinaryUri, startLogger, type Logger } from './log-binary.js';
 
 export interface IoPaths {
   stdin: string;
@@ -69,9 +71,24 @@ export class ProcessIO {
   private output?: net.Socket;
   private outputDone?: Promise<void>;
   private closed = false;
+  private logger?: Logger;
+  /** Resolves when the process may start: at once, or once a binary:// logger is ready. */
+  readonly ready: Promise<void> = Promise.resolve();
 
-  constructor(readonly paths: IoPaths) {
+  /** `owner`: the task's id and containerd namespace, for a binary:// logger's environment. */
+  constructor(
+    readonly paths: IoPaths,
+    owner: { id: string; namespace: string } = { id: '', namespace: '' },
+  ) {
     try {
+      // As containerd's runc shim: a binary:// stdout takes stderr too, whatever stderr says.
+      if (paths.stdout && isBinaryUri(paths.stdout)) {
+        const logger = startLogger(paths.stdout, owner.id, owner.namespace);
+        this.logger = logger;
+        this.toClose.push(logger.stdout, logger.stderr);
+        this.ready = logger.ready;
+        this.ready.catch(() => {}); // an exec's is awaited only at its Start
+      }
       if (paths.stdin) {
         const path = filePath(paths.stdin);
         if (path === null) throw new StatusError(CODE.UNIMPLEMENTED, `stdin ${paths.stdin}: only fifo paths are supported`);
@@ -79,7 +96,11 @@ export class ProcessIO {
         if (!paths.terminal) this.stdio[0] = 'pipe';
       }
       if (paths.terminal) {
-        if (paths.stdout) {
+        if (this.logger) {
+          this.toClose.splice(this.toClose.indexOf(this.logger.stdout), 1); // the stream owns it
+          this.output = new net.Socket({ fd: this.logger.stdout, readable: false, writable: true });
+          this.output.on('error', () => {});
+        } else if (paths.stdout) {
           const [fd, keeper] = openOutput(paths.stdout);
           if (keeper >= 0) this.keepers.push(keeper);
           this.output = new net.Socket({ fd, readable: false, writable: true });
@@ -88,6 +109,11 @@ export class ProcessIO {
         return;
       }
       let stdoutFd = -1;
+      if (this.logger) {
+        this.stdio[1] = this.logger.stdout;
+        this.stdio[2] = this.logger.stderr;
+        return;
+      }
       if (paths.stdout) {
         const [fd, keeper] = openOutput(paths.stdout);
         stdoutFd = fd;
@@ -222,5 +248,8 @@ export class ProcessIO {
     }
     this.masterStream?.destroy();
     this.output?.end();
+    // The logger has its pipes' end of file (every writer is gone); SIGTERM as containerd's shims
+    // send, so that one that waits for no end of file still ends.
+    if (this.logger && this.logger.child.exitCode === null && this.logger.child.signalCode === null) this.logger.child.kill('SIGTERM');
   }
 }

@@ -35,7 +35,7 @@ export class EventPublisher {
 
   constructor(
     private readonly ttrpcAddress: string,
-    private readonly namespace: string,
+    readonly namespace: string,
     private readonly log: (line: string) => void = () => {},
   ) {}
 

@@ -142,7 +142,8 @@ export class TaskService {
         mountRootfs(bundle, mounts);
         rootfsMounted = true;
       }
-      io = new ProcessIO(paths);
+      io = new ProcessIO(paths, { id, namespace: this.events.namespace });
+      await io.ready;
       const container = await this.rt.create(id, bundle, {
         stdio: io.stdio,
         ...(paths.terminal ? { onTerminal: io.onTerminal } : {}),
@@ -234,6 +235,7 @@ export class TaskService {
     const p = this.proc(task.id, execId);
     if (p.handle || p.exit) throw new StatusError(CODE.FAILED_PRECONDITION, `exec "${execId}" of task "${task.id}" was already started`);
     try {
+      await p.io.ready;
       const handle = await this.rt.exec(task.id, p.spec!, {
         stdio: p.io.stdio,
         ...(p.paths.terminal ? { onTerminal: p.io.onTerminal } : {}),
@@ -267,7 +269,7 @@ export class TaskService {
     }
     const paths: IoPaths = { stdin: req.stdin ?? '', stdout: req.stdout ?? '', stderr: req.stderr ?? '', terminal: !!req.terminal };
     process.terminal = paths.terminal;
-    const p = newProc(execId, paths, new ProcessIO(paths));
+    const p = newProc(execId, paths, new ProcessIO(paths, { id: task.id, namespace: this.events.namespace }));
     p.spec = process;
     task.execs.set(execId, p);
     this.events.publish('TaskExecAdded', { container_id: task.id, exec_id: execId });
