@@ -10,7 +10,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, errorLines, sourceRootfs, stateRoot } from './helpers/index.js';
+import { describe, errorLines, sourceRootfs, stateRoot, waitFor, waitForFile } from './helpers/index.js';
 import { writeLayout } from './helpers/oci-layout.js';
 import { tarBuffer } from '../src/image/tar-writer.js';
 import { native } from '../src/native.js';
@@ -402,4 +402,70 @@ t.test('a full disk: one line, nothing half-written (a small tmpfs store in a pr
   t.match(r.stdout, /left=0\n/, 'tmp and snapshots empty');
   t.same(readdirSync(small), [], 'the tmpfs was only in the namespace');
   void root;
+});
+
+t.test('an unpack at first use holds the store lock shared: a prune or rm meanwhile waits for it; nothing half-written', async (t) => {
+  const root = stateRoot(t);
+  execFileSync('tar', ['-C', sourceRootfs(), '--format=pax', '--numeric-owner', '--exclude=./dev', '-cf', join(WORK, 'fu-bb.tar'), '.']);
+  const layout = join(WORK, 'firstuse');
+  const data = tarBuffer([d('data/'), f('data/a', 'a'.repeat(300_000)), f('data/b', 'bee')]);
+  writeLayout(layout, 'v1', [readFileSync(join(WORK, 'fu-bb.tar')), data], { Cmd: ['cat', '/data/b'] });
+  execFileSync('tar', ['-C', layout, '-cf', `${layout}.tar`, '.']);
+  const store = join(WORK, 'firstuse-store');
+  const imp = root.runt(['--store', store, 'image', 'import', `${layout}.tar`, 'firstuse:v1']);
+  t.equal(imp.code, 0, describe(imp));
+  const dir = (sub: string) => (existsSync(join(store, sub)) ? readdirSync(join(store, sub)) : []);
+  // As after `pull --no-unpack`: the blobs are there, the snapshots are not.
+  const dropSnapshots = () => dir('snapshots').forEach((s) => rmSync(join(store, 'snapshots', s), { recursive: true }));
+  const hold = mkdtempSync('/tmp/runt-test-hold-');
+  t.teardown(() => rmSync(hold, { recursive: true, force: true }));
+  const holdsStoreLock = (pid: number) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`) === join(store, 'lock'));
+    } catch {
+      return false;
+    }
+  };
+  // Starts `first` with its unpack held (RUNT_TEST_HOLD_UNPACK) once its work directory is made, then
+  // `second` (a GC); the GC must still be waiting when the unpack goes on.
+  const race = async (first: string[], second: string[]) => {
+    rmSync(join(hold, 'held'), { force: true });
+    rmSync(join(hold, 'release'), { force: true });
+    process.env.RUNT_TEST_HOLD_UNPACK = hold;
+    const a = root.runtAsync(['--store', store, ...first], { timeoutMs: 60_000 });
+    delete process.env.RUNT_TEST_HOLD_UNPACK;
+    const work = await waitForFile(join(hold, 'held'), () => true, 30_000);
+    t.ok(existsSync(work), `${first[0]} ${first[1]}: the unpack's work directory is made (${work})`);
+    const b = root.runtAsync(['--store', store, ...second], { timeoutMs: 60_000 });
+    let bDone = false;
+    void b.done.then(() => (bDone = true));
+    await waitFor(`${second.join(' ')} to open the store's lock`, () => bDone || holdsStoreLock(b.pid), 30_000);
+    // A GC that did not wait would be done within this (it takes a few ms once it has the lock).
+    if (!bDone) await new Promise((r) => setTimeout(r, 1000));
+    t.notOk(bDone, `${second.join(' ')} waits while the unpack holds the store's lock`);
+    t.ok(existsSync(work), 'the work directory is still there');
+    writeFileSync(join(hold, 'release'), '');
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    t.equal(ra.code, 0, `${first.join(' ')}: ${describe(ra)}`);
+    t.equal(rb.code, 0, `${second.join(' ')}: ${describe(rb)}`);
+    t.same(dir('tmp'), [], 'nothing left in tmp');
+    return ra;
+  };
+
+  dropSnapshots();
+  const bundle = join(WORK, 'firstuse-bundle');
+  await race(['image', 'bundle', 'firstuse:v1', bundle], ['image', 'prune']);
+  t.equal(readFileSync(join(bundle, 'rootfs', 'data', 'a'), 'utf8').length, 300_000, 'the bundle is whole');
+  t.equal(dir('snapshots').length, 2, 'both snapshots kept (the image is named)');
+
+  dropSnapshots();
+  const run = await race(['run', '--image', 'firstuse:v1', root.id('fu')], ['image', 'rm', 'firstuse:v1']);
+  t.equal(run.stdout, 'bee', 'the container ran on the snapshots unpacked at first use');
+  const pr = root.runt(['--store', store, 'image', 'prune']);
+  t.equal(pr.code, 0, describe(pr));
+  t.same(
+    [dir('snapshots'), dir('containers'), dir('blobs/sha256')],
+    [[], [], []],
+    'the image removed: no snapshot, container or blob left',
+  );
 });

@@ -56,26 +56,38 @@ export interface PreparedContainer {
 
 const since = (t: bigint) => Number((process.hrtime.bigint() - t) / 1000n);
 
-export async function resolveImage(
+/**
+ * The image `o.image` names, pulled if missing and unpacked, with the store's lock held shared
+ * until release(): a prune or rm (exclusive) waits for the unpack at first use and for the caller's
+ * reads of the snapshots (a copy, or the container's image.json that keeps them from the GC), and
+ * an unpack waits for a prune or rm in progress.
+ */
+export async function holdImage(
   store: ImageStore,
   o: Pick<ImageContainerOptions, 'image' | 'pull' | 'pullOptions' | 'onStage'>,
-): Promise<LocalImage> {
-  let t = process.hrtime.bigint();
-  let img = o.pull === 'always' ? undefined : findLocal(store, o.image);
-  if (!img) {
-    if (o.pull === 'never') throw imageError.notFound(o.image, `in the store ${store.dir}`);
-    // The registry client (node:https and TLS among it) loads only when a pull is needed.
-    const { pullImage } = await import('./pull.js');
-    await pullImage(store, o.image, o.pullOptions);
-    img = findLocal(store, o.image);
-    if (!img) throw imageError.notFound(o.image, 'after pulling it');
-    o.onStage?.('pull', since(t), img.name);
+): Promise<{ image: LocalImage; release(): void }> {
+  const lock = await store.lock('shared');
+  try {
+    let t = process.hrtime.bigint();
+    let img = o.pull === 'always' ? undefined : findLocal(store, o.image);
+    if (!img) {
+      if (o.pull === 'never') throw imageError.notFound(o.image, `in the store ${store.dir}`);
+      // The registry client (node:https and TLS among it) loads only when a pull is needed.
+      const { pullImage } = await import('./pull.js');
+      await pullImage(store, o.image, o.pullOptions);
+      img = findLocal(store, o.image);
+      if (!img) throw imageError.notFound(o.image, 'after pulling it');
+      o.onStage?.('pull', since(t), img.name);
+    }
+    t = process.hrtime.bigint();
+    await ensureSnapshots(store, img.manifest.layers, img.config.rootfs.diff_ids, o.pullOptions?.limits ?? DEFAULT_LIMITS);
+    o.onStage?.('unpack', since(t), `${img.manifest.layers.length} layers`);
+    if (img.config.os && img.config.os !== 'linux') throw imageError.unsupported(`image ${img.name} is for ${img.config.os}, not linux`);
+    return { image: img, release: lock.release };
+  } catch (e) {
+    lock.release();
+    throw e;
   }
-  t = process.hrtime.bigint();
-  await ensureSnapshots(store, img.manifest.layers, img.config.rootfs.diff_ids, o.pullOptions?.limits ?? DEFAULT_LIMITS);
-  o.onStage?.('unpack', since(t), `${img.manifest.layers.length} layers`);
-  if (img.config.os && img.config.os !== 'linux') throw imageError.unsupported(`image ${img.name} is for ${img.config.os}, not linux`);
-  return img;
 }
 
 /** The snapshot directories of an image, bottom layer first. */
@@ -123,8 +135,16 @@ export function planImageContainer(
 }
 
 export async function prepareContainer(store: ImageStore, id: string, o: ImageContainerOptions): Promise<PreparedContainer> {
-  store.init();
-  const img = await resolveImage(store, o);
+  const held = await holdImage(store, o);
+  try {
+    return prepareHeld(store, id, held.image, o);
+  } finally {
+    // image.json is written (or the directory gone): the GC keeps what the container uses.
+    held.release();
+  }
+}
+
+function prepareHeld(store: ImageStore, id: string, img: LocalImage, o: ImageContainerOptions): PreparedContainer {
   const t = process.hrtime.bigint();
   const planned = planImageContainer(store, id, img, o);
   const dir = planned.bundle;

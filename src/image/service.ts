@@ -9,7 +9,7 @@ import { getLocal, localName, type LocalImage } from './local.js';
 import { pullImage, type PullOptions, type PulledImage } from './pull.js';
 import { pushImage, type PushOptions } from './push.js';
 import { exportArchive, importArchive, type ArchiveFormat, type ImportOptions } from './archive.js';
-import { resolveImage, snapshotDirs } from './prepare.js';
+import { holdImage, snapshotDirs } from './prepare.js';
 import { imageToSpec } from './convert.js';
 import { readImageFile } from './image-files.js';
 import { snapshotBytes } from './snapshots.js';
@@ -103,8 +103,15 @@ export class ImageService {
     dir: string,
     opts: { args?: string[]; entrypoint?: string[]; pull?: 'missing' | 'never' | 'always'; pullOptions?: PullOptions } = {},
   ): Promise<string> {
-    this.store.init();
-    const img = await resolveImage(this.store, { image: ref, pull: opts.pull, pullOptions: opts.pullOptions });
+    const held = await holdImage(this.store, { image: ref, pull: opts.pull, pullOptions: opts.pullOptions });
+    try {
+      return this.bundleHeld(held.image, dir, opts);
+    } finally {
+      held.release();
+    }
+  }
+
+  private bundleHeld(img: LocalImage, dir: string, opts: { args?: string[]; entrypoint?: string[] }): string {
     const bundle = resolve(dir);
     const rootfs = join(bundle, 'rootfs');
     if (existsSync(join(bundle, 'config.json')) || (existsSync(rootfs) && readdirSync(rootfs).length)) {

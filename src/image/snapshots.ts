@@ -55,6 +55,7 @@ async function unpackSnapshot(
   const tmp = store.tempPath(`snapshot-${hexOf(chainId).slice(0, 12)}`);
   mkdirSync(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
   try {
+    if (process.env.RUNT_TEST_HOLD_UNPACK) await holdForTest(process.env.RUNT_TEST_HOLD_UNPACK, tmp);
     const hash = newHash();
     const stream = openLayer(store.blobPath(layer.digest));
     async function* hashed(): AsyncGenerator<Buffer> {
@@ -94,6 +95,15 @@ async function unpackSnapshot(
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * Tests only: an unpack stopped with its work directory made, so that a test can do something
+ * meanwhile (a prune, an rm). Writes `<dir>/held` (the work directory) and waits for `<dir>/release`.
+ */
+async function holdForTest(dir: string, tmp: string): Promise<void> {
+  writeFileSync(join(dir, 'held'), tmp);
+  while (!existsSync(join(dir, 'release'))) await new Promise((r) => setTimeout(r, 20));
 }
 
 export function listSnapshots(store: ImageStore): string[] {

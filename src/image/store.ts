@@ -4,8 +4,9 @@
 //   <store>/tmp/          partial downloads (<hex>.partial, resumed) and work in progress
 //   <store>/snapshots/<chain-id hex>/   one unpacked layer each (overlayfs lower directory)
 //   <store>/containers/<id>/            a container's bundle, upper and work directories
-// Every file appears by rename, whole. Writers hold <store>/lock: pulls shared (they lock each blob
-// they download and index.json's writes), rm, prune and import exclusive.
+// Every file appears by rename, whole. Writers hold <store>/lock: pulls and image containers shared
+// (pulls lock each blob they download and index.json's writes; a container or bundle holds it until
+// its snapshots are unpacked and kept by image.json or copied), rm, prune and import exclusive.
 import {
   closeSync,
   constants as C,
