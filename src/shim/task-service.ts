@@ -13,7 +13,6 @@ import { runtVersion } from '../package-root.js';
 import { ProcessIO, type IoPaths } from './process-io.js';
 import { mountRootfs, unmountRootfs, type RootfsMount } from './rootfs.js';
 import { EventPublisher } from './publisher.js';
-import { containerMetrics } from './metrics.js';
 import { timestamp, type AnyMessage } from './proto.js';
 import { CODE, StatusError } from './ttrpc-status.js';
 import { leaveDeleteResponse } from './cleanup.js';
@@ -447,6 +446,8 @@ export class TaskService {
   async stats(req: Req): Promise<Req> {
     const task = this.task(String(req.id));
     try {
+      // Loaded on the first Stats: the metrics' message reflection is not needed to run containers.
+      const { containerMetrics } = await import('./metrics.js');
       return { stats: containerMetrics(this.rt.stats(task.id), this.rt.saved(task.id).cgroupPaths) };
     } catch (e) {
       throw toStatus(e);
