@@ -92,10 +92,11 @@ function writeCache(file, key, script) {
   }
 }
 
-/** The command word in runt's arguments: the first one that is neither a flag nor a flag's value. */
+/** The command word in runt's arguments: the first one that is neither a flag nor a flag's value
+ *  (the global flags that take one: src/cli/global-options.ts). */
 function commandWord(args) {
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--root' || args[i] === '--log' || args[i] === '--log-format') i++;
+    if (args[i] === '--root' || args[i] === '--log' || args[i] === '--log-format' || args[i] === '--store') i++;
     else if (!args[i].startsWith('-')) return /^[a-z]{1,16}$/.test(args[i]) ? args[i] : undefined;
   }
   return undefined;

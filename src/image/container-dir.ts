@@ -1,7 +1,7 @@
 // A container made from an image lives in <store>/containers/<id>: config.json, an empty rootfs
 // (the overlay's mount point, or a full copy where overlayfs is unavailable), its upper and work
 // directories and its anonymous volumes. Only this directory is removed with the container.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../spec/types.js';
 
@@ -36,5 +36,17 @@ export function makeContainerDir(dir: string, marker: string): void {
 export function removeContainerDir(spec: Spec | undefined): void {
   const dir = spec?.annotations?.[CONTAINER_DIR_ANNOTATION];
   if (!dir || !existsSync(join(dir, MARKER))) return;
-  rmSync(dir, { recursive: true, force: true });
+  // What an overlay container leaves is known and mostly empty: removed entry by entry (a few
+  // syscalls); anything else (a copied rootfs, files in upper, volumes) by a recursive rmSync.
+  for (const d of ['rootfs', 'upper', 'work/work', 'work/index', 'work', 'volumes']) removeDir(join(dir, d));
+  for (const f of ['config.json', MARKER]) rmSync(join(dir, f), { force: true });
+  removeDir(dir);
+}
+
+function removeDir(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') rmSync(path, { recursive: true, force: true });
+  }
 }

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { Spec } from '../spec/types.js';
 import { chainIds } from './digest.js';
 import { imageError } from './errors.js';
-import { flattenLayers } from './flatten.js';
 import { readImageFile } from './image-files.js';
 import { findLocal, type LocalImage } from './local.js';
 import type { PullOptions } from './pull.js';
@@ -21,7 +20,7 @@ import {
   removeContainerDir,
   type OverlayRootfs,
 } from './container-dir.js';
-import { DEFAULT_LIMITS } from './unpack.js';
+import { DEFAULT_LIMITS } from './limits.js';
 
 export interface ImageContainerOptions {
   /** Image reference (pulled when not in the store, unless pull is 'never'). */
@@ -137,14 +136,14 @@ export function planImageContainer(
 export async function prepareContainer(store: ImageStore, id: string, o: ImageContainerOptions): Promise<PreparedContainer> {
   const held = await holdImage(store, o);
   try {
-    return prepareHeld(store, id, held.image, o);
+    return await prepareHeld(store, id, held.image, o);
   } finally {
     // image.json is written (or the directory gone): the GC keeps what the container uses.
     held.release();
   }
 }
 
-function prepareHeld(store: ImageStore, id: string, img: LocalImage, o: ImageContainerOptions): PreparedContainer {
+async function prepareHeld(store: ImageStore, id: string, img: LocalImage, o: ImageContainerOptions): Promise<PreparedContainer> {
   const t = process.hrtime.bigint();
   const planned = planImageContainer(store, id, img, o);
   const dir = planned.bundle;
@@ -159,7 +158,8 @@ function prepareHeld(store: ImageStore, id: string, img: LocalImage, o: ImageCon
   );
   try {
     for (const v of planned.volumes) mkdirSync(v, { recursive: true, mode: 0o755 });
-    if (!planned.overlay) flattenLayers(planned.snapshots, join(dir, 'rootfs'));
+    // The copy (and the unpacker's file code it uses) loads only where overlayfs is not used.
+    if (!planned.overlay) (await import('./flatten.js')).flattenLayers(planned.snapshots, join(dir, 'rootfs'));
     o.onStage?.(
       'rootfs',
       since(t),

@@ -4,12 +4,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { chainIds, hexOf, newHash } from './digest.js';
 import { imageError, ImageError } from './errors.js';
-import { openLayer } from './decompress.js';
-import { applyLayer, DEFAULT_LIMITS, LayerRejected, type UnpackLimits } from './unpack.js';
+import { DEFAULT_LIMITS, type UnpackLimits } from './limits.js';
 import type { ImageStore } from './store.js';
 import type { Descriptor } from './media-types.js';
-import { TarFormatError } from './tar.js';
-import { streamed } from './reclaim.js';
 
 export interface Snapshot {
   chainId: string;
@@ -52,6 +49,14 @@ async function unpackSnapshot(
   lowers: string[],
   limits: UnpackLimits,
 ): Promise<void> {
+  // The unpacker and the decompressors (zlib, fzstd) load only when a layer is unpacked: a run of a
+  // cached image does without them.
+  const [{ openLayer }, { applyLayer, LayerRejected }, { TarFormatError }, { streamed }] = await Promise.all([
+    import('./decompress.js'),
+    import('./unpack.js'),
+    import('./tar.js'),
+    import('./reclaim.js'),
+  ]);
   const tmp = store.tempPath(`snapshot-${hexOf(chainId).slice(0, 12)}`);
   mkdirSync(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
   try {

@@ -27,14 +27,8 @@ import { OPAQUE_XATTR, OverlayView, isWhiteout } from './overlay-view.js';
 import type { TarEntry, TarItem } from './tar.js';
 import { readTar } from './tar.js';
 
-export interface UnpackLimits {
-  /** Most bytes of file content one layer may unpack to (a tar bomb stops here). */
-  maxBytes: number;
-  /** Most entries in one layer. */
-  maxEntries: number;
-}
-
-export const DEFAULT_LIMITS: UnpackLimits = { maxBytes: 64 * 2 ** 30, maxEntries: 2_000_000 };
+import { DEFAULT_LIMITS, type UnpackLimits } from './limits.js';
+export { DEFAULT_LIMITS, type UnpackLimits } from './limits.js';
 
 const WH = '.wh.';
 const OPQ = '.wh..wh..opq';
