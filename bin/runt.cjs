@@ -97,7 +97,12 @@ function writeCache(file, key, script) {
 function commandWord(args) {
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--root' || args[i] === '--log' || args[i] === '--log-format' || args[i] === '--store') i++;
-    else if (!args[i].startsWith('-')) return /^[a-z]{1,16}$/.test(args[i]) ? args[i] : undefined;
+    else if (!args[i].startsWith('-')) {
+      if (!/^[a-z]{1,16}$/.test(args[i])) return undefined;
+      // `image pull`, `image ls`: a cache of each subcommand's own.
+      if (args[i] === 'image' && /^[a-z]{1,16}$/.test(args[i + 1] ?? '')) return `image-${args[i + 1]}`;
+      return args[i];
+    }
   }
   return undefined;
 }

@@ -23,6 +23,13 @@ const HOT: Record<string, () => Promise<CommandModule<never, never>>> = {
   exec: async () => (await import('./commands/exec.js')).execCommand as never,
 };
 
+/** `image SUB`: the image commands a user or a script runs most (the others go to yargs). */
+const HOT_IMAGE: Record<string, () => Promise<CommandModule<never, never>>> = {
+  pull: async () => (await import('./commands/image.js')).imagePullCommand as never,
+  ls: async () => (await import('./commands/image.js')).imageLsCommand as never,
+  list: async () => (await import('./commands/image.js')).imageLsCommand as never,
+};
+
 interface OptionSpec {
   name: string;
   type: 'string' | 'boolean' | 'number';
@@ -58,7 +65,8 @@ const GLOBALS: OptionSpec[] = Object.entries(GLOBAL_OPTIONS).map(([name, o]: [st
 
 /** What a builder declares, recorded through a stand-in for yargs's Argv. */
 function readCommand(cmd: CommandModule<never, never>): CommandSpec {
-  const usage = String(cmd.command ?? '').split(/\s+/);
+  // A command with aliases (['ls', 'list']): the first is its name.
+  const usage = String((Array.isArray(cmd.command) ? cmd.command[0] : cmd.command) ?? '').split(/\s+/);
   const positionals: PositionalSpec[] = usage.slice(1).map((p) => ({
     name: p.replace(/^[<[]|[>\]]$/g, '').replace(/\.\.$/, ''),
     required: p.startsWith('<'),
@@ -190,19 +198,43 @@ function parse(args: string[], spec: CommandSpec): Record<string, unknown> | nul
 
 /** The hot command named in args and the argv yargs would give its handler, or null. */
 export async function fastArgv(args: string[]): Promise<{ command: CommandModule<never, never>; argv: Record<string, unknown> } | null> {
-  const name = args.find((a, i) => !a.startsWith('-') && !(i > 0 && isValueOf(args[i - 1])));
+  const at = args.findIndex((a, i) => !a.startsWith('-') && !(i > 0 && isValueOf(args[i - 1])));
+  const name = at < 0 ? undefined : args[at];
+  if (name === 'image') return imageArgv(args, at);
   const load = name === undefined ? undefined : HOT[name];
   if (!load) return null;
   const command = await load();
-  let spec: CommandSpec;
+  const spec = commandSpec(command);
+  const argv = spec && parse(args, spec);
+  return argv && { command, argv };
+}
+
+/** `image SUB …` (SUB right after `image`): parsed as SUB's own command, with argv._ as yargs makes
+ *  it for a subcommand (['image', SUB, …]). */
+async function imageArgv(
+  args: string[],
+  at: number,
+): Promise<{ command: CommandModule<never, never>; argv: Record<string, unknown> } | null> {
+  const word = args[at + 1];
+  const load = word === undefined ? undefined : HOT_IMAGE[word];
+  if (!load) return null;
+  const command = await load();
+  const spec = commandSpec(command);
+  if (!spec) return null;
+  const argv = parse([...args.slice(0, at), spec.name, ...args.slice(at + 2)], spec);
+  if (!argv) return null;
+  // yargs keeps the word as typed (`list` for ls).
+  argv._ = ['image', word, ...(argv._ as string[]).slice(1)];
+  return { command, argv };
+}
+
+function commandSpec(command: CommandModule<never, never>): CommandSpec | null {
   try {
-    spec = readCommand(command);
+    return readCommand(command);
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;
   }
-  const argv = parse(args, spec);
-  return argv && { command, argv };
 }
 
 /** What `runt --version` prints (yargs prints the same through .version()): runc's three lines,

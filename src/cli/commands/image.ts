@@ -92,7 +92,7 @@ const pull: CommandModule<
             if (e.event !== 'progress') out(JSON.stringify(e));
           }
         : progressReporter();
-    const { DEFAULT_LIMITS } = await import('../../image/unpack.js');
+    const { DEFAULT_LIMITS } = await import('../../image/limits.js');
     const img = await svc.pull(argv.ref, {
       platform: argv.platform ? parsePlatform(argv.platform) : undefined,
       insecure: argv.insecure,
@@ -256,20 +256,15 @@ const exportCmd: CommandModule<ImageArgs, ImageArgs & { ref: string; file: strin
   },
 };
 
+/** For the CLI's fast path (fast-path.ts), which parses these two without yargs. */
+export { pull as imagePullCommand, ls as imageLsCommand };
+
+/** Every `image` subcommand, in the order of the help text. */
+export const imageSubcommands = [pull, ls, inspect, rm, prune, bundle, push, importCmd, exportCmd] as unknown as CommandModule[];
+
 export const imageCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'image <command>',
   describe: 'pull, list, inspect, remove images; make bundles from them',
-  builder: (y) =>
-    y
-      .command(pull as never)
-      .command(ls as never)
-      .command(inspect as never)
-      .command(rm as never)
-      .command(prune as never)
-      .command(bundle as never)
-      .command(push as never)
-      .command(importCmd as never)
-      .command(exportCmd as never)
-      .demandCommand(1) as never,
+  builder: (y) => imageSubcommands.reduce((yy, c) => yy.command(c as never), y).demandCommand(1) as never,
   handler: () => {},
 };
