@@ -101,6 +101,10 @@ function commandWord(args) {
       if (!/^[a-z]{1,16}$/.test(args[i])) return undefined;
       // `image pull`, `image ls`: a cache of each subcommand's own.
       if (args[i] === 'image' && /^[a-z]{1,16}$/.test(args[i + 1] ?? '')) return `image-${args[i + 1]}`;
+      // `run|create --image`: the image code (store, snapshots, conversion) in a cache of its own;
+      // a bundle's run would otherwise write one without it, and every image run compile it again.
+      if ((args[i] === 'run' || args[i] === 'create') && args.some((a) => a === '--image' || a.startsWith('--image=')))
+        return `${args[i]}-image`;
       return args[i];
     }
   }
