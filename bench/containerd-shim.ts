@@ -23,6 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchEnv, median } from './measure.js';
+import { recordCgroups, removeNewCgroupsPatiently } from './engine-cgroups.js';
 import { buildBusyboxImage } from './busybox-image.js';
 import { describeMachine, loadNow } from './report.js';
 
@@ -51,9 +52,10 @@ writeFileSync(
     `[debug]\n  address = "${dir}/debug.sock"`,
   ].join('\n'),
 );
-const cgroupsBefore = readdirSync('/sys/fs/cgroup')
-  .map((h) => join('/sys/fs/cgroup', h, 'default'))
-  .filter((d) => !existsSync(d));
+// containerd's namespace `default` is the parent of its containers' cgroups in every hierarchy: what
+// exists now is someone else's; what appears, this bench removes at the end (once empty).
+const cgroups = recordCgroups(['default']);
+const runDirsBefore = ['/run/containerd/runc/default', '/run/containerd/runc', '/run/containerd/s'].filter((d) => !existsSync(d));
 const env = { ...benchEnv(), PATH: `${bin}:${process.env.PATH}` };
 
 const holder: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });
@@ -82,7 +84,7 @@ function shimPids(): number[] {
     });
 }
 
-function cleanup(): void {
+async function cleanup(): Promise<void> {
   for (const pid of shimPids()) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -102,7 +104,9 @@ function cleanup(): void {
       /* not empty */
     }
   };
-  cgroupsBefore.forEach(rmEmpty);
+  runDirsBefore.forEach(rmEmpty);
+  const stayed = await removeNewCgroupsPatiently(cgroups);
+  if (stayed.length) process.stderr.write(`bench: cgroup directories still in use, left in place: ${stayed.join(', ')}\n`);
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -223,5 +227,5 @@ try {
     ].join('\n'),
   );
 } finally {
-  cleanup();
+  await cleanup();
 }
