@@ -259,11 +259,14 @@ async function main(): Promise<void> {
     mkdirSync(logDir);
     const logger = join(logDir, 'logger.sh');
     // Copies fds 3 and 4 into files, records its arguments and environment, and says it is ready
-    // by closing fd 5, as containerd's protocol has it.
+    // by closing fd 5, as containerd's protocol has it. It ignores the SIGTERM that comes right
+    // after its pipes are closed (containerd's shims send it too) and ends at their end of file:
+    // a logger that died of it in `wait` would never write "done".
     writeFileSync(
       logger,
       [
         '#!/bin/sh',
+        "trap '' TERM",
         'dir=$(dirname "$0")',
         'echo "$CONTAINER_ID $CONTAINER_NAMESPACE $*" > "$dir/env"',
         'cat <&3 > "$dir/out" 4<&- 5>&- &',
