@@ -26,6 +26,7 @@ import { benchEnv, median } from './measure.js';
 import { recordCgroups, removeNewCgroupsPatiently } from './engine-cgroups.js';
 import { buildBusyboxImage } from './busybox-image.js';
 import { describeMachine, loadNow } from './report.js';
+import { containerdConfig } from './containerd-config.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IMAGE = 'localhost/runt-bench-busybox:latest';
@@ -40,18 +41,7 @@ const sock = join(dir, 'containerd.sock');
 const bin = join(dir, 'bin');
 mkdirSync(bin);
 symlinkSync(join(REPO, 'build/Release/containerd-shim-runt-v2'), join(bin, 'containerd-shim-runt-v2')); // as install.sh links it
-writeFileSync(
-  join(dir, 'config.toml'),
-  [
-    'version = 2',
-    `root = "${dir}/root"`,
-    `state = "${dir}/state"`,
-    'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
-    `[grpc]\n  address = "${sock}"`,
-    `[ttrpc]\n  address = "${sock}.ttrpc"`,
-    `[debug]\n  address = "${dir}/debug.sock"`,
-  ].join('\n'),
-);
+writeFileSync(join(dir, 'config.toml'), containerdConfig({ dir, sock }));
 // containerd's namespace `default` is the parent of its containers' cgroups in every hierarchy: what
 // exists now is someone else's; what appears, this bench removes at the end (once empty).
 const cgroups = recordCgroups(['default']);

@@ -19,6 +19,7 @@ import { recordCgroups, removeNewCgroupsPatiently, type CgroupRecord } from './e
 import { socketAddress, socketPath } from '../src/shim/address.js';
 import { stateRoot } from '../src/shim/state-root.js';
 import { Runtime } from '../src/runtime.js';
+import { containerdConfig } from './containerd-config.js';
 
 /** The repository (this file is bench/cri-containerd.ts, or dist/bench/cri-containerd.js). */
 const REPO = ((d) => (existsSync(join(d, 'package.json')) ? d : resolve(d, '..')))(resolve(dirname(fileURLToPath(import.meta.url)), '..'));
@@ -104,27 +105,24 @@ export class CriContainerd {
     ]);
     writeFileSync(
       join(dir, 'config.toml'),
-      [
-        'version = 2',
-        `root = "${dir}/root"`,
-        `state = "${dir}/state"`,
-        'disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
-        `[grpc]\n  address = "${this.sock}"`,
-        `[ttrpc]\n  address = "${this.sock}.ttrpc"`,
-        `[debug]\n  address = "${dir}/debug.sock"`,
-        '[plugins."io.containerd.grpc.v1.cri"]',
-        `  sandbox_image = "${this.o.pauseImage}"`,
-        '  disable_apparmor = true',
-        // The pause container asks for oom_score_adj -998; lowering it needs CAP_SYS_RESOURCE, which this
-        // sandbox lacks (runc fails the same way): CRI's own switch keeps it at containerd's.
-        '  restrict_oom_score_adj = true',
-        '  stream_server_address = "127.0.0.1"',
-        '  [plugins."io.containerd.grpc.v1.cri".cni]',
-        `    conf_dir = "${dir}/cni"`,
-        '  [plugins."io.containerd.grpc.v1.cri".containerd]',
-        `    default_runtime_name = "${this.o.defaultRuntime}"`,
-        ...runtimes,
-      ].join('\n'),
+      containerdConfig({
+        dir,
+        sock: this.sock,
+        cri: [
+          '[plugins."io.containerd.grpc.v1.cri"]',
+          `  sandbox_image = "${this.o.pauseImage}"`,
+          '  disable_apparmor = true',
+          // The pause container asks for oom_score_adj -998; lowering it needs CAP_SYS_RESOURCE, which this
+          // sandbox lacks (runc fails the same way): CRI's own switch keeps it at containerd's.
+          '  restrict_oom_score_adj = true',
+          '  stream_server_address = "127.0.0.1"',
+          '  [plugins."io.containerd.grpc.v1.cri".cni]',
+          `    conf_dir = "${dir}/cni"`,
+          '  [plugins."io.containerd.grpc.v1.cri".containerd]',
+          `    default_runtime_name = "${this.o.defaultRuntime}"`,
+          ...runtimes,
+        ],
+      }),
     );
 
     const holder = spawn('unshare', ['-m', '-n', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });

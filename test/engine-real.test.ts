@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CLI, sourceRootfs, waitFor } from './helpers/index.js';
 import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
+import { containerdConfig } from '../bench/containerd-config.js';
 
 const IMAGE = 'localhost/runt-test-busybox:latest';
 
@@ -89,18 +90,7 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
   const dir = tempDir(t, 'runt-containerd-');
   const runtBin = runtWrapper(dir);
   const sock = join(dir, 'containerd.sock');
-  writeFileSync(
-    join(dir, 'config.toml'),
-    [
-      'version = 2',
-      `root = "${dir}/root"`,
-      `state = "${dir}/state"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
-      `[grpc]\n  address = "${sock}"`,
-      `[ttrpc]\n  address = "${sock}.ttrpc"`,
-      `[debug]\n  address = "${dir}/debug.sock"`,
-    ].join('\n'),
-  );
+  writeFileSync(join(dir, 'config.toml'), containerdConfig({ dir, sock }));
   // containerd's namespace is the parent of its containers' cgroups (cgroupsPath /default/ID).
   removeEngineCgroupsAtTeardown(t, ['default']);
   // The shim keeps sockets and runc's state under /run/containerd whatever the config says.

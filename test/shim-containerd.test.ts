@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { REPO, sourceRootfs, waitFor } from './helpers/index.js';
 import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
+import { containerdConfig } from '../bench/containerd-config.js';
 import { procState } from './helpers/proc.js';
 import { TtrpcClient } from '../src/shim/ttrpc-client.js';
 import { encodeFrame, FrameDecoder } from '../src/shim/ttrpc.js';
@@ -59,18 +60,7 @@ async function main(): Promise<void> {
   mkdirSync(bin);
   // What install.sh links: the native front (csrc/shim_front.cc), which runs bin/containerd-shim-runt-v2.cjs.
   symlinkSync(join(REPO, 'build/Release/containerd-shim-runt-v2'), join(bin, 'containerd-shim-runt-v2'));
-  writeFileSync(
-    join(dir, 'config.toml'),
-    [
-      'version = 2',
-      `root = "${dir}/root"`,
-      `state = "${state}"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
-      `[grpc]\n  address = "${sock}"`,
-      `[ttrpc]\n  address = "${sock}.ttrpc"`,
-      `[debug]\n  address = "${dir}/debug.sock"`,
-    ].join('\n'),
-  );
+  writeFileSync(join(dir, 'config.toml'), containerdConfig({ dir, sock, state }));
   const ids: string[] = [];
   const id = (name: string) => {
     const v = `runt-shim-${process.pid}-${name}`;
