@@ -383,13 +383,21 @@ export function ensureSystemdRoot(build: boolean): string {
 }
 
 /** A guest program (TypeScript under test/vm/) as JavaScript whose imports of ../../src/ name the
- *  checkout's dist/src in the guest: the guest runs the compiled library users load. */
+ *  checkout's dist/src in the guest: the guest runs the compiled library users load. An import of a
+ *  sibling module (`./guest-results.js`) becomes a data: URL of that module, made the same way: the
+ *  guest has no TypeScript, and the program runs from elsewhere than test/vm/. (A data: module
+ *  resolves only URLs and builtins, so dist/src is named by a file: URL.) */
 export async function guestProgram(file: string): Promise<string> {
   const { default: ts } = await import('typescript');
   const js = ts.transpileModule(readFileSync(join(REPO, file), 'utf8'), {
     compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
   }).outputText;
-  return js.replace(/from '\.\.\/\.\.\/src\//g, `from '${GUEST_REPO}/dist/src/`);
+  let out = js.replace(/from '\.\.\/\.\.\/src\//g, `from 'file://${GUEST_REPO}/dist/src/`);
+  for (const [from, name] of js.matchAll(/from '\.\/([\w-]+)\.js'/g)) {
+    const sibling = await guestProgram(join(dirname(file), `${name}.ts`));
+    out = out.replace(from, `from 'data:text/javascript;base64,${Buffer.from(sibling).toString('base64')}'`);
+  }
+  return out;
 }
 
 type Asserts = Pick<Test, 'same' | 'fail' | 'ok' | 'equal' | 'comment'>;

@@ -1,42 +1,22 @@
 // Runs inside the QEMU guest of cgroups-v2-vm.test.ts, as one Node process: runt's library runs the
-// containers and every value is read back from the kernel's own cgroup v2 files. Each result is one
-// JSON line {name, got, want} appended to $RESULTS; the host test asserts each of them. A group that
-// throws reports {name: "<group>: threw", got: message, want: null} and the next group runs.
+// containers and every value is read back from the kernel's own cgroup v2 files. The results go
+// out through ./guest-results.ts; the host test asserts each of them.
 //
 // The host transpiles this file (TypeScript's transpileModule) and points the imports at the
 // checkout's dist/ shared over 9p: it runs the compiled library, exactly what users load.
 import { spawn } from 'node:child_process';
-import {
-  appendFileSync,
-  chownSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime, type Container } from '../../src/runtime.js';
 import { native } from '../../src/native.js';
 import { defaultSpec } from '../../src/spec/default.js';
 import type { Resources, Spec } from '../../src/spec/types.js';
+import { check, finish, group, runGroups } from './guest-results.js';
 
-const RESULTS = process.env.RESULTS ?? '/dev/stdout';
 const ROOTFS = process.env.ROOTFS ?? '/tmp/rootfs';
 const CG = '/sys/fs/cgroup';
 const MiB = 1024 * 1024;
 
-const emit = (o: object) => appendFileSync(RESULTS, `${JSON.stringify(o)}\n`);
-let finished = false;
-// A death without a throw (a signal, or a top-level await that never settles, which ends Node with
-// status 13 once nothing else is pending) still leaves one line saying so.
-process.on('exit', (code) => {
-  if (!finished) emit({ name: 'the guest program: threw', got: `exited with status ${code} before its last group ended`, want: null });
-});
-const check = (name: string, got: unknown, want: unknown) => emit({ name, got, want });
 const read = (cgroup: string, file: string) => readFileSync(join(CG, cgroup, file), 'utf8').trim();
 const tryRead = (cgroup: string, file: string) => (existsSync(join(CG, cgroup, file)) ? read(cgroup, file) : undefined);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -101,8 +81,6 @@ async function until(what: string, pred: () => boolean, ms = 20_000): Promise<vo
 const rt = new Runtime({ root: '/run/runt' });
 const [major, minor] = readFileSync('/sys/block/vda/dev', 'utf8').trim().split(':').map(Number);
 const before = new Set(cgroupTree());
-const groups: Array<[string, () => Promise<void>]> = [];
-const group = (name: string, fn: () => Promise<void>) => groups.push([name, fn]);
 
 group('resources', async () => {
   const resources: Resources = {
@@ -399,16 +377,9 @@ group('rootless (delegated cgroup)', async () => {
   rmdirSync(top);
 });
 
-for (const [name, fn] of groups) {
-  const started = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    emit({ name: `${name}: threw`, got: (e as Error).stack ?? String(e), want: null });
-    for (const c of rt.list()) await rt.delete(c.id, { force: true }).catch(() => undefined);
-  }
-  emit({ group: name, ms: Date.now() - started });
-}
+await runGroups(async () => {
+  for (const c of rt.list()) await rt.delete(c.id, { force: true }).catch(() => undefined);
+});
 
 // Only the parents runt made for the paths above may remain (runc, too, removes only the leaf).
 const parents = new Set(['/runt-vm', '/runt-vm/a', '/runt-vm/a/b', '/rel', '/runt']);
@@ -422,5 +393,4 @@ check(
   rt.list().map((x) => x.id),
   [],
 );
-finished = true;
-emit({ done: true });
+finish();

@@ -1,10 +1,10 @@
 // Runs inside the systemd guest of cgroups-systemd-vm.test.ts (a Debian root with systemd as PID 1),
 // started by a oneshot unit once the system bus is up. One Node process runs containers through
 // runt's library with the systemd cgroup driver, and reads back what systemd shows (systemctl show)
-// and what the kernel shows (the scope's cgroup files). Each result is one JSON line {name, got,
-// want} appended to $RESULTS; a group that throws reports "<group>: threw".
+// and what the kernel shows (the scope's cgroup files). The results go out through
+// ./guest-results.ts; the host test asserts each of them.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { join } from 'node:path';
@@ -12,21 +12,13 @@ import { Runtime } from '../../src/runtime.js';
 import { native } from '../../src/native.js';
 import { defaultSpec } from '../../src/spec/default.js';
 import type { Resources, Spec } from '../../src/spec/types.js';
+import { check, finish, group, runGroups } from './guest-results.js';
 
-const RESULTS = process.env.RESULTS ?? '/dev/stdout';
 const ROOTFS = process.env.ROOTFS ?? '/tmp/rootfs';
 const REPO = process.env.REPO ?? '/mnt/repo';
 const CG = '/sys/fs/cgroup';
 const MiB = 1024 * 1024;
 
-const emit = (o: object) => appendFileSync(RESULTS, `${JSON.stringify(o)}\n`);
-let finished = false;
-// A death without a throw (a signal, or a top-level await that never settles, which ends Node with
-// status 13 once nothing else is pending) still leaves one line saying so.
-process.on('exit', (code) => {
-  if (!finished) emit({ name: 'the guest program: threw', got: `exited with status ${code} before its last group ended`, want: null });
-});
-const check = (name: string, got: unknown, want: unknown) => emit({ name, got, want });
 const read = (cgroup: string, file: string) => readFileSync(join(CG, cgroup, file), 'utf8').trim();
 
 /** `systemctl show` of a unit as an object (only the properties asked for). */
@@ -70,8 +62,6 @@ const runtUnits = () =>
     .filter(Boolean);
 
 const rt = new Runtime({ root: '/run/runt', cgroupManager: 'systemd' });
-const groups: Array<[string, () => Promise<void>]> = [];
-const group = (name: string, fn: () => Promise<void>) => groups.push([name, fn]);
 
 group('host', async () => {
   check('systemd is PID 1', readFileSync('/proc/1/comm', 'utf8').trim(), 'systemd');
@@ -318,16 +308,9 @@ group('podman', async () => {
   check('podman run --rm: no libpod scope left', left, '');
 });
 
-for (const [name, fn] of groups) {
-  const started = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    emit({ name: `${name}: threw`, got: (e as Error).stack ?? String(e), want: null });
-    for (const c of rt.list()) await rt.delete(c.id, { force: true }).catch(() => undefined);
-  }
-  emit({ group: name, ms: Date.now() - started });
-}
+await runGroups(async () => {
+  for (const c of rt.list()) await rt.delete(c.id, { force: true }).catch(() => undefined);
+});
 check('cleanup: no runt unit left', runtUnits(), []);
 check(
   'cleanup: no runt scope directory left',
@@ -336,5 +319,4 @@ check(
   ),
   [],
 );
-finished = true;
-emit({ done: true });
+finish();
