@@ -24,7 +24,8 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, sourceRootfs, stateRoot } from './helpers/index.js';
-import { writeOciLayout } from '../bench/busybox-image.js';
+import { rootfsLayer } from '../bench/busybox-image.js';
+import { writeLayout } from './helpers/oci-layout.js';
 
 const missing = ['/usr/bin/docker-registry', '/usr/bin/skopeo'].find((p) => !existsSync(p));
 if (missing) {
@@ -41,7 +42,7 @@ t.teardown(() => {
 });
 
 /** An OCI layout: the busybox rootfs plus /data (a file of uid 1000, mode 640; a symlink out), Volumes ["/data"]. */
-function writeLayout(dir: string): void {
+function writeDataImage(dir: string): void {
   const rootfs = join(work, 'rootfs');
   spawnSync('cp', ['-a', sourceRootfs(), rootfs]);
   mkdirSync(join(rootfs, 'data/sub'), { recursive: true });
@@ -49,9 +50,13 @@ function writeLayout(dir: string): void {
   chownSync(join(rootfs, 'data/seed.txt'), 1000, 1001);
   chmodSync(join(rootfs, 'data/seed.txt'), 0o640);
   symlinkSync('/etc/shadow', join(rootfs, 'data/link'));
-  writeOciLayout(dir, rootfs, {
-    config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh', '-c', 'cat /data/seed.txt'], Volumes: { '/data': {} } },
-  });
+  writeLayout(
+    dir,
+    'latest',
+    [rootfsLayer(rootfs)],
+    { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh', '-c', 'cat /data/seed.txt'], Volumes: { '/data': {} } },
+    { gzip: false },
+  );
 }
 
 async function startRegistry(): Promise<string> {
@@ -88,7 +93,7 @@ async function startRegistry(): Promise<string> {
 }
 
 const host = await startRegistry();
-writeLayout(join(work, 'layout'));
+writeDataImage(join(work, 'layout'));
 const push = spawnSync(
   'skopeo',
   ['copy', '--dest-tls-verify=false', `oci:${join(work, 'layout')}:latest`, `docker://${host}/volimg:latest`],

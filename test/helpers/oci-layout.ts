@@ -1,5 +1,6 @@
 // Builds OCI image layouts (directories skopeo and umoci read) from layer tarballs the test makes:
-// gzip-compressed layers, a config with the right diff_ids, a manifest, index.json naming a tag.
+// gzip-compressed (or plain) layers, a config with the right diff_ids, a manifest, index.json naming a
+// tag (and any other annotations of the manifest's entry, such as containerd's image name).
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ export function writeLayout(
   tag: string,
   layers: Buffer[],
   config: Record<string, unknown> = {},
-  opts: { gzip?: boolean; diffIds?: string[] } = {},
+  opts: { gzip?: boolean; diffIds?: string[]; annotations?: Record<string, string> } = {},
 ): LayoutImage {
   const blobs = join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
@@ -63,7 +64,7 @@ export function writeLayout(
           mediaType: 'application/vnd.oci.image.manifest.v1+json',
           digest: md,
           size: manifest.length,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
+          annotations: { ...opts.annotations, 'org.opencontainers.image.ref.name': tag },
         },
       ],
     }),
