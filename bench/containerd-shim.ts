@@ -7,18 +7,7 @@
 // private mount namespace, and stopped at the end. NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset
 // for containerd and so for every shim and runt it starts. Prints a markdown table.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,6 +16,8 @@ import { recordCgroups, removeNewCgroupsPatiently } from './engine-cgroups.js';
 import { buildBusyboxImage } from './busybox-image.js';
 import { describeMachine, loadNow } from './report.js';
 import { containerdConfig } from './containerd-config.js';
+import { removeEmptyTrees } from './empty-dirs.js';
+import { shimPids } from './containerd-shims.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IMAGE = 'localhost/runt-bench-busybox:latest';
@@ -58,24 +49,10 @@ const ctr = (args: string[]) =>
   });
 let daemon: ChildProcess | undefined;
 
-function shimPids(): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .map(Number)
-    .filter((p) => {
-      try {
-        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        if (!/containerd-shim-run[ct]-v2/.test(cmd) || !cmd.includes(`-address\0${sock}`)) return false;
-        // runt's shim is the Node process (the front's `start` becomes it); runc's, the one not started with `start`
-        return cmd.includes('containerd-shim-runt-v2') ? readlinkSync(`/proc/${p}/exe`).endsWith('/node') : !cmd.includes('\0start');
-      } catch {
-        return false;
-      }
-    });
-}
+const runningShims = (): number[] => shimPids(sock, 'all');
 
 async function cleanup(): Promise<void> {
-  for (const pid of shimPids()) {
+  for (const pid of runningShims()) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -85,16 +62,7 @@ async function cleanup(): Promise<void> {
   daemon?.kill('SIGKILL');
   holder.kill('SIGKILL');
   sleepMs(500);
-  const rmEmpty = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmEmpty(join(d, e.name));
-    try {
-      rmdirSync(d);
-    } catch {
-      /* not empty */
-    }
-  };
-  runDirsBefore.forEach(rmEmpty);
+  removeEmptyTrees(runDirsBefore);
   const stayed = await removeNewCgroupsPatiently(cgroups);
   if (stayed.length) process.stderr.write(`bench: cgroup directories still in use, left in place: ${stayed.join(', ')}\n`);
   rmSync(dir, { recursive: true, force: true });
@@ -135,7 +103,7 @@ function groupMemory(
       if (r.status !== 0) throw new Error(`ctr run -d ${id}: ${r.stderr.trim()}`);
       if (i === 0) {
         sleepMs(500);
-        pid = shimPids()[0];
+        pid = runningShims()[0];
         one = memory(pid);
       }
     });

@@ -9,7 +9,7 @@
 // made, the directories under /run it made, and the directory given.
 // Used by test/shim-cri.test.ts and bench/cri.ts.
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
@@ -20,6 +20,8 @@ import { socketAddress, socketPath } from '../src/shim/address.js';
 import { stateRoot } from '../src/shim/state-root.js';
 import { Runtime } from '../src/runtime.js';
 import { containerdConfig } from './containerd-config.js';
+import { removeEmptyTrees } from './empty-dirs.js';
+import { shimPids } from './containerd-shims.js';
 
 /** The repository (this file is bench/cri-containerd.ts, or dist/bench/cri-containerd.js). */
 const REPO = ((d) => (existsSync(join(d, 'package.json')) ? d : resolve(d, '..')))(resolve(dirname(fileURLToPath(import.meta.url)), '..'));
@@ -201,19 +203,7 @@ export class CriContainerd {
   /** Pids of the long-lived shims this containerd started: runt's (the Node process the front's
    *  `start` became) and, with `runc`, containerd's runc shims. */
   shimPids(which: 'runt' | 'all' = 'runt'): number[] {
-    return readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .map(Number)
-      .filter((p) => {
-        try {
-          const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-          if (!cmd.includes(`-address\0${this.sock}\0`)) return false;
-          if (cmd.includes('containerd-shim-runt-v2')) return readlinkSync(`/proc/${p}/exe`).endsWith('/node');
-          return which === 'all' && cmd.includes('containerd-shim-runc-v2') && !cmd.includes('\0start');
-        } catch {
-          return false;
-        }
-      });
+    return shimPids(this.sock, which);
   }
 
   /** Everything start() made, gone; the cgroup directories that stayed (still in use) are returned. */
@@ -244,21 +234,10 @@ export class CriContainerd {
       this.holder?.kill('SIGKILL'); // whatever failed above: the namespaces' holder never outlives this
     }
     for (const c of this.runtIds) rmSync(socketPath(this.runtShimAddress(c)), { force: true });
-    this.runDirs.forEach(removeEmptyTree);
+    removeEmptyTrees(this.runDirs);
     const stayed = await removeNewCgroupsPatiently(this.cgroups);
     rmSync(this.o.dir, { recursive: true, force: true });
     return stayed;
-  }
-}
-
-/** `d` and the directories below it, as far as they are empty. */
-function removeEmptyTree(d: string): void {
-  if (!existsSync(d)) return;
-  for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) removeEmptyTree(join(d, e.name));
-  try {
-    rmdirSync(d);
-  } catch {
-    /* not empty */
   }
 }
 

@@ -6,12 +6,13 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, sourceRootfs, waitFor } from './helpers/index.js';
 import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
 import { containerdConfig } from '../bench/containerd-config.js';
+import { removeEmptyTrees } from '../bench/empty-dirs.js';
 
 const IMAGE = 'localhost/runt-test-busybox:latest';
 
@@ -36,21 +37,6 @@ function runtWrapper(dir: string): { path: string; calls: () => string[] } {
   );
   chmodSync(path, 0o755);
   return { path, calls: () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []) };
-}
-
-/** Removes directory trees that did not exist before, as far as they are empty (a directory with
- *  files stays and shows up as a leak). */
-function removeEmptyTrees(dirs: string[]): void {
-  const rmTree = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmTree(join(d, e.name));
-    try {
-      rmdirSync(d);
-    } catch {
-      /* not empty */
-    }
-  };
-  dirs.forEach(rmTree);
 }
 
 /** Pids of processes whose command line mentions `text` (this test's private directory). */
