@@ -13,8 +13,14 @@ import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
 import { containerdConfig } from '../bench/containerd-config.js';
 import { removeEmptyTrees } from '../bench/empty-dirs.js';
+import { holdContainerdLock } from './helpers/containerd-lock.js';
 
 const IMAGE = 'localhost/runt-test-busybox:latest';
+// ctr's namespace (CONTAINERD_NAMESPACE), this file's own rather than containerd's `default`, which
+// a containerd of the host's would use: the cgroups and /run directories named after it are this
+// file's to remove.
+const NS = 'runt-engine-real';
+process.env.CONTAINERD_NAMESPACE = NS;
 
 // Two engines, each starting and stopping containers through runt: more than the default file timeout.
 t.setTimeout(600_000);
@@ -73,14 +79,17 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
     t.skip('containerd is not installed (apt-get install containerd): nothing to drive runt with', () => {});
     return;
   }
+  await holdContainerdLock(t);
   const dir = tempDir(t, 'runt-containerd-');
   const runtBin = runtWrapper(dir);
   const sock = join(dir, 'containerd.sock');
   writeFileSync(join(dir, 'config.toml'), containerdConfig({ dir, sock }));
-  // containerd's namespace is the parent of its containers' cgroups (cgroupsPath /default/ID).
-  removeEngineCgroupsAtTeardown(t, ['default']);
+  // containerd's namespace is the parent of its containers' cgroups (cgroupsPath /NS/ID).
+  removeEngineCgroupsAtTeardown(t, [NS]);
   // The shim keeps sockets and runc's state under /run/containerd whatever the config says.
-  const runDirBefore = existsSync('/run/containerd') ? [] : ['/run/containerd'];
+  const runDirBefore = [`/run/containerd/runc/${NS}`, '/run/containerd/runc', '/run/containerd/s', '/run/containerd'].filter(
+    (d) => !existsSync(d),
+  );
   // Its own mount namespace: snapshots and rootfs mounts stay out of the host's.
   const daemon: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'containerd', '--config', join(dir, 'config.toml')], {
     stdio: ['ignore', 'ignore', 'ignore'],

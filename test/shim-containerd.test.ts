@@ -31,10 +31,15 @@ import { socketAddress, socketPath } from '../src/shim/address.js';
 import { stateRoot } from '../src/shim/state-root.js';
 import { CODE } from '../src/shim/ttrpc-status.js';
 import { Runtime } from '../src/runtime.js';
+import { holdContainerdLock } from './helpers/containerd-lock.js';
 
 const IMAGE = 'localhost/runt-shim-test-busybox:latest';
 const RUNTIME = 'io.containerd.runt.v2';
-const NS = 'default';
+// ctr's namespace (CONTAINERD_NAMESPACE), this file's own rather than containerd's `default`, which
+// a containerd of the host's would use: the cgroups and /run directories named after it are this
+// file's to remove.
+const NS = 'runt-shim-test';
+process.env.CONTAINERD_NAMESPACE = NS;
 const TASK = 'containerd.task.v2.Task';
 
 t.setTimeout(300_000);
@@ -52,6 +57,7 @@ if (process.getuid?.() !== 0) {
 }
 
 async function main(): Promise<void> {
+  await holdContainerdLock(t);
   const dir = mkdtempSync('/tmp/runt-shim-ctd-');
   chmodSync(dir, 0o755);
   const sock = join(dir, 'containerd.sock');
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
     ids.push(v);
     return v;
   };
-  // containerd's namespace is the parent of its containers' cgroups (cgroupsPath /default/ID).
+  // containerd's namespace is the parent of its containers' cgroups (cgroupsPath /NS/ID).
   removeEngineCgroupsAtTeardown(t, [NS]);
   const before = {
     runtRoot: ['/run/containerd/runt', stateRoot(NS)].filter((d) => !existsSync(d)),

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { sourceRootfs, waitFor } from './helpers/index.js';
 import { CRI_NAMESPACE, CriContainerd, podNetwork } from '../bench/cri-containerd.js';
 import { stateRoot } from '../src/shim/state-root.js';
+import { holdContainerdLock } from './helpers/containerd-lock.js';
 
 const IMAGE = 'localhost/runt-cri-test-busybox:latest';
 const PAUSE = 'localhost/runt-cri-test-pause:latest';
@@ -23,6 +24,7 @@ else if (!has('containerd') || !has('ctr') || !has('unshare') || !has('nsenter')
 else await main();
 
 async function main(): Promise<void> {
+  await holdContainerdLock(t);
   const dir = mkdtempSync('/tmp/runt-shim-cri-');
   chmodSync(dir, 0o755);
   const cri = new CriContainerd({
