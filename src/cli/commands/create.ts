@@ -67,11 +67,32 @@ export function createOptions(y: import('yargs').Argv<object>) {
     });
 }
 
+/** The words after the container id: those after `--` land in argv._ (after the command's name),
+ *  the others in args. */
+export function commandWords(argv: { args?: string[] }): string[] {
+  return [...(argv.args ?? []), ...((argv as unknown as { _: unknown[] })._ ?? []).slice(1).map(String)];
+}
+
+/** --entrypoint as the image conversion takes it: "" for none. */
+export function entrypointOf(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value === '' ? [] : [value];
+}
+
+/** -v, --tmpfs, --network, -p, --ip and --cni-path as rt.create takes them. */
+export function attachmentOptions(argv: Pick<CreateArgs, 'volume' | 'tmpfs' | 'network' | 'publish' | 'ip' | 'cni-path'>) {
+  return {
+    volumes: argv.volume,
+    tmpfs: argv.tmpfs,
+    networks: argv.network?.flatMap((n) => n.split(',')).filter(Boolean),
+    ports: argv.publish,
+    ip: argv.ip,
+    cniPath: argv['cni-path']?.split(':').filter(Boolean),
+  };
+}
+
 /** The bundle or, with --image, what rt.create takes to make one from the image. */
 export function createTarget(argv: CreateArgs): string | ImageCreateOptions {
-  // Words after `--` land in argv._ (after the command's name), the others in args.
-  const words = [...(argv.args ?? []), ...((argv as unknown as { _: unknown[] })._ ?? []).slice(1).map(String)];
-  argv = { ...argv, args: words };
+  argv = { ...argv, args: commandWords(argv) };
   if (!argv.image) {
     if (argv.args?.length)
       throw new InvalidArgumentError(
@@ -88,7 +109,7 @@ export function createTarget(argv: CreateArgs): string | ImageCreateOptions {
     ...rest,
     image: argv.image,
     args: argv.args?.length ? argv.args : undefined,
-    entrypoint: argv.entrypoint === undefined ? undefined : argv.entrypoint === '' ? [] : [argv.entrypoint],
+    entrypoint: entrypointOf(argv.entrypoint),
     pullOptions: { insecure: argv.insecure },
     onStage: stage,
   };
@@ -110,12 +131,7 @@ export function createArgsToOptions(argv: CreateArgs) {
     preserveFds: argv['preserve-fds'],
     trace: argv.trace,
     onTrace: argv.trace ? traceReporter(cliLogger(), { logFile: argv.log }) : undefined,
-    volumes: argv.volume,
-    tmpfs: argv.tmpfs,
-    networks: argv.network?.flatMap((n) => n.split(',')).filter(Boolean),
-    ports: argv.publish,
-    ip: argv.ip,
-    cniPath: argv['cni-path']?.split(':').filter(Boolean),
+    ...attachmentOptions(argv),
   };
 }
 

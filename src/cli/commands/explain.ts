@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { out, type GlobalArgs } from '../global.js';
 import { explainBundle, renderJson, renderText } from '../../explain/index.js';
+import { attachmentOptions, commandWords, entrypointOf } from './create.js';
 
 export interface ExplainArgs extends GlobalArgs {
   bundle: string;
@@ -46,7 +47,7 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
       .option('ip', { type: 'string', describe: 'plan as run --ip would' })
       .option('cni-path', { type: 'string', describe: 'directories holding the CNI plugins' }) as never,
   handler: async (argv) => {
-    const words = [...(argv.args ?? []), ...((argv as unknown as { _: unknown[] })._ ?? []).slice(1).map(String)];
+    const words = commandWords(argv);
     if (argv.image) {
       const [{ explainImage, renderImageText }, { ImageStore }, { storeRoot }] = await Promise.all([
         import('../../image/explain.js'),
@@ -55,7 +56,7 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
       ]);
       const img = explainImage(new ImageStore(storeRoot(argv.store)), argv.image, argv.id ?? 'explain', {
         args: words.length ? words : undefined,
-        entrypoint: argv.entrypoint === undefined ? undefined : argv.entrypoint === '' ? [] : [argv.entrypoint],
+        entrypoint: entrypointOf(argv.entrypoint),
       });
       const doc = explainBundle({
         spec: img.spec,
@@ -87,13 +88,5 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
 
 /** -v, --tmpfs, --network, -p, --ip as run/create take them. */
 function attachments(argv: ExplainArgs) {
-  return {
-    volumes: argv.volume,
-    tmpfs: argv.tmpfs,
-    networks: argv.network?.flatMap((n) => n.split(',')).filter(Boolean),
-    ports: argv.publish,
-    ip: argv.ip,
-    cniPath: argv['cni-path']?.split(':').filter(Boolean),
-    store: argv.store,
-  };
+  return { ...attachmentOptions(argv), store: argv.store };
 }
