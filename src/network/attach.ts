@@ -10,7 +10,7 @@ import { MS } from '../plan/constants.js';
 import { join } from 'node:path';
 import { RuntError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
-import { addChain, delChain, type RuntimeConfig } from './chain.js';
+import { addChain, delChain, type ChainCall, type RuntimeConfig } from './chain.js';
 import type { Conflist } from './conflist.js';
 import { etcFile, ETC_FILES, hostsText, resolvText, writeInPlace } from './etc-files.js';
 import { DEFAULT_CNI_PATH, DEFAULT_TIMEOUT_MS, findPlugin } from './plugin.js';
@@ -159,6 +159,20 @@ export function prepareNetworks(
   }
 }
 
+/** What every CNI call for attachment `a` of a container shares: its namespace, interface, the
+ *  plugins' path and time limit, the runtime config and the network's lock. */
+export function chainCall(record: NetworkRecord, a: Attachment, store: NetworkStore, containerId: string, netns: string): ChainCall {
+  return {
+    containerId,
+    netns,
+    ifname: a.ifname,
+    cniPath: record.cniPath,
+    timeoutMs: record.timeoutMs,
+    runtimeConfig: a.runtimeConfig,
+    lockFile: store.lockFile(a.network),
+  };
+}
+
 export type CallReport = (e: { network: string; command: string; plugin: string; usec: number; error?: string }) => void;
 
 /** At the NETWORK sync: ADD on every network, then the /etc files. Throws the first failure (the
@@ -179,13 +193,7 @@ export async function addNetworks(
     a.netnsIno = ino;
     writeRecord(stateDir, record); // before ADD: a crash from here on is cleaned by delete
     a.result = await addChain(a.config, {
-      containerId,
-      netns,
-      ifname: a.ifname,
-      cniPath: record.cniPath,
-      timeoutMs: record.timeoutMs,
-      runtimeConfig: a.runtimeConfig,
-      lockFile: store.lockFile(a.network),
+      ...chainCall(record, a, store, containerId, netns),
       onCall: onCall && ((e) => onCall({ network: a.network, ...e })),
       onResult: (r) => {
         a.result = r;
@@ -292,13 +300,7 @@ export async function detachNetworks(
       ...(await delChain(
         a.config,
         {
-          containerId: user.id,
-          netns: netnsForDel(pids, a.netnsIno, stateDir),
-          ifname: a.ifname,
-          cniPath: record.cniPath,
-          timeoutMs: record.timeoutMs,
-          runtimeConfig: a.runtimeConfig,
-          lockFile: store.lockFile(a.network),
+          ...chainCall(record, a, store, user.id, netnsForDel(pids, a.netnsIno, stateDir)),
           onCall: onCall && ((e) => onCall({ network: a.network, ...e })),
         },
         a.result ?? undefined,

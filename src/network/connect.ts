@@ -10,6 +10,7 @@ import { statusOf } from '../lifecycle/status.js';
 import { storeRoot } from '../store-root.js';
 import {
   addressesOf,
+  chainCall,
   cniPathOf,
   cniTimeoutOf,
   netnsForDel,
@@ -104,13 +105,7 @@ export function connectNetwork(ctx: RuntimeContext, id: string, network: string,
     writeRecord(dir, record);
     try {
       a.result = await addChain(config, {
-        containerId: id,
-        netns,
-        ifname: a.ifname,
-        cniPath: record.cniPath,
-        timeoutMs: record.timeoutMs,
-        runtimeConfig: a.runtimeConfig,
-        lockFile: store.lockFile(network),
+        ...chainCall(record, a, store, id, netns),
         onResult: (r) => {
           a.result = r;
           writeRecord(dir, record);
@@ -138,19 +133,7 @@ export function disconnectNetwork(ctx: RuntimeContext, id: string, network: stri
     if (!record || !a) throw new RuntError('EINVALID_ARGUMENT', `container "${id}" is not on network "${network}"`);
     const store = new NetworkStore(storeDir);
     const netns = netnsForDel([pid], a.netnsIno, dir);
-    const failures = await delChain(
-      a.config,
-      {
-        containerId: id,
-        netns,
-        ifname: a.ifname,
-        cniPath: record.cniPath,
-        timeoutMs: record.timeoutMs,
-        runtimeConfig: a.runtimeConfig,
-        lockFile: store.lockFile(network),
-      },
-      a.result ?? undefined,
-    );
+    const failures = await delChain(a.config, chainCall(record, a, store, id, netns), a.result ?? undefined);
     if (failures.length) throw new RuntError('ECNI', failures[0]);
     record.attachments = record.attachments.filter((x) => x !== a);
     writeRecord(dir, record);
