@@ -16,7 +16,7 @@ import { recordCgroups, removeNewCgroupsPatiently } from './engine-cgroups.js';
 import { buildBusyboxImage } from './busybox-image.js';
 import { describeMachine, loadNow } from './report.js';
 import { containerdConfig } from './containerd-config.js';
-import { removeEmptyTrees } from './empty-dirs.js';
+import { removeEmptyTreesPatiently } from './empty-dirs.js';
 import { shimPids } from './containerd-shims.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -62,7 +62,7 @@ async function cleanup(): Promise<void> {
   daemon?.kill('SIGKILL');
   holder.kill('SIGKILL');
   sleepMs(500);
-  removeEmptyTrees(runDirsBefore);
+  await removeEmptyTreesPatiently(runDirsBefore);
   const stayed = await removeNewCgroupsPatiently(cgroups);
   if (stayed.length) process.stderr.write(`bench: cgroup directories still in use, left in place: ${stayed.join(', ')}\n`);
   rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ import { socketAddress, socketPath } from '../src/shim/address.js';
 import { stateRoot } from '../src/shim/state-root.js';
 import { Runtime } from '../src/runtime.js';
 import { containerdConfig } from './containerd-config.js';
-import { removeEmptyTrees } from './empty-dirs.js';
+import { removeEmptyTreesPatiently } from './empty-dirs.js';
 import { shimPids } from './containerd-shims.js';
 
 /** The repository (this file is bench/cri-containerd.ts, or dist/bench/cri-containerd.js). */
@@ -234,7 +234,7 @@ export class CriContainerd {
       this.holder?.kill('SIGKILL'); // whatever failed above: the namespaces' holder never outlives this
     }
     for (const c of this.runtIds) rmSync(socketPath(this.runtShimAddress(c)), { force: true });
-    removeEmptyTrees(this.runDirs);
+    await removeEmptyTreesPatiently(this.runDirs);
     const stayed = await removeNewCgroupsPatiently(this.cgroups);
     rmSync(this.o.dir, { recursive: true, force: true });
     return stayed;

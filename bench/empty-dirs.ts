@@ -16,3 +16,13 @@ export function removeEmptyTrees(dirs: string[]): void {
   };
   dirs.forEach(remove);
 }
+
+/** removeEmptyTrees, tried again for a few seconds while one of `dirs` stays: a shim killed or
+ *  exiting a moment ago may still be removing its socket. */
+export async function removeEmptyTreesPatiently(dirs: string[], rounds = 50): Promise<void> {
+  removeEmptyTrees(dirs);
+  for (let round = 0; round < rounds && dirs.some((d) => existsSync(d)); round++) {
+    await new Promise((r) => setTimeout(r, 100));
+    removeEmptyTrees(dirs);
+  }
+}

@@ -12,7 +12,7 @@ import { CLI, sourceRootfs, waitFor } from './helpers/index.js';
 import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
 import { containerdConfig } from '../bench/containerd-config.js';
-import { removeEmptyTrees } from '../bench/empty-dirs.js';
+import { removeEmptyTreesPatiently } from '../bench/empty-dirs.js';
 import { holdContainerdLock } from './helpers/containerd-lock.js';
 
 const IMAGE = 'localhost/runt-test-busybox:latest';
@@ -105,7 +105,7 @@ t.test('containerd (runc shim v2 with BinaryName = runt) runs, execs, pauses, ki
     }
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
-    removeEmptyTrees(runDirBefore);
+    await removeEmptyTreesPatiently(runDirBefore);
   });
   await waitFor("containerd's socket", () => existsSync(sock), 30_000);
   const ctr = (args: string[], timeout = 60_000) => spawnSync('ctr', ['--address', sock, ...args], { encoding: 'utf8', timeout });

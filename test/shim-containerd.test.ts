@@ -22,7 +22,7 @@ import { REPO, sourceRootfs, waitFor } from './helpers/index.js';
 import { removeEngineCgroupsAtTeardown } from './helpers/engine-cgroups.js';
 import { buildBusyboxImage } from '../bench/busybox-image.js';
 import { containerdConfig } from '../bench/containerd-config.js';
-import { removeEmptyTrees } from '../bench/empty-dirs.js';
+import { removeEmptyTreesPatiently } from '../bench/empty-dirs.js';
 import { procState } from './helpers/proc.js';
 import { TtrpcClient } from '../src/shim/ttrpc-client.js';
 import { encodeFrame, FrameDecoder } from '../src/shim/ttrpc.js';
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
         /* removed by its shim */
       }
     }
-    removeEmptyTrees([...before.runtRoot, ...before.socketDir]);
+    await removeEmptyTreesPatiently([...before.runtRoot, ...before.socketDir]);
     if (!t.passing() && existsSync(join(dir, 'shim.log')))
       t.comment(`shim log:\n${readFileSync(join(dir, 'shim.log'), 'utf8').split('\n').slice(-60).join('\n')}`);
     rmSync(dir, { recursive: true, force: true });
