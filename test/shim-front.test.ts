@@ -11,6 +11,8 @@ import { REPO, waitFor } from './helpers/index.js';
 import { decode } from '../src/shim/proto.js';
 import { deleteResponse, DELETE_RESPONSE_FILE } from '../src/shim/cleanup.js';
 import { socketPath } from '../src/shim/address.js';
+import { holdContainerdLock } from './helpers/containerd-lock.js';
+import { removeEmptyTreesPatiently } from '../bench/empty-dirs.js';
 
 const FRONT = join(REPO, 'build/Release/containerd-shim-runt-v2');
 
@@ -42,6 +44,11 @@ function pidsWith(marker: string): number[] {
 if (!existsSync(FRONT)) {
   t.skip(`${FRONT} is not built (npx node-gyp build)`, () => {});
 } else {
+  // The shims `start` makes listen under /run/containerd/s, as under containerd: the directories
+  // this file makes there are removed at the end, with the other containerd files kept out meanwhile.
+  await holdContainerdLock(t);
+  const runDirs = ['/run/containerd/s', '/run/containerd'].filter((d) => !existsSync(d));
+  t.teardown(() => removeEmptyTreesPatiently(runDirs));
   const dir = mkdtempSync('/tmp/runt-shim-front-');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const bundle = join(dir, 'bundle');
