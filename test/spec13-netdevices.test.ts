@@ -19,14 +19,17 @@ function probe(): string | null {
 }
 const skip = probe();
 
-/** Runs runt in a fresh network namespace holding dev0 (10.9.8.7/24, fd00::7/64) and its veth peer; after runt,
- *  prints "--- after" and the namespace's links. */
+/** Runs runt in a fresh network namespace holding dev0 (10.9.8.7/24, fd00::7/64) and its veth peer; after runt
+ *  (and once peer0 is gone, or 10 s), prints "--- after" and the namespace's links. */
 function inOwnNetns(): string[] {
   const setup = [
     'ip link add dev0 type veth peer name peer0',
     'ip addr add 10.9.8.7/24 dev dev0',
     'ip addr add fd00::7/64 dev dev0 nodad',
     '"$@"; rc=$?',
+    // The kernel destroys a namespace (and its veth with the peer) in a work queue after its last
+    // user is gone: under load that comes a moment after runt exits. Up to 10 s for it, then the list.
+    'i=0; while ip link show peer0 >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
     'echo "--- after"; ip -o link show',
     'exit $rc',
   ].join('\n');
