@@ -59,6 +59,8 @@ export class CriContainerd {
   private log = '';
   private readonly runtIds = new Set<string>();
   private readonly runcIds = new Set<string>();
+  /** runt run by containerd's runc shim (BinaryName = runt): its state is in the runc shim's root. */
+  private readonly runtCliIds = new Set<string>();
   private readonly cgroups: CgroupRecord;
   private readonly runDirs: string[];
   private readonly env: NodeJS.ProcessEnv;
@@ -191,8 +193,8 @@ export class CriContainerd {
 
   /** A pod or container id whose runtime state stop() removes if it is still there (runt: runt's
    *  state root of the namespace; runc: containerd's runc shim's). */
-  track(id: string, runtime: 'runt' | 'runc'): void {
-    (runtime === 'runt' ? this.runtIds : this.runcIds).add(id);
+  track(id: string, runtime: 'runt' | 'runc' | 'runt-cli'): void {
+    (runtime === 'runt' ? this.runtIds : runtime === 'runc' ? this.runcIds : this.runtCliIds).add(id);
   }
 
   /** The address of runt's shim serving the pod `podId`. */
@@ -220,6 +222,8 @@ export class CriContainerd {
       }
       const rt = new Runtime({ root: stateRoot(CRI_NAMESPACE) });
       for (const c of this.runtIds) await rt.delete(c, { force: true }).catch(() => {});
+      const runtUnderRunc = new Runtime({ root: `/run/containerd/runc/${CRI_NAMESPACE}` });
+      for (const c of this.runtCliIds) await runtUnderRunc.delete(c, { force: true }).catch(() => {});
       for (const c of this.runcIds)
         spawnSync('runc', ['--root', `/run/containerd/runc/${CRI_NAMESPACE}`, 'delete', '--force', c], { stdio: 'ignore' });
       const daemon = this.daemon;
