@@ -4,6 +4,7 @@
       "target_name": "runt",
       "sources": [
         "csrc/addon.cc",
+        "csrc/blob_fetch.cc",
         "csrc/bpf.cc",
         "csrc/channel.cc",
         "csrc/errors.cc",

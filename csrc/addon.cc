@@ -46,6 +46,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr, "llistxattr"));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
+  exports.Set("blobConnect", Napi::Function::New(env, BlobConnect, "blobConnect"));
+  exports.Set("blobCopy", Napi::Function::New(env, BlobCopy, "blobCopy"));
   exports.Set("openProcFile", Napi::Function::New(env, OpenProcFile, "openProcFile"));
   return exports;
 }

@@ -45,5 +45,7 @@ Napi::Value Lsetxattr(const Napi::CallbackInfo& info);            // fsnode.cc
 Napi::Value Llistxattr(const Napi::CallbackInfo& info);           // fsnode.cc
 Napi::Value Lgetxattr(const Napi::CallbackInfo& info);            // fsnode.cc
 Napi::Value OpenProcFile(const Napi::CallbackInfo& info);         // proc_open.cc
+Napi::Value BlobConnect(const Napi::CallbackInfo& info);          // blob_fetch.cc
+Napi::Value BlobCopy(const Napi::CallbackInfo& info);             // blob_fetch.cc
 
 }  // namespace runt

@@ -115,6 +115,30 @@ export interface Native {
    *  without following symlinks or crossing mounts, checked to be that procfs's file
    *  (csrc/procfs.h). A close-on-exec fd; throws with code EXDEV when a check fails. */
   openProcFile(rel: string, flags: number): number;
+  /** On the thread pool: a TCP connection to address:port (family 4 or 6), `request` sent, the
+   *  response read up to the end of its head. `rest` holds the body bytes that came with the head;
+   *  the fd (close-on-exec, blocking, reads and writes bounded by timeoutMs) is the caller's to close. */
+  blobConnect(address: string, family: number, port: number, request: Buffer, timeoutMs: number): Promise<BlobConnection>;
+  /** On the thread pool: sha256 over `file`'s first hashPrefix bytes, then `rest` and the next
+   *  bytes read from `sock` written to `file` (opened for appending) and hashed until `length`
+   *  body bytes are written, or the stream ends (`ended` 'eof'), or no byte came for timeoutMs
+   *  ('timeout'). `digest` (hex) only when 'done'. A failed read or write rejects with its errno
+   *  error (`code`), `.bytes` set to the bytes written. onProgress gets the body bytes written. */
+  blobCopy(
+    sock: number,
+    file: number,
+    rest: Buffer,
+    length: number,
+    hashPrefix: number,
+    timeoutMs: number,
+    onProgress?: (bytes: number) => void,
+  ): Promise<{ bytes: number; digest: string; ended: 'done' | 'eof' | 'timeout' }>;
+}
+
+export interface BlobConnection {
+  fd: number;
+  head: Buffer;
+  rest: Buffer;
 }
 
 let loaded: Native | undefined;

@@ -369,6 +369,23 @@ t.test('an interrupted pull resumes with Range; two pulls at once share the stor
   await t.rejects(rt.images.pull('UPPER'), { code: 'EINVALID_REFERENCE' });
 });
 
+t.test(
+  "blobs redirected to another host: fetched through Node's HTTP client (the native copy takes only a blob's own bytes)",
+  async (t) => {
+    const root = stateRoot(t);
+    const fresh = mkdtempSync('/tmp/runt-test-images-redirect-');
+    t.teardown(() => rmSync(fresh, { recursive: true, force: true }));
+    const redirecting = await startProxy(t, registry.host, { kind: 'redirect-blobs' });
+    const r = await root.runtAsync(['--store', fresh, 'image', 'pull', `${redirecting.host}/test/busybox:1`]).done;
+    t.equal(r.code, 0, describe(r));
+    const blobGets = redirecting.log.filter((x) => x.method === 'GET' && /\/blobs\/sha256:/.test(x.path));
+    t.ok(blobGets.length >= 2, 'the config and the layer were asked of the proxy (and redirected)');
+    t.equal(readdirSync(join(fresh, 'blobs/sha256')).length, 3, 'config, layer and manifest stored');
+    t.same(readdirSync(join(fresh, 'tmp')), [], 'nothing left in tmp');
+    t.equal(readdirSync(join(fresh, 'snapshots')).length, 1, 'the layer unpacked (its diff_id checked)');
+  },
+);
+
 t.test('diff_ids are checked when a layer is unpacked: at pull, or at first use after --no-unpack; nothing half-written', async (t) => {
   const root = stateRoot(t);
   const runt = async (args: string[]) => root.runtAsync(args).done;

@@ -15,6 +15,7 @@ import { chainIds, sha256 } from '../src/image/digest.js';
 import { parseChallenge } from '../src/image/credentials.js';
 import { cleanName } from '../src/image/unpack.js';
 import { MINOR_EVERY, streamed } from '../src/image/reclaim.js';
+import { bodyPlacement, parseHead } from '../src/image/fast-blob.js';
 
 t.test('references are normalised as Docker does', async (t) => {
   const cases: Array<[string, string]> = [
@@ -231,4 +232,30 @@ t.test('reclaim: dead stream buffers are freed as bytes stream by, without a glo
   t.ok(chunk && chunk[0] === 63);
   t.ok(most < 8 * MINOR_EVERY, `at most ${(most / MINOR_EVERY).toFixed(1)} MB of chunks outstanding`);
   t.equal((globalThis as { gc?: unknown }).gc, undefined, 'no gc() left on the global object');
+});
+
+t.test('direct blob download: only a response that is the blob itself is copied natively', async (t) => {
+  const head = (text: string) => parseHead(Buffer.from(`${text.replace(/\n/g, '\r\n')}\r\n\r\n`, 'latin1'));
+  const ok = head('HTTP/1.1 200 OK\nContent-Length: 1234\nContent-Type: application/octet-stream\nX-A: 1\nx-a: 2');
+  t.equal(ok?.status, 200);
+  t.equal(ok?.headers.get('x-a'), '1, 2', 'repeated headers joined');
+  t.same(bodyPlacement(ok!, 0), { start: 0, length: 1234 });
+  t.same(bodyPlacement(ok!, 500), { start: 0, length: 1234 }, 'a 200 to a Range request: the whole blob again');
+  t.same(bodyPlacement(head('HTTP/1.1 206 Partial Content\nContent-Length: 734\nContent-Range: bytes 500-1233/1234')!, 500), {
+    start: 500,
+    length: 734,
+  });
+  t.equal(
+    bodyPlacement(head('HTTP/1.1 206 Partial Content\nContent-Length: 734\nContent-Range: bytes 400-1133/1234')!, 500),
+    null,
+    'another range',
+  );
+  t.equal(bodyPlacement(head('HTTP/1.1 206 Partial Content\nContent-Length: 734\nContent-Range: bytes 0-733/1234')!, 0), null);
+  t.equal(bodyPlacement(head('HTTP/1.1 200 OK\nTransfer-Encoding: chunked')!, 0), null, 'chunked: the Node path');
+  t.equal(bodyPlacement(head('HTTP/1.1 200 OK\nContent-Length: 10\nContent-Encoding: gzip')!, 0), null, 'a content coding');
+  t.equal(bodyPlacement(head('HTTP/1.1 200 OK\nContent-Length: -1')!, 0), null);
+  for (const status of [301, 307, 401, 404, 416, 500])
+    t.equal(bodyPlacement(head(`HTTP/1.1 ${status} X\nContent-Length: 10`)!, 0), null, `${status}: the registry client's policy`);
+  t.equal(parseHead(Buffer.from('SSH-2.0-OpenSSH\r\n\r\n')), null, 'not HTTP');
+  t.equal(parseHead(Buffer.from('HTTP/1.1 200 OK\r\nno colon here\r\n\r\n')), null, 'a broken header line');
 });

@@ -11,6 +11,7 @@ import type { Descriptor } from './media-types.js';
 import type { RegistryClient } from './registry.js';
 import type { ImageStore } from './store.js';
 import { streamed } from './reclaim.js';
+import { copyDirect } from './fast-blob.js';
 
 export function partialPath(store: ImageStore, digest: string): string {
   return join(store.tmpDir, `${hexOf(digest)}.partial`);
@@ -56,6 +57,34 @@ async function download(
     truncateSync(partial, 0);
     offset = 0;
   }
+  const tooLong = () => imageError.digest(`blob ${desc.digest}`, `${desc.size} bytes`, `more than ${desc.size} bytes`);
+  const direct = await copyDirect(
+    client,
+    desc.digest,
+    desc.size,
+    partial,
+    offset,
+    client.timeoutMs,
+    onBytes && ((done) => onBytes(done, desc.size)),
+    () => {
+      rmSync(partial, { force: true });
+      return tooLong();
+    },
+  );
+  if (direct) {
+    const done = direct.offset + direct.bytes;
+    if (direct.failure) {
+      if (direct.failure.code === 'ENOSPC') {
+        rmSync(partial, { force: true });
+        throw imageError.store(`blob ${desc.digest}: no space left on the store device`);
+      }
+      throw imageError.registry(
+        client.ref.path,
+        `blob ${desc.digest}: download interrupted at ${done} of ${desc.size} bytes: ${direct.failure.message}`,
+      );
+    }
+    return complete(client, store, desc, partial, done, `sha256:${direct.digest}`, direct.offset > 0);
+  }
   const hash = newHash();
   if (offset > 0) for await (const c of createReadStream(partial, { end: offset - 1 })) hash.update(c as Buffer);
   const { res, partial: ranged } = await client.getBlob(desc.digest, offset);
@@ -73,7 +102,7 @@ async function download(
     for await (const chunk of res) {
       const c = chunk as Buffer;
       done += c.length;
-      if (done > desc.size) throw imageError.digest(`blob ${desc.digest}`, `${desc.size} bytes`, `more than ${desc.size} bytes`);
+      if (done > desc.size) throw tooLong();
       h.update(c);
       if (!out.write(c)) await once(out, 'drain');
       onBytes?.(done, desc.size);
@@ -101,7 +130,19 @@ async function download(
     );
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  const got = `sha256:${h.digest('hex')}`;
+  return complete(client, store, desc, partial, done, `sha256:${h.digest('hex')}`, resumed);
+}
+
+/** The download is whole: into blobs/ if its size and digest are right, else removed. */
+function complete(
+  client: RegistryClient,
+  store: ImageStore,
+  desc: Descriptor,
+  partial: string,
+  done: number,
+  got: string,
+  resumed: boolean,
+): 'fetched' | 'resumed' {
   if (done !== desc.size || got !== desc.digest) {
     rmSync(partial, { force: true });
     if (done !== desc.size) throw imageError.registry(client.ref.path, `blob ${desc.digest}: got ${done} of ${desc.size} bytes`);

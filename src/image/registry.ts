@@ -32,7 +32,8 @@ export class RegistryClient {
     this.name = ref.path;
   }
 
-  private get timeout(): number {
+  /** No byte from the registry for this long: the request fails (ms). */
+  get timeoutMs(): number {
     return this.opts.timeoutMs ?? 30_000;
   }
 
@@ -48,7 +49,7 @@ export class RegistryClient {
     if (!isLoopbackHost(this.host) && !this.opts.insecure) return (this.baseUrl = https);
     const http = `http://${this.host}`;
     const probe = (base: string) =>
-      httpSend(new URL('/v2/', base), { timeoutMs: Math.min(this.timeout, 10_000), tlsProbe: true }).then((res) => {
+      httpSend(new URL('/v2/', base), { timeoutMs: Math.min(this.timeoutMs, 10_000), tlsProbe: true }).then((res) => {
         res.resume();
         return base;
       });
@@ -86,7 +87,7 @@ export class RegistryClient {
           method,
           headers: { ...headers, ...(auth ? { authorization: auth } : {}) },
           body: typeof body === 'function' ? body() : body,
-          timeoutMs: this.timeout,
+          timeoutMs: this.timeoutMs,
         });
       } catch (e) {
         throw this.networkError(e);
@@ -115,7 +116,7 @@ export class RegistryClient {
         for (let hop = 0; hop < 5; hop++) {
           url = new URL(res.headers.location as string, url);
           try {
-            res = await httpSend(url, { method, headers, body: typeof body === 'function' ? body() : body, timeoutMs: this.timeout });
+            res = await httpSend(url, { method, headers, body: typeof body === 'function' ? body() : body, timeoutMs: this.timeoutMs });
           } catch (e) {
             throw this.networkError(e);
           }
@@ -158,7 +159,7 @@ export class RegistryClient {
     if (c) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
     let res: IncomingMessage;
     try {
-      res = await httpSend(realm, { headers, timeoutMs: this.timeout });
+      res = await httpSend(realm, { headers, timeoutMs: this.timeoutMs });
     } catch (e) {
       throw this.networkError(e);
     }
@@ -201,6 +202,24 @@ export class RegistryClient {
       .trim();
     const digestHeader = res.headers['docker-content-digest'] as string | undefined;
     return { body, mediaType, digestHeader };
+  }
+
+  /** Where a blob GET goes and with which headers when the registry speaks plain HTTP (loopback or
+   *  --insecure), for the native download (fast-blob.ts); undefined over HTTPS. The answer is
+   *  used only when it is the blob itself: a challenge or a redirect goes through request(). */
+  async plainBlobRequest(digest: string, offset: number): Promise<{ url: URL; headers: Record<string, string> } | undefined> {
+    const base = await this.base();
+    if (!base.startsWith('http:')) return undefined;
+    const auth = this.authHeader(`repository:${this.name}:pull`);
+    return {
+      url: new URL(`/v2/${this.name}/blobs/${digest}`, base),
+      headers: { ...(offset > 0 ? { range: `bytes=${offset}-` } : {}), ...(auth ? { authorization: auth } : {}) },
+    };
+  }
+
+  /** A failure to reach or hear from the registry, as request() words it. */
+  unreachable(e: unknown): Error {
+    return this.networkError(e);
   }
 
   /** A blob's bytes from `offset` on (Range); `partial` says whether the registry honoured it. */

@@ -80,7 +80,9 @@ export type ProxyMode =
   /** The first large blob download stops halfway (the connection is cut); later ones pass. */
   | { kind: 'cut-once' }
   /** Large blob downloads send half their bytes, then wait for release() before the rest. */
-  | { kind: 'stall' };
+  | { kind: 'stall' }
+  /** Blob GETs answer 307 to the upstream registry itself (storage on another host). */
+  | { kind: 'redirect-blobs' };
 
 export interface Proxy {
   host: string;
@@ -143,6 +145,11 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
     }
     if (mode.kind === 'hang') {
       hanging.push(res);
+      return;
+    }
+    if (mode.kind === 'redirect-blobs' && req.method === 'GET' && /\/blobs\/sha256:/.test(url.pathname)) {
+      res.writeHead(307, { location: `http://${upstream}${req.url}`, 'content-length': '0' });
+      res.end();
       return;
     }
     const repo = /^\/v2\/(.+?)\/(manifests|blobs|tags)\//.exec(url.pathname)?.[1];
