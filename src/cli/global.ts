@@ -1,8 +1,7 @@
 // The objects built from the options every command accepts (runc's global flags, declared in
-// global-options.ts).
+// global-options.ts); the Runtime is built in cli-runtime.ts, so that commands which need none (image
+// pull, ls) do not load the library's lifecycle, cgroup and volume code.
 import { createLogger, type Logger } from '../log.js';
-import { Runtime } from '../runtime.js';
-import { DEFAULT_ROOT } from '../state/store.js';
 import { writeLine } from './write-line.js';
 
 export interface GlobalArgs {
@@ -27,15 +26,6 @@ export function cliLogger(argv?: Partial<GlobalArgs>): Logger {
     });
   }
   return logger;
-}
-
-export function cliRuntime(argv: GlobalArgs): Runtime {
-  return new Runtime({
-    root: argv.root ?? DEFAULT_ROOT,
-    store: argv.store,
-    logger: cliLogger(),
-    cgroupManager: argv['systemd-cgroup'] ? 'systemd' : 'cgroupfs',
-  });
 }
 
 /** Print one line to stdout without buffering surprises. */

@@ -7,7 +7,6 @@
 // with the blob. Any other answer (an auth challenge, a redirect, an error status, chunked) returns
 // null and the caller asks again through the registry client, whose policy handles it.
 import { closeSync, constants as C, openSync } from 'node:fs';
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { native } from '../native.js';
 import { HttpTimeout } from './http.js';
@@ -83,6 +82,7 @@ export async function copyDirect(
   let family = isIP(host);
   if (!family) {
     try {
+      const { lookup } = await import('node:dns/promises');
       ({ address, family } = await lookup(host));
     } catch (e) {
       throw client.unreachable(e);

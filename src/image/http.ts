@@ -2,7 +2,9 @@
 // and no automatic redirects (the registry client decides where credentials go).
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, Agent as HttpAgent } from 'node:http';
-import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+// node:https (and TLS with it) loads at the first HTTPS request: a pull from a plain-HTTP loopback
+// registry never needs it.
+import type { Agent as HttpsAgent } from 'node:https';
 
 const SYSTEM_CA = '/etc/ssl/certs/ca-certificates.crt';
 let ca: string[] | undefined;
@@ -41,13 +43,14 @@ export interface HttpOptions {
 
 export class HttpTimeout extends Error {}
 
-export function httpSend(url: URL, opts: HttpOptions): Promise<IncomingMessage> {
+export async function httpSend(url: URL, opts: HttpOptions): Promise<IncomingMessage> {
+  const isHttps = url.protocol === 'https:';
+  const https = isHttps ? await import('node:https') : undefined;
   return new Promise((resolve, reject) => {
-    const isHttps = url.protocol === 'https:';
     let agent: HttpAgent | HttpsAgent = httpAgent;
-    if (isHttps && opts.tlsProbe) agent = probeAgent ??= new HttpsAgent({ keepAlive: false, rejectUnauthorized: false, ca: [] });
-    else if (isHttps) agent = httpsAgent ??= new HttpsAgent({ keepAlive: true, maxSockets: 8, ca: systemCa() });
-    const req = (isHttps ? httpsRequest : httpRequest)(
+    if (https && opts.tlsProbe) agent = probeAgent ??= new https.Agent({ keepAlive: false, rejectUnauthorized: false, ca: [] });
+    else if (https) agent = httpsAgent ??= new https.Agent({ keepAlive: true, maxSockets: 8, ca: systemCa() });
+    const req = (https ? https.request : httpRequest)(
       url,
       {
         method: opts.method ?? 'GET',

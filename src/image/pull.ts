@@ -18,7 +18,7 @@ import { formatReference, parseReference } from './reference.js';
 import { RegistryClient, type RegistryOptions } from './registry.js';
 import { ensureSnapshots } from './snapshots.js';
 import type { ImageStore } from './store.js';
-import { DEFAULT_LIMITS, type UnpackLimits } from './unpack.js';
+import { DEFAULT_LIMITS, type UnpackLimits } from './limits.js';
 import { credentialsFor, type CredentialOptions } from './credentials.js';
 
 export type PullEvent =
@@ -106,13 +106,27 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullOp
       bytes: manifest.layers.reduce((n, l) => n + l.size, 0),
     });
 
-    await fetchBlob(client, store, manifest.config);
-    const config = store.readJsonBlob<ImageConfig>(manifest.config.digest);
-    if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw imageError.registry(name, 'image config has no rootfs.diff_ids');
-    if (config.rootfs.diff_ids.length !== manifest.layers.length)
-      throw imageError.registry(name, `manifest lists ${manifest.layers.length} layers, config ${config.rootfs.diff_ids.length} diff_ids`);
-
-    await inParallel(manifest.layers, opts.concurrency ?? 3, async (layer) => {
+    // The config comes first in the same pool as the layers, not one round trip ahead of them: it
+    // is checked against the manifest before anything is unpacked or named; a layer fetched meanwhile
+    // is a whole, verified blob either way (an unnamed one goes at the next prune).
+    let configChecked: ImageConfig | undefined;
+    const checkConfig = (): ImageConfig => {
+      if (configChecked) return configChecked;
+      const config = store.readJsonBlob<ImageConfig>(manifest.config.digest);
+      if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw imageError.registry(name, 'image config has no rootfs.diff_ids');
+      if (config.rootfs.diff_ids.length !== manifest.layers.length)
+        throw imageError.registry(
+          name,
+          `manifest lists ${manifest.layers.length} layers, config ${config.rootfs.diff_ids.length} diff_ids`,
+        );
+      return (configChecked = config);
+    };
+    await inParallel([manifest.config, ...manifest.layers], opts.concurrency ?? 3, async (layer) => {
+      if (layer === manifest.config) {
+        await fetchBlob(client, store, manifest.config);
+        checkConfig();
+        return;
+      }
       emit({
         event: 'layer',
         digest: layer.digest,
@@ -123,6 +137,7 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullOp
       const how = await fetchBlob(client, store, layer, (bytes, total) => emit({ event: 'progress', digest: layer.digest, bytes, total }));
       if (how !== 'cached') emit({ event: 'layer', digest: layer.digest, status: how, bytes: layer.size, total: layer.size });
     });
+    const config = checkConfig();
     if (opts.unpack !== false) {
       await ensureSnapshots(store, manifest.layers, config.rootfs.diff_ids, opts.limits ?? DEFAULT_LIMITS, (l, usec, cached) =>
         emit({ event: 'unpacked', digest: l.digest, usec, cached }),

@@ -51,10 +51,24 @@ export class RegistryClient {
     const probe = (base: string) =>
       httpSend(new URL('/v2/', base), { timeoutMs: Math.min(this.timeoutMs, 10_000), tlsProbe: true }).then((res) => {
         res.resume();
+        // What a TLS server (Go's, nginx) answers to plain HTTP: not this registry's API.
+        if (base === http && res.statusCode === 400) throw new Error('plain HTTP answered 400 (a TLS port)');
         return base;
       });
+    // Plain HTTP is asked first: a loopback registry speaking it answers within a few ms, and the
+    // TLS stack (~5 ms of CPU to set up) is then never loaded. HTTPS is asked as soon as that
+    // fails, or after 50 ms without an answer (a TLS server may wait for a handshake).
+    const plain = probe(http);
+    const tls = new Promise<string>((resolve, reject) => {
+      const start = () => {
+        clearTimeout(timer);
+        probe(https).then(resolve, reject);
+      };
+      const timer = setTimeout(start, 50);
+      plain.then(() => clearTimeout(timer), start);
+    });
     try {
-      return (this.baseUrl = await Promise.any([probe(https), probe(http)]));
+      return (this.baseUrl = await Promise.any([tls, plain]));
     } catch (e) {
       const errors = (e as AggregateError).errors ?? [e];
       const timeout = errors.find((x: unknown) => x instanceof HttpTimeout) as Error | undefined;

@@ -7,8 +7,9 @@ import { imageError } from './errors.js';
 import { flattenLayers } from './flatten.js';
 import { getLocal, localName, type LocalImage } from './local.js';
 import { pullImage, type PullOptions, type PulledImage } from './pull.js';
-import { pushImage, type PushOptions } from './push.js';
-import { exportArchive, importArchive, type ArchiveFormat, type ImportOptions } from './archive.js';
+import type { PushOptions } from './push.js';
+// Loaded when used: archive.js brings the decompressors (zlib, fzstd), ~3 ms of every pull's start.
+import type { ArchiveFormat, ImportOptions } from './archive.js';
 import { holdImage, snapshotDirs } from './prepare.js';
 import { imageToSpec } from './convert.js';
 import { readImageFile } from './image-files.js';
@@ -135,15 +136,18 @@ export class ImageService {
   }
 
   /** Pushes a stored image to a registry (`source` defaults to the destination's own name). */
-  push(dest: string, source?: string, opts: PushOptions = {}): Promise<string> {
+  async push(dest: string, source?: string, opts: PushOptions = {}): Promise<string> {
+    const { pushImage } = await import('./push.js');
     return pushImage(this.store, dest, source ?? dest, opts);
   }
 
-  importArchive(file: string, opts: ImportOptions = {}): Promise<string[]> {
+  async importArchive(file: string, opts: ImportOptions = {}): Promise<string[]> {
+    const { importArchive } = await import('./archive.js');
     return importArchive(this.store, file, opts);
   }
 
-  exportArchive(ref: string, file: string, format: ArchiveFormat = 'oci-archive'): Promise<void> {
+  async exportArchive(ref: string, file: string, format: ArchiveFormat = 'oci-archive'): Promise<void> {
+    const { exportArchive } = await import('./archive.js');
     return exportArchive(this.store, ref, file, format);
   }
 

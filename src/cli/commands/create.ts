@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { cliRuntime, cliLogger, type GlobalArgs } from '../global.js';
+import { cliLogger, type GlobalArgs } from '../global.js';
+import { cliRuntime } from '../cli-runtime.js';
 import { traceReporter } from '../trace.js';
 import { writeLine } from '../write-line.js';
 import { InvalidArgumentError } from '../../errors.js';

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { cliRuntime, type GlobalArgs } from '../global.js';
+import { type GlobalArgs } from '../global.js';
+import { cliRuntime } from '../cli-runtime.js';
 
 export const deleteCommand: CommandModule<GlobalArgs, GlobalArgs & { id: string; force: boolean }> = {
   command: 'delete <id>',

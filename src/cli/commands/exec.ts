@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { cliLogger, cliRuntime, type GlobalArgs } from '../global.js';
+import { cliLogger, type GlobalArgs } from '../global.js';
+import { cliRuntime } from '../cli-runtime.js';
 import { processFromArgs } from '../../lifecycle/exec.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { INT } from '../../spec/check.js';

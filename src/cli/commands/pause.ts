@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { cliRuntime, type GlobalArgs } from '../global.js';
+import { type GlobalArgs } from '../global.js';
+import { cliRuntime } from '../cli-runtime.js';
 
 type Args = GlobalArgs & { id: string };
 

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { CommandModule } from 'yargs';
-import { cliRuntime, out, type GlobalArgs } from '../global.js';
+import { out, type GlobalArgs } from '../global.js';
+import { cliRuntime } from '../cli-runtime.js';
 import { InvalidArgumentError } from '../../errors.js';
 
 type Args = GlobalArgs & { id: string; format: string; psArgs?: string[] };

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { cliLogger, cliRuntime, type GlobalArgs } from '../global.js';
+import { cliLogger, type GlobalArgs } from '../global.js';
+import { cliRuntime } from '../cli-runtime.js';
 import { createArgsToOptions, createOptions, createTarget, type CreateArgs } from './create.js';
 import { signalPid } from '../../lifecycle/kill.js';
 import { native } from '../../native.js';

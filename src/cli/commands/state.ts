@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { cliRuntime, out, type GlobalArgs } from '../global.js';
+import { out, type GlobalArgs } from '../global.js';
+import { cliRuntime } from '../cli-runtime.js';
 
 export const stateCommand: CommandModule<GlobalArgs, GlobalArgs & { id: string }> = {
   command: 'state <id>',

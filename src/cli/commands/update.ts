@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { cliRuntime, type GlobalArgs } from '../global.js';
+import { type GlobalArgs } from '../global.js';
+import { cliRuntime } from '../cli-runtime.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { Resources } from '../../spec/types.js';
 import { checkJsonTextDepth } from '../../spec/depth.js';

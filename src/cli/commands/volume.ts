@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { cliRuntime, out, type GlobalArgs } from '../global.js';
+import { out, type GlobalArgs } from '../global.js';
+import { cliRuntime } from '../cli-runtime.js';
 import { tableLines } from '../table.js';
 import { RuntError } from '../../errors.js';
 
