@@ -1,9 +1,11 @@
 // `node dist/bench/containerd-shim.js [--iterations N] [--group-size K]`: runt under containerd, end
 // to end, as `ctr run --rm IMAGE id true` — runc through containerd's runc shim, runt through the
-// runc shim (BinaryName = runt, today's path), and runt's own shim (io.containerd.runt.v2) — plus
-// the same with the shim of the container's group already running (a pod's second container), all
-// interleaved on one image; then the peak memory of a runt shim and of a runc shim serving 1 and K
-// containers. containerd is started here with its own root, state and socket (CRI off) in a
+// runc shim (BinaryName = runt, today's path), and runt's own shim (io.containerd.runt.v2) cold (no
+// shim running: the namespace's shared shim is ended before each such run) and warm (the shared
+// shim lingering from the run before, the steady state) — plus the same with the shim of the
+// container's group already running (a pod's second container), all interleaved on one image; then
+// the memory of the lingering shared shim, and the peak memory of a runt shim and of a runc shim
+// serving 1 and K containers. containerd is started here with its own root, state and socket (CRI off) in a
 // private mount namespace, and stopped at the end. NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset
 // for containerd and so for every shim and runt it starts. Prints a markdown table.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -80,6 +82,28 @@ function timeRun(args: string[]): number {
   return ms;
 }
 
+const COLD = "runt's shim (io.containerd.runt.v2), cold: no shim running";
+const WARM = "runt's shim, warm: the namespace's shared shim lingering";
+
+/** runt's shims other than the groups' (keep-runt, mem-runt-*): the namespace's shared shim. */
+function sharedShims(): number[] {
+  return shimPids(sock, 'runt').filter((p) => {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      return !cmd.includes('-id\0keep-runt\0') && !cmd.includes('-id\0mem-runt-');
+    } catch {
+      return false; // gone
+    }
+  });
+}
+
+/** Ends the lingering shared shim (SIGTERM ends a shim with no task) and waits for it to go. */
+function endSharedShim(): void {
+  for (const pid of sharedShims()) process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 500 && sharedShims().length; i++) sleepMs(10);
+  if (sharedShims().length) throw new Error('the shared shim did not exit on SIGTERM');
+}
+
 /** VmHWM (peak RSS) and VmRSS of a process, in KB. */
 function memory(pid: number): { peak: number; rss: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -140,7 +164,8 @@ try {
   const variants: Array<[string, (i: number) => string[]]> = [
     ['runc (containerd-shim-runc-v2)', (i) => [IMAGE, `runc-${i}`, 'true']],
     ['runt via the runc shim (BinaryName = runt)', (i) => ['--runc-binary', join(REPO, 'bin/runt.cjs'), IMAGE, `runtc-${i}`, 'true']],
-    ["runt's shim (io.containerd.runt.v2)", (i) => ['--runtime', 'io.containerd.runt.v2', IMAGE, `runts-${i}`, 'true']],
+    [COLD, (i) => ['--runtime', 'io.containerd.runt.v2', IMAGE, `runts-${i}`, 'true']],
+    [WARM, (i) => ['--runtime', 'io.containerd.runt.v2', IMAGE, `runtw-${i}`, 'true']],
     ["runc shim, its group's shim running", (i) => ['--annotation', 'io.containerd.runc.v2.group=keep-runc', IMAGE, `runcg-${i}`, 'true']],
     [
       "runt's shim, its group's shim running",
@@ -149,11 +174,16 @@ try {
   ];
   const times = variants.map(() => [] as number[]);
   for (let i = -2; i < ITERATIONS; i++) {
-    variants.forEach(([, args], v) => {
+    variants.forEach(([name, args], v) => {
+      if (name === COLD) endSharedShim();
       const ms = timeRun(args(i + 2));
       if (i >= 0) times[v].push(ms);
     });
   }
+  // The namespace's shared shim, lingering after its last container: its memory now.
+  const lingering = sharedShims();
+  const lingeringMem = lingering.length === 1 ? memory(lingering[0]) : { peak: NaN, rss: NaN };
+  endSharedShim();
   for (const id of ['keep-runt', 'keep-runc']) {
     ctr(['task', 'kill', '-s', 'SIGKILL', id]);
   }
@@ -181,6 +211,7 @@ try {
       `| shim memory (MB) | 1 container: peak RSS | ${GROUP} containers: peak RSS | ${GROUP} containers: RSS |`,
       '| --- | ---: | ---: | ---: |',
       `| containerd-shim-runt-v2 (one shim per group) | ${mb(runtMem.one.peak)} | ${mb(runtMem.many.peak)} | ${mb(runtMem.many.rss)} |`,
+      `| containerd-shim-runt-v2, the namespace's shared shim lingering after ${ITERATIONS + 2} containers (no task) | | peak ${mb(lingeringMem.peak)} | ${mb(lingeringMem.rss)} |`,
       `| containerd-shim-runc-v2 (one shim per group) | ${mb(runcMem.one.peak)} | ${mb(runcMem.many.peak)} | ${mb(runcMem.many.rss)} |`,
     ].join('\n'),
   );

@@ -5,7 +5,16 @@
 // path (build/Release/containerd-shim-runt-v2) and runs with the `node` on PATH, as that script's
 // `#!/usr/bin/env node` would.
 //
-//   start    A child in a new session, stdin and stdout on /dev/null and stderr on $RUNT_SHIM_LOG
+//   start    First, unless RUNT_SHIM_SHARE is "0": the namespace's shared shim (the one of
+//            containers that name no group; src/shim/address.ts), if one listens at
+//            /run/containerd/s/runt-FNV1A64(ADDRESS "\0" NAMESPACE), is asked to take the container
+//            with one ttrpc request, runt.shim.v1.Front/Claim (src/shim/proto/runt/shim/v1/
+//            front.proto), carrying -id, -namespace, -address and the bundle (this directory). The
+//            shim decides (the container names no group, the shim is not exiting), writes the
+//            bundle's address file and answers with its address, which is printed: no Node start.
+//            Any other outcome (no socket, refused, an error status, no answer within a second)
+//            leads to what follows, as if no shim ran.
+//            Then a child in a new session, stdin and stdout on /dev/null and stderr on $RUNT_SHIM_LOG
 //            (or /dev/null), runs `node bin/containerd-shim-runt-v2.cjs ARGS -start-fd 3`: Node
 //            finds the shim of the container's group or becomes it, and writes "ok ADDRESS" or
 //            "error MESSAGE" on fd 3 (a pipe to this process), then serves or exits. This process
@@ -19,7 +28,10 @@
 //   other    Node with the same arguments.
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +40,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -64,15 +77,25 @@ std::string Script() {
   return dir + "/bin/containerd-shim-runt-v2.cjs";
 }
 
-/** The action word and -bundle of containerd's Go-style command line (every flag takes a value but
- *  -debug and -v; -flag=value carries its own), as bin/containerd-shim-runt-v2.cjs reads it. */
+/** The action word, -bundle, -id, -namespace and -address of containerd's Go-style command line
+ *  (every flag takes a value but -debug and -v; -flag=value carries its own), as
+ *  bin/containerd-shim-runt-v2.cjs reads it. */
 struct Args {
   std::string action;
   std::string bundle;
+  std::string id;
+  std::string ns;
+  std::string address;
 };
 
 Args Parse(int argc, char** argv) {
   Args a;
+  auto set = [&a](const std::string& name, const std::string& value) {
+    if (name == "bundle") a.bundle = value;
+    else if (name == "id") a.id = value;
+    else if (name == "namespace") a.ns = value;
+    else if (name == "address") a.address = value;
+  };
   for (int i = 1; i < argc; i++) {
     std::string s = argv[i];
     if (s.empty() || s[0] != '-') {
@@ -82,14 +105,155 @@ Args Parse(int argc, char** argv) {
     std::string name = s.substr(s[1] == '-' ? 2 : 1);
     size_t eq = name.find('=');
     if (eq != std::string::npos) {
-      if (name.compare(0, eq, "bundle") == 0) a.bundle = name.substr(eq + 1);
+      set(name.substr(0, eq), name.substr(eq + 1));
       continue;
     }
     if (name == "debug" || name == "v" || name == "version") continue;
-    if (name == "bundle" && i + 1 < argc) a.bundle = argv[i + 1];
+    if (i + 1 < argc) set(name, argv[i + 1]);
     i++;
   }
   return a;
+}
+
+// --- Claim: one ttrpc request to the shared shim (src/shim/claim.ts is the other end) ----------
+
+/** FNV-1a, 64 bits, 16 hex digits: src/shim/address.ts fnv1a64. */
+std::string Fnv1a64(const std::string& text) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+void PutVarint(std::string& out, uint64_t v) {
+  for (; v >= 0x80; v >>= 7) out += static_cast<char>((v & 0x7f) | 0x80);
+  out += static_cast<char>(v);
+}
+
+/** A protobuf length-delimited field (string, bytes, message). */
+void PutField(std::string& out, int field, const std::string& value) {
+  out += static_cast<char>(field << 3 | 2);
+  PutVarint(out, value.size());
+  out += value;
+}
+
+bool GetVarint(const std::string& in, size_t& at, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; at < in.size() && shift < 64; shift += 7) {
+    unsigned char c = static_cast<unsigned char>(in[at++]);
+    v |= static_cast<uint64_t>(c & 0x7f) << shift;
+    if (!(c & 0x80)) return true;
+  }
+  return false;
+}
+
+/** The length-delimited fields of a message by number (later ones win); varints as their values
+ *  (in `varints`); false on a message that does not parse. */
+bool Fields(const std::string& in, std::string* byNumber, uint64_t* varints, int count) {
+  size_t at = 0;
+  while (at < in.size()) {
+    uint64_t key, v;
+    if (!GetVarint(in, at, key)) return false;
+    int field = static_cast<int>(key >> 3);
+    switch (key & 7) {
+      case 0:
+        if (!GetVarint(in, at, v)) return false;
+        if (field < count) varints[field] = v;
+        break;
+      case 1:
+        if (in.size() - at < 8) return false;
+        at += 8;
+        break;
+      case 2:
+        if (!GetVarint(in, at, v) || v > in.size() - at) return false;
+        if (field < count) byNumber[field] = in.substr(at, v);
+        at += v;
+        break;
+      case 5:
+        if (in.size() - at < 4) return false;
+        at += 4;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+bool SendAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool RecvAll(int fd, std::string& out, size_t len) {
+  out.resize(len);
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = recv(fd, &out[done], len - done, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+uint32_t Be32(const std::string& b, size_t at) {
+  return static_cast<uint32_t>(static_cast<unsigned char>(b[at])) << 24 | static_cast<uint32_t>(static_cast<unsigned char>(b[at + 1])) << 16 |
+         static_cast<uint32_t>(static_cast<unsigned char>(b[at + 2])) << 8 | static_cast<unsigned char>(b[at + 3]);
+}
+
+/** Asks the namespace's shared shim to take the container; its address when it did. */
+bool ClaimShared(const Args& a, std::string& address) {
+  const char* share = getenv("RUNT_SHIM_SHARE");
+  if ((share && strcmp(share, "0") == 0) || a.ns.empty() || a.address.empty() || a.id.empty()) return false;
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) return false;
+  std::string path = "/run/containerd/s/runt-" + Fnv1a64(a.address + '\0' + a.ns);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sun.sun_path) return false;
+  memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  timeval second{1, 0};  // for connect (a full backlog), the request and each read of the answer
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &second, sizeof second);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &second, sizeof second);
+  std::string claim, request, frame, head, body;
+  PutField(claim, 1, a.id);
+  PutField(claim, 2, a.ns);
+  PutField(claim, 3, a.address);
+  PutField(claim, 4, cwd);
+  PutField(request, 1, "runt.shim.v1.Front");
+  PutField(request, 2, "Claim");
+  PutField(request, 3, claim);
+  // ttrpc's frame: data length, stream id (1: a client's first), type 1 (request), flags 0.
+  for (uint32_t v : {static_cast<uint32_t>(request.size()), 1U})
+    for (int shift = 24; shift >= 0; shift -= 8) frame += static_cast<char>(v >> shift);
+  frame += '\1';
+  frame += '\0';
+  frame += request;
+  bool ok = false;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0 && SendAll(fd, frame) && RecvAll(fd, head, 10)) {
+    uint32_t len = Be32(head, 0);
+    // A Response (type 2) on stream 1: Response { Status status = 1; bytes payload = 2; } with no
+    // status or code 0, and a ClaimResponse { string address = 1; } naming this socket.
+    if (len <= 65536 && Be32(head, 4) == 1 && head[8] == 2 && RecvAll(fd, body, len)) {
+      std::string response[3], status[3], payload[2];
+      uint64_t responseInts[3] = {}, code[3] = {}, payloadInts[2] = {};
+      ok = Fields(body, response, responseInts, 3) && Fields(response[1], status, code, 3) && code[1] == 0 &&
+           Fields(response[2], payload, payloadInts, 2) && payload[1] == "unix://" + path;
+    }
+  }
+  close(fd);
+  if (ok) address = "unix://" + path;
+  return ok;
 }
 
 [[noreturn]] void ExecNode(const std::string& script, int argc, char** argv, bool startFd) {
@@ -212,7 +376,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   Args a = Parse(argc, argv);
-  if (a.action == "start") return Start(script, argc, argv);
+  if (a.action == "start") {
+    std::string address;
+    if (ClaimShared(a, address)) {
+      Say(1, address);
+      // RUNT_SHIM_LOG (debugging, tests): one line says the container went to a running shim.
+      const char* logPath = getenv("RUNT_SHIM_LOG");
+      int log = logPath && *logPath ? open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+      if (log >= 0) {
+        Say(log, "containerd-shim-runt-v2 start " + a.id + ": claimed by the shim at " + address + ", no Node started\n");
+        close(log);
+      }
+      return 0;
+    }
+    return Start(script, argc, argv);
+  }
   if (a.action == "delete" && ReplayDeleteResponse(a.bundle)) return 0;
   ExecNode(script, argc, argv, false);
 }

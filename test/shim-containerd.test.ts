@@ -3,7 +3,7 @@
 // (so that a restarted containerd finds the rootfs mounts of the running shims), with the repo's
 // shim first on its PATH, and drives it with `ctr --runtime io.containerd.runt.v2` — and, where ctr
 // has no command (Update, Wait's status, bad input), with ttrpc straight to the shim's socket.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
@@ -27,7 +27,7 @@ import { procState } from './helpers/proc.js';
 import { TtrpcClient } from '../src/shim/ttrpc-client.js';
 import { encodeFrame, FrameDecoder } from '../src/shim/ttrpc.js';
 import { decode, encode } from '../src/shim/proto.js';
-import { socketAddress, socketPath } from '../src/shim/address.js';
+import { sharedSocketAddress, socketAddress, socketPath } from '../src/shim/address.js';
 import { stateRoot } from '../src/shim/state-root.js';
 import { CODE } from '../src/shim/ttrpc-status.js';
 import { Runtime } from '../src/runtime.js';
@@ -81,7 +81,13 @@ async function main(): Promise<void> {
   };
   // The shim never needs the CA bundle; without it Node starts in a third of the time.
   // RUNT_SHIM_LOG: the shims' own log, shown when a subtest fails.
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, RUNT_SHIM_LOG: join(dir, 'shim.log') };
+  // RUNT_SHIM_IDLE_TIMEOUT: the namespace's shared shim lingers 2 s after its last task, not 60.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    RUNT_SHIM_LOG: join(dir, 'shim.log'),
+    RUNT_SHIM_IDLE_TIMEOUT: '2',
+  };
   delete env.NODE_EXTRA_CA_CERTS;
 
   // The mount namespace outlives each containerd: a holder sits in it; containerd joins it.
@@ -97,7 +103,8 @@ async function main(): Promise<void> {
     }
   });
   let daemon: ChildProcess | undefined;
-  const startContainerd = async () => {
+  /** `extraEnv`: for containerd and so for the shims it starts. */
+  const startContainerd = async (extraEnv: Record<string, string> = {}) => {
     try {
       unlinkSync(sock);
     } catch {
@@ -105,7 +112,7 @@ async function main(): Promise<void> {
     }
     daemon = spawn('nsenter', [`--mount=/proc/${holder.pid}/ns/mnt`, 'containerd', '--config', join(dir, 'config.toml')], {
       stdio: 'ignore',
-      env,
+      env: { ...env, ...extraEnv },
     });
     await waitFor("containerd's socket", () => existsSync(sock), 30_000);
     await waitFor('containerd to answer', () => ctr(['version']).status === 0, 30_000);
@@ -146,9 +153,9 @@ async function main(): Promise<void> {
       holder.kill('SIGKILL'); // whatever failed above: the namespace's holder never outlives the test
     }
     await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
-    for (const c of [...ids, `runt-test-${process.pid}`]) {
+    for (const address of [...[...ids, `runt-test-${process.pid}`].map((c) => socketAddress(sock, NS, c)), sharedSocketAddress(sock, NS)]) {
       try {
-        unlinkSync(socketPath(socketAddress(sock, NS, c)));
+        unlinkSync(socketPath(address));
       } catch {
         /* removed by its shim */
       }
@@ -202,7 +209,21 @@ async function main(): Promise<void> {
   const imported = ctr(['images', 'import', buildBusyboxImage(dir, IMAGE, sourceRootfs())]);
   t.equal(imported.status, 0, `image imported: ${imported.stderr}`);
 
-  await t.test('ctr run: output, exit code, stdin; the shim exits with its last task', async (t) => {
+  const noShimLeft = async (t: Test, what = 'the lingering shim to exit') => {
+    await waitFor(what, () => shimPids().length === 0, 30_000).catch(() => {});
+    t.same(shimPids(), [], 'no shim runs');
+  };
+  const shimLog = () => (existsSync(join(dir, 'shim.log')) ? readFileSync(join(dir, 'shim.log'), 'utf8') : '');
+  const shimPidOf = async (c: string) => {
+    const client = await shimClient(c);
+    try {
+      return Number((await taskCall(client, 'Connect', { id: c })).shim_pid);
+    } finally {
+      client.close();
+    }
+  };
+
+  await t.test('ctr run: output, exit code, stdin; the shim exits after its last task and the idle period', async (t) => {
     const r = ctr([
       'run',
       '--rm',
@@ -222,10 +243,70 @@ async function main(): Promise<void> {
     });
     t.equal(cat.stdout, 'line one\nline two\ndone\n', `stdin reached the container and was closed: ${cat.stderr}`);
     await waitFor('the shims to exit', () => shimPids().length === 0, 30_000);
-    t.same(shimPids(), [], 'no shim is left once its container is deleted');
+    t.same(shimPids(), [], 'no shim is left once its container is deleted and the idle period is over');
+  });
+
+  await t.test("a namespace's containers that name no group share one shim, which lingers for the next", async (t) => {
+    // A longer idle period than the file's, so that the shim is surely still there for the next
+    // container (the restart costs a second; the wait for the shim's exit, these 8).
+    await stopContainerd();
+    await startContainerd({ RUNT_SHIM_IDLE_TIMEOUT: '8' });
+    t.teardown(async () => {
+      await stopContainerd();
+      await startContainerd();
+    });
+    await noShimLeft(t, 'no shim before');
+    const [a, b, c] = [id('share-a'), id('share-b'), id('share-c')];
+    t.teardown(() => [a, b].forEach(remove));
+    for (const x of [a, b]) t.equal(ctr(['run', '-d', '--runtime', RUNTIME, IMAGE, x, 'sleep', '1000']).status, 0);
+    const address = readFileSync(join(bundleOf(a), 'address'), 'utf8');
+    t.equal(address, sharedSocketAddress(sock, NS), "the namespace's shared address");
+    t.equal(readFileSync(join(bundleOf(b), 'address'), 'utf8'), address, 'for both');
+    const shim = await shimPidOf(a);
+    t.equal(await shimPidOf(b), shim, 'one shim serves both');
+    t.same(shimPids(), [shim], 'and no other runs');
+    t.match(shimLog(), `start ${b}: claimed by the shim at ${address}, no Node started`, "the second start was the front's alone");
+    remove(a);
+    remove(b);
+    t.same(shimPids(), [shim], 'after its last task is deleted the shim is still there');
+    t.ok(existsSync(socketPath(address)), 'listening');
+    const r = ctr(['run', '--rm', '--runtime', RUNTIME, IMAGE, c, 'sh', '-c', 'echo served; exit 6']);
+    t.equal(r.stdout, 'served\n', r.stderr);
+    t.equal(r.status, 6, 'the next container runs, with its exit code');
+    t.match(shimLog(), `start ${c}: claimed by the shim at ${address}, no Node started`, 'served by the lingering shim, no Node started');
+    t.same(shimPids(), [shim], 'the same shim');
+    await waitFor('the idle shim to exit', () => !shimPids().includes(shim), 30_000).catch(() => {});
+    t.notOk(shimPids().includes(shim), 'it exits after the idle period');
+    t.notOk(existsSync(socketPath(address)), 'and removes its socket');
+  });
+
+  await t.test('RUNT_SHIM_SHARE=0: a shim per container, gone with it', async (t) => {
+    await stopContainerd();
+    await startContainerd({ RUNT_SHIM_SHARE: '0', RUNT_SHIM_IDLE_TIMEOUT: '60' });
+    t.teardown(async () => {
+      await stopContainerd();
+      await startContainerd();
+    });
+    await noShimLeft(t, 'no shim before');
+    const [a, b] = [id('own-a'), id('own-b')];
+    t.teardown(() => [a, b].forEach(remove));
+    for (const x of [a, b]) t.equal(ctr(['run', '-d', '--runtime', RUNTIME, IMAGE, x, 'sleep', '1000']).status, 0);
+    const [sa, sb] = [await shimPidOf(a), await shimPidOf(b)];
+    t.not(sa, sb, 'two shims');
+    t.equal(readFileSync(join(bundleOf(a), 'address'), 'utf8'), socketAddress(sock, NS, a), "each at its container's own address");
+    const socketA = socketPath(socketAddress(sock, NS, a));
+    remove(a);
+    await waitFor("the first container's shim to exit", () => !shimPids().includes(sa), 30_000).catch(() => {});
+    t.notOk(shimPids().includes(sa), 'exits with its container (not after the 60 s idle period)');
+    t.notOk(existsSync(socketA), 'its socket removed');
+    t.ok(shimPids().includes(sb), "the other's shim stays");
+    remove(b);
+    await waitFor("the second container's shim to exit", () => !shimPids().includes(sb), 30_000).catch(() => {});
+    t.notOk(shimPids().includes(sb), 'and exits with it');
   });
 
   await t.test("without the native front (the npm package's bin): the .cjs's start spawns the shim", async (t) => {
+    await noShimLeft(t);
     const link = join(bin, 'containerd-shim-runt-v2');
     unlinkSync(link);
     symlinkSync(join(REPO, 'bin/containerd-shim-runt-v2.cjs'), link);
@@ -477,7 +558,8 @@ async function main(): Promise<void> {
     );
   });
 
-  await t.test('the same image twice at once', async (t) => {
+  await t.test('the same image twice at once, no shim running: the two starts make one shim', async (t) => {
+    await noShimLeft(t);
     const run = (c: string) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const p = spawn('ctr', [
@@ -501,10 +583,14 @@ async function main(): Promise<void> {
         });
         p.on('exit', (code) => resolve({ code, out }));
       });
-    const [a, b] = await Promise.all([run(id('twin-a')), run(id('twin-b'))]);
+    const twins = [id('twin-a'), id('twin-b')];
+    const [a, b] = await Promise.all(twins.map(run));
     t.same([a.code, b.code], [0, 0]);
     t.match(a.out, /-ok\n$/);
     t.match(b.out, /-ok\n$/);
+    // The shims' log (RUNT_SHIM_LOG): "runt-shim ID: serving" from each Node that became a shim.
+    const serving = twins.filter((c) => shimLog().includes(`runt-shim ${c}: serving`));
+    t.equal(serving.length, 1, `one Node became the shim and served both: ${serving}`);
   });
 
   await t.test("a group (a pod's containers): one shim serves them all and exits after the last", async (t) => {
@@ -568,25 +654,35 @@ async function main(): Promise<void> {
     t.equal((await taskCall(client, 'State', { id: c })).exit_status, 7, 'and the exit status');
   });
 
-  await t.test("the shim killed with SIGKILL: containerd's delete path leaves nothing behind", async (t) => {
-    const c = id('crash');
-    t.equal(ctr(['run', '-d', '--runtime', RUNTIME, IMAGE, c, 'sleep', '1000']).status, 0);
-    const pid = taskPid(c);
-    const memory = cgroupOf(pid, 'memory');
-    const client = await shimClient(c);
-    const shimPid = Number((await taskCall(client, 'Connect', { id: c })).shim_pid);
-    client.close();
+  await t.test("the shared shim killed with SIGKILL: containerd's delete path cleans up each of its containers", async (t) => {
+    const cs = [id('crash-a'), id('crash-b')];
+    for (const c of cs) t.equal(ctr(['run', '-d', '--runtime', RUNTIME, IMAGE, c, 'sleep', '1000']).status, 0);
+    const pids = cs.map(taskPid);
+    const memory = pids.map((pid) => cgroupOf(pid, 'memory'));
+    const shimPid = await shimPidOf(cs[0]);
+    t.equal(await shimPidOf(cs[1]), shimPid, 'one shim serves both');
     t.ok(shimPids().includes(shimPid), 'Connect names the shim');
     process.kill(shimPid, 'SIGKILL');
-    await waitFor('the container to be cleaned up', () => !existsSync(join(stateRoot(NS), c)), 30_000).catch(() => {});
-    t.notOk(existsSync(join(stateRoot(NS), c)), "runt's state of the container is gone");
-    await waitFor('the init to be gone', () => [null, 'Z'].includes(procState(pid)), 10_000).catch(() => {});
-    t.ok([null, 'Z'].includes(procState(pid)), "the container's init is dead");
-    t.notOk(existsSync(memory), 'its memory cgroup is removed');
-    const mounted = () => readFileSync(`/proc/${holder.pid}/mountinfo`, 'utf8').includes(join(bundleOf(c), 'rootfs'));
-    await waitFor('the rootfs to be unmounted', () => !mounted(), 10_000).catch(() => {});
-    t.notOk(mounted(), 'its rootfs is unmounted');
-    ctr(['container', 'delete', c]);
+    cs.forEach((c, i) => {
+      t.test(c, async (t) => {
+        await waitFor('the container to be cleaned up', () => !existsSync(join(stateRoot(NS), c)), 30_000).catch(() => {});
+        t.notOk(existsSync(join(stateRoot(NS), c)), "runt's state of the container is gone");
+        await waitFor('the init to be gone', () => [null, 'Z'].includes(procState(pids[i])), 10_000).catch(() => {});
+        t.ok([null, 'Z'].includes(procState(pids[i])), "the container's init is dead");
+        t.notOk(existsSync(memory[i]), 'its memory cgroup is removed');
+        const mounted = () => readFileSync(`/proc/${holder.pid}/mountinfo`, 'utf8').includes(join(bundleOf(c), 'rootfs'));
+        await waitFor('the rootfs to be unmounted', () => !mounted(), 10_000).catch(() => {});
+        t.notOk(mounted(), 'its rootfs is unmounted');
+        ctr(['container', 'delete', c]);
+      });
+    });
+  });
+
+  await t.test('after the shared shim died: the next container gets a new one', async (t) => {
+    const c = id('after-crash');
+    const r = ctr(['run', '--rm', '--runtime', RUNTIME, IMAGE, c, 'echo', 'again']);
+    t.equal(r.stdout, 'again\n', r.stderr);
+    t.equal(r.status, 0);
   });
 
   await t.test('bad input to the shim: an error status, and the shim goes on serving', async (t) => {

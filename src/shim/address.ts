@@ -1,6 +1,7 @@
 // Where a shim listens, from what containerd gives (where runt keeps the containers' state:
 // state-root.ts, apart, so that `delete` does not load node:crypto).
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Annotations that put containers into one shim: a Kubernetes pod, or a group named by hand (runt's
@@ -14,6 +15,36 @@ export function socketAddress(containerdAddress: string, namespace: string, grou
     .update(`runt\0${join(containerdAddress, namespace, group)}`)
     .digest('hex');
   return `unix:///run/containerd/s/${hash}`;
+}
+
+/** RUNT_SHIM_SHARE (containerd's environment, which its shims inherit): unless it is "0", the
+ *  containers of a namespace that name no group share one shim, which lingers for the idle period
+ *  after its last task (serve.ts). "0": a shim per such container, gone with it. */
+export function sharingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.RUNT_SHIM_SHARE !== '0';
+}
+
+/** FNV-1a, 64 bits, as 16 hex digits: the one hash csrc/shim_front.cc computes too (it finds the
+ *  shared shim without Node). The shim checks the namespace and address a claim names, so two
+ *  inputs of one hash could not mix two containerds' containers. */
+export function fnv1a64(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(text, 'utf8')) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, '0');
+}
+
+/** The shared shim of a containerd namespace's containers that name no group. */
+export function sharedSocketAddress(containerdAddress: string, namespace: string): string {
+  return `unix:///run/containerd/s/runt-${fnv1a64(`${containerdAddress}\0${namespace}`)}`;
+}
+
+/** The address of the shim that serves the container of `bundle`: its group's (a pod's, or named
+ *  by hand), else the namespace's shared shim, else (RUNT_SHIM_SHARE=0) one of its own. */
+export function shimAddressOf(bundle: string, containerdAddress: string, namespace: string, id: string): string {
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+  const group = GROUP_ANNOTATIONS.map((a) => spec.annotations?.[a]).find(Boolean);
+  if (group) return socketAddress(containerdAddress, namespace, group);
+  return sharingEnabled() ? sharedSocketAddress(containerdAddress, namespace) : socketAddress(containerdAddress, namespace, id);
 }
 
 export function socketPath(address: string): string {

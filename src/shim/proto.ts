@@ -23,6 +23,7 @@ const FILES = [
   'github.com/containerd/containerd/api/services/ttrpc/events/v1/events.proto',
   'github.com/containerd/cgroups/stats/v1/metrics.proto',
   'github.com/containerd/cgroups/v2/stats/metrics.proto',
+  'runt/shim/v1/front.proto',
 ];
 
 let root: protobuf.Root | undefined;

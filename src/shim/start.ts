@@ -1,68 +1,58 @@
-// `containerd-shim-runt-v2 start`: run in the bundle by containerd; finds the shim of the
-// container's group (a pod: io.kubernetes.cri.sandbox-id) listening already, or starts one, then
-// prints the address. Started by the native front (csrc/shim_front.cc), this process becomes the
+// `containerd-shim-runt-v2 start`: run in the bundle by containerd; hands the container to the shim
+// of its group (a pod: io.kubernetes.cri.sandbox-id; no group: the namespace's shared shim) with
+// a Claim (claim.ts) when one runs, or starts one, then prints the address. Started by the native front (csrc/shim_front.cc), this process becomes the
 // shim; started as bin/containerd-shim-runt-v2.cjs, it spawns a detached copy of itself.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import net from 'node:net';
-import { dirname, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ShimArgs } from './args.js';
-import { GROUP_ANNOTATIONS, socketAddress, socketPath } from './address.js';
+import { shimAddressOf, socketPath } from './address.js';
+import { claimShim, writeAddress } from './claim.js';
 
-function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
+/** How long `start` waits for the group's socket to be free: a shim that refuses a claim is
+ *  exiting, and removes its socket as it begins to. */
+const CLAIM_DEADLINE_MS = 10_000;
 
-/** The address file containerd reads back when it restarts (written atomically, as containerd's shims do). */
-function writeAddress(bundle: string, address: string): void {
-  const tmp = join(bundle, '.address');
-  writeFileSync(tmp, address, { mode: 0o600 });
-  renameSync(tmp, join(bundle, 'address'));
-}
-
-/** The group's shim: the address of one listening already (`fd` undefined), or a new socket
- *  listening at the group's address (`fd`), for this process or a child to serve. */
+/** The group's shim: the address of one listening already that took the container (`fd`
+ *  undefined), or a new socket listening at the group's address (`fd`), for this process or a
+ *  child to serve. */
 async function claim(args: ShimArgs): Promise<{ address: string; path: string; fd?: number }> {
   const bundle = process.cwd();
-  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
-  const group = GROUP_ANNOTATIONS.map((a) => spec.annotations?.[a]).find(Boolean) ?? args.id;
-  const address = socketAddress(args.address, args.namespace, group);
+  const address = shimAddressOf(bundle, args.address, args.namespace, args.id);
   const path = socketPath(address);
   mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
-  // A pod's later containers find their shim listening: connect first (no addon to load then).
-  if (await canConnect(path)) {
-    writeAddress(bundle, address);
-    return { address, path };
-  }
-  const { native } = await import('../native.js');
-  let fd: number;
-  try {
-    fd = native().listenUnix(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-    if (await canConnect(path)) {
-      // another start of the group won the race
+  const deadline = Date.now() + CLAIM_DEADLINE_MS;
+  for (;;) {
+    // A running shim of the group takes the container (and writes the address file): no addon
+    // to load then.
+    const found = await claimShim(path, args, bundle);
+    if (found === 'claimed') return { address, path };
+    if (found === 'legacy') {
       writeAddress(bundle, address);
       return { address, path };
     }
-    unlinkSync(path); // a shim that died without removing its socket
-    fd = native().listenUnix(path);
+    const { native } = await import('../native.js');
+    let fd: number;
+    try {
+      fd = native().listenUnix(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      // Still nobody listening on the file: a shim that died without removing it. Otherwise
+      // another start of the group won the race, or a shim refused the container: ask again.
+      if (found === 'stale' && (await claimShim(path, args, bundle)) === 'stale') removeSocket(path);
+      else if (Date.now() > deadline) throw new Error(`the shim at ${address} neither takes the container nor goes away`);
+      else await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
+    try {
+      writeAddress(bundle, address);
+    } catch (e) {
+      closeSync(fd);
+      removeSocket(path);
+      throw e;
+    }
+    return { address, path, fd };
   }
-  try {
-    writeAddress(bundle, address);
-  } catch (e) {
-    closeSync(fd);
-    removeSocket(path);
-    throw e;
-  }
-  return { address, path, fd };
 }
 
 function removeSocket(path: string): void {
