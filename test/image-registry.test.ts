@@ -386,6 +386,59 @@ t.test(
   },
 );
 
+t.test(
+  'a registry that stops sending mid-blob: the pull gives up after --timeout, keeps the partial blob, and the next pull asks for the rest',
+  async (t) => {
+    const root = stateRoot(t);
+    const fresh = mkdtempSync('/tmp/runt-test-images-stall-');
+    t.teardown(() => rmSync(fresh, { recursive: true, force: true }));
+    const stall = await startProxy(t, registry.host, { kind: 'stall' });
+    const ref = `${stall.host}/test/busybox:1`;
+    const first = await root.runtAsync(['--store', fresh, 'image', 'pull', '-q', '--timeout', '1', ref]).done;
+    t.not(first.code, 0, 'the stalled download fails');
+    t.equal(errorLines(first).length, 1);
+    t.match(errorLines(first)[0], /blob sha256:[0-9a-f]{64}: download interrupted at [1-9]\d* of \d+ bytes: no data for 1 s/);
+    t.match(readdirSync(join(fresh, 'tmp')), [/^[0-9a-f]{64}\.partial$/], 'the bytes received are kept');
+    stall.release();
+    const second = await root.runtAsync(['--store', fresh, 'image', 'pull', '-q', ref]).done;
+    t.equal(second.code, 0, describe(second));
+    t.ok(
+      stall.log.some((r) => /^bytes=[1-9]\d*-$/.test(r.range ?? '')),
+      'the second pull asked for the rest only (Range)',
+    );
+    t.same(readdirSync(join(fresh, 'tmp')), [], 'nothing left in tmp');
+  },
+);
+
+t.test(
+  'a pull onto a full disk: one line, the partial blob removed, no image named (a small tmpfs store in a private mount namespace)',
+  async (t) => {
+    if (!existsSync('/usr/bin/unshare')) return t.skip('no unshare', () => {});
+    const work = mkdtempSync('/tmp/runt-test-images-full-');
+    t.teardown(() => rmSync(work, { recursive: true, force: true }));
+    const small = join(work, 'store');
+    mkdirSync(small);
+    // The layout and the config fit in 64 KiB, the busybox layer does not: the copy's write fails.
+    const script = `mount -t tmpfs -o size=64k runt-test ${small} && "$@" --store ${small} image pull ${registry.host}/test/busybox:1 2>${work}/full.err; echo "rc=$?"; echo "left=$(ls -A ${small}/tmp ${small}/snapshots | grep -v ':$' | grep -c .)"; cat ${small}/index.json`;
+    const r = spawnSync(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, join(process.cwd(), 'bin/runt.cjs')],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
+        timeout: 60_000,
+      },
+    );
+    const err = readFileSync(join(work, 'full.err'), 'utf8').trim().split('\n');
+    t.match(r.stdout, /rc=[1-9]/, 'non-zero exit');
+    t.equal(err.length, 1, `one line: ${err.join(' | ')}`);
+    t.match(err[0], /blob sha256:[0-9a-f]{64}: no space left on the store device/);
+    t.match(r.stdout, /"manifests":\s*\[\]/, 'no image named');
+    t.match(r.stdout, /left=0\n/, 'tmp and snapshots empty');
+    t.same(readdirSync(small), [], 'the tmpfs was only in the namespace');
+  },
+);
+
 t.test('diff_ids are checked when a layer is unpacked: at pull, or at first use after --no-unpack; nothing half-written', async (t) => {
   const root = stateRoot(t);
   const runt = async (args: string[]) => root.runtAsync(args).done;
