@@ -9,6 +9,8 @@ export interface ShimArgs {
   bundle: string;
   /** The long-lived shim: the path of its listening socket (fd 3), removed when it exits. */
   socket: string;
+  /** "DEV:INO" of the socket file as `start` bound it: the file the shim removes, and no other. */
+  socketInode: string;
   /** `start` run by the native front (csrc/shim_front.cc): the fd to report on ("ok ADDRESS" or
    *  "error MESSAGE"); this process then becomes the shim. -1 otherwise. */
   startFd: number;
@@ -23,6 +25,7 @@ const VALUE_FLAGS: Record<string, keyof ShimArgs> = {
   'publish-binary': 'publishBinary',
   bundle: 'bundle',
   socket: 'socket',
+  'socket-inode': 'socketInode',
   'start-fd': 'startFd',
 };
 
@@ -34,6 +37,7 @@ export function parseShimArgs(argv: string[]): ShimArgs {
     publishBinary: '',
     bundle: '',
     socket: '',
+    socketInode: '',
     startFd: -1,
     debug: false,
     action: 'serve',

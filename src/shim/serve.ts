@@ -78,8 +78,6 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
     );
   }
   const address = `unix://${args.socket}`;
-  // The socket file this shim bound (its inode): the one it removes when it exits, and no other.
-  const bound = args.socket ? statSync(args.socket, { throwIfNoEntry: false }) : undefined;
   const shared = sharingEnabled() && address === sharedSocketAddress(args.address, args.namespace);
   let exiting = false;
   const idleMs = idleTimeoutMs();
@@ -100,8 +98,9 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
     if (exiting) return;
     exiting = true;
     log(why);
+    // The socket file `start` bound (its inode): the one the shim removes, and no other.
     const now = args.socket ? statSync(args.socket, { throwIfNoEntry: false }) : undefined;
-    if (now && bound && now.ino === bound.ino && now.dev === bound.dev) {
+    if (now && `${now.dev}:${now.ino}` === args.socketInode) {
       try {
         unlinkSync(args.socket);
       } catch {

@@ -3,7 +3,7 @@
 // a Claim (claim.ts) when one runs, or starts one, then prints the address. Started by the native front (csrc/shim_front.cc), this process becomes the
 // shim; started as bin/containerd-shim-runt-v2.cjs, it spawns a detached copy of itself.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ShimArgs } from './args.js';
 import { shimAddressOf, socketPath } from './address.js';
@@ -14,9 +14,9 @@ import { claimShim, writeAddress } from './claim.js';
 const CLAIM_DEADLINE_MS = 10_000;
 
 /** The group's shim: the address of one listening already that took the container (`fd`
- *  undefined), or a new socket listening at the group's address (`fd`), for this process or a
- *  child to serve. */
-async function claim(args: ShimArgs): Promise<{ address: string; path: string; fd?: number }> {
+ *  undefined), or a new socket listening at the group's address (`fd`, and the socket file's
+ *  `inode` as bound), for this process or a child to serve. */
+async function claim(args: ShimArgs): Promise<{ address: string; path: string; fd?: number; inode?: string }> {
   const bundle = process.cwd();
   const address = shimAddressOf(bundle, args.address, args.namespace, args.id);
   const path = socketPath(address);
@@ -44,14 +44,17 @@ async function claim(args: ShimArgs): Promise<{ address: string; path: string; f
       else await new Promise((r) => setTimeout(r, 20));
       continue;
     }
+    let inode: string;
     try {
+      const st = statSync(path);
+      inode = `${st.dev}:${st.ino}`;
       writeAddress(bundle, address);
     } catch (e) {
       closeSync(fd);
       removeSocket(path);
       throw e;
     }
-    return { address, path, fd };
+    return { address, path, fd, inode };
   }
 }
 
@@ -66,7 +69,7 @@ function removeSocket(path: string): void {
 /** `start` run by bin/containerd-shim-runt-v2.cjs itself: the shim, if one is needed, is a detached
  *  copy of this program given the listening socket as fd 3. Returns the address to print. */
 export async function startCommand(args: ShimArgs, script: string): Promise<string> {
-  const { address, path, fd } = await claim(args);
+  const { address, path, fd, inode } = await claim(args);
   if (fd === undefined) return address;
   try {
     const env = { ...process.env };
@@ -92,6 +95,8 @@ export async function startCommand(args: ShimArgs, script: string): Promise<stri
         args.publishBinary,
         '-socket',
         path,
+        '-socket-inode',
+        inode!,
         ...(args.debug ? ['-debug'] : []),
       ],
       {
@@ -129,5 +134,5 @@ export async function startInPlace(args: ShimArgs): Promise<void> {
   closeSync(args.startFd);
   if (claimed.fd === undefined) return;
   const { serve } = await import('./serve.js');
-  await serve({ ...args, socket: claimed.path }, claimed.fd);
+  await serve({ ...args, socket: claimed.path, socketInode: claimed.inode! }, claimed.fd);
 }
