@@ -48,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
   exports.Set("blobConnect", Napi::Function::New(env, BlobConnect, "blobConnect"));
   exports.Set("blobCopy", Napi::Function::New(env, BlobCopy, "blobCopy"));
+  exports.Set("sha256", Napi::Function::New(env, Sha256, "sha256"));
   exports.Set("openProcFile", Napi::Function::New(env, OpenProcFile, "openProcFile"));
   return exports;
 }

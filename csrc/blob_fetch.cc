@@ -11,6 +11,7 @@
 //     next bytes from `sock` until `length` body bytes are written. It stops early at end of stream
 //     or after `timeoutMs` without a byte: `bytes` tells how many were written, `digest` is empty
 //     then. A failed read or write rejects with the errno error, its `.bytes` set likewise.
+//   sha256(data) -> hex, at once: the digests of manifests and configs without loading node:crypto.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -280,6 +281,22 @@ class CopyWorker : public Napi::AsyncProgressWorker<uint64_t> {
 };
 
 }  // namespace
+
+Napi::Value Sha256(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "sha256(data: Buffer)");
+  auto data = info[0].As<Napi::Buffer<unsigned char>>();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (EVP_Digest(data.Data(), data.Length(), md, &md_len, EVP_sha256(), nullptr) != 1) throw Napi::Error::New(env, "sha256: EVP_Digest failed");
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < md_len; i++) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return Napi::String::New(env, out);
+}
 
 Napi::Value BlobConnect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -47,5 +47,6 @@ Napi::Value Lgetxattr(const Napi::CallbackInfo& info);            // fsnode.cc
 Napi::Value OpenProcFile(const Napi::CallbackInfo& info);         // proc_open.cc
 Napi::Value BlobConnect(const Napi::CallbackInfo& info);          // blob_fetch.cc
 Napi::Value BlobCopy(const Napi::CallbackInfo& info);             // blob_fetch.cc
+Napi::Value Sha256(const Napi::CallbackInfo& info);               // blob_fetch.cc
 
 }  // namespace runt

@@ -133,6 +133,8 @@ export interface Native {
     timeoutMs: number,
     onProgress?: (bytes: number) => void,
   ): Promise<{ bytes: number; digest: string; ended: 'done' | 'eof' | 'timeout' }>;
+  /** sha256 of `data` (hex), with the OpenSSL Node is built with. */
+  sha256(data: Buffer): string;
 }
 
 export interface BlobConnection {

@@ -19,6 +19,7 @@ const MAX_MANIFEST = 4 << 20;
 
 export class RegistryClient {
   private baseUrl?: string;
+  private baseFound?: Promise<string>;
   private tokens = new Map<string, string>();
   private basic = false;
   readonly host: string;
@@ -41,24 +42,42 @@ export class RegistryClient {
     return formatReference(this.ref);
   }
 
-  /** https://host, or http://host for loopback (or --insecure) registries that do not speak TLS:
-   *  both are asked at once and the first that answers in HTTP decides (a port speaks one of them). */
-  private async base(): Promise<string> {
-    if (this.baseUrl) return this.baseUrl;
+  /**
+   * https://host, or http://host for loopback (or --insecure) registries that do not speak TLS.
+   * Plain HTTP is asked first: a loopback registry speaking it answers within a few ms, and the TLS
+   * stack (~5 ms of CPU to set up) is then never loaded. HTTPS is asked (GET /v2/, unverified: the
+   * answer only picks the scheme) as soon as that fails, or after 50 ms without an answer (a TLS
+   * server may wait for a handshake). A 400 over plain HTTP is what a TLS port (Go's, nginx) answers.
+   * `first`, a GET without a body or credentials, is itself the plain-HTTP question when given: its
+   * answer comes back in `res` when plain HTTP is the scheme, one round trip saved (else /v2/ is).
+   */
+  private async base(first?: { path: string; headers: Record<string, string> }): Promise<{ base: string; res?: IncomingMessage }> {
+    if (this.baseUrl) return { base: this.baseUrl };
+    if (this.baseFound) return { base: await this.baseFound };
     const https = `https://${this.host}`;
-    if (!isLoopbackHost(this.host) && !this.opts.insecure) return (this.baseUrl = https);
+    if (!isLoopbackHost(this.host) && !this.opts.insecure) return { base: (this.baseUrl = https) };
     const http = `http://${this.host}`;
+    const timeoutMs = Math.min(this.timeoutMs, 10_000);
+    let firstRes: IncomingMessage | undefined;
     const probe = (base: string) =>
-      httpSend(new URL('/v2/', base), { timeoutMs: Math.min(this.timeoutMs, 10_000), tlsProbe: true }).then((res) => {
+      httpSend(new URL('/v2/', base), { timeoutMs, tlsProbe: true }).then((res) => {
         res.resume();
-        // What a TLS server (Go's, nginx) answers to plain HTTP: not this registry's API.
         if (base === http && res.statusCode === 400) throw new Error('plain HTTP answered 400 (a TLS port)');
         return base;
       });
-    // Plain HTTP is asked first: a loopback registry speaking it answers within a few ms, and the
-    // TLS stack (~5 ms of CPU to set up) is then never loaded. HTTPS is asked as soon as that
-    // fails, or after 50 ms without an answer (a TLS server may wait for a handshake).
-    const plain = probe(http);
+    const plainFirst = async (): Promise<string> => {
+      if (!first) return probe(http);
+      const res = await httpSend(new URL(first.path, http), { headers: first.headers, timeoutMs });
+      // A 400 may also be the registry's own answer to this request: /v2/ tells.
+      if (res.statusCode === 400) {
+        res.resume();
+        return probe(http);
+      }
+      if (this.baseUrl && this.baseUrl !== http) res.resume();
+      else firstRes = res;
+      return http;
+    };
+    const plain = plainFirst();
     const tls = new Promise<string>((resolve, reject) => {
       const start = () => {
         clearTimeout(timer);
@@ -67,18 +86,25 @@ export class RegistryClient {
       const timer = setTimeout(start, 50);
       plain.then(() => clearTimeout(timer), start);
     });
-    try {
-      return (this.baseUrl = await Promise.any([tls, plain]));
-    } catch (e) {
-      const errors = (e as AggregateError).errors ?? [e];
-      const timeout = errors.find((x: unknown) => x instanceof HttpTimeout) as Error | undefined;
-      if (timeout) throw imageError.registry(this.describe(), `registry ${this.host} did not answer (${timeout.message})`);
-      const last = errors[errors.length - 1] as NodeJS.ErrnoException;
-      throw imageError.registry(
-        this.describe(),
-        `cannot connect to registry ${this.host}: ${last.code === 'ECONNREFUSED' ? 'connection refused' : last.message}`,
-      );
+    this.baseFound = Promise.any([tls, plain]).then(
+      (base) => (this.baseUrl = base),
+      (e: unknown) => {
+        const errors = (e as AggregateError).errors ?? [e];
+        const timeout = errors.find((x: unknown) => x instanceof HttpTimeout) as Error | undefined;
+        if (timeout) throw imageError.registry(this.describe(), `registry ${this.host} did not answer (${timeout.message})`);
+        const last = errors[errors.length - 1] as NodeJS.ErrnoException;
+        throw imageError.registry(
+          this.describe(),
+          `cannot connect to registry ${this.host}: ${last.code === 'ECONNREFUSED' ? 'connection refused' : last.message}`,
+        );
+      },
+    );
+    const base = await this.baseFound;
+    if (base !== http && firstRes) {
+      firstRes.resume();
+      firstRes = undefined;
     }
+    return { base, res: firstRes };
   }
 
   /** A request to the registry; auth challenges answered, redirects followed without credentials. */
@@ -89,7 +115,11 @@ export class RegistryClient {
     body?: Buffer | (() => NodeJS.ReadableStream),
     scope = `repository:${this.name}:pull`,
   ): Promise<IncomingMessage> {
-    const base = await this.base();
+    // The first request, when it is a plain GET without credentials, doubles as the scheme probe.
+    const asProbe = method === 'GET' && !body && !this.authHeader(scope) && !/^https?:/.test(path);
+    const found = await this.base(asProbe ? { path, headers } : undefined);
+    const base = found.base;
+    let answered = found.res;
     let url = new URL(path, base);
     // An absolute URL the registry gave (an upload location) on another host gets no credentials.
     const sameHost = url.host === new URL(base).host;
@@ -97,12 +127,15 @@ export class RegistryClient {
       const auth = sameHost ? this.authHeader(scope) : undefined;
       let res: IncomingMessage;
       try {
-        res = await httpSend(url, {
-          method,
-          headers: { ...headers, ...(auth ? { authorization: auth } : {}) },
-          body: typeof body === 'function' ? body() : body,
-          timeoutMs: this.timeoutMs,
-        });
+        res =
+          answered ??
+          (await httpSend(url, {
+            method,
+            headers: { ...headers, ...(auth ? { authorization: auth } : {}) },
+            body: typeof body === 'function' ? body() : body,
+            timeoutMs: this.timeoutMs,
+          }));
+        answered = undefined;
       } catch (e) {
         throw this.networkError(e);
       }
@@ -222,7 +255,7 @@ export class RegistryClient {
    *  --insecure), for the native download (fast-blob.ts); undefined over HTTPS. The answer is
    *  used only when it is the blob itself: a challenge or a redirect goes through request(). */
   async plainBlobRequest(digest: string, offset: number): Promise<{ url: URL; headers: Record<string, string> } | undefined> {
-    const base = await this.base();
+    const { base } = await this.base();
     if (!base.startsWith('http:')) return undefined;
     const auth = this.authHeader(`repository:${this.name}:pull`);
     return {

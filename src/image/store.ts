@@ -24,7 +24,6 @@ import {
   type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { native } from '../native.js';
 import { hexOf, sha256 } from './digest.js';
 import { imageError } from './errors.js';
@@ -90,11 +89,11 @@ export class ImageStore {
   }
 
   tempPath(label: string): string {
-    return join(this.tmpDir, `${label}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    return join(this.tmpDir, `${label}.${process.pid}.${uniqueSuffix()}`);
   }
 
   writeAtomic(path: string, data: string | Buffer): void {
-    const tmp = `${path}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`;
+    const tmp = `${path}.tmp.${process.pid}.${uniqueSuffix()}`;
     const fd = openSync(tmp, 'wx', 0o644);
     try {
       writeFileSync(fd, data);
@@ -221,4 +220,12 @@ export class ImageStore {
       return 0;
     }
   }
+}
+
+/** 8 random hex digits for a temporary name beside the pid, without loading node:crypto: a clash
+ *  needs a process of the same pid (another pid namespace) drawing the same 32 bits. */
+function uniqueSuffix(): string {
+  return Math.floor(Math.random() * 0x100000000)
+    .toString(16)
+    .padStart(8, '0');
 }
