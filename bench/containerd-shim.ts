@@ -97,11 +97,14 @@ function sharedShims(): number[] {
   });
 }
 
-/** Ends the lingering shared shim (SIGTERM ends a shim with no task) and waits for it to go. */
+/** Ends the lingering shared shim (SIGTERM ends a shim with no task), waits for it to be gone
+ *  (reaped), and lets its exit settle: a cold run measures a start, not a neighbour's teardown. */
 function endSharedShim(): void {
-  for (const pid of sharedShims()) process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 500 && sharedShims().length; i++) sleepMs(10);
-  if (sharedShims().length) throw new Error('the shared shim did not exit on SIGTERM');
+  const pids = sharedShims();
+  for (const pid of pids) process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 500 && pids.some((p) => existsSync(`/proc/${p}`)); i++) sleepMs(10);
+  if (pids.some((p) => existsSync(`/proc/${p}`))) throw new Error('the shared shim did not exit on SIGTERM');
+  if (pids.length) sleepMs(200);
 }
 
 /** VmHWM (peak RSS) and VmRSS of a process, in KB. */
