@@ -10,7 +10,6 @@ import { imageError } from './errors.js';
 import type { Descriptor } from './media-types.js';
 import type { RegistryClient } from './registry.js';
 import type { ImageStore } from './store.js';
-import { streamed } from './reclaim.js';
 import { copyDirect } from './fast-blob.js';
 
 export function partialPath(store: ImageStore, digest: string): string {
@@ -85,6 +84,8 @@ async function download(
     }
     return complete(client, store, desc, partial, done, `sha256:${direct.digest}`, direct.offset > 0);
   }
+  // Through Node's HTTP: chunk Buffers to give back early (reclaim.ts; node:v8 loads with it).
+  const { streamed } = await import('./reclaim.js');
   const hash = newHash();
   if (offset > 0) for await (const c of createReadStream(partial, { end: offset - 1 })) hash.update(c as Buffer);
   const { res, partial: ranged } = await client.getBlob(desc.digest, offset);
