@@ -106,8 +106,10 @@ export async function copyDirect(
   try {
     conn = await native().blobConnect(address, family, port, request, timeoutMs);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ETIMEDOUT')
-      throw client.unreachable(new HttpTimeout(`no answer within ${timeoutMs / 1000} s`));
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ETIMEDOUT') throw client.unreachable(new HttpTimeout(`no answer within ${timeoutMs / 1000} s`));
+    // A response head over 64 KB: Node's HTTP client may still take it.
+    if (code === 'EMSGSIZE') return null;
     throw client.unreachable(e);
   }
   try {
