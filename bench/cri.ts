@@ -142,8 +142,9 @@ async function main(): Promise<void> {
         await cri.call('RemoveContainer', { container_id: cid });
       }),
       async (kept) => {
-        // What containerd runs first for each container of the pod: the shim's `start`, which finds
-        // the pod's shim listening and prints its address (the native front and one Node start).
+        // What containerd runs first for each container of the pod: the shim's `start`, which hands
+        // the container to the pod's running shim and prints its address (the native front's
+        // Claim; Node only when no shim takes the container).
         const t0 = now();
         const r = spawnSync(
           FRONT,
@@ -240,7 +241,7 @@ function report(podMs: Record<string, number>, samples: Record<string, number[]>
     `| the library: \`Runtime\` create + start of the same rootfs and command, in one long-lived Node process | ${f(lib)} |`,
     `| a ttrpc round trip to the pod's runt shim: Connect (src/shim's client, one connection, ${RTT_CALLS} calls per iteration) | ${f(rtt)} |`,
     `| a ttrpc round trip: State | ${f(med('State'))} |`,
-    `| \`containerd-shim-runt-v2 start\` finding the pod's shim (containerd runs it for every container): the native front + one Node start | ${f(med('start'))} |`,
+    `| \`containerd-shim-runt-v2 start\` handing a container to the pod's running shim (containerd runs it for every container): the native front's Claim, no Node | ${f(med('start'))} |`,
     `| runt's shim's second container minus the library's create + start | ${f(med('runt') - lib)} |`,
     '',
     `RunPodSandbox (once per handler, not in the medians; it includes starting the pod's shim and the pause container): ${HANDLERS.map((h) => `${h.name} ${f(podMs[h.name])} ms`).join(', ')}.`,

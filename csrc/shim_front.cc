@@ -5,15 +5,18 @@
 // path (build/Release/containerd-shim-runt-v2) and runs with the `node` on PATH, as that script's
 // `#!/usr/bin/env node` would.
 //
-//   start    First, unless RUNT_SHIM_SHARE is "0": the namespace's shared shim (the one of
-//            containers that name no group; src/shim/address.ts), if one listens at
-//            /run/containerd/s/runt-FNV1A64(ADDRESS "\0" NAMESPACE), is asked to take the container
-//            with one ttrpc request, runt.shim.v1.Front/Claim (src/shim/proto/runt/shim/v1/
-//            front.proto), carrying -id, -namespace, -address and the bundle (this directory). The
-//            shim decides (the container names no group, the shim is not exiting), writes the
-//            bundle's address file and answers with its address, which is printed: no Node start.
-//            Any other outcome (no socket, refused, an error status, no answer within a second)
-//            leads to what follows, as if no shim ran.
+//   start    First, the running shim of the container's group, if one listens, is asked to take
+//            the container without starting Node: the group is read from config.json's text as a
+//            hint (the first of src/shim/address.ts's GROUP_ANNOTATIONS with a plain string
+//            value; none: the namespace's shared shim, unless RUNT_SHIM_SHARE is "0"; anything
+//            unclear: no hint, Node decides), its socket is /run/containerd/s/runt-FNV1A64(ADDRESS
+//            "\0" NAMESPACE ["\0" GROUP]), and the request is one ttrpc call,
+//            runt.shim.v1.Front/Claim (src/shim/proto/runt/shim/v1/front.proto), carrying -id,
+//            -namespace, -address and the bundle (this directory). The shim decides (it reads
+//            config.json itself: the container's group must be its own, and it must not be
+//            exiting), writes the bundle's address file and answers with its address, which is
+//            printed. Any other outcome (no socket, refused, an error status, no answer within a
+//            second) leads to what follows, as if no shim ran.
 //            Then a child in a new session, stdin and stdout on /dev/null and stderr on $RUNT_SHIM_LOG
 //            (or /dev/null), runs `node bin/containerd-shim-runt-v2.cjs ARGS -start-fd 3`: Node
 //            finds the shim of the container's group or becomes it, and writes "ok ADDRESS" or
@@ -209,13 +212,59 @@ uint32_t Be32(const std::string& b, size_t at) {
          static_cast<uint32_t>(static_cast<unsigned char>(b[at + 2])) << 8 | static_cast<unsigned char>(b[at + 3]);
 }
 
-/** Asks the namespace's shared shim to take the container; its address when it did. */
-bool ClaimShared(const Args& a, std::string& address) {
+/** src/shim/address.ts GROUP_ANNOTATIONS, in its order. */
+constexpr const char* kGroupAnnotations[] = {"io.kubernetes.cri.sandbox-id", "io.containerd.runt.v2.group", "io.containerd.runc.v2.group"};
+
+enum class Group { kNone, kNamed, kUnclear };
+
+/** The group config.json (in this directory) names, read from its text as `"KEY": "VALUE"`: a
+ *  hint only, the shim checks it. An escape in a value, a value that is not a string, or a file
+ *  that cannot be read is kUnclear (Node decides); an escaped key goes unseen, and the shim
+ *  refuses the claim. */
+Group GroupHint(std::string& group) {
+  int fd = open("config.json", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Group::kUnclear;
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0 && text.size() < (16u << 20)) text.append(buf, static_cast<size_t>(n));
+  close(fd);
+  if (n != 0) return Group::kUnclear;
+  auto space = [&text](size_t i) {
+    while (i < text.size() && strchr(" \t\r\n", text[i]) && text[i]) i++;
+    return i;
+  };
+  for (const char* key : kGroupAnnotations) {
+    std::string needle = std::string("\"") + key + "\"";
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      size_t i = space(at + needle.size());
+      if (i >= text.size() || text[i] != ':') continue;  // the name as a value, not a key
+      i = space(i + 1);
+      if (i >= text.size() || text[i] != '"') return Group::kUnclear;
+      size_t end = text.find('"', i + 1);
+      if (end == std::string::npos) return Group::kUnclear;
+      group = text.substr(i + 1, end - i - 1);
+      if (group.find('\\') != std::string::npos) return Group::kUnclear;
+      if (!group.empty()) return Group::kNamed;
+      break;  // an empty value names no group: the next annotation's turn
+    }
+  }
+  return Group::kNone;
+}
+
+/** Asks the running shim of the container's group (or of the namespace's containers that name no
+ *  group) to take the container; its address when it did. */
+bool ClaimRunningShim(const Args& a, std::string& address) {
+  if (a.ns.empty() || a.address.empty() || a.id.empty()) return false;
+  std::string group;
+  Group hint = GroupHint(group);
   const char* share = getenv("RUNT_SHIM_SHARE");
-  if ((share && strcmp(share, "0") == 0) || a.ns.empty() || a.address.empty() || a.id.empty()) return false;
+  if (hint == Group::kUnclear || (hint == Group::kNone && share && strcmp(share, "0") == 0)) return false;
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd)) return false;
-  std::string path = "/run/containerd/s/runt-" + Fnv1a64(a.address + '\0' + a.ns);
+  std::string key = a.address + '\0' + a.ns;
+  if (hint == Group::kNamed) key += '\0' + group;
+  std::string path = "/run/containerd/s/runt-" + Fnv1a64(key);
   sockaddr_un sun{};
   sun.sun_family = AF_UNIX;
   if (path.size() >= sizeof sun.sun_path) return false;
@@ -378,7 +427,7 @@ int main(int argc, char** argv) {
   Args a = Parse(argc, argv);
   if (a.action == "start") {
     std::string address;
-    if (ClaimShared(a, address)) {
+    if (ClaimRunningShim(a, address)) {
       Say(1, address);
       // RUNT_SHIM_LOG (debugging, tests): one line says the container went to a running shim.
       const char* logPath = getenv("RUNT_SHIM_LOG");

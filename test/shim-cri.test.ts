@@ -102,6 +102,12 @@ async function main(): Promise<void> {
       t.match(tasks, new RegExp(`${podId}\\s+\\d+\\s+RUNNING`), 'the sandbox runs under runt');
       t.match(tasks, new RegExp(`${cid}\\s+\\d+\\s+RUNNING`), 'and the container');
       t.equal(shimPids().length, 1, 'one shim serves the pod');
+      // The shims' log (RUNT_SHIM_LOG): the front handed the container to the pod's shim itself.
+      t.match(
+        readFileSync(join(dir, 'shim.log'), 'utf8'),
+        `start ${cid}: claimed by the shim at ${cri.runtShimAddress(podId)}, no Node started`,
+        "the container's start was claimed by the pod's shim without Node",
+      );
       const log = await waitFor(
         'the container log',
         () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REPO, waitFor } from './helpers/index.js';
 import { decode } from '../src/shim/proto.js';
 import { deleteResponse, DELETE_RESPONSE_FILE } from '../src/shim/cleanup.js';
-import { sharedSocketAddress, socketPath } from '../src/shim/address.js';
+import { sharedSocketAddress, socketAddress, socketPath } from '../src/shim/address.js';
 import { claimHandler, FRONT_SERVICE } from '../src/shim/claim.js';
 import { TtrpcServer } from '../src/shim/ttrpc-server.js';
 import { CODE, StatusError } from '../src/shim/ttrpc-status.js';
@@ -114,7 +114,7 @@ if (!existsSync(FRONT)) {
     });
     t.equal(r.code, 0, r.stderr);
     const address = r.stdout.toString();
-    t.match(address, /^unix:\/\/\/run\/containerd\/s\/[0-9a-f]{64}$/, 'the address, alone on stdout');
+    t.equal(address, socketAddress(ctd, ns, id), "the address of the container's own shim (RUNT_SHIM_SHARE=0), alone on stdout");
     t.equal(readFileSync(join(bundle, 'address'), 'utf8'), address, 'and in the bundle for containerd');
     t.equal(pids.length, 1, 'one process serves: the Node the front started');
     t.ok(existsSync(socketPath(address)), 'listening');
@@ -193,13 +193,46 @@ if (!existsSync(FRONT)) {
     t.same(pidsWith(`-id\0${first}\0`), [pid], 'still the one shim');
 
     const grouped = front(startArgs(sharedNs, `s3-${process.pid}`), newBundle('shared-3', { 'io.containerd.runt.v2.group': 'g' }), noNode);
-    t.equal(grouped.code, 1, 'a container naming a group is refused by the shared shim: the front falls back to Node');
+    t.equal(grouped.code, 1, "a container naming a group goes to its group's shim (none here): the front falls back to Node");
     t.match(grouped.stderr, /exec node/, 'which it could not run here');
+    // A group annotation the front's text scan does not see (an escaped key): the front takes the
+    // container for one that names no group, and the shared shim, which parses config.json, refuses.
+    const escaped = newBundle('shared-5');
+    writeFileSync(join(escaped, 'config.json'), '{"annotations":{"io.kubernetes.cri.sandbox\\u002did":"pod9"}}');
+    const hidden = front(startArgs(sharedNs, `s5-${process.pid}`), escaped, noNode);
+    t.equal(hidden.code, 1, 'a group the front cannot see: the shared shim refuses, Node decides');
+    t.notOk(existsSync(join(escaped, 'address')), 'and no address file is written');
     const otherNs = front(startArgs(`${sharedNs}-other`, `s4-${process.pid}`), newBundle('shared-4'), noNode);
     t.equal(otherNs.code, 1, 'another namespace has another shared shim (none here): Node again');
 
     process.kill(pid, 'SIGTERM');
     await waitFor('the shared shim to exit', () => pidsWith(`-id\0${first}\0`).length === 0, 30_000);
+    t.notOk(existsSync(socketPath(address)), 'its socket removed');
+  });
+
+  t.test("a pod's later container: claimed by the pod's shim without Node", async (t) => {
+    const podNs = `${ns}-pod`;
+    const first = `p1-${process.pid}`;
+    killAtTeardown(t, `-id\0${first}\0`);
+    const pod = { 'io.kubernetes.cri.sandbox-id': `pod-${process.pid}` };
+    const r = front(startArgs(podNs, first), newBundle('pod-1', pod));
+    t.equal(r.code, 0, r.stderr);
+    const address = r.stdout.toString();
+    t.equal(address, socketAddress(ctd, podNs, `pod-${process.pid}`), "the pod's address (the front's hash is address.ts's)");
+    const [pid] = pidsWith(`-id\0${first}\0`);
+    t.ok(pid, "a Node process became the pod's shim");
+    // CRI's config.json: Go's encoding, other annotations around it; an empty runt group is no group.
+    const b2 = newBundle('pod-2', { 'io.containerd.runt.v2.group': '', 'io.kubernetes.cri.container-type': 'container', ...pod });
+    const second = front(startArgs(podNs, `p2-${process.pid}`), b2, noNode);
+    t.equal(second.code, 0, `claimed with no node on PATH: ${second.stderr}`);
+    t.equal(second.stdout.toString(), address, 'the same address');
+    t.equal(readFileSync(join(b2, 'address'), 'utf8'), address, "the pod's shim wrote the bundle's address file");
+    const plain = front(startArgs(podNs, `p3-${process.pid}`), newBundle('pod-3'), noNode);
+    t.equal(plain.code, 1, "a container of no pod does not go to the pod's shim (no shared shim here: Node)");
+    const withShare0 = front(startArgs(podNs, `p4-${process.pid}`), newBundle('pod-4', pod), { ...noNode, RUNT_SHIM_SHARE: '0' });
+    t.equal(withShare0.code, 0, `RUNT_SHIM_SHARE=0 leaves pods alone: ${withShare0.stderr}`);
+    process.kill(pid, 'SIGTERM');
+    await waitFor("the pod's shim to exit", () => pidsWith(`-id\0${first}\0`).length === 0, 30_000);
     t.notOk(existsSync(socketPath(address)), 'its socket removed');
   });
 

@@ -1,6 +1,6 @@
 // Where a shim listens, from what containerd gives (where runt keeps the containers' state:
-// state-root.ts, apart, so that `delete` does not load node:crypto).
-import { createHash } from 'node:crypto';
+// state-root.ts, apart). csrc/shim_front.cc computes the same addresses (fnv1a64 below) to hand a
+// container to a running shim without Node; the shim's Claim checks them (claim.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -9,12 +9,9 @@ import { join } from 'node:path';
 export const GROUP_ANNOTATIONS = ['io.kubernetes.cri.sandbox-id', 'io.containerd.runt.v2.group', 'io.containerd.runc.v2.group'];
 
 /** The shim of a group: one socket per containerd, namespace and group, under /run/containerd/s
- *  as containerd's own shims (the name hashes runt's into its own space). */
+ *  as containerd's own shims (runt's names begin with runt-). */
 export function socketAddress(containerdAddress: string, namespace: string, group: string): string {
-  const hash = createHash('sha256')
-    .update(`runt\0${join(containerdAddress, namespace, group)}`)
-    .digest('hex');
-  return `unix:///run/containerd/s/${hash}`;
+  return `unix:///run/containerd/s/runt-${fnv1a64(`${containerdAddress}\0${namespace}\0${group}`)}`;
 }
 
 /** RUNT_SHIM_SHARE (containerd's environment, which its shims inherit): unless it is "0", the
@@ -24,9 +21,9 @@ export function sharingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.RUNT_SHIM_SHARE !== '0';
 }
 
-/** FNV-1a, 64 bits, as 16 hex digits: the one hash csrc/shim_front.cc computes too (it finds the
- *  shared shim without Node). The shim checks the namespace and address a claim names, so two
- *  inputs of one hash could not mix two containerds' containers. */
+/** FNV-1a, 64 bits, as 16 hex digits: the one hash csrc/shim_front.cc computes too. Not a
+ *  boundary (a group is joined by naming it, as with containerd's runc shim): the shim checks the
+ *  namespace and containerd a claim names and the container's group address. */
 export function fnv1a64(text: string): string {
   let h = 0xcbf29ce484222325n;
   for (const byte of Buffer.from(text, 'utf8')) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;

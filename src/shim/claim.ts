@@ -3,7 +3,8 @@
 // container belongs to it (its group's address is the shim's own), writes the container's address
 // file, and stays at least a full idle period for containerd's Create. A socket that merely accepts
 // a connection proves nothing: a shim that is exiting, or a stale file, must not be handed a
-// container. csrc/shim_front.cc makes the same request without Node (to the shared shim only).
+// container. csrc/shim_front.cc makes the same request without Node (to the shim of the group it
+// reads from config.json as a hint).
 import { renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { isAbsolute, join } from 'node:path';
