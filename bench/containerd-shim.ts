@@ -38,7 +38,16 @@ writeFileSync(join(dir, 'config.toml'), containerdConfig({ dir, sock }));
 // containerd's namespace `default` is the parent of its containers' cgroups in every hierarchy: what
 // exists now is someone else's; what appears, this bench removes at the end (once empty).
 const cgroups = recordCgroups(['default']);
-const runDirsBefore = ['/run/containerd/runc/default', '/run/containerd/runc', '/run/containerd/s'].filter((d) => !existsSync(d));
+// The shims' directories (runc's and runt's state of namespace `default`, the sockets): removed at
+// the end when this bench made them and they are empty.
+const runDirsBefore = [
+  '/run/containerd/runc/default',
+  '/run/containerd/runc',
+  '/run/containerd/runt/default',
+  '/run/containerd/runt',
+  '/run/containerd/s',
+  '/run/containerd',
+].filter((d) => !existsSync(d));
 const env = { ...benchEnv(), PATH: `${bin}:${process.env.PATH}` };
 
 const holder: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '3600'], { stdio: 'ignore' });
