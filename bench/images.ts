@@ -1,7 +1,8 @@
 // Images: `runt run --image` of a cached image against `runt run --bundle` of the same rootfs
 // (a 5 MB and a ~200 MB image); pulls from a loopback registry by runt and by skopeo, side by side on
 // the same image, both sizes: wall time (MiB/s) and the peak RSS of the pulling process (VmHWM, as
-// wait4 reports it through /usr/bin/time). Both images have five layers (busybox + four of random
+// wait4 reports it through /usr/bin/time), and in the same rounds the library's rt.images.pull in
+// one long-lived Node process (bench/library.ts in a worker: a daemon's pull, no Node start). Both images have five layers (busybox + four of random
 // bytes, 1 MB or 50 MB each), so only the layers' size differs between them. The bench starts its
 // own docker-registry on a loopback port and builds the images itself, pushed by skopeo.
 //
@@ -21,6 +22,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { benchEnv, median, timeCommand } from './measure.js';
 import { loadNow } from './report.js';
+import { workerRunner } from './runners.js';
 import { tarBuffer } from '../src/image/tar-writer.js';
 import { writeLayout } from '../test/helpers/oci-layout.js';
 
@@ -165,17 +167,30 @@ try {
       argv: (ref: string, dir: string) => [...runt(dir), 'image', 'pull', '-q', ref],
     },
   ];
+  // In the same rounds: the library's rt.images.pull in one long-lived Node process (a daemon's
+  // pull: no Node start); its peak RSS is the worker's, not one pull's, so it is not reported.
+  const LIBRARY = 'the library: rt.images.pull({ unpack: false }) in a long-lived Node process';
+  const library = workerRunner();
   const pulls = new Map<string, Array<{ ms: number; kb: number }>>();
-  for (let i = -1; i < PULLS; i++)
-    for (const [size, img] of images)
-      for (const tool of tools) {
+  try {
+    for (let i = -1; i < PULLS; i++)
+      for (const [size, img] of images) {
+        for (const tool of tools) {
+          const dir = join(work, 'pull-store');
+          const r = timeAndPeak(tool.argv(img.ref, dir));
+          rmSync(dir, { recursive: true, force: true });
+          if (i < 0) continue;
+          const key = `${size} ${tool.name}`;
+          pulls.set(key, [...(pulls.get(key) ?? []), r]);
+        }
         const dir = join(work, 'pull-store');
-        const r = timeAndPeak(tool.argv(img.ref, dir));
+        const ms = await library.call<number>('libraryPull', dir, img.ref, false);
         rmSync(dir, { recursive: true, force: true });
-        if (i < 0) continue;
-        const key = `${size} ${tool.name}`;
-        pulls.set(key, [...(pulls.get(key) ?? []), r]);
+        if (i >= 0) pulls.set(`${size} ${LIBRARY}`, [...(pulls.get(`${size} ${LIBRARY}`) ?? []), { ms, kb: NaN }]);
       }
+  } finally {
+    await library.close();
+  }
   const pullMs = (size: string, tool: string) => median(pulls.get(`${size} ${tool}`)!.map((r) => r.ms));
   const pullMb = (size: string, tool: string) => median(pulls.get(`${size} ${tool}`)!.map((r) => r.kb)) / 1024;
   const range = (size: string, tool: string) => {
@@ -217,12 +232,13 @@ try {
     '',
     '| pull into an empty store | image | median (s) | MiB/s | × skopeo | peak RSS, median (MB) | peak RSS, range (MB) |',
     '|---|---|---|---|---|---|---|',
-    ...images.flatMap(([size, img]) =>
-      tools.map(
+    ...images.flatMap(([size, img]) => [
+      ...tools.map(
         (tool) =>
           `| ${tool.name} | ${sizeLabel[size]} | ${(pullMs(size, tool.name) / 1000).toFixed(2)} | ${mibs(img.bytes, pullMs(size, tool.name))} | ${(pullMs(size, SKOPEO) / pullMs(size, tool.name)).toFixed(2)} | ${pullMb(size, tool.name).toFixed(1)} | ${range(size, tool.name)} |`,
       ),
-    ),
+      `| ${LIBRARY} | ${sizeLabel[size]} | ${(pullMs(size, LIBRARY) / 1000).toFixed(2)} | ${mibs(img.bytes, pullMs(size, LIBRARY))} | ${(pullMs(size, SKOPEO) / pullMs(size, LIBRARY)).toFixed(2)} | – | – |`,
+    ]),
     '',
     `Peak RSS of the large pull over the small one: runt ${(pullMb('large', RUNT) - pullMb('small', RUNT)).toFixed(1)} MB without unpacking, ${(pullMb('large', UNPACK) - pullMb('small', UNPACK)).toFixed(1)} MB with it; skopeo ${(pullMb('large', SKOPEO) - pullMb('small', SKOPEO)).toFixed(1)} MB. The floor under runt's figures: \`node -e 0\` peaks at ${nodeFloor.toFixed(1)} MB here, \`runt image ls\` of an empty store at ${cliFloor.toFixed(1)} MB.`,
   ].join('\n');

@@ -110,3 +110,12 @@ export async function libraryCpuPerRun(root: string, bundle: string, idPrefix: s
   const self = process.cpuUsage(self0);
   return ((self.user + self.system) / 1000 + (childrenCpuMs() - children0)) / count;
 }
+
+/** rt.images.pull of `ref` into the store `store` (which the caller empties between pulls), as a
+ *  daemon pulls: no Node start. */
+export async function libraryPull(store: string, ref: string, unpack: boolean): Promise<number> {
+  const rt = new Runtime({ store });
+  const t0 = now();
+  await rt.images.pull(ref, { unpack });
+  return now() - t0;
+}
