@@ -191,6 +191,25 @@ if (!existsSync(FRONT)) {
     t.equal(second.stdout.toString(), address, 'the same address');
     t.equal(readFileSync(join(b2, 'address'), 'utf8'), address, "the shim wrote the bundle's address file");
     t.same(pidsWith(`-id\0${first}\0`), [pid], 'still the one shim');
+    // Node's own Claim (start.ts: the npm package's bin run alone, or the front's fallback).
+    const b6 = newBundle('shared-6');
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const viaNode = spawnSync(
+      process.execPath,
+      [join(REPO, 'bin/containerd-shim-runt-v2.cjs'), ...startArgs(sharedNs, `s6-${process.pid}`)],
+      {
+        cwd: b6,
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    t.equal(viaNode.status, 0, viaNode.stderr);
+    t.equal(viaNode.stdout, address, "Node's start claims the running shim too");
+    t.equal(readFileSync(join(b6, 'address'), 'utf8'), address, 'which wrote the address file');
+    t.same(pidsWith(`-id\0${first}\0`), [pid], 'no other shim');
+    t.same(pidsWith(`-id\0s6-${process.pid}\0`), [], 'none spawned');
 
     const grouped = front(startArgs(sharedNs, `s3-${process.pid}`), newBundle('shared-3', { 'io.containerd.runt.v2.group': 'g' }), noNode);
     t.equal(grouped.code, 1, "a container naming a group goes to its group's shim (none here): the front falls back to Node");
