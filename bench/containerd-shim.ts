@@ -9,12 +9,13 @@
 // private mount namespace, and stopped at the end. NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset
 // for containerd and so for every shim and runt it starts. Prints a markdown table.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchEnv, median } from './measure.js';
 import { recordCgroups, removeNewCgroupsPatiently } from './engine-cgroups.js';
+import { takeContainerdLock } from './containerd-lock.js';
 import { buildBusyboxImage } from './busybox-image.js';
 import { describeMachine, loadNow } from './report.js';
 import { containerdConfig } from './containerd-config.js';
@@ -35,6 +36,8 @@ const bin = join(dir, 'bin');
 mkdirSync(bin);
 symlinkSync(join(REPO, 'build/Release/containerd-shim-runt-v2'), join(bin, 'containerd-shim-runt-v2')); // as install.sh links it
 writeFileSync(join(dir, 'config.toml'), containerdConfig({ dir, sock }));
+// Tests and the other containerd benches wait while this runs (bench/containerd-lock.ts).
+const containerdLock = await takeContainerdLock();
 // containerd's namespace `default` is the parent of its containers' cgroups in every hierarchy: what
 // exists now is someone else's; what appears, this bench removes at the end (once empty).
 const cgroups = recordCgroups(['default']);
@@ -77,6 +80,7 @@ async function cleanup(): Promise<void> {
   const stayed = await removeNewCgroupsPatiently(cgroups);
   if (stayed.length) process.stderr.write(`bench: cgroup directories still in use, left in place: ${stayed.join(', ')}\n`);
   rmSync(dir, { recursive: true, force: true });
+  if (containerdLock !== undefined) closeSync(containerdLock);
 }
 
 function timeRun(args: string[]): number {

@@ -12,7 +12,7 @@
 // containerd and everything it starts, and for the library's worker. Prints a markdown section and
 // writes it into docs/PERFORMANCE.md between its markers.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { defaultSpec } from '../src/spec/default.js';
 import { socketPath } from '../src/shim/address.js';
 import { TtrpcClient } from '../src/shim/ttrpc-client.js';
 import { CriContainerd, podNetwork } from './cri-containerd.js';
+import { takeContainerdLock } from './containerd-lock.js';
 import { benchEnv, median } from './measure.js';
 import { describeMachine, loadNow } from './report.js';
 import { workerRunner } from './runners.js';
@@ -58,6 +59,8 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the CRI bench needs root');
+  // Tests and the other containerd benches wait while this runs (bench/containerd-lock.ts).
+  const containerdLock = await takeContainerdLock();
   const loadBefore = loadNow();
   const dir = mkdtempSync('/tmp/runt-bench-cri-');
   chmodSync(dir, 0o755);
@@ -196,6 +199,7 @@ async function main(): Promise<void> {
     const stayed = await cri.stop();
     if (stayed.length) process.stderr.write(`bench: cgroup directories still in use, left in place: ${stayed.join(', ')}\n`);
     rmSync(dir, { recursive: true, force: true });
+    if (containerdLock !== undefined) closeSync(containerdLock);
   }
 }
 
