@@ -71,8 +71,14 @@ export async function serve(args: ShimArgs, listenFd = 3): Promise<void> {
       res,
       args.debug || process.env.RUNT_SHIM_LOG
         ? async (r) => {
-            log(`${name} ${JSON.stringify({ id: r.id, exec_id: r.exec_id })}`);
-            return handler(r);
+            const ids = JSON.stringify({ id: r.id, exec_id: r.exec_id });
+            log(`${name} ${ids}`);
+            const t0 = performance.now();
+            try {
+              return await handler(r);
+            } finally {
+              log(`${name} answered in ${(performance.now() - t0).toFixed(2)} ms ${ids}`);
+            }
           }
         : handler,
     );
