@@ -1,8 +1,8 @@
 // The init's uid and gid maps (linux.uidMappings/gidMappings), written by the runtime at the init's
 // first sync. Root writes /proc/PID/{uid,gid}_map itself. Rootless (rootless.ts): the caller's own
 // id is written directly (the gid map after setgroups "deny"); any other range goes through the
-// setuid helpers newuidmap/newgidmap, which check it against /etc/subuid and /etc/subgid.
-import { execFileSync } from 'node:child_process';
+// setuid helpers newuidmap/newgidmap, which check it against /etc/subuid and /etc/subgid
+// (node:child_process loads only then).
 import { RuntError } from '../errors.js';
 import { idMapHelper, idMapMethod, type IdMapping } from '../rootless.js';
 import { writeProcFile } from '../security/procfs.js';
@@ -30,7 +30,7 @@ function runHelper(name: 'newuidmap' | 'newgidmap', field: string, pid: number, 
   }
   const args = [String(pid), ...maps.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)])];
   try {
-    execFileSync(helper, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    process.getBuiltinModule('node:child_process').execFileSync(helper, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   } catch (e) {
     const why = String((e as { stderr?: string }).stderr ?? (e as Error).message)
       .trim()

@@ -1,7 +1,7 @@
 // A runt network is a CNI configuration list (cniVersion 1.0.0): bridge with host-local IPAM, then
 // portmap (published ports), firewall (lets the bridge's traffic through FORWARD) and tuning.
 // runt's own fields (internal, created) sit under "runt", which libcni and the plugins ignore.
-import { createHash } from 'node:crypto';
+import { native } from '../native.js';
 import { formatIp, formatSubnet, type Subnet } from './subnet.js';
 
 export const CNI_VERSION = '1.0.0';
@@ -24,7 +24,7 @@ export function bridgeName(network: string, isDefault: boolean): string {
   if (isDefault) return 'runt0';
   const plain = `runt-${network}`;
   if (plain.length <= 15 && /^[a-z0-9-]+$/.test(network)) return plain;
-  return `runt-${createHash('sha256').update(network).digest('hex').slice(0, 10)}`;
+  return `runt-${native().sha256(Buffer.from(network)).slice(0, 10)}`;
 }
 
 export function buildConflist(o: {

@@ -1,10 +1,10 @@
 // Networks kept in runt's store: <store>/networks/NAME.conflist (the CNI configuration list),
 // NAME.lock (serialises plugin calls), ipam/ (host-local's data directory: one file per leased
 // address), users/NAME/ (one file per container attached, so `network rm` can refuse).
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntError } from '../errors.js';
+import { native } from '../native.js';
 import { bridgeName, buildConflist, type Conflist } from './conflist.js';
 import { firstHost, formatSubnet, nextFreeSubnet, overlaps, parseIp, parseSubnet, contains, formatIp, type Subnet } from './subnet.js';
 
@@ -206,7 +206,8 @@ export class NetworkStore {
 }
 
 function userFile(u: NetworkUser): string {
-  return `${createHash('sha256').update(`${u.root}\0${u.id}`).digest('hex').slice(0, 24)}.json`;
+  const hex = native().sha256(Buffer.from(`${u.root}\0${u.id}`));
+  return `${hex.slice(0, 24)}.json`;
 }
 
 export { formatIp };

@@ -1,7 +1,6 @@
 // A container's volumes: `-v`/`--tmpfs` requests become mounts the planner adds after the spec's own
 // (so `explain` and `--trace` show them, each naming its request), named volumes are created on
 // first use and filled by copy-up, and each volume records the container as a user until delete.
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { native } from '../native.js';
 import { join } from 'node:path';
@@ -79,7 +78,7 @@ export function prepareVolumes(storeDir: string, user: VolumeUser, req: VolumeRe
         return;
       }
       if (v.kind === 'anonymous') {
-        name = `anon-${randomBytes(12).toString('hex')}`;
+        name = `anon-${process.getBuiltinModule('node:crypto').randomBytes(12).toString('hex')}`;
         store.create(name, { anonymous: true });
       } else if (!store.exists(name)) {
         if (req.createVolumes === false) throw new VolumeNotFoundError(name);

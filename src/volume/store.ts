@@ -2,10 +2,10 @@
 // `volume inspect` shows, and <store>/volumes/NAME/users/ one file per container that has it
 // mounted (so `volume rm` can refuse). A user whose container's state directory is gone (deleted,
 // or a crash) is stale and is dropped when seen.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntError } from '../errors.js';
+import { native } from '../native.js';
 
 export interface VolumeInfo {
   name: string;
@@ -187,5 +187,6 @@ export class VolumeStore {
 }
 
 function userFile(u: VolumeUser): string {
-  return `${createHash('sha256').update(`${u.root}\0${u.id}`).digest('hex').slice(0, 24)}.json`;
+  const hex = native().sha256(Buffer.from(`${u.root}\0${u.id}`));
+  return `${hex.slice(0, 24)}.json`;
 }

@@ -2,9 +2,11 @@
 // synchronous (create, apply, join and destroy run inside the lifecycle's locked sections), and
 // dbus-next is asynchronous: each call is handed to a worker thread (dbus-worker.ts) and this
 // thread sleeps in Atomics.wait until the worker answers or the deadline passes. The worker is
-// started on the first call and kept (unref'd) for the rest of the process.
+// started on the first call and kept (unref'd) for the rest of the process. node:worker_threads
+// loads with it: every container command loads this module (the cgroup managers), and most never
+// ask systemd.
 import { join } from 'node:path';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { CgroupError } from '../../errors.js';
 import { packageRoot } from '../../package-root.js';
 import type { Reply } from './dbus-worker.js';
@@ -31,7 +33,10 @@ interface Channel {
 let channel: Channel | undefined;
 let seq = 0;
 
+const threads = () => process.getBuiltinModule('node:worker_threads');
+
 function open(): Channel {
+  const { MessageChannel, Worker } = threads();
   const { port1, port2 } = new MessageChannel();
   const flag = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(join(packageRoot(), 'dist/src/cgroups/systemd/dbus-worker.js'), {
@@ -57,7 +62,7 @@ function call(op: string, ...args: unknown[]): unknown {
   c.port.postMessage({ id, op, args });
   const deadline = Date.now() + TIMEOUT_MS;
   for (;;) {
-    const got = receiveMessageOnPort(c.port);
+    const got = threads().receiveMessageOnPort(c.port);
     if (got) {
       const reply = got.message as Reply;
       if (reply.id !== id) continue; // the late answer to a call that timed out
