@@ -9,16 +9,21 @@
 //   npm run build:ts && node dist/bench/images.js [--iterations N] [--pulls N] [--xl] [--no-write]
 //
 // --xl adds a third image of four 150 MB layers (pulls and memory only), to show where the peak
-// settles. NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset for every process measured (benchEnv in
+// settles. --https adds pulls over TLS: a second docker-registry on loopback serving a certificate
+// of a throwaway CA the bench makes with openssl (SAN 127.0.0.1 and localhost), the same images
+// pushed to it, pulled in the same rounds by runt's CLI (NODE_EXTRA_CA_CERTS=that CA: runt trusts it
+// beside the system bundle, which it still loads), skopeo (--src-cert-dir with that CA: Go's system
+// pool plus the CA) and the library; both verify the certificate. NODE_EXTRA_CA_CERTS and NODE_OPTIONS are unset for every process measured (benchEnv in
 // bench/measure.ts): with the first, every Node start costs ~80 ms more here.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { benchEnv, median, timeCommand } from './measure.js';
 import { loadNow } from './report.js';
@@ -34,6 +39,7 @@ const { values: flags } = parseArgs({
     iterations: { type: 'string', short: 'n', default: '9' },
     pulls: { type: 'string', default: '5' },
     xl: { type: 'boolean', default: false },
+    https: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -44,7 +50,7 @@ const work = mkdtempSync('/tmp/runt-bench-images-');
 const root = join(work, 'state');
 const store = join(work, 'store');
 const runt = (s = store) => ['node', CLI, '--root', root, '--store', s];
-let registry: ReturnType<typeof spawn> | undefined;
+const registries: Array<ReturnType<typeof spawn>> = [];
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -54,17 +60,62 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startRegistry(): Promise<string> {
-  const port = await freePort();
-  writeFileSync(
-    join(work, 'registry.yml'),
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+/** A throwaway CA and a server certificate it signs for 127.0.0.1 and localhost (openssl). */
+function makeCa(): { ca: string; certDir: string; cert: string; key: string } {
+  const f = (n: string) => join(work, n);
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=runt bench CA',
   );
-  registry = spawn('/usr/bin/docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', '/CN=localhost');
+  writeFileSync(f('tls.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    f('tls.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f('tls.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    f('tls.ext'),
+  );
+  // skopeo's --src-cert-dir takes *.crt files as CAs.
+  mkdirSync(f('certs.d'));
+  copyFileSync(f('ca.pem'), f('certs.d/ca.crt'));
+  return { ca: f('ca.pem'), certDir: f('certs.d'), cert: f('tls.pem'), key: f('tls.key') };
+}
+
+async function startRegistry(name: string, tls?: { cert: string; key: string }): Promise<string> {
+  const port = await freePort();
+  const tlsConf = tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : '';
+  writeFileSync(
+    join(work, `${name}.yml`),
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/${name}\nhttp:\n  addr: 127.0.0.1:${port}\n${tlsConf}`,
+  );
+  registries.push(spawn('/usr/bin/docker-registry', ['serve', join(work, `${name}.yml`)], { stdio: 'ignore' }));
   const host = `127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((res) => {
-      const req = request(`http://${host}/v2/`, (r) => {
+      const req = (tls ? httpsRequest : request)(`${tls ? 'https' : 'http'}://${host}/v2/`, { rejectUnauthorized: false }, (r) => {
         r.resume();
         res(r.statusCode === 200);
       });
@@ -79,12 +130,14 @@ async function startRegistry(): Promise<string> {
 
 interface BenchImage {
   ref: string;
+  /** The same image in the TLS registry (--https). */
+  httpsRef?: string;
   /** Bytes a pull downloads: the layer blobs and the config, as the registry serves them. */
   bytes: number;
 }
 
 /** busybox plus `extra` layers of `mb` MB of random bytes each, pushed by skopeo. */
-function makeImage(host: string, name: string, extra: number, mb: number): BenchImage {
+function makeImage(host: string, name: string, extra: number, mb: number, tlsHost?: string): BenchImage {
   execFileSync('tar', ['-C', ROOTFS, '--format=pax', '--numeric-owner', '-cf', join(work, 'bb.tar'), '.']);
   const layers: Buffer[] = [readFileSync(join(work, 'bb.tar'))];
   for (let i = 0; i < extra; i++)
@@ -93,12 +146,14 @@ function makeImage(host: string, name: string, extra: number, mb: number): Bench
   const img = writeLayout(dir, 'v1', layers, { Cmd: ['/bin/true'] });
   const ref = `${host}/bench/${name}:v1`;
   execFileSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${dir}:v1`, `docker://${ref}`], { stdio: 'ignore' });
+  const httpsRef = tlsHost && `${tlsHost}/bench/${name}:v1`;
+  if (httpsRef) execFileSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${dir}:v1`, `docker://${httpsRef}`], { stdio: 'ignore' });
   const manifest = JSON.parse(readFileSync(join(dir, 'blobs/sha256', img.manifestDigest.slice(7)), 'utf8')) as {
     config: { size: number };
     layers: Array<{ size: number }>;
   };
   rmSync(dir, { recursive: true, force: true });
-  return { ref, bytes: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0) };
+  return { ref, httpsRef, bytes: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0) };
 }
 
 /** Wall time (ms) and peak RSS (KB, from wait4's rusage through /usr/bin/time) of one command. */
@@ -112,10 +167,12 @@ function timeAndPeak(argv: string[]): { ms: number; kb: number } {
 }
 
 try {
-  const host = await startRegistry();
-  const smallImg = makeImage(host, 'small', 4, 1); // busybox (≈1 MB gz) + 4 × 1 MB
-  const largeImg = makeImage(host, 'large', 4, 50); // busybox + 4 × 50 MB
-  const xlImg = flags.xl ? makeImage(host, 'xl', 4, 150) : undefined; // busybox + 4 × 150 MB
+  const host = await startRegistry('registry');
+  const tls = flags.https ? makeCa() : undefined;
+  const tlsHost = tls && (await startRegistry('registry-tls', tls));
+  const smallImg = makeImage(host, 'small', 4, 1, tlsHost); // busybox (≈1 MB gz) + 4 × 1 MB
+  const largeImg = makeImage(host, 'large', 4, 50, tlsHost); // busybox + 4 × 50 MB
+  const xlImg = flags.xl ? makeImage(host, 'xl', 4, 150, tlsHost) : undefined; // busybox + 4 × 150 MB
   const small = smallImg.ref;
   const large = largeImg.ref;
   for (const ref of [small, large]) timeCommand([...runt(), 'image', 'pull', '-q', ref]);
@@ -153,7 +210,7 @@ try {
     ['large', largeImg],
     ...(xlImg ? [['xl', xlImg] as [string, BenchImage]] : []),
   ];
-  const tools = [
+  const tools: Array<{ name: string; argv: (ref: string, dir: string) => string[]; https?: boolean }> = [
     {
       name: 'runt image pull --no-unpack (download + verify)',
       argv: (ref: string, dir: string) => [...runt(dir), 'image', 'pull', '-q', '--no-unpack', ref],
@@ -166,7 +223,31 @@ try {
       name: 'runt image pull (download + verify + unpack)',
       argv: (ref: string, dir: string) => [...runt(dir), 'image', 'pull', '-q', ref],
     },
+    ...(tls
+      ? [
+          {
+            name: 'HTTPS: runt image pull --no-unpack',
+            argv: (ref: string, dir: string) => [
+              'env',
+              `NODE_EXTRA_CA_CERTS=${tls.ca}`,
+              ...runt(dir),
+              'image',
+              'pull',
+              '-q',
+              '--no-unpack',
+              ref,
+            ],
+            https: true,
+          },
+          {
+            name: 'HTTPS: skopeo copy docker:// → oci:',
+            argv: (ref: string, dir: string) => ['skopeo', 'copy', '-q', '--src-cert-dir', tls.certDir, `docker://${ref}`, `oci:${dir}:v1`],
+            https: true,
+          },
+        ]
+      : []),
   ];
+  const HTTPS_LIBRARY = 'HTTPS: the library, rt.images.pull({ unpack: false }) in a long-lived Node process';
   // In the same rounds: the library's rt.images.pull in one long-lived Node process (a daemon's
   // pull: no Node start); its peak RSS is the worker's, not one pull's, so it is not reported.
   const LIBRARY = 'the library: rt.images.pull({ unpack: false }) in a long-lived Node process';
@@ -177,7 +258,7 @@ try {
       for (const [size, img] of images) {
         for (const tool of tools) {
           const dir = join(work, 'pull-store');
-          const r = timeAndPeak(tool.argv(img.ref, dir));
+          const r = timeAndPeak(tool.argv(tool.https ? img.httpsRef! : img.ref, dir));
           rmSync(dir, { recursive: true, force: true });
           if (i < 0) continue;
           const key = `${size} ${tool.name}`;
@@ -187,6 +268,11 @@ try {
         const ms = await library.call<number>('libraryPull', dir, img.ref, false);
         rmSync(dir, { recursive: true, force: true });
         if (i >= 0) pulls.set(`${size} ${LIBRARY}`, [...(pulls.get(`${size} ${LIBRARY}`) ?? []), { ms, kb: NaN }]);
+        if (tls) {
+          const ms = await library.call<number>('libraryPull', dir, img.httpsRef, false, tls.ca);
+          rmSync(dir, { recursive: true, force: true });
+          if (i >= 0) pulls.set(`${size} ${HTTPS_LIBRARY}`, [...(pulls.get(`${size} ${HTTPS_LIBRARY}`) ?? []), { ms, kb: NaN }]);
+        }
       }
   } finally {
     await library.close();
@@ -209,7 +295,7 @@ try {
   const osName = /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
   const MiB = 1 << 20;
   const mibs = (bytes: number, ms: number) => (bytes / MiB / (ms / 1000)).toFixed(0);
-  const [RUNT, SKOPEO, UNPACK] = tools.map((x) => x.name);
+  const [RUNT, SKOPEO, UNPACK, , HTTPS_SKOPEO] = tools.map((x) => x.name);
   const sizeLabel: Record<string, string> = {
     small: `small (${(smallImg.bytes / MiB).toFixed(1)} MiB)`,
     large: `large (${(largeImg.bytes / MiB).toFixed(0)} MiB)`,
@@ -233,19 +319,38 @@ try {
     '| pull into an empty store | image | median (s) | MiB/s | × skopeo | peak RSS, median (MB) | peak RSS, range (MB) |',
     '|---|---|---|---|---|---|---|',
     ...images.flatMap(([size, img]) => [
-      ...tools.map(
-        (tool) =>
-          `| ${tool.name} | ${sizeLabel[size]} | ${(pullMs(size, tool.name) / 1000).toFixed(2)} | ${mibs(img.bytes, pullMs(size, tool.name))} | ${(pullMs(size, SKOPEO) / pullMs(size, tool.name)).toFixed(2)} | ${pullMb(size, tool.name).toFixed(1)} | ${range(size, tool.name)} |`,
-      ),
+      ...tools
+        .filter((tool) => !tool.https)
+        .map(
+          (tool) =>
+            `| ${tool.name} | ${sizeLabel[size]} | ${(pullMs(size, tool.name) / 1000).toFixed(2)} | ${mibs(img.bytes, pullMs(size, tool.name))} | ${(pullMs(size, SKOPEO) / pullMs(size, tool.name)).toFixed(2)} | ${pullMb(size, tool.name).toFixed(1)} | ${range(size, tool.name)} |`,
+        ),
       `| ${LIBRARY} | ${sizeLabel[size]} | ${(pullMs(size, LIBRARY) / 1000).toFixed(2)} | ${mibs(img.bytes, pullMs(size, LIBRARY))} | ${(pullMs(size, SKOPEO) / pullMs(size, LIBRARY)).toFixed(2)} | – | – |`,
+      ...tools
+        .filter((tool) => tool.https)
+        .map(
+          (tool) =>
+            `| ${tool.name} | ${sizeLabel[size]} | ${(pullMs(size, tool.name) / 1000).toFixed(2)} | ${mibs(img.bytes, pullMs(size, tool.name))} | ${(pullMs(size, HTTPS_SKOPEO) / pullMs(size, tool.name)).toFixed(2)} (HTTPS) | ${pullMb(size, tool.name).toFixed(1)} | ${range(size, tool.name)} |`,
+        ),
+      ...(tls
+        ? [
+            `| ${HTTPS_LIBRARY} | ${sizeLabel[size]} | ${(pullMs(size, HTTPS_LIBRARY) / 1000).toFixed(2)} | ${mibs(img.bytes, pullMs(size, HTTPS_LIBRARY))} | ${(pullMs(size, HTTPS_SKOPEO) / pullMs(size, HTTPS_LIBRARY)).toFixed(2)} (HTTPS) | – | – |`,
+          ]
+        : []),
     ]),
+    ...(tls
+      ? [
+          '',
+          `HTTPS rows: a second docker-registry on loopback with TLS (a certificate from a CA the bench made with openssl); "× skopeo" there is against skopeo over HTTPS. runt's CLI trusts the CA through \`NODE_EXTRA_CA_CERTS\` (a one-certificate file: Node itself reads it at start, about 15 ms here; runt adds it to the system bundle it loads), skopeo through \`--src-cert-dir\` (its system pool plus the CA): both verify the registry's certificate.`,
+        ]
+      : []),
     '',
     `Peak RSS of the large pull over the small one: runt ${(pullMb('large', RUNT) - pullMb('small', RUNT)).toFixed(1)} MB without unpacking, ${(pullMb('large', UNPACK) - pullMb('small', UNPACK)).toFixed(1)} MB with it; skopeo ${(pullMb('large', SKOPEO) - pullMb('small', SKOPEO)).toFixed(1)} MB. The floor under runt's figures: \`node -e 0\` peaks at ${nodeFloor.toFixed(1)} MB here, \`runt image ls\` of an empty store at ${cliFloor.toFixed(1)} MB.`,
   ].join('\n');
   console.log(text);
   if (!flags['no-write']) writeSection(join(REPO, 'docs/PERFORMANCE.md'), text);
 } finally {
-  if (registry && registry.exitCode === null) registry.kill('SIGKILL');
+  for (const registry of registries) if (registry.exitCode === null) registry.kill('SIGKILL');
   spawnSync('node', [CLI, '--root', root, 'list'], { env: benchEnv() });
   rmSync(work, { recursive: true, force: true });
 }

@@ -113,7 +113,9 @@ export async function libraryCpuPerRun(root: string, bundle: string, idPrefix: s
 
 /** rt.images.pull of `ref` into the store `store` (which the caller empties between pulls), as a
  *  daemon pulls: no Node start. */
-export async function libraryPull(store: string, ref: string, unpack: boolean): Promise<number> {
+export async function libraryPull(store: string, ref: string, unpack: boolean, caFile?: string): Promise<number> {
+  // An extra CA (bench/images.ts --https) as the CLI gets it: runt reads this at its first HTTPS request.
+  if (caFile) process.env.NODE_EXTRA_CA_CERTS = caFile;
   const rt = new Runtime({ store });
   const t0 = now();
   await rt.images.pull(ref, { unpack });
