@@ -5,6 +5,7 @@
       "sources": [
         "csrc/addon.cc",
         "csrc/blob_fetch.cc",
+        "csrc/blob_sink.cc",
         "csrc/bpf.cc",
         "csrc/channel.cc",
         "csrc/errors.cc",

@@ -49,6 +49,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blobConnect", Napi::Function::New(env, BlobConnect, "blobConnect"));
   exports.Set("blobCopy", Napi::Function::New(env, BlobCopy, "blobCopy"));
   exports.Set("sha256", Napi::Function::New(env, Sha256, "sha256"));
+  exports.Set("blobSinkNew", Napi::Function::New(env, BlobSinkNew, "blobSinkNew"));
+  exports.Set("blobSinkHashFile", Napi::Function::New(env, BlobSinkHashFile, "blobSinkHashFile"));
+  exports.Set("blobSinkWrite", Napi::Function::New(env, BlobSinkWrite, "blobSinkWrite"));
+  exports.Set("blobSinkDigest", Napi::Function::New(env, BlobSinkDigest, "blobSinkDigest"));
   exports.Set("openProcFile", Napi::Function::New(env, OpenProcFile, "openProcFile"));
   return exports;
 }

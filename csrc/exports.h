@@ -48,5 +48,9 @@ Napi::Value OpenProcFile(const Napi::CallbackInfo& info);         // proc_open.c
 Napi::Value BlobConnect(const Napi::CallbackInfo& info);          // blob_fetch.cc
 Napi::Value BlobCopy(const Napi::CallbackInfo& info);             // blob_fetch.cc
 Napi::Value Sha256(const Napi::CallbackInfo& info);               // blob_fetch.cc
+Napi::Value BlobSinkNew(const Napi::CallbackInfo& info);          // blob_sink.cc
+Napi::Value BlobSinkHashFile(const Napi::CallbackInfo& info);     // blob_sink.cc
+Napi::Value BlobSinkWrite(const Napi::CallbackInfo& info);        // blob_sink.cc
+Napi::Value BlobSinkDigest(const Napi::CallbackInfo& info);       // blob_sink.cc
 
 }  // namespace runt

@@ -135,7 +135,19 @@ export interface Native {
   ): Promise<{ bytes: number; digest: string; ended: 'done' | 'eof' | 'timeout' }>;
   /** sha256 of `data` (hex), with the OpenSSL Node is built with. */
   sha256(data: Buffer): string;
+  /** A sha256 context for a blob that arrives through Node (csrc/blob_sink.cc); one call at a time. */
+  blobSinkNew(): BlobSink;
+  /** On the thread pool: hashes `file`'s first `length` bytes (a resumed partial). */
+  blobSinkHashFile(sink: BlobSink, file: number, length: number): Promise<void>;
+  /** On the thread pool: hashes `data`, then appends all of it to `file`; a failed write rejects
+   *  with its errno error (`code`). `data` must not change until the promise settles. */
+  blobSinkWrite(sink: BlobSink, file: number, data: Buffer): Promise<void>;
+  /** The sha256 (hex) of everything hashed; the sink is spent. */
+  blobSinkDigest(sink: BlobSink): string;
 }
+
+/** An opaque sha256 context held by the addon. */
+export type BlobSink = { readonly __blobSink: unique symbol };
 
 export interface BlobConnection {
   fd: number;

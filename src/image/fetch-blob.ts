@@ -2,15 +2,18 @@
 // sha256 is computed, resumed from there with Range after an interrupted pull, renamed into
 // blobs/ only once its size and digest are right. The partial file is flocked meanwhile: two pulls
 // needing the same blob take turns, the second finding it in blobs/.
-import { createReadStream, createWriteStream, existsSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, constants as C, existsSync, openSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { hexOf, newHash } from './digest.js';
+import { native } from '../native.js';
+import { hexOf } from './digest.js';
 import { imageError } from './errors.js';
 import type { Descriptor } from './media-types.js';
 import type { RegistryClient } from './registry.js';
 import type { ImageStore } from './store.js';
 import { copyDirect } from './fast-blob.js';
+
+/** Bytes of a body hashed and written in one go off the main thread. */
+const BATCH = 1 << 20;
 
 export function partialPath(store: ImageStore, digest: string): string {
   return join(store.tmpDir, `${hexOf(digest)}.partial`);
@@ -84,33 +87,56 @@ async function download(
     }
     return complete(client, store, desc, partial, done, `sha256:${direct.digest}`, direct.offset > 0);
   }
-  // Through Node's HTTP: chunk Buffers to give back early (reclaim.ts; node:v8 loads with it).
+  // Through Node's HTTP (HTTPS, or an answer the direct copy leaves to the client's policy): the
+  // decrypted chunks are gathered into 1 MB batches that the addon hashes and appends on the thread
+  // pool (csrc/blob_sink.cc), one batch in flight while the next fills.
   const { streamed } = await import('./reclaim.js');
-  const hash = newHash();
-  if (offset > 0) for await (const c of createReadStream(partial, { end: offset - 1 })) hash.update(c as Buffer);
   const { res, partial: ranged } = await client.getBlob(desc.digest, offset);
-  let resumed = offset > 0;
-  if (offset > 0 && !ranged) {
-    resumed = false;
-    offset = 0;
-    hash.destroy?.();
-  }
-  const h = offset > 0 ? hash : newHash();
-  // Chunks (64 KB socket reads) queue while a write is in flight and go out as one writev.
-  const out = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', mode: 0o600, highWaterMark: 256 << 10 });
+  const resumed = offset > 0 && ranged;
+  if (!resumed) offset = 0;
+  const n = native();
+  const sink = n.blobSinkNew();
+  const fd = openSync(partial, resumed ? C.O_RDWR | C.O_APPEND : C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o600);
+  // The second batch only when the body needs it; none larger than the body.
+  const size = Math.max(1, Math.min(BATCH, desc.size - offset));
+  const batches = [Buffer.allocUnsafeSlow(size)];
+  let cur = 0;
+  let fill = 0;
+  let inFlight: Promise<void> = resumed ? n.blobSinkHashFile(sink, fd, offset) : Promise.resolve();
+  inFlight.catch(() => {});
+  const submit = async () => {
+    await inFlight;
+    inFlight = n.blobSinkWrite(sink, fd, batches[cur].subarray(0, fill));
+    inFlight.catch(() => {});
+    cur ^= 1;
+    fill = 0;
+  };
   let done = offset;
+  let digest: string;
   try {
-    for await (const chunk of res) {
-      const c = chunk as Buffer;
-      done += c.length;
-      if (done > desc.size) throw tooLong();
-      h.update(c);
-      if (!out.write(c)) await once(out, 'drain');
-      onBytes?.(done, desc.size);
-      streamed(c.length);
+    try {
+      for await (const chunk of res) {
+        const c = chunk as Buffer;
+        done += c.length;
+        if (done > desc.size) throw tooLong();
+        for (let at = 0; at < c.length;) {
+          batches[cur] ??= Buffer.allocUnsafeSlow(size);
+          const copied = c.copy(batches[cur], fill, at);
+          fill += copied;
+          at += copied;
+          if (fill === size) await submit();
+        }
+        onBytes?.(done, desc.size);
+        streamed(c.length);
+      }
+      if (fill) await submit();
+      await inFlight;
+      digest = n.blobSinkDigest(sink);
+    } finally {
+      await inFlight.catch(() => {});
+      closeSync(fd);
     }
   } catch (e) {
-    out.destroy();
     res.destroy();
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
       rmSync(partial, { force: true });
@@ -130,8 +156,7 @@ async function download(
       `blob ${desc.digest}: download interrupted at ${done} of ${desc.size} bytes: ${(e as Error).message}`,
     );
   }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  return complete(client, store, desc, partial, done, `sha256:${h.digest('hex')}`, resumed);
+  return complete(client, store, desc, partial, done, `sha256:${digest}`, resumed);
 }
 
 /** The download is whole: into blobs/ if its size and digest are right, else removed. */
