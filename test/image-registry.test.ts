@@ -5,7 +5,8 @@
 // test's own; and bad input: an unknown image, a registry answering 500 or hanging, a blob that
 // does not match its digest, a layer that is not its diff_id (refused when it is unpacked: at pull
 // or, after --no-unpack, at first use), a loopback HTTPS registry with an untrusted certificate
-// (the scheme probe does not verify; the requests that follow do, and send nothing) — one line, a
+// (the scheme probe does not verify; the requests that follow do, and send nothing), and one whose CA
+// runt is told of (a cut download over TLS resumed with Range, a corrupt blob refused) — one line, a
 // non-zero exit, nothing half-written in the store.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -529,6 +530,102 @@ t.test('a loopback registry on HTTPS: the scheme probe does not verify, every re
   t.match(errorLines(pull)[0], new RegExp(`registry ${host.replace(/\./g, '\\.')}: .*self.signed certificate`), 'the certificate is named');
   t.same(seen, ['GET /v2/'], 'only the probe reached the server: no manifest request, no credentials');
 });
+
+t.test(
+  'HTTPS with a CA runt is told of (NODE_EXTRA_CA_CERTS, beside the system bundle): a cut download resumes with Range, every blob verified; a corrupt blob is refused',
+  { skip: noOpenssl },
+  async (t) => {
+    const root = stateRoot(t);
+    const dir = mkdtempSync('/tmp/runt-test-tls-ca-');
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const f = (n: string) => join(dir, n);
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f('ca.key'),
+      '-out',
+      f('ca.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=runt test CA',
+    );
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('key.pem'), '-out', f('req.pem'), '-subj', '/CN=127.0.0.1');
+    writeFileSync(f('ext'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      f('req.pem'),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f('cert.pem'),
+      '-days',
+      '1',
+      '-extfile',
+      f('ext'),
+    );
+    const tls = { key: readFileSync(f('key.pem')), cert: readFileSync(f('cert.pem')) };
+    const withCa = { wrapper: ['env', `NODE_EXTRA_CA_CERTS=${f('ca.pem')}`] };
+    // A layer of 3 MB of random bytes: several of the batches the addon hashes and writes.
+    writeLayout(join(dir, 'oci'), '1', [tarBuffer([{ name: 'big', type: 'file', mode: 0o644, data: randomBytes(3 << 20) }])], {
+      Cmd: ['true'],
+    });
+    const push = skopeo('copy', '--dest-tls-verify=false', `oci:${join(dir, 'oci')}:1`, `docker://${registry.host}/test/tls-big:1`);
+    t.equal(push.status, 0, push.stderr);
+    const verified = (store: string) => {
+      const blobs = join(store, 'blobs/sha256');
+      return readdirSync(blobs).every(
+        (name) =>
+          process
+            .getBuiltinModule('node:crypto')
+            .createHash('sha256')
+            .update(readFileSync(join(blobs, name)))
+            .digest('hex') === name,
+      );
+    };
+
+    const cutting = await startProxy(t, registry.host, { kind: 'cut-once' }, tls);
+    const store = mkdtempSync('/tmp/runt-test-images-tls-');
+    t.teardown(() => rmSync(store, { recursive: true, force: true }));
+    const pull = () =>
+      root.runtAsync(['--store', store, 'image', 'pull', '-q', '--no-unpack', `${cutting.host}/test/tls-big:1`], withCa).done;
+    const first = await pull();
+    t.not(first.code, 0, 'the cut download fails');
+    t.equal(errorLines(first).length, 1);
+    t.match(errorLines(first)[0], /blob sha256:[0-9a-f]{64}: download interrupted at \d+ of \d+ bytes/);
+    t.match(readdirSync(join(store, 'tmp')), [/^[0-9a-f]{64}\.partial$/], 'the partial blob is kept');
+    const second = await pull();
+    t.equal(second.code, 0, describe(second));
+    t.ok(
+      cutting.log.some((r) => /^bytes=[1-9]\d*-$/.test(r.range ?? '')),
+      'the second pull asked for the rest only (Range)',
+    );
+    t.same(readdirSync(join(store, 'tmp')), [], 'nothing left in tmp');
+    t.ok(verified(store), "every stored blob's bytes hash to its name");
+    t.equal(readdirSync(join(store, 'blobs/sha256')).length, 3, 'manifest, config and layer');
+
+    const corrupt = await startProxy(t, registry.host, { kind: 'corrupt-blob' }, tls);
+    const bad = mkdtempSync('/tmp/runt-test-images-tls-bad-');
+    t.teardown(() => rmSync(bad, { recursive: true, force: true }));
+    const r = await root.runtAsync(['--store', bad, 'image', 'pull', '-q', '--no-unpack', `${corrupt.host}/test/tls-big:1`], withCa).done;
+    t.not(r.code, 0, 'refused');
+    t.equal(errorLines(r).length, 1);
+    t.match(errorLines(r)[0], /blob sha256:[0-9a-f]{64}: digest mismatch/);
+    t.same(readdirSync(join(bad, 'tmp')), [], 'the bad download is not kept');
+    t.ok(verified(bad), 'what is stored is verified');
+    t.same(JSON.parse(readFileSync(join(bad, 'index.json'), 'utf8')).manifests, [], 'no image named');
+  },
+);
 
 t.test('two pulls at once into one store: different images do not wait for each other; a shared blob is fetched once', async (t) => {
   const root = stateRoot(t);

@@ -14,6 +14,10 @@ import { copyDirect } from './fast-blob.js';
 
 /** Bytes of a body hashed and written in one go off the main thread. */
 const BATCH = 1 << 20;
+/** A minor GC per 4 MB of 16 KB TLS chunks (each copied into a batch, then dead) rather than
+ *  reclaim.ts's per MB: on the 201 MiB bench pull over HTTPS, CPU 1.08 → 0.84 s, peak RSS 79 → 82 MB
+ *  (without any forced GC: 97 MB). */
+const TLS_MINOR_EVERY = 4 << 20;
 
 export function partialPath(store: ImageStore, digest: string): string {
   return join(store.tmpDir, `${hexOf(digest)}.partial`);
@@ -127,7 +131,7 @@ async function download(
           if (fill === size) await submit();
         }
         onBytes?.(done, desc.size);
-        streamed(c.length);
+        streamed(c.length, TLS_MINOR_EVERY);
       }
       if (fill) await submit();
       await inFlight;

@@ -20,10 +20,11 @@ let gc: Gc | null | undefined;
 let sinceMinor = 0;
 let sinceMajor = 0;
 
-/** Counts bytes that went through a stream; now and then a GC frees the dead chunks. */
-export function streamed(bytes: number): void {
+/** Counts bytes that went through a stream; now and then a GC frees the dead chunks. A caller whose
+ *  chunks are all garbage at once (copied out as they come) may ask for fewer GCs (`minorEvery`). */
+export function streamed(bytes: number, minorEvery = MINOR_EVERY): void {
   sinceMinor += bytes;
-  if (sinceMinor < MINOR_EVERY) return;
+  if (sinceMinor < minorEvery) return;
   sinceMajor += sinceMinor;
   sinceMinor = 0;
   gc ??= exposeGc();

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Test } from 'tap';
@@ -95,8 +96,9 @@ export interface Proxy {
   release(): void;
 }
 
-/** A server in front of `upstream` that demands the auth of `mode` (or misbehaves). */
-export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Promise<Proxy> {
+/** A server in front of `upstream` that demands the auth of `mode` (or misbehaves); over HTTPS
+ *  with `tls`'s key and certificate. */
+export async function startProxy(t: Test, upstream: string, mode: ProxyMode, tls?: { key: Buffer; cert: Buffer }): Promise<Proxy> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   let onStall = () => {};
@@ -117,7 +119,7 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
   let n = 0;
   let cut = false;
   const hanging: ServerResponse[] = [];
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', `http://${host}`);
     if (url.pathname === '/token') {
       const scope = url.searchParams.getAll('scope');
@@ -162,7 +164,10 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
         (need === '' || granted.some((s) => s === need || (need.endsWith(':pull') && s === need.replace(/:pull$/, ':pull,push'))));
       if (!ok) {
         res.statusCode = 401;
-        res.setHeader('www-authenticate', `Bearer realm="http://${host}/token",service="test-registry"${need ? `,scope="${need}"` : ''}`);
+        res.setHeader(
+          'www-authenticate',
+          `Bearer realm="${tls ? 'https' : 'http'}://${host}/token",service="test-registry"${need ? `,scope="${need}"` : ''}`,
+        );
         res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
         return;
       }
@@ -261,7 +266,8 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode): Pr
       res.end();
     });
     req.pipe(up);
-  });
+  };
+  const server: Server = tls ? (createHttpsServer(tls, handler) as unknown as Server) : createServer(handler);
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   t.teardown(async () => {
     for (const r of hanging) r.destroy();
