@@ -5,8 +5,7 @@
 // a connection proves nothing: a shim that is exiting, or a stale file, must not be handed a
 // container. csrc/shim_front.cc makes the same request without Node (to the shim of the group it
 // reads from config.json as a hint).
-import { renameSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { lstatSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { ShimArgs } from './args.js';
 import { shimAddressOf } from './address.js';
@@ -122,8 +121,12 @@ function statusCode(response: Buffer): number {
   return Buffer.isBuffer(status) ? Number(fields(status).get(1) ?? 0) : 0;
 }
 
-/** `start`'s end (Node): one Claim, answered within `timeoutMs`. */
-export function claimShim(path: string, args: ShimArgs, bundle: string, timeoutMs = 5000): Promise<ClaimOutcome> {
+/** `start`'s end (Node): one Claim, answered within `timeoutMs`. No file at `path` is `none` at
+ *  once, without node:net: the cold start (no shim of the group) loads net and streams only
+ *  after it has given containerd the address, when it serves. */
+export async function claimShim(path: string, args: ShimArgs, bundle: string, timeoutMs = 5000): Promise<ClaimOutcome> {
+  if (!lstatSync(path, { throwIfNoEntry: false })) return 'none';
+  const net = await import('node:net');
   const claim = Buffer.concat([field(1, args.id), field(2, args.namespace), field(3, args.address), field(4, bundle)]);
   const request = Buffer.concat([field(1, FRONT_SERVICE), field(2, 'Claim'), field(3, claim)]);
   return new Promise((resolve) => {

@@ -4,7 +4,7 @@
 // process's stdout and stderr pipes as fds 3 and 4 and the write end of a third pipe as fd 5, which
 // it closes once it is ready; the process starts after that. When the process is gone the logger
 // gets SIGTERM (it has its pipes' end of file first).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import net from 'node:net';
 import { native } from '../native.js';
@@ -53,6 +53,8 @@ export function startLogger(uri: string, id: string, namespace: string): Logger 
     fds.push(errR, errW);
     const [waitR, waitW] = native().pipe();
     fds.push(waitR, waitW);
+    // node:child_process only for a binary:// log (the shim's start does without it).
+    const { spawn } = process.getBuiltinModule('node:child_process');
     const child = spawn(path, args, {
       stdio: ['ignore', 'ignore', 'ignore', outR, errR, waitW],
       env: { ...process.env, CONTAINER_ID: id, CONTAINER_NAMESPACE: namespace },

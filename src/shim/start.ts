@@ -2,7 +2,6 @@
 // of its group (a pod: io.kubernetes.cri.sandbox-id; no group: the namespace's shared shim) with
 // a Claim (claim.ts) when one runs, or starts one, then prints the address. Started by the native front (csrc/shim_front.cc), this process becomes the
 // shim; started as bin/containerd-shim-runt-v2.cjs, it spawns a detached copy of itself.
-import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ShimArgs } from './args.js';
@@ -72,6 +71,9 @@ export async function startCommand(args: ShimArgs, script: string): Promise<stri
   const { address, path, fd, inode } = await claim(args);
   if (fd === undefined) return address;
   try {
+    // Loaded here, not at the top: the front's `start` (startInPlace) spawns nothing, and
+    // child_process with net and streams costs about 9 ms of Node's start before the address.
+    const { spawn } = await import('node:child_process');
     const env = { ...process.env };
     delete env.NODE_EXTRA_CA_CERTS; // the shim makes no TLS connection; this only slows Node's start
     // RUNT_SHIM_LOG: a file for the shim's own log lines (debugging); none by default.
