@@ -197,6 +197,26 @@ t.test('the bundle loads, for run, none of the built-ins a plain run does not us
   for (const id of LAZY_BUILTINS) t.notOk(bare.includes(id), `${id} not required`);
 });
 
+t.test('the bundle loads, for a command yargs runs (all the commands), no node:child_process', async (t) => {
+  const bundle = join(REPO, 'dist/runt-cli.cjs');
+  const bare: string[] = [];
+  const realRequire = createRequire(bundle);
+  const registry = new Script(readFileSync(bundle, 'utf8'), { filename: bundle }).runInThisContext()(
+    (id: string) => {
+      bare.push(id);
+      return realRequire(id);
+    },
+    bundle,
+    dirname(bundle),
+  ) as { load(id: string): Record<string, unknown>; isLoaded(id: string): boolean };
+  registry.load('src/cli/commands/index.js');
+  t.ok(
+    registry.isLoaded('src/cli/commands/ps.js') && registry.isLoaded('src/network/plugin.js'),
+    'ps and the CNI plugin caller are loaded',
+  );
+  t.notOk(bare.includes('node:child_process'), 'node:child_process not required');
+});
+
 t.test('the code cache: made by the build, one per fast-path command, never needed', async (t) => {
   // A copy of the package's files the bin needs, so the caches written are this test's own.
   const pkg = mkdtempSync('/tmp/runt-startup-pkg-');

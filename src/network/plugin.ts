@@ -1,7 +1,6 @@
 // One CNI plugin call, as the CNI specification (1.0) says: the plugin binary found on CNI_PATH,
 // the command and its arguments in the environment, the network configuration on stdin, the
 // result (or an error object) on stdout. A call that outlives its timeout is killed.
-import { spawn } from 'node:child_process';
 import { accessSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import { RuntError } from '../errors.js';
@@ -44,7 +43,8 @@ export function findPlugin(type: string, cniPath: string[]): string {
 export function execPlugin(type: string, conf: object, call: PluginCall): Promise<Record<string, unknown>> {
   const path = findPlugin(type, call.cniPath);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(path, [], {
+    // node:child_process loads here, not with the module: `explain` and every command yargs runs load this one.
+    const child = process.getBuiltinModule('node:child_process').spawn(path, [], {
       env: {
         CNI_COMMAND: call.command,
         CNI_CONTAINERID: call.containerId,

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import type { CommandModule } from 'yargs';
 import { out, type GlobalArgs } from '../global.js';
 import { cliRuntime } from '../cli-runtime.js';
@@ -23,7 +22,8 @@ export const psCommand: CommandModule<GlobalArgs, Args> = {
     }
     // Like runc: the table comes from the system's ps, filtered to the container's pids.
     const args = argv.psArgs?.length ? argv.psArgs.map(String) : ['-ef'];
-    const ps = spawnSync('ps', args, { encoding: 'utf8' });
+    // node:child_process only here: yargs loads every command's module for any command it runs.
+    const ps = process.getBuiltinModule('node:child_process').spawnSync('ps', args, { encoding: 'utf8' });
     if (ps.status !== 0) throw new InvalidArgumentError(`ps ${args.join(' ')}: ${(ps.stderr || ps.error?.message || '').trim()}`);
     const lines = ps.stdout.split('\n');
     const col = lines[0].trim().split(/\s+/).indexOf('PID');
