@@ -28,6 +28,7 @@ import { createServer } from 'node:net';
 import { benchEnv, median, timeCommand } from './measure.js';
 import { loadNow } from './report.js';
 import { workerRunner } from './runners.js';
+import { makeTestCa } from './tls-ca.js';
 import { tarBuffer } from '../src/image/tar-writer.js';
 import { writeLayout } from '../test/helpers/oci-layout.js';
 
@@ -60,48 +61,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A throwaway CA and a server certificate it signs for 127.0.0.1 and localhost (openssl). */
+/** A throwaway CA and a server certificate it signs for 127.0.0.1 and localhost. */
 function makeCa(): { ca: string; certDir: string; cert: string; key: string } {
-  const f = (n: string) => join(work, n);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-  ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=runt bench CA',
-  );
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', '/CN=localhost');
-  writeFileSync(f('tls.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  ssl(
-    'x509',
-    '-req',
-    '-in',
-    f('tls.csr'),
-    '-CA',
-    f('ca.pem'),
-    '-CAkey',
-    f('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    f('tls.pem'),
-    '-days',
-    '2',
-    '-extfile',
-    f('tls.ext'),
-  );
+  const made = makeTestCa(work, 'runt bench CA', ['IP:127.0.0.1', 'DNS:localhost']);
   // skopeo's --src-cert-dir takes *.crt files as CAs.
-  mkdirSync(f('certs.d'));
-  copyFileSync(f('ca.pem'), f('certs.d/ca.crt'));
-  return { ca: f('ca.pem'), certDir: f('certs.d'), cert: f('tls.pem'), key: f('tls.key') };
+  const certDir = join(work, 'certs.d');
+  mkdirSync(certDir);
+  copyFileSync(made.ca, join(certDir, 'ca.crt'));
+  return { ...made, certDir };
 }
 
 async function startRegistry(name: string, tls?: { cert: string; key: string }): Promise<string> {

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "digest_hex.h"
 #include "errors.h"
 #include "exports.h"
 
@@ -216,14 +217,7 @@ class CopyWorker : public Napi::AsyncProgressWorker<uint64_t> {
       fill += static_cast<size_t>(n);
       received += static_cast<uint64_t>(n);
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    EVP_DigestFinal_ex(ctx.get(), md, &md_len);
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < md_len; i++) {
-      digest_ += hex[md[i] >> 4];
-      digest_ += hex[md[i] & 15];
-    }
+    digest_ = FinalHex(ctx.get());
   }
   void OnProgress(const uint64_t* data, size_t count) override {
     if (!count || on_progress_.IsEmpty()) return;
@@ -289,13 +283,7 @@ Napi::Value Sha256(const Napi::CallbackInfo& info) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   if (EVP_Digest(data.Data(), data.Length(), md, &md_len, EVP_sha256(), nullptr) != 1) throw Napi::Error::New(env, "sha256: EVP_Digest failed");
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < md_len; i++) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return Napi::String::New(env, out);
+  return Napi::String::New(env, Hex(md, md_len));
 }
 
 Napi::Value BlobConnect(const Napi::CallbackInfo& info) {

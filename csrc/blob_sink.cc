@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "digest_hex.h"
 #include "errors.h"
 #include "exports.h"
 
@@ -152,17 +153,9 @@ Napi::Value BlobSinkDigest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "blobSinkDigest(sink)");
   Sink* s = SinkOf(env, info[0]);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  EVP_DigestFinal_ex(s->ctx, md, &md_len);
+  std::string out = FinalHex(s->ctx);
   EVP_MD_CTX_free(s->ctx);
   s->ctx = nullptr;
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < md_len; i++) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
   return Napi::String::New(env, out);
 }
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { describe, errorLines, sourceRootfs, stateRoot } from './helpers/index.js';
 import { registryMissing, startProxy, startRegistry, type Registry } from './helpers/registry.js';
 import { writeLayout } from './helpers/oci-layout.js';
+import { makeTestCa } from '../bench/tls-ca.js';
 import { tarBuffer } from '../src/image/tar-writer.js';
 import { randomBytes } from 'node:crypto';
 
@@ -538,44 +539,9 @@ t.test(
     const root = stateRoot(t);
     const dir = mkdtempSync('/tmp/runt-test-tls-ca-');
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const f = (n: string) => join(dir, n);
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-    ssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      f('ca.key'),
-      '-out',
-      f('ca.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=runt test CA',
-    );
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('key.pem'), '-out', f('req.pem'), '-subj', '/CN=127.0.0.1');
-    writeFileSync(f('ext'), 'subjectAltName=IP:127.0.0.1\n');
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      f('req.pem'),
-      '-CA',
-      f('ca.pem'),
-      '-CAkey',
-      f('ca.key'),
-      '-CAcreateserial',
-      '-out',
-      f('cert.pem'),
-      '-days',
-      '1',
-      '-extfile',
-      f('ext'),
-    );
-    const tls = { key: readFileSync(f('key.pem')), cert: readFileSync(f('cert.pem')) };
-    const withCa = { wrapper: ['env', `NODE_EXTRA_CA_CERTS=${f('ca.pem')}`] };
+    const made = makeTestCa(dir, 'runt test CA', ['IP:127.0.0.1']);
+    const tls = { key: readFileSync(made.key), cert: readFileSync(made.cert) };
+    const withCa = { wrapper: ['env', `NODE_EXTRA_CA_CERTS=${made.ca}`] };
     // A layer of 3 MB of random bytes: several of the batches the addon hashes and writes.
     writeLayout(join(dir, 'oci'), '1', [tarBuffer([{ name: 'big', type: 'file', mode: 0o644, data: randomBytes(3 << 20) }])], {
       Cmd: ['true'],
