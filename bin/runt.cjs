@@ -38,9 +38,10 @@ const SHIM = {
    *  it writes holds only what the action ran: V8 deserializes all of a cache, and the shared one,
    *  with every module's top level, costs a short-lived `delete` 3 ms of its 16. */
   leanCommandCaches: true,
-  /** The `serve` cache is written only by a process that served (the front's `start` that found
-   *  its group's shim running exits without). */
-  cacheNeeds: { serve: 'src/shim/serve.js' },
+  /** The `serve` cache is written only by a process that served a Create (process-io.js loads at
+   *  the first one): not by a `start` that found its group's shim running, nor by a shim whose
+   *  Create never came, whose cache would lack Create's code for every later shim. */
+  cacheNeeds: { serve: 'src/shim/process-io.js' },
 };
 const BUNDLE = CLI.file;
 const CACHE = `${BUNDLE}.cache`;

@@ -10,7 +10,7 @@ import { RuntError } from '../errors.js';
 import type { Process, Resources } from '../spec/types.js';
 import type { ExecHandle } from '../lifecycle/exec.js';
 import { runtVersion } from '../package-root.js';
-import { ProcessIO, type IoPaths } from './process-io.js';
+import type { ProcessIO, IoPaths } from './process-io.js';
 import { mountRootfs, unmountRootfs, type RootfsMount } from './rootfs.js';
 import { EventPublisher } from './publisher.js';
 import { timestamp, type AnyMessage } from './proto.js';
@@ -50,6 +50,14 @@ interface Task {
   init: Proc;
   execs: Map<string, Proc>;
   rootfsMounted: boolean;
+}
+
+/** process-io.js loads at the first Create (or Exec): bin/runt.cjs writes the long-lived shim's
+ *  code cache only from a process that loaded it, so that the cache holds what a Create runs (a
+ *  shim whose Create never came would leave one without it, for every later shim to start from). */
+let processIo: typeof import('./process-io.js') | undefined;
+async function loadProcessIo(): Promise<typeof import('./process-io.js')> {
+  return (processIo ??= await import('./process-io.js'));
 }
 
 function newProc(execId: string, paths: IoPaths, io: ProcessIO): Proc {
@@ -141,6 +149,7 @@ export class TaskService {
         mountRootfs(bundle, mounts);
         rootfsMounted = true;
       }
+      const { ProcessIO } = await loadProcessIo();
       io = new ProcessIO(paths, { id, namespace: this.events.namespace });
       await io.ready;
       const container = await this.rt.create(id, bundle, {
@@ -254,6 +263,7 @@ export class TaskService {
   }
 
   async exec(req: Req): Promise<Req> {
+    const { ProcessIO } = await loadProcessIo(); // before the checks: nothing awaits between them and the exec's entry
     const task = this.task(String(req.id));
     const execId = String(req.exec_id);
     if (!execId) throw new StatusError(CODE.INVALID_ARGUMENT, 'exec_id is empty');
