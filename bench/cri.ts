@@ -22,7 +22,7 @@ import { TtrpcClient } from '../src/shim/ttrpc-client.js';
 import { CriContainerd, podNetwork } from './cri-containerd.js';
 import { takeContainerdLock } from './containerd-lock.js';
 import { benchEnv, median } from './measure.js';
-import { describeMachine, loadNow } from './report.js';
+import { describeMachine, loadNow, writeGeneratedSection } from './report.js';
 import { workerRunner } from './runners.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -275,17 +275,7 @@ function report(
       : []),
   ].join('\n');
   console.log(text);
-  if (!flags['no-write']) writeSection(join(REPO, 'docs/PERFORMANCE.md'), text);
-}
-
-function writeSection(path: string, section: string): void {
-  const BEGIN = '<!-- bench-cri:begin (written by `node dist/bench/cri.js`; edit outside these markers) -->';
-  const END = '<!-- bench-cri:end -->';
-  const text = readFileSync(path, 'utf8');
-  const block = `${BEGIN}\n${section.trim()}\n${END}`;
-  const i = text.indexOf(BEGIN);
-  const j = text.indexOf(END);
-  writeFileSync(path, i >= 0 && j > i ? `${text.slice(0, i)}${block}${text.slice(j + END.length)}` : `${text.trimEnd()}\n\n${block}\n`);
+  if (!flags['no-write']) writeGeneratedSection(join(REPO, 'docs/PERFORMANCE.md'), text, 'bench-cri', 'node dist/bench/cri.js');
 }
 
 await main();

@@ -26,7 +26,7 @@ import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { benchEnv, median, timeCommand } from './measure.js';
-import { loadNow } from './report.js';
+import { loadNow, writeGeneratedSection } from './report.js';
 import { workerRunner } from './runners.js';
 import { makeTestCa } from './tls-ca.js';
 import { tarBuffer } from '../src/image/tar-writer.js';
@@ -315,19 +315,9 @@ try {
     `Peak RSS of the large pull over the small one: runt ${(pullMb('large', RUNT) - pullMb('small', RUNT)).toFixed(1)} MB without unpacking, ${(pullMb('large', UNPACK) - pullMb('small', UNPACK)).toFixed(1)} MB with it; skopeo ${(pullMb('large', SKOPEO) - pullMb('small', SKOPEO)).toFixed(1)} MB. The floor under runt's figures: \`node -e 0\` peaks at ${nodeFloor.toFixed(1)} MB here, \`runt image ls\` of an empty store at ${cliFloor.toFixed(1)} MB.`,
   ].join('\n');
   console.log(text);
-  if (!flags['no-write']) writeSection(join(REPO, 'docs/PERFORMANCE.md'), text);
+  if (!flags['no-write']) writeGeneratedSection(join(REPO, 'docs/PERFORMANCE.md'), text, 'bench-images', 'node dist/bench/images.js');
 } finally {
   for (const registry of registries) if (registry.exitCode === null) registry.kill('SIGKILL');
   spawnSync('node', [CLI, '--root', root, 'list'], { env: benchEnv() });
   rmSync(work, { recursive: true, force: true });
-}
-
-function writeSection(path: string, section: string): void {
-  const BEGIN = '<!-- bench-images:begin (written by `node dist/bench/images.js`; edit outside these markers) -->';
-  const END = '<!-- bench-images:end -->';
-  const text = readFileSync(path, 'utf8');
-  const block = `${BEGIN}\n${section.trim()}\n${END}`;
-  const i = text.indexOf(BEGIN);
-  const j = text.indexOf(END);
-  writeFileSync(path, i >= 0 && j > i ? `${text.slice(0, i)}${block}${text.slice(j + END.length)}` : `${text.trimEnd()}\n\n${block}\n`);
 }

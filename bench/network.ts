@@ -17,7 +17,7 @@ import { defaultSpec } from '../src/spec/default.js';
 import { NetworkStore } from '../src/network/store.js';
 import { addChain, delChain } from '../src/network/chain.js';
 import { benchEnv, median, timeCommand } from './measure.js';
-import { loadNow } from './report.js';
+import { loadNow, writeGeneratedSection } from './report.js';
 import { cpus, release } from 'node:os';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -162,17 +162,7 @@ try {
         : ' podman with a CNI backend was not available here.'),
   ].join('\n');
   console.log(text);
-  if (!flags['no-write']) writeSection(join(REPO, 'docs/PERFORMANCE.md'), text);
+  if (!flags['no-write']) writeGeneratedSection(join(REPO, 'docs/PERFORMANCE.md'), text, 'bench-network', 'node dist/bench/network.js');
 } finally {
   cleanup();
-}
-
-function writeSection(path: string, section: string): void {
-  const BEGIN = '<!-- bench-network:begin (written by `node dist/bench/network.js`; edit outside these markers) -->';
-  const END = '<!-- bench-network:end -->';
-  const text = readFileSync(path, 'utf8');
-  const block = `${BEGIN}\n${section.trim()}\n${END}`;
-  const i = text.indexOf(BEGIN);
-  const j = text.indexOf(END);
-  writeFileSync(path, i >= 0 && j > i ? `${text.slice(0, i)}${block}${text.slice(j + END.length)}` : `${text.trimEnd()}\n\n${block}\n`);
 }

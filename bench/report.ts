@@ -110,11 +110,12 @@ export function machineText(m: Machine, iterations: number, perLoop: number): st
   ].join('\n');
 }
 
-const BEGIN = '<!-- bench:begin (written by `npm run bench`; edit outside these markers) -->';
-const END = '<!-- bench:end -->';
-
-/** Replace the generated section of the performance document, keeping everything around it. */
-export function writeGeneratedSection(path: string, section: string): void {
+/** Replace a generated section of the performance document (between the markers
+ *  `<!-- NAME:begin (written by `COMMAND`; …) -->` and `<!-- NAME:end -->`), keeping everything
+ *  around it; a missing section is added at the end. Default: `npm run bench`'s own section. */
+export function writeGeneratedSection(path: string, section: string, name = 'bench', command = 'npm run bench'): void {
+  const BEGIN = `<!-- ${name}:begin (written by \`${command}\`; edit outside these markers) -->`;
+  const END = `<!-- ${name}:end -->`;
   const block = `${BEGIN}\n${section.trim()}\n${END}`;
   if (!existsSync(path)) {
     writeFileSync(path, `# Performance\n\n${block}\n`);
