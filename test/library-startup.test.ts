@@ -149,7 +149,9 @@ t.test('the bin answers as the ESM build does', async (t) => {
   }
 });
 
-t.test('the bundle loads, for state, what the fast path needs and no more', async (t) => {
+/** The CLI bundle run in this process, its module registry and every bare require it made (the
+ *  built-ins and packages it loaded), to see what a command's path loads. */
+function loadBundle(): { registry: { load(id: string): Record<string, unknown>; isLoaded(id: string): boolean }; bare: string[] } {
   const bundle = join(REPO, 'dist/runt-cli.cjs');
   const bare: string[] = [];
   const realRequire = createRequire(bundle);
@@ -161,6 +163,11 @@ t.test('the bundle loads, for state, what the fast path needs and no more', asyn
     bundle,
     dirname(bundle),
   ) as { load(id: string): Record<string, unknown>; isLoaded(id: string): boolean };
+  return { registry, bare };
+}
+
+t.test('the bundle loads, for state, what the fast path needs and no more', async (t) => {
+  const { registry, bare } = loadBundle();
   const fastPath = registry.load('src/cli/fast-path.js') as unknown as typeof import('../src/cli/fast-path.js');
   t.ok(await fastPath.fastArgv(['state', 'x']), 'state takes the fast path in the bundle');
   t.ok(registry.isLoaded('src/cli/commands/state.js') && registry.isLoaded('src/runtime.js'), 'the command and the runtime are loaded');
@@ -176,17 +183,7 @@ t.test('the bundle loads, for state, what the fast path needs and no more', asyn
 const LAZY_BUILTINS = ['node:child_process', 'node:crypto', 'node:worker_threads', 'node:stream', 'node:net'];
 
 t.test('the bundle loads, for run, none of the built-ins a plain run does not use', async (t) => {
-  const bundle = join(REPO, 'dist/runt-cli.cjs');
-  const bare: string[] = [];
-  const realRequire = createRequire(bundle);
-  const registry = new Script(readFileSync(bundle, 'utf8'), { filename: bundle }).runInThisContext()(
-    (id: string) => {
-      bare.push(id);
-      return realRequire(id);
-    },
-    bundle,
-    dirname(bundle),
-  ) as { load(id: string): Record<string, unknown>; isLoaded(id: string): boolean };
+  const { registry, bare } = loadBundle();
   for (const id of ['src/cli/commands/run.js', 'src/lifecycle/create.js', 'src/lifecycle/start.js', 'src/lifecycle/delete.js'])
     registry.load(id);
   t.ok(
@@ -198,17 +195,7 @@ t.test('the bundle loads, for run, none of the built-ins a plain run does not us
 });
 
 t.test('the bundle loads, for a command yargs runs (all the commands), no node:child_process', async (t) => {
-  const bundle = join(REPO, 'dist/runt-cli.cjs');
-  const bare: string[] = [];
-  const realRequire = createRequire(bundle);
-  const registry = new Script(readFileSync(bundle, 'utf8'), { filename: bundle }).runInThisContext()(
-    (id: string) => {
-      bare.push(id);
-      return realRequire(id);
-    },
-    bundle,
-    dirname(bundle),
-  ) as { load(id: string): Record<string, unknown>; isLoaded(id: string): boolean };
+  const { registry, bare } = loadBundle();
   registry.load('src/cli/commands/index.js');
   t.ok(
     registry.isLoaded('src/cli/commands/ps.js') && registry.isLoaded('src/network/plugin.js'),
