@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "digest_hex.h"
+#include "blob_digest.h"
 #include "errors.h"
 #include "exports.h"
 
@@ -166,14 +166,7 @@ class CopyWorker : public Napi::AsyncProgressWorker<uint64_t> {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
     if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return Fail("EVP_DigestInit_ex", ENOMEM);
     std::unique_ptr<char[]> buf(new char[kBuffer]);
-    for (uint64_t at = 0; at < hash_prefix_;) {
-      ssize_t n = pread(file_, buf.get(), std::min<uint64_t>(kBuffer, hash_prefix_ - at), static_cast<off_t>(at));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Fail("pread", errno);
-      if (n == 0) return Fail("pread", EIO);
-      EVP_DigestUpdate(ctx.get(), buf.get(), static_cast<size_t>(n));
-      at += static_cast<uint64_t>(n);
-    }
+    if (int err = HashFilePrefix(file_, hash_prefix_, ctx.get(), buf.get(), kBuffer)) return Fail("pread", err);
     // `rest` arrived with the head: it is the body's start (never more than the body: the caller
     // checked, as the server closes the connection after the body).
     size_t fill = std::min<size_t>(rest_.size(), length_);

@@ -18,7 +18,7 @@
 #include <memory>
 #include <string>
 
-#include "digest_hex.h"
+#include "blob_digest.h"
 #include "errors.h"
 #include "exports.h"
 
@@ -63,14 +63,7 @@ class SinkWorker : public Napi::AsyncWorker {
   void Execute() override {
     if (!ptr_) {
       std::unique_ptr<char[]> buf(new char[kReadBuffer]);
-      for (uint64_t at = 0; at < length_;) {
-        ssize_t n = pread(file_, buf.get(), std::min<uint64_t>(kReadBuffer, length_ - at), static_cast<off_t>(at));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return Fail("pread", errno);
-        if (n == 0) return Fail("pread", EIO);
-        EVP_DigestUpdate(ctx_, buf.get(), static_cast<size_t>(n));
-        at += static_cast<uint64_t>(n);
-      }
+      if (int err = HashFilePrefix(file_, length_, ctx_, buf.get(), kReadBuffer)) Fail("pread", err);
       return;
     }
     EVP_DigestUpdate(ctx_, ptr_, size_);
