@@ -187,13 +187,9 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode, tls
       (ur) => {
         const headers = { ...ur.headers };
         if (headers.location) headers.location = headers.location.replace(upstream, host);
-        if (
-          mode.kind === 'cut-once' &&
-          !cut &&
-          /\/blobs\/sha256:/.test(url.pathname) &&
-          req.method === 'GET' &&
-          Number(ur.headers['content-length']) > 100_000
-        ) {
+        // A blob's GET of more than 100 KB: what the cut-once and stall modes interrupt.
+        const bigBlobGet = /\/blobs\/sha256:/.test(url.pathname) && req.method === 'GET' && Number(ur.headers['content-length']) > 100_000;
+        if (mode.kind === 'cut-once' && !cut && bigBlobGet) {
           cut = true;
           const half = Number(ur.headers['content-length']) >> 1;
           let sent = 0;
@@ -211,13 +207,7 @@ export async function startProxy(t: Test, upstream: string, mode: ProxyMode, tls
           });
           return;
         }
-        if (
-          mode.kind === 'stall' &&
-          !released &&
-          /\/blobs\/sha256:/.test(url.pathname) &&
-          req.method === 'GET' &&
-          Number(ur.headers['content-length']) > 100_000
-        ) {
+        if (mode.kind === 'stall' && !released && bigBlobGet) {
           const half = Number(ur.headers['content-length']) >> 1;
           let sent = 0;
           let held = false;
