@@ -6,7 +6,7 @@ import { closeSync, constants as C, existsSync, openSync, renameSync, rmSync, st
 import { join } from 'node:path';
 import { native } from '../native.js';
 import { hexOf } from './digest.js';
-import { imageError } from './errors.js';
+import { ImageError, imageError } from './errors.js';
 import type { Descriptor } from './media-types.js';
 import type { RegistryClient } from './registry.js';
 import type { ImageStore } from './store.js';
@@ -83,19 +83,13 @@ async function download(
   if (direct) {
     const done = direct.offset + direct.bytes;
     if (direct.failure) {
-      if (direct.failure.code === 'ENOSPC') {
-        rmSync(partial, { force: true });
-        throw imageError.store(`blob ${desc.digest}: no space left on the store device`);
-      }
-      throw imageError.registry(
-        client.ref.path,
-        `blob ${desc.digest}: download interrupted at ${done} of ${desc.size} bytes: ${direct.failure.message}`,
-      );
+      if (direct.failure.code === 'ENOSPC') throw noSpace(desc, partial);
+      throw interrupted(client, desc, done, direct.failure.message);
     }
     return complete(client, store, desc, partial, done, `sha256:${direct.digest}`, direct.offset > 0);
   }
   // Through Node's HTTP (HTTPS, or an answer the direct copy leaves to the client's policy): the
-  // decrypted chunks are gathered into 1 MB batches that the addon hashes and appends on the thread
+  // decrypted chunks are gathered into batches (BATCH) that the addon hashes and appends on the thread
   // pool (csrc/blob_sink.cc), one batch in flight while the next fills.
   const { streamed } = await import('./reclaim.js');
   const { res, partial: ranged } = await client.getBlob(desc.digest, offset);
@@ -146,25 +140,23 @@ async function download(
     }
   } catch (e) {
     res.destroy();
-    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
-      rmSync(partial, { force: true });
-      throw imageError.store(`blob ${desc.digest}: no space left on the store device`);
-    }
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw noSpace(desc, partial);
     if ((e as { code?: string }).code === 'EDIGEST_MISMATCH') rmSync(partial, { force: true });
-    if (
-      e instanceof Error &&
-      'code' in e &&
-      typeof (e as { code: unknown }).code === 'string' &&
-      (e as { code: string }).code.startsWith('E') &&
-      e.constructor.name === 'ImageError'
-    )
-      throw e;
-    throw imageError.registry(
-      client.ref.path,
-      `blob ${desc.digest}: download interrupted at ${done} of ${desc.size} bytes: ${(e as Error).message}`,
-    );
+    if (e instanceof ImageError) throw e;
+    throw interrupted(client, desc, done, (e as Error).message);
   }
   return complete(client, store, desc, partial, done, `sha256:${digest}`, resumed);
+}
+
+/** A download that stopped short: its partial file stays, for the next pull to resume. */
+function interrupted(client: RegistryClient, desc: Descriptor, done: number, why: string): ImageError {
+  return imageError.registry(client.ref.path, `blob ${desc.digest}: download interrupted at ${done} of ${desc.size} bytes: ${why}`);
+}
+
+/** A full store device: the partial file goes (a later pull starts clean). */
+function noSpace(desc: Descriptor, partial: string): ImageError {
+  rmSync(partial, { force: true });
+  return imageError.store(`blob ${desc.digest}: no space left on the store device`);
 }
 
 /** The download is whole: into blobs/ if its size and digest are right, else removed. */
