@@ -10,20 +10,13 @@ import { closeSync, constants as fsc, existsSync, fstatSync, openSync, readFileS
 import { join } from 'node:path';
 import type { ShimArgs } from './args.js';
 import { stateRoot } from './state-root.js';
+import { varint } from './wire.js';
 
 function rootfsMounted(bundle: string): boolean {
   const target = join(bundle, 'rootfs').replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .some((l) => l.split(' ')[4] === target);
-}
-
-/** A protobuf varint (base 128, least significant group first) of a non-negative integer. */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
-  out.push(n);
-  return out;
 }
 
 /** containerd.task.v2.DeleteResponse { pid = 1; exit_status = 2; exited_at = 3 (Timestamp { seconds
