@@ -5,7 +5,6 @@ import { request as httpRequest, type IncomingMessage, Agent as HttpAgent } from
 // node:https (and TLS with it) loads at the first HTTPS request: a pull from a plain-HTTP loopback
 // registry never needs it.
 import type { Agent as HttpsAgent } from 'node:https';
-import type { SecureContext } from 'node:tls';
 
 const SYSTEM_CA = '/etc/ssl/certs/ca-certificates.crt';
 let ca: string[] | undefined;
@@ -25,10 +24,6 @@ function systemCa(): string[] | undefined {
   ca = out.length ? out : undefined;
   return ca;
 }
-
-/** The verifying TLS context, made once: an https.Agent given `ca` makes a new context for every
- *  connection, parsing the whole bundle each time (~30 ms of CPU here, several connections a pull). */
-let verifying: SecureContext | undefined;
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
 let httpsAgent: HttpsAgent | undefined;
@@ -54,10 +49,15 @@ export async function httpSend(url: URL, opts: HttpOptions): Promise<IncomingMes
   return new Promise((resolve, reject) => {
     let agent: HttpAgent | HttpsAgent = httpAgent;
     if (https && opts.tlsProbe) agent = probeAgent ??= new https.Agent({ keepAlive: false, rejectUnauthorized: false, ca: [] });
-    else if (https) {
-      verifying ??= (process.getBuiltinModule('node:tls') as typeof import('node:tls')).createSecureContext({ ca: systemCa() });
-      agent = httpsAgent ??= new https.Agent({ keepAlive: true, maxSockets: 8, secureContext: verifying });
-    }
+    // The agent's verifying TLS context is made once, with it: an https.Agent given `ca` makes a new
+    // context for every connection, parsing the whole bundle each time (~30 ms of CPU here, several
+    // connections a pull).
+    else if (https)
+      agent = httpsAgent ??= new https.Agent({
+        keepAlive: true,
+        maxSockets: 8,
+        secureContext: (process.getBuiltinModule('node:tls') as typeof import('node:tls')).createSecureContext({ ca: systemCa() }),
+      });
     const req = (https ? https.request : httpRequest)(
       url,
       {
